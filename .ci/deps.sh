@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs plexus's build and test dependencies from Debian packages (run as root or via sudo).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake ninja-build ccache pkg-config \
+  libxtensor-dev libxtensor-blas-dev libxsimd-dev libfmt-dev libgtest-dev libopenblas-dev \
+  zlib1g-dev libcurl4-openssl-dev libcli11-dev graphviz gnuplot-nox python3 >/dev/null

@@ -1,0 +1,12 @@
+function(plexus_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra)
+endfunction()
+# Release builds optimise for the build machine's own CPU unless told otherwise.
+option(PLEXUS_NATIVE "Compile with -march=native" ON)
+if(PLEXUS_NATIVE)
+  add_compile_options(-march=native)
+endif()
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()

@@ -1,0 +1,17 @@
+# Every dependency comes from a Debian package and is found with find_package.
+find_package(xtl REQUIRED)
+find_package(xsimd REQUIRED)
+find_package(xtensor REQUIRED)
+find_package(fmt REQUIRED)
+find_package(BLAS REQUIRED)
+find_package(Threads REQUIRED)
+# xtensor-blas is header-only; we call CBLAS through it (and directly for gemm with transposes).
+find_package(xtensor-blas REQUIRED)
+find_path(PLEXUS_CBLAS_INCLUDE cblas.h PATH_SUFFIXES openblas openblas-pthread)
+if(NOT PLEXUS_CBLAS_INCLUDE)
+  message(FATAL_ERROR "cblas.h not found: install libopenblas-dev")
+endif()
+# Data I/O: zlib reads gzipped IDX/CSV files, libcurl downloads the datasets.
+find_package(ZLIB REQUIRED)
+find_package(CURL REQUIRED)
+set(PLEXUS_PRIVATE_LIBS ${BLAS_LIBRARIES} Threads::Threads ZLIB::ZLIB CURL::libcurl)

@@ -1,0 +1,79 @@
+// The primitive ops of plexus: each factory returns a Kernel (core/kernel.hpp) whose
+// forward and VJP are written side by side in core/kernels_<family>.cpp. Symbolic
+// wrappers for building graphs live in graph/ops.hpp.
+//
+// Shapes follow NumPy: binary element-wise ops broadcast, and their VJPs sum the
+// gradient back to each input's shape.
+#pragma once
+
+#include <vector>
+
+#include "core/kernel.hpp"
+
+namespace plexus::kernels {
+
+// --- linear algebra -------------------------------------------------------------
+// [..., m, k] x [k, n] -> [..., m, n]  (leading dims of a are folded into rows), or
+// [b, m, k] x [b, k, n] -> [b, m, n]. BLAS sgemm, transposes instead of copies.
+KernelPtr matmul();
+
+// --- binary element-wise, broadcasting ------------------------------------------
+KernelPtr add();
+KernelPtr subtract();
+KernelPtr multiply();
+KernelPtr divide();
+KernelPtr pow();       // x ** y; d/dy uses log(x), defined for x > 0
+KernelPtr maximum();   // gradient to the larger input (ties: first)
+KernelPtr minimum();   // gradient to the smaller input (ties: first)
+// where(condition, x, y): condition != 0 picks x; no gradient to the condition.
+KernelPtr where();
+
+// --- unary element-wise ---------------------------------------------------------
+KernelPtr negative();
+KernelPtr exp();
+KernelPtr log();
+KernelPtr sqrt();
+KernelPtr square();
+KernelPtr abs();
+KernelPtr tanh();
+KernelPtr sigmoid();
+KernelPtr relu();
+KernelPtr elu(float alpha = 1.0f);
+KernelPtr selu();
+KernelPtr leaky_relu(float negative_slope = 0.2f);  // Keras 3 default slope
+KernelPtr softplus();
+KernelPtr gelu();    // exact: x * Phi(x) with erf
+KernelPtr swish();   // x * sigmoid(x), a.k.a. silu
+KernelPtr hard_sigmoid();  // Keras 3: relu6(x + 3) / 6
+KernelPtr clip(float lo, float hi);  // gradient passes where lo < x < hi
+// x * scale + shift with constant scalars (cheap affine without constant nodes).
+KernelPtr affine(float scale, float shift);
+
+// --- reductions (axes may be negative; empty axes = all) ------------------------
+KernelPtr sum(std::vector<Dim> axes = {}, bool keepdims = false);
+KernelPtr mean(std::vector<Dim> axes = {}, bool keepdims = false);
+KernelPtr max(std::vector<Dim> axes = {}, bool keepdims = false);  // grad to the (first) argmax
+
+// --- shape manipulation -----------------------------------------------------------
+// Target shape may hold one -1 (inferred) — the batch dimension when symbolic.
+KernelPtr reshape(Shape target);
+KernelPtr transpose(std::vector<std::size_t> perm = {});  // empty = reverse the axes
+KernelPtr concatenate(Dim axis = -1);                     // any number of inputs
+KernelPtr slice(Dim axis, Dim start, Dim stop);           // [start, stop) along axis
+// gather(x, indices) along axis: out shape x[:axis] + indices.shape + x[axis+1:];
+// indices hold integer-valued floats; no gradient to indices.
+KernelPtr gather(Dim axis = 0);
+// take_along_axis(x, indices): x [..., n, ...], indices with x's shape but 1 at axis
+// dropped -> picks one entry per position (sparse cross-entropy); no grad to indices.
+KernelPtr take_along_axis(Dim axis = -1);
+
+// --- normalised exponentials (stable for inputs like 1e4) --------------------------
+KernelPtr softmax(Dim axis = -1);
+KernelPtr log_softmax(Dim axis = -1);
+
+// --- stochastic ---------------------------------------------------------------------
+// Inverted dropout: in training zero with probability rate and scale by 1/(1-rate);
+// identity otherwise. Draws from plexus::generator().
+KernelPtr dropout(float rate);
+
+}  // namespace plexus::kernels

@@ -1,0 +1,99 @@
+#include "core/tensor.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+
+namespace plexus {
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += shape[i] < 0 ? std::string("None") : std::to_string(shape[i]);
+  }
+  if (shape.size() == 1) s += ",";
+  return s + ")";
+}
+
+Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
+
+Dim num_elements(const Shape& shape) {
+  Dim n = 1;
+  for (Dim d : shape) {
+    if (d < 0) return -1;
+    n *= d;
+  }
+  return n;
+}
+
+std::size_t normalize_axis(Dim axis, std::size_t rank, const char* what) {
+  const Dim r = static_cast<Dim>(rank);
+  if (axis < -r || axis >= r) {
+    throw Error("{}: axis {} is out of range for a tensor of rank {}", what, axis, rank);
+  }
+  return static_cast<std::size_t>(axis < 0 ? axis + r : axis);
+}
+
+bool shapes_compatible(const Shape& a, const Shape& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] >= 0 && b[i] >= 0 && a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+void resize_to(Tensor& t, const Shape& shape) {
+  bool same = t.dimension() == shape.size();
+  for (std::size_t i = 0; same && i < shape.size(); ++i) {
+    same = static_cast<Dim>(t.shape()[i]) == shape[i];
+  }
+  if (same) return;
+  Tensor::shape_type s(shape.size());
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] < 0) throw Error("resize_to: shape {} has an unknown dimension", shape_str(shape));
+    s[i] = static_cast<std::size_t>(shape[i]);
+  }
+  t.resize(s);
+}
+
+}  // namespace plexus
+
+namespace plexus {
+namespace {
+void shape_rows(const Tensor& src, std::size_t count, Tensor& dst) {
+  bool same = dst.dimension() == src.dimension() && dst.dimension() > 0 && dst.shape()[0] == count;
+  for (std::size_t i = 1; same && i < src.dimension(); ++i) same = dst.shape()[i] == src.shape()[i];
+  if (same) return;
+  Tensor::shape_type s = src.shape();
+  s[0] = count;
+  dst.resize(s);
+}
+}  // namespace
+
+void copy_rows(const Tensor& src, std::size_t begin, std::size_t count, Tensor& dst) {
+  shape_rows(src, count, dst);
+  const std::size_t row = src.shape()[0] ? src.size() / src.shape()[0] : 0;
+  std::copy_n(src.data() + begin * row, count * row, dst.data());
+}
+
+void gather_rows(const Tensor& src, const std::vector<std::size_t>& order, std::size_t begin,
+                 std::size_t count, Tensor& dst) {
+  shape_rows(src, count, dst);
+  const std::size_t row = src.shape()[0] ? src.size() / src.shape()[0] : 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::copy_n(src.data() + order[begin + i] * row, row, dst.data() + i * row);
+  }
+}
+
+bool all_finite(const Tensor& t) {
+  const float* p = t.data();
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (!std::isfinite(p[i])) return false;
+  }
+  return true;
+}
+}  // namespace plexus

@@ -1,0 +1,197 @@
+#include "graph/executor.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include "core/error.hpp"
+
+namespace plexus::graph {
+
+namespace {
+bool same_shape(const Tensor& t, const Shape& s) {
+  if (t.dimension() != s.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (static_cast<Dim>(t.shape()[i]) != s[i]) return false;
+  }
+  return true;
+}
+void zero(Tensor& t) { std::memset(t.data(), 0, t.size() * sizeof(float)); }
+}  // namespace
+
+Executor::Executor(std::vector<NodePtr> feeds, std::vector<NodePtr> outputs, Options options)
+    : outputs_(std::move(outputs)) {
+  // Collect every node the outputs depend on, without recursion.
+  std::unordered_map<const Node*, NodePtr> seen;
+  std::vector<NodePtr> stack(outputs_.begin(), outputs_.end());
+  while (!stack.empty()) {
+    NodePtr n = stack.back();
+    stack.pop_back();
+    if (!seen.emplace(n.get(), n).second) continue;
+    for (auto& in : n->inputs) stack.push_back(in);
+  }
+  for (auto& f : feeds) seen.emplace(f.get(), f);
+  for (auto& [ptr, n] : seen) nodes_.push_back(n);
+  std::sort(nodes_.begin(), nodes_.end(), [](auto& a, auto& b) { return a->id < b->id; });
+
+  std::unordered_map<const Node*, std::size_t> index;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) index[nodes_[i].get()] = i;
+  inputs_of_.resize(nodes_.size());
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    for (auto& in : nodes_[i]->inputs) inputs_of_[i].push_back(index.at(in.get()));
+  }
+  for (auto& f : feeds) feed_index_.push_back(index.at(f.get()));
+  for (auto& o : outputs_) output_index_.push_back(index.at(o.get()));
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i]->kind == Node::Kind::kInput &&
+        std::find(feed_index_.begin(), feed_index_.end(), i) == feed_index_.end()) {
+      throw Error("Graph disconnected: cannot reach input \"{}\" {} from the given feeds",
+                  nodes_[i]->name, shape_str(nodes_[i]->shape));
+    }
+  }
+
+  // Which nodes carry a gradient: the wanted leaves and everything computed from them.
+  needs_grad_.assign(nodes_.size(), false);
+  for (auto& v : options.wrt_variables) {
+    std::size_t found = nodes_.size();
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i]->kind == Node::Kind::kVariable && nodes_[i]->variable == v) found = i;
+    }
+    var_index_.push_back(found);  // == nodes_.size(): the variable is unused (zero gradient)
+    if (found < nodes_.size()) needs_grad_[found] = true;
+  }
+  if (options.wrt_feeds) {
+    for (auto i : feed_index_) needs_grad_[i] = true;
+  }
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    for (auto j : inputs_of_[i]) {
+      if (needs_grad_[j] && nodes_[i]->kind == Node::Kind::kOp) needs_grad_[i] = true;
+    }
+  }
+  reached_.assign(nodes_.size(), 0);
+  value_ptr_.assign(nodes_.size(), nullptr);
+  args_.resize(nodes_.size());
+  gargs_.resize(nodes_.size());
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    args_[i].resize(inputs_of_[i].size());
+    gargs_[i].resize(inputs_of_[i].size());
+    const Node& n = *nodes_[i];
+    if (n.kind == Node::Kind::kVariable) value_ptr_[i] = &n.variable->value;
+    if (n.kind == Node::Kind::kConstant) value_ptr_[i] = n.constant.get();
+  }
+}
+
+Executor::Plan& Executor::plan_for(std::span<const Tensor* const> feeds) {
+  if (plan_ != nullptr) {
+    bool same = true;
+    for (std::size_t f = 0; same && f < feeds.size(); ++f) {
+      same = same_shape(*feeds[f], feed_shapes_scratch_[f]);
+    }
+    if (same) return *plan_;
+  }
+  std::vector<Shape> key;
+  for (std::size_t f = 0; f < feeds.size(); ++f) {
+    const Node& n = *nodes_[feed_index_[f]];
+    Shape s = shape_of(*feeds[f]);
+    if (!shapes_compatible(s, n.shape)) {
+      throw Error("Input {} \"{}\": expected shape {}, received {}", f, n.name,
+                  shape_str(n.shape), shape_str(s));
+    }
+    key.push_back(std::move(s));
+  }
+  auto it = plans_.find(key);
+  if (it == plans_.end()) {
+    Plan plan;
+    plan.values.resize(nodes_.size());
+    plan.grads.resize(nodes_.size());
+    std::vector<Shape> concrete(nodes_.size());
+    for (std::size_t f = 0; f < feeds.size(); ++f) concrete[feed_index_[f]] = key[f];
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      const Node& n = *nodes_[i];
+      if (n.kind == Node::Kind::kOp) {
+        std::vector<Shape> in;
+        for (auto j : inputs_of_[i]) in.push_back(concrete[j]);
+        concrete[i] = n.kernel->output_shape(in);
+        resize_to(plan.values[i], concrete[i]);
+      } else if (n.kind == Node::Kind::kVariable) {
+        concrete[i] = shape_of(n.variable->value);
+      } else if (n.kind == Node::Kind::kConstant) {
+        concrete[i] = shape_of(*n.constant);
+      }
+      if (needs_grad_[i]) resize_to(plan.grads[i], concrete[i]);
+    }
+    it = plans_.emplace(key, std::move(plan)).first;
+  }
+  feed_shapes_scratch_ = key;
+  plan_ = &it->second;
+  return *plan_;
+}
+
+void Executor::forward(std::span<const Tensor* const> feeds, const Context& ctx) {
+  if (feeds.size() != feed_index_.size()) {
+    throw Error("Executor: expected {} feeds, received {}", feed_index_.size(), feeds.size());
+  }
+  Plan& plan = plan_for(feeds);
+  for (std::size_t f = 0; f < feeds.size(); ++f) value_ptr_[feed_index_[f]] = feeds[f];
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    Node& n = *nodes_[i];
+    if (n.kind != Node::Kind::kOp) continue;
+    auto& args = args_[i];
+    for (std::size_t a = 0; a < args.size(); ++a) args[a] = value_ptr_[inputs_of_[i][a]];
+    n.kernel->forward(args, plan.values[i], ctx);
+    value_ptr_[i] = &plan.values[i];
+  }
+}
+
+const Tensor& Executor::output(std::size_t i) const { return *value_ptr_[output_index_.at(i)]; }
+
+void Executor::backward(std::span<const Tensor* const> seeds, const Context& ctx) {
+  if (plan_ == nullptr) throw Error("Executor: backward() called before forward()");
+  Plan& plan = *plan_;
+  std::fill(reached_.begin(), reached_.end(), 0);
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (needs_grad_[i]) zero(plan.grads[i]);
+  }
+  for (std::size_t o = 0; o < seeds.size() && o < output_index_.size(); ++o) {
+    if (seeds[o] == nullptr) continue;
+    std::size_t i = output_index_[o];
+    if (!needs_grad_[i]) continue;
+    Tensor& g = plan.grads[i];
+    if (g.size() != seeds[o]->size()) {
+      throw Error("Executor: seed {} has {} elements, output has {}", o, seeds[o]->size(),
+                  g.size());
+    }
+    const float* s = seeds[o]->data();
+    float* d = g.data();
+    for (std::size_t k = 0; k < g.size(); ++k) d[k] += s[k];
+    reached_[i] = 1;
+  }
+  for (std::size_t r = nodes_.size(); r-- > 0;) {
+    Node& n = *nodes_[r];
+    if (n.kind != Node::Kind::kOp || !reached_[r]) continue;
+    auto& args = args_[r];
+    auto& gargs = gargs_[r];
+    bool any = false;
+    for (std::size_t a = 0; a < args.size(); ++a) {
+      std::size_t j = inputs_of_[r][a];
+      args[a] = value_ptr_[j];
+      gargs[a] = needs_grad_[j] ? &plan.grads[j] : nullptr;
+      if (needs_grad_[j]) {
+        reached_[j] = 1;
+        any = true;
+      }
+    }
+    if (any) n.kernel->backward(args, plan.values[r], plan.grads[r], gargs, ctx);
+  }
+}
+
+const Tensor& Executor::variable_grad(std::size_t i) const {
+  static const Tensor kEmpty = Tensor::from_shape({0});  // size 0: the variable is unused
+  std::size_t j = var_index_.at(i);
+  if (j >= nodes_.size()) return kEmpty;
+  return plan_->grads[j];
+}
+
+const Tensor& Executor::feed_grad(std::size_t i) const { return plan_->grads[feed_index_.at(i)]; }
+
+}  // namespace plexus::graph

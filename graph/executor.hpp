@@ -1,0 +1,69 @@
+// The executor: runs a static graph forward and backward (reverse-mode autodiff).
+//
+// Built once from the nodes to feed and the nodes to compute. Nodes are sorted
+// topologically (by creation id — inputs are always older than the nodes using them),
+// and for each set of feed shapes (in practice: each batch size) a plan sizes every value
+// and gradient buffer once; later steps with the same shapes allocate nothing.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "graph/symbolic.hpp"
+
+namespace plexus::graph {
+
+class Executor {
+ public:
+  struct Options {
+    // Variables whose gradients backward() computes (trainable weights).
+    std::vector<std::shared_ptr<VariableData>> wrt_variables;
+    // Also compute gradients with respect to the feeds (gradient checks).
+    bool wrt_feeds = false;
+  };
+
+  Executor(std::vector<NodePtr> feeds, std::vector<NodePtr> outputs, Options options);
+
+  // Runs the graph on feeds (same order and rank as the feed nodes). The tensors must stay
+  // alive until the outputs have been read and backward() has run.
+  void forward(std::span<const Tensor* const> feeds, const Context& ctx);
+  const Tensor& output(std::size_t i) const;
+  std::size_t num_outputs() const { return outputs_.size(); }
+
+  // Reverse pass after forward(): seeds[i] is d(loss)/d(output i) or nullptr for none.
+  void backward(std::span<const Tensor* const> seeds, const Context& ctx);
+  // Gradient of the i-th variable of Options::wrt_variables (an empty tensor, size 0, when
+  // the outputs do not depend on it) / of the i-th feed.
+  const Tensor& variable_grad(std::size_t i) const;
+  const Tensor& feed_grad(std::size_t i) const;
+
+  // Nodes in execution order (for inspection and tests).
+  const std::vector<NodePtr>& nodes() const { return nodes_; }
+
+ private:
+  struct Plan {
+    std::vector<Tensor> values;        // op node values (indexed by node)
+    std::vector<Tensor> grads;         // gradient buffers (indexed by node; empty if unused)
+  };
+  Plan& plan_for(std::span<const Tensor* const> feeds);
+
+  std::vector<NodePtr> nodes_;          // topological order
+  std::vector<std::size_t> feed_index_;  // node index of each feed
+  std::vector<std::size_t> output_index_;
+  std::vector<std::size_t> var_index_;   // node index of each wrt variable
+  std::vector<NodePtr> outputs_;
+  std::vector<std::vector<std::size_t>> inputs_of_;  // node -> input node indices
+  std::vector<bool> needs_grad_;
+  std::vector<char> reached_;
+
+  std::map<std::vector<Shape>, Plan> plans_;
+  Plan* plan_ = nullptr;
+  std::vector<const Tensor*> value_ptr_;   // current value of every node
+  std::vector<std::vector<const Tensor*>> args_;
+  std::vector<std::vector<Tensor*>> gargs_;
+  std::vector<Shape> feed_shapes_scratch_;
+};
+
+}  // namespace plexus::graph

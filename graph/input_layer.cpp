@@ -1,0 +1,28 @@
+#include "graph/input_layer.hpp"
+
+#include "graph/detail.hpp"
+
+namespace plexus::graph {
+
+InputLayer::InputLayer(Shape shape, std::string_view name) : Layer(name), shape_(std::move(shape)) {
+  for (Dim d : shape_) {
+    if (d <= 0) throw Error("Input shape {} must have positive dimensions", shape_str(shape_));
+  }
+  mark_built();
+}
+
+SymbolicTensor InputLayer::output() {
+  if (!output_.defined()) {
+    Shape full{-1};
+    full.insert(full.end(), shape_.begin(), shape_.end());
+    auto node = make_node(Node::Kind::kInput, full, name());
+    auto call = std::make_shared<LayerCall>();
+    call->layer = shared_from_this();
+    call->outputs = {node};
+    call->id = detail::next_id();
+    output_ = SymbolicTensor(node, call);
+  }
+  return output_;
+}
+
+}  // namespace plexus::graph

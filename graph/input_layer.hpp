@@ -1,0 +1,22 @@
+// The layer behind px::Input: it has no weights and makes the model's input node.
+#pragma once
+
+#include "graph/layer.hpp"
+
+namespace plexus::graph {
+
+class InputLayer : public Layer {
+ public:
+  // shape excludes the batch dimension.
+  InputLayer(Shape shape, std::string_view name = {});
+  std::string class_name() const override { return "InputLayer"; }
+  // The symbolic tensor this layer feeds, (None, *shape); made on first use.
+  SymbolicTensor output();
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  Shape shape_;
+  SymbolicTensor output_;
+};
+
+}  // namespace plexus::graph

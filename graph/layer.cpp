@@ -1,0 +1,211 @@
+#include "graph/layer.hpp"
+
+#include <cxxabi.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <typeinfo>
+
+#include "core/initializers.hpp"
+#include "graph/detail.hpp"
+
+namespace plexus {
+
+namespace {
+std::mutex& names_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, int, std::less<>>& name_counters() {
+  static std::map<std::string, int, std::less<>> counters;
+  return counters;
+}
+}  // namespace
+
+std::string unique_name(std::string_view base) {
+  std::lock_guard lock(names_mutex());
+  auto& counters = name_counters();
+  auto it = counters.find(base);
+  if (it == counters.end()) {
+    counters.emplace(std::string(base), 1);
+    return std::string(base);
+  }
+  return fmt::format("{}_{}", base, it->second++);
+}
+
+namespace utils {
+void clear_session() {
+  std::lock_guard lock(names_mutex());
+  name_counters().clear();
+}
+}  // namespace utils
+
+std::string to_snake_case(std::string_view name) {
+  // Keras: re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name), then "([a-z])([A-Z])" -> r"\1_\2".
+  std::string s;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool upper = std::isupper(static_cast<unsigned char>(c));
+    if (upper && i > 0) {
+      bool next_lower = i + 1 < name.size() && std::islower(static_cast<unsigned char>(name[i + 1]));
+      bool prev_lower = std::islower(static_cast<unsigned char>(name[i - 1]));
+      if (prev_lower || next_lower) s += '_';
+    }
+    s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return s;
+}
+
+Layer::Layer(std::string_view name) : name_(name) {}
+
+std::string Layer::class_name() const {
+  int status = 0;
+  const char* mangled = typeid(*this).name();
+  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string full = status == 0 && demangled ? demangled : mangled;
+  std::free(demangled);
+  auto pos = full.rfind("::");
+  return pos == std::string::npos ? full : full.substr(pos + 2);
+}
+
+void Layer::build(const Shape&) {}
+
+void Layer::build_list(const std::vector<Shape>& input_shapes) {
+  if (input_shapes.size() == 1) build(input_shapes[0]);
+}
+
+SymbolicTensor Layer::call(const SymbolicTensor&) {
+  throw Error("Layer \"{}\" ({}) does not implement call()", name_, class_name());
+}
+
+std::vector<SymbolicTensor> Layer::call_list(const std::vector<SymbolicTensor>& xs) {
+  if (xs.size() != 1) {
+    throw Error("Layer \"{}\" ({}) expects 1 input, but it received {} inputs", name_,
+                class_name(), xs.size());
+  }
+  return {call(xs[0])};
+}
+
+Shape Layer::compute_output_shape(const Shape& input_shape) {
+  auto probe = make_node(Node::Kind::kInput, input_shape, "probe");
+  if (!built_) {
+    build_shapes_ = {input_shape};
+    build(input_shape);
+    built_ = true;
+  }
+  detail::CallDepthGuard guard;
+  return call(SymbolicTensor(probe, nullptr)).shape();
+}
+
+SymbolicTensor Layer::operator()(const SymbolicTensor& x) {
+  SymbolicTensors out = (*this)(std::vector<SymbolicTensor>{x});
+  if (out.size() != 1) {
+    throw Error("Layer \"{}\" ({}) returned {} outputs; call it with a list to get them all",
+                name_, class_name(), out.size());
+  }
+  return out[0];
+}
+
+SymbolicTensors Layer::operator()(const std::vector<SymbolicTensor>& xs) {
+  if (xs.empty()) throw Error("Layer \"{}\" ({}) was called with no inputs", name_, class_name());
+  std::vector<Shape> shapes;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    if (!xs[i].defined()) {
+      throw Error("Input {} of layer \"{}\" ({}) is an empty symbolic tensor", i, name_,
+                  class_name());
+    }
+    shapes.push_back(xs[i].shape());
+  }
+  const bool user_call = detail::layer_call_depth() == 0;
+  std::vector<SymbolicTensor> outs;
+  {
+    detail::CallDepthGuard guard;
+    try {
+      if (!built_) {
+        build_shapes_ = shapes;
+        build_list(shapes);
+        built_ = true;
+      }
+      outs = call_list(xs);
+    } catch (const Error& e) {
+      std::string what = e.what();
+      if (what.find('"' + name_ + '"') != std::string::npos) throw;
+      throw Error("Exception in layer \"{}\" ({}): {}", name_, class_name(), what);
+    }
+  }
+  auto record = std::make_shared<LayerCall>();
+  record->layer = shared_from_this();
+  record->inputs = xs;
+  record->id = detail::next_id();
+  record->node_index = user_call ? num_calls_++ : num_calls_;
+  SymbolicTensors result;
+  for (auto& o : outs) {
+    record->outputs.push_back(o.node());
+    result.emplace_back(o.node(), record);
+  }
+  return result;
+}
+
+std::vector<Variable> Layer::weights() const { return own_weights_; }
+
+std::vector<Variable> Layer::trainable_weights() const {
+  std::vector<Variable> out;
+  if (!trainable_) return out;
+  for (auto& w : weights()) {
+    if (w.trainable()) out.push_back(w);
+  }
+  return out;
+}
+
+std::vector<Variable> Layer::non_trainable_weights() const {
+  std::vector<Variable> out;
+  for (auto& w : weights()) {
+    if (!trainable_ || !w.trainable()) out.push_back(w);
+  }
+  return out;
+}
+
+std::vector<Tensor> Layer::get_weights() const {
+  std::vector<Tensor> out;
+  for (auto& w : weights()) out.push_back(w.value());
+  return out;
+}
+
+void Layer::set_weights(const std::vector<Tensor>& values) {
+  auto ws = weights();
+  if (values.size() != ws.size()) {
+    throw Error("Layer \"{}\" ({}) expects {} weight arrays, but set_weights received {}", name_,
+                class_name(), ws.size(), values.size());
+  }
+  for (std::size_t i = 0; i < ws.size(); ++i) {
+    if (shape_of(values[i]) != ws[i].shape()) {
+      throw Error("Layer \"{}\" ({}): weight {} \"{}\" expects shape {}, received {}", name_,
+                  class_name(), i, ws[i].path(), shape_str(ws[i].shape()),
+                  shape_str(shape_of(values[i])));
+    }
+  }
+  for (std::size_t i = 0; i < ws.size(); ++i) ws[i].assign(values[i]);
+}
+
+std::size_t Layer::count_params() const {
+  std::size_t n = 0;
+  for (auto& w : weights()) n += w.size();
+  return n;
+}
+
+SymbolicTensor Layer::add_weight(std::string_view name, const Shape& shape,
+                                 std::string_view initializer, bool trainable) {
+  auto data = std::make_shared<VariableData>();
+  data->name = std::string(name);
+  data->path = fmt::format("{}/{}", name_, name);
+  data->value = initializers::make(initializer, shape);
+  data->trainable = trainable;
+  own_weights_.emplace_back(data);
+  auto node = make_node(Node::Kind::kVariable, shape, data->path);
+  node->variable = data;
+  return SymbolicTensor(node, nullptr);
+}
+
+}  // namespace plexus

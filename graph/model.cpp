@@ -1,0 +1,265 @@
+#include "graph/model.hpp"
+
+#include <cstdio>
+
+#include "graph/input_layer.hpp"
+#include "graph/model_state.hpp"
+
+namespace plexus {
+
+Model::Model() : state_(std::make_shared<State>()) {}
+
+Model::Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string_view name)
+    : Model(std::vector<SymbolicTensor>{input}, std::vector<SymbolicTensor>{output}, name) {}
+
+Model::Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
+             std::string_view name)
+    : Model() {
+  state_->name = name.empty() ? unique_name("functional") : std::string(name);
+  state_->graph =
+      std::make_shared<graph::Functional>(std::move(inputs), std::move(outputs), state_->name);
+}
+
+Model::~Model() = default;
+
+graph::Functional& Model::graph() const {
+  if (!state_->graph) {
+    throw Error(
+        "Model \"{}\" has not been built yet: give its first layer an input_shape, start it "
+        "with an InputLayer, or call fit()/predict() first",
+        state_->name);
+  }
+  return *state_->graph;
+}
+
+void Model::set_graph(std::shared_ptr<graph::Functional> g) const {
+  state_->graph = std::move(g);
+  state_->predict_executor.reset();
+}
+
+bool Model::has_graph() const { return state_->graph != nullptr; }
+void Model::set_pending_name(std::string name) { state_->name = std::move(name); }
+
+void Model::ensure_built(const std::vector<Tensor>&) const {}
+
+SymbolicTensor Model::operator()(const SymbolicTensor& x) const {
+  return (*graph().shared_from_this())(x);
+}
+SymbolicTensors Model::operator()(const std::vector<SymbolicTensor>& xs) const {
+  return (*graph().shared_from_this())(xs);
+}
+Model::operator LayerRef() const {
+  return LayerRef(std::static_pointer_cast<Layer>(graph().shared_from_this()));
+}
+
+const std::string& Model::name() const {
+  return state_->graph ? state_->graph->name() : state_->name;
+}
+std::vector<std::shared_ptr<Layer>> Model::layers() const { return graph().layers(); }
+Layer& Model::get_layer(std::string_view name) const { return graph().get_layer(name); }
+const std::vector<SymbolicTensor>& Model::inputs() const { return graph().inputs(); }
+const std::vector<SymbolicTensor>& Model::outputs() const { return graph().outputs(); }
+
+std::vector<std::string> Model::input_names() const {
+  std::vector<std::string> names;
+  for (auto& t : inputs()) names.push_back(t.node()->name);
+  return names;
+}
+std::vector<std::string> Model::output_names() const {
+  std::vector<std::string> names;
+  for (auto& t : outputs()) names.push_back(t.history()->layer->name());
+  return names;
+}
+
+std::vector<Variable> Model::weights() const { return graph().weights(); }
+std::vector<Variable> Model::trainable_weights() const { return graph().trainable_weights(); }
+std::vector<Variable> Model::non_trainable_weights() const {
+  return graph().non_trainable_weights();
+}
+std::vector<Tensor> Model::get_weights() const { return graph().get_weights(); }
+void Model::set_weights(const std::vector<Tensor>& values) { graph().set_weights(values); }
+std::size_t Model::count_params() const { return graph().count_params(); }
+bool Model::trainable() const { return graph().trainable(); }
+void Model::set_trainable(bool trainable) { graph().set_trainable(trainable); }
+void Model::summary() const { std::fputs(summary_string().c_str(), stdout); }
+
+std::vector<Tensor> Model::input_list(const Data& x) const {
+  const auto& ins = inputs();
+  if (!x.by_name.empty()) {
+    std::vector<Tensor> out;
+    for (auto& t : ins) {
+      auto it = x.by_name.find(t.node()->name);
+      if (it == x.by_name.end()) {
+        throw Error("Model \"{}\": no data given for input \"{}\"", name(), t.node()->name);
+      }
+      out.push_back(it->second);
+    }
+    for (auto& [k, v] : x.by_name) {
+      bool known = false;
+      for (auto& t : ins) known |= t.node()->name == k;
+      if (!known) throw Error("Model \"{}\" has no input named \"{}\"", name(), k);
+    }
+    return out;
+  }
+  return x.list;
+}
+
+void Model::check_inputs(const std::vector<Tensor>& xs) const {
+  const auto& ins = inputs();
+  if (xs.size() != ins.size()) {
+    throw Error("Model \"{}\" expects {} input(s), but received {}", name(), ins.size(),
+                xs.size());
+  }
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    Shape got = shape_of(xs[i]);
+    if (!shapes_compatible(ins[i].shape(), got)) {
+      throw Error("Input {} \"{}\" of model \"{}\": expected shape {}, received {}", i,
+                  ins[i].node()->name, name(), shape_str(ins[i].shape()), shape_str(got));
+    }
+    if (got[0] != shape_of(xs[0])[0]) {
+      throw Error(
+          "Model \"{}\": input {} \"{}\" has {} samples but input 0 \"{}\" has {}; all inputs "
+          "need the same number of samples",
+          name(), i, ins[i].node()->name, got[0], ins[0].node()->name, shape_of(xs[0])[0]);
+    }
+    if (got[0] == 0) throw Error("Model \"{}\": input {} is empty (0 samples)", name(), i);
+    if (!all_finite(xs[i])) {
+      throw Error("Input {} \"{}\" of model \"{}\" contains NaN or Inf", i, ins[i].node()->name,
+                  name());
+    }
+  }
+}
+
+Tensor Model::predict(const Tensor& x, PredictOptions options) const {
+  ensure_built({x});
+  if (outputs().size() != 1) {
+    throw Error("Model \"{}\" has {} outputs; call predict with a list to get them all", name(),
+                outputs().size());
+  }
+  return predict(std::vector<Tensor>{x}, options)[0];
+}
+
+std::vector<Tensor> Model::predict(const std::map<std::string, Tensor>& xs,
+                                   PredictOptions options) const {
+  return predict(input_list(Data(xs)), options);
+}
+
+std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, PredictOptions options) const {
+  ensure_built(xs);
+  check_inputs(xs);
+  if (options.batch_size <= 0) throw Error("predict: batch_size must be positive");
+  auto& g = graph();
+  if (!state_->predict_executor) {
+    std::vector<NodePtr> feeds, outs;
+    for (auto& t : g.inputs()) feeds.push_back(t.node());
+    for (auto& t : g.outputs()) outs.push_back(t.node());
+    state_->predict_executor = std::make_shared<graph::Executor>(feeds, outs, graph::Executor::Options{});
+  }
+  auto& exec = *state_->predict_executor;
+  const std::size_t n = xs[0].shape()[0];
+  const std::size_t bs = static_cast<std::size_t>(options.batch_size);
+  std::vector<Tensor> batch(xs.size());
+  std::vector<const Tensor*> feeds(xs.size());
+  std::vector<Tensor> results(g.outputs().size());
+  for (std::size_t start = 0; start < n; start += bs) {
+    std::size_t count = std::min(bs, n - start);
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      copy_rows(xs[i], start, count, batch[i]);
+      feeds[i] = &batch[i];
+    }
+    exec.forward(feeds, Context{.training = false});
+    for (std::size_t o = 0; o < results.size(); ++o) {
+      const Tensor& y = exec.output(o);
+      if (start == 0) {
+        Tensor::shape_type s = y.shape();
+        s[0] = n;
+        results[o].resize(s);
+      }
+      std::copy(y.begin(), y.end(), results[o].data() + start * (y.size() / count));
+    }
+  }
+  return results;
+}
+
+// --- Sequential -------------------------------------------------------------------------
+
+struct Sequential::Stack {
+  std::vector<LayerRef> layers;
+  SymbolicTensor input;
+  SymbolicTensor output;
+};
+
+Sequential::Sequential(std::string_view name) : stack_(std::make_shared<Stack>()) {
+  // Model() made the state; a Sequential is named like Keras: sequential, sequential_1, ...
+  set_pending_name(name.empty() ? unique_name("sequential") : std::string(name));
+}
+
+Sequential::Sequential(std::initializer_list<LayerRef> layers, std::string_view name)
+    : Sequential(name) {
+  for (auto& l : layers) add(l);
+}
+
+void Sequential::add(LayerRef layer) {
+  auto* input_layer = dynamic_cast<graph::InputLayer*>(layer.get().get());
+  if (input_layer) {
+    if (!stack_->layers.empty() || stack_->input.defined()) {
+      throw Error("Sequential \"{}\": an InputLayer can only be the first layer", name());
+    }
+    stack_->input = input_layer->output();
+    stack_->output = stack_->input;
+    return;
+  }
+  stack_->layers.push_back(layer);
+  if (!stack_->input.defined() && stack_->layers.size() == 1 &&
+      !layer->declared_input_shape().empty()) {
+    stack_->input = Input(layer->declared_input_shape());
+    stack_->output = stack_->input;
+  }
+  if (stack_->input.defined()) {
+    stack_->output = (*layer)(stack_->output);
+    set_graph(std::make_shared<graph::Functional>(
+        std::vector<SymbolicTensor>{stack_->input}, std::vector<SymbolicTensor>{stack_->output},
+        name(), "Sequential"));
+  }
+}
+
+void Sequential::pop() {
+  if (stack_->layers.empty()) throw Error("Sequential \"{}\" has no layers to pop", name());
+  std::string n = name();
+  auto layers = stack_->layers;
+  layers.pop_back();
+  auto input = stack_->input;
+  *stack_ = Stack{};
+  set_graph(nullptr);
+  stack_->input = input;
+  stack_->output = input;
+  for (auto& l : layers) {
+    stack_->layers.push_back(l);
+    if (input.defined()) stack_->output = (*l)(stack_->output);
+  }
+  if (input.defined() && !layers.empty()) {
+    set_graph(std::make_shared<graph::Functional>(
+        std::vector<SymbolicTensor>{stack_->input}, std::vector<SymbolicTensor>{stack_->output},
+        n, "Sequential"));
+  }
+}
+
+void Sequential::build_from(const Shape& input_shape) const {
+  stack_->input = Input(input_shape);
+  stack_->output = stack_->input;
+  for (auto& l : stack_->layers) stack_->output = (*l)(stack_->output);
+  set_graph(std::make_shared<graph::Functional>(std::vector<SymbolicTensor>{stack_->input},
+                                                std::vector<SymbolicTensor>{stack_->output},
+                                                name(), "Sequential"));
+}
+
+void Sequential::ensure_built(const std::vector<Tensor>& xs) const {
+  if (has_graph()) return;
+  if (stack_->layers.empty()) throw Error("Sequential \"{}\" has no layers", name());
+  if (xs.size() != 1) throw Error("Sequential \"{}\" takes exactly one input", name());
+  Shape s = shape_of(xs[0]);
+  s.erase(s.begin());
+  build_from(s);
+}
+
+}  // namespace plexus

@@ -1,0 +1,134 @@
+// px::Model and px::Sequential: the user-facing handles on a Functional graph.
+//
+// A Model is a cheap handle: copies share the graph, the weights and the training state.
+// Graph queries, predict() and summary() are implemented in graph/; compile(), fit(),
+// evaluate() and the rest of training in optim/ (optim/fit.cpp).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "graph/functional.hpp"
+#include "graph/model_options.hpp"
+
+namespace plexus {
+
+namespace optim {
+struct TrainState;
+struct TrainAccess;  // optim/fit.cpp
+}
+namespace graph {
+class Executor;
+}
+
+// model.stop_training = true (from a callback) ends fit() after the current batch/epoch.
+class StopFlag {
+ public:
+  StopFlag() : flag_(std::make_shared<bool>(false)) {}
+  StopFlag& operator=(bool v) {
+    *flag_ = v;
+    return *this;
+  }
+  operator bool() const { return *flag_; }
+
+ private:
+  std::shared_ptr<bool> flag_;
+};
+
+class Model {
+ public:
+  Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string_view name = {});
+  Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
+        std::string_view name = {});
+  virtual ~Model();
+  Model(const Model&) = default;
+  Model& operator=(const Model&) = default;
+
+  // --- a model is a layer ---------------------------------------------------------
+  SymbolicTensor operator()(const SymbolicTensor& x) const;
+  SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs) const;
+  operator LayerRef() const;  // to nest a model in a Sequential or another model
+
+  // --- inspection -------------------------------------------------------------------
+  const std::string& name() const;
+  std::vector<std::shared_ptr<Layer>> layers() const;
+  Layer& get_layer(std::string_view name) const;
+  const std::vector<SymbolicTensor>& inputs() const;
+  const std::vector<SymbolicTensor>& outputs() const;
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> output_names() const;  // the names of the layers making them
+  std::vector<Variable> weights() const;
+  std::vector<Variable> trainable_weights() const;
+  std::vector<Variable> non_trainable_weights() const;
+  std::vector<Tensor> get_weights() const;
+  void set_weights(const std::vector<Tensor>& values);
+  std::size_t count_params() const;
+  bool trainable() const;
+  void set_trainable(bool trainable);
+  void summary() const;  // prints summary_string() to stdout
+  std::string summary_string(int line_length = 0) const;
+  graph::Functional& graph() const;  // the underlying Functional layer
+
+  // --- training (optim/fit.cpp) -----------------------------------------------------
+  void compile(CompileOptions options);
+  void compile(OptimizerSpec optimizer, LossSpec loss, std::vector<MetricSpec> metrics = {});
+  History fit(const Data& x, const Data& y, FitOptions options = {});
+  std::vector<double> evaluate(const Data& x, const Data& y, EvaluateOptions options = {});
+  std::vector<double> train_on_batch(const Data& x, const Data& y,
+                                     std::optional<Tensor> sample_weight = {});
+  std::vector<double> test_on_batch(const Data& x, const Data& y,
+                                    std::optional<Tensor> sample_weight = {});
+  Gradients compute_gradients(const Data& x, const Data& y);
+  std::vector<std::string> metrics_names() const;
+  optim::Optimizer& optimizer() const;
+  bool compiled() const;
+
+  // --- inference ----------------------------------------------------------------------
+  Tensor predict(const Tensor& x, PredictOptions options = {}) const;
+  std::vector<Tensor> predict(const std::vector<Tensor>& xs, PredictOptions options = {}) const;
+  std::vector<Tensor> predict(const std::map<std::string, Tensor>& xs,
+                              PredictOptions options = {}) const;
+
+  // --- helpers shared with optim/ -----------------------------------------------------
+  // Inputs in model order from a Data (list or map by Input name), shape-checked.
+  std::vector<Tensor> input_list(const Data& x) const;
+  // Checks each input against its Input's shape (and NaN/Inf) — px::Error otherwise.
+  void check_inputs(const std::vector<Tensor>& xs) const;
+
+  StopFlag stop_training;
+
+ protected:
+  Model();
+  // Sequential builds its graph on first use from the data's shape when no input shape
+  // was declared; a Functional model is always built.
+  virtual void ensure_built(const std::vector<Tensor>& xs) const;
+  void set_graph(std::shared_ptr<graph::Functional> g) const;
+  bool has_graph() const;
+  void set_pending_name(std::string name);  // the name before the graph exists
+
+ private:
+  struct State;  // graph/model_state.hpp
+  std::shared_ptr<State> state_;
+  friend struct optim::TrainAccess;
+};
+
+class Sequential : public Model {
+ public:
+  explicit Sequential(std::string_view name = {});
+  Sequential(std::initializer_list<LayerRef> layers, std::string_view name = {});
+  void add(LayerRef layer);
+  void pop();
+
+ protected:
+  void ensure_built(const std::vector<Tensor>& xs) const override;
+
+ private:
+  struct Stack;
+  std::shared_ptr<Stack> stack_;
+  void build_from(const Shape& input_shape) const;
+};
+
+}  // namespace plexus

@@ -1,0 +1,200 @@
+#include "graph/ops.hpp"
+
+#include <cctype>
+
+#include "core/error.hpp"
+#include "core/kernels.hpp"
+#include "graph/detail.hpp"
+#include "graph/layer.hpp"
+
+namespace plexus {
+
+namespace graph {
+
+// A raw op called in Functional-API code, outside any layer, becomes this layer (Keras 3
+// does the same), so it shows in summary() and DOT and re-runs when the model is called.
+class OpLayer : public Layer {
+ public:
+  OpLayer(KernelPtr prototype, std::vector<SymbolicTensor> fixed)
+      : prototype_(std::move(prototype)), fixed_(std::move(fixed)) {}
+  std::string class_name() const override {
+    std::string s;
+    bool up = true;
+    for (char c : prototype_->name()) {
+      if (c == '_') {
+        up = true;
+        continue;
+      }
+      s += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+      up = false;
+    }
+    return s;
+  }
+  std::vector<SymbolicTensor> call_list(const std::vector<SymbolicTensor>& xs) override {
+    std::vector<SymbolicTensor> args;
+    std::size_t next = 0;
+    for (const auto& f : fixed_) {
+      if (f.defined()) {
+        args.push_back(f);
+      } else {
+        if (next >= xs.size()) throw Error("Layer \"{}\" received too few inputs", name());
+        args.push_back(xs[next++]);
+      }
+    }
+    return {ops::apply(prototype_->clone(), args)};
+  }
+
+ private:
+  KernelPtr prototype_;
+  std::vector<SymbolicTensor> fixed_;  // undefined where the input comes from a call
+};
+
+}  // namespace graph
+
+namespace ops {
+
+SymbolicTensor apply(KernelPtr kernel, const std::vector<SymbolicTensor>& inputs) {
+  std::vector<Shape> shapes;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) throw Error("{}: input {} is an empty tensor", kernel->name(), i);
+    shapes.push_back(inputs[i].shape());
+  }
+  if (kernel->num_inputs() != 0 && kernel->num_inputs() != inputs.size()) {
+    throw Error("{}: expects {} inputs, received {}", kernel->name(), kernel->num_inputs(),
+                inputs.size());
+  }
+  if (detail::layer_call_depth() == 0) {
+    // Outside any layer: wrap into an OpLayer when some input comes from a layer call.
+    std::vector<SymbolicTensor> fixed, varying;
+    for (const auto& x : inputs) {
+      if (x.history()) {
+        fixed.emplace_back();
+        varying.push_back(x);
+      } else {
+        fixed.push_back(x);
+      }
+    }
+    if (!varying.empty()) {
+      auto layer = make_layer<graph::OpLayer>(kernel, fixed);
+      return (*layer)(varying);
+    }
+  }
+  Shape out_shape = kernel->output_shape(shapes);
+  auto node = make_node(Node::Kind::kOp, std::move(out_shape), kernel->name());
+  node->kernel = std::move(kernel);
+  for (const auto& x : inputs) node->inputs.push_back(x.node());
+  return SymbolicTensor(node, nullptr);
+}
+
+SymbolicTensor constant(Tensor value) {
+  auto node = make_node(Node::Kind::kConstant, shape_of(value), "constant");
+  node->constant = std::make_shared<const Tensor>(std::move(value));
+  return SymbolicTensor(node, nullptr);
+}
+
+SymbolicTensor constant(float value) { return constant(Tensor({value})); }
+
+namespace k = plexus::kernels;
+
+SymbolicTensor matmul(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return apply(k::matmul(), {a, b});
+}
+SymbolicTensor add(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return apply(k::add(), {a, b});
+}
+SymbolicTensor subtract(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return apply(k::subtract(), {a, b});
+}
+SymbolicTensor multiply(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return apply(k::multiply(), {a, b});
+}
+SymbolicTensor divide(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return apply(k::divide(), {a, b});
+}
+SymbolicTensor pow(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return apply(k::pow(), {a, b});
+}
+SymbolicTensor maximum(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return apply(k::maximum(), {a, b});
+}
+SymbolicTensor minimum(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return apply(k::minimum(), {a, b});
+}
+SymbolicTensor where(const SymbolicTensor& c, const SymbolicTensor& a, const SymbolicTensor& b) {
+  return apply(k::where(), {c, a, b});
+}
+SymbolicTensor add(const SymbolicTensor& a, float s) { return apply(k::affine(1.0f, s), {a}); }
+SymbolicTensor subtract(const SymbolicTensor& a, float s) {
+  return apply(k::affine(1.0f, -s), {a});
+}
+SymbolicTensor subtract(float s, const SymbolicTensor& a) {
+  return apply(k::affine(-1.0f, s), {a});
+}
+SymbolicTensor multiply(const SymbolicTensor& a, float s) {
+  return apply(k::affine(s, 0.0f), {a});
+}
+SymbolicTensor divide(const SymbolicTensor& a, float s) {
+  return apply(k::affine(1.0f / s, 0.0f), {a});
+}
+SymbolicTensor pow(const SymbolicTensor& a, float s) { return apply(k::pow(), {a, constant(s)}); }
+
+SymbolicTensor negative(const SymbolicTensor& x) { return apply(k::negative(), {x}); }
+SymbolicTensor exp(const SymbolicTensor& x) { return apply(k::exp(), {x}); }
+SymbolicTensor log(const SymbolicTensor& x) { return apply(k::log(), {x}); }
+SymbolicTensor sqrt(const SymbolicTensor& x) { return apply(k::sqrt(), {x}); }
+SymbolicTensor square(const SymbolicTensor& x) { return apply(k::square(), {x}); }
+SymbolicTensor abs(const SymbolicTensor& x) { return apply(k::abs(), {x}); }
+SymbolicTensor tanh(const SymbolicTensor& x) { return apply(k::tanh(), {x}); }
+SymbolicTensor sigmoid(const SymbolicTensor& x) { return apply(k::sigmoid(), {x}); }
+SymbolicTensor relu(const SymbolicTensor& x) { return apply(k::relu(), {x}); }
+SymbolicTensor elu(const SymbolicTensor& x, float alpha) { return apply(k::elu(alpha), {x}); }
+SymbolicTensor selu(const SymbolicTensor& x) { return apply(k::selu(), {x}); }
+SymbolicTensor leaky_relu(const SymbolicTensor& x, float slope) {
+  return apply(k::leaky_relu(slope), {x});
+}
+SymbolicTensor softplus(const SymbolicTensor& x) { return apply(k::softplus(), {x}); }
+SymbolicTensor gelu(const SymbolicTensor& x) { return apply(k::gelu(), {x}); }
+SymbolicTensor swish(const SymbolicTensor& x) { return apply(k::swish(), {x}); }
+SymbolicTensor hard_sigmoid(const SymbolicTensor& x) { return apply(k::hard_sigmoid(), {x}); }
+SymbolicTensor clip(const SymbolicTensor& x, float lo, float hi) {
+  return apply(k::clip(lo, hi), {x});
+}
+
+SymbolicTensor sum(const SymbolicTensor& x, std::vector<Dim> axes, bool keepdims) {
+  return apply(k::sum(std::move(axes), keepdims), {x});
+}
+SymbolicTensor mean(const SymbolicTensor& x, std::vector<Dim> axes, bool keepdims) {
+  return apply(k::mean(std::move(axes), keepdims), {x});
+}
+SymbolicTensor max(const SymbolicTensor& x, std::vector<Dim> axes, bool keepdims) {
+  return apply(k::max(std::move(axes), keepdims), {x});
+}
+
+SymbolicTensor reshape(const SymbolicTensor& x, Shape target) {
+  return apply(k::reshape(std::move(target)), {x});
+}
+SymbolicTensor transpose(const SymbolicTensor& x, std::vector<std::size_t> perm) {
+  return apply(k::transpose(std::move(perm)), {x});
+}
+SymbolicTensor concatenate(const std::vector<SymbolicTensor>& xs, Dim axis) {
+  return apply(k::concatenate(axis), xs);
+}
+SymbolicTensor slice(const SymbolicTensor& x, Dim axis, Dim start, Dim stop) {
+  return apply(k::slice(axis, start, stop), {x});
+}
+SymbolicTensor gather(const SymbolicTensor& x, const SymbolicTensor& indices, Dim axis) {
+  return apply(k::gather(axis), {x, indices});
+}
+SymbolicTensor take_along_axis(const SymbolicTensor& x, const SymbolicTensor& indices, Dim axis) {
+  return apply(k::take_along_axis(axis), {x, indices});
+}
+SymbolicTensor softmax(const SymbolicTensor& x, Dim axis) { return apply(k::softmax(axis), {x}); }
+SymbolicTensor log_softmax(const SymbolicTensor& x, Dim axis) {
+  return apply(k::log_softmax(axis), {x});
+}
+SymbolicTensor dropout(const SymbolicTensor& x, float rate) {
+  return apply(k::dropout(rate), {x});
+}
+
+}  // namespace ops
+}  // namespace plexus

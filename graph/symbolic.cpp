@@ -1,0 +1,51 @@
+#include "graph/symbolic.hpp"
+
+#include <atomic>
+
+#include "core/error.hpp"
+#include "graph/detail.hpp"
+#include "graph/input_layer.hpp"
+#include "graph/layer.hpp"
+
+namespace plexus {
+
+namespace detail {
+std::size_t next_id() {
+  static std::atomic<std::size_t> counter{0};
+  return ++counter;
+}
+int& layer_call_depth() {
+  thread_local int depth = 0;
+  return depth;
+}
+}  // namespace detail
+
+void Variable::assign(const Tensor& value) {
+  if (shape_of(value) != shape_of(data_->value)) {
+    throw Error("Variable \"{}\": expected a value of shape {}, received {}", data_->path,
+                shape_str(shape_of(data_->value)), shape_str(shape_of(value)));
+  }
+  std::copy(value.begin(), value.end(), data_->value.begin());
+}
+
+NodePtr make_node(Node::Kind kind, Shape shape, std::string name) {
+  auto node = std::make_shared<Node>();
+  node->kind = kind;
+  node->id = detail::next_id();
+  node->shape = std::move(shape);
+  node->name = std::move(name);
+  return node;
+}
+
+const SymbolicTensor& SymbolicTensors::single() const {
+  if (size() != 1) {
+    throw Error("Expected exactly one symbolic tensor, but this call produced {}", size());
+  }
+  return front();
+}
+
+SymbolicTensor Input(const Shape& shape, std::string_view name) {
+  return make_layer<graph::InputLayer>(shape, name)->output();
+}
+
+}  // namespace plexus

@@ -1,0 +1,108 @@
+// Symbolic graph vocabulary: Node (one application of an op), SymbolicTensor (an edge),
+// Variable (a weight), LayerCall (one call of a layer, grouping the nodes it made).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/kernel.hpp"
+#include "core/tensor.hpp"
+
+namespace plexus {
+
+class Layer;
+struct LayerCall;
+
+// A weight: owned by one layer, shared by every call of it.
+struct VariableData {
+  std::string name;  // "kernel"
+  std::string path;  // "dense/kernel" (Keras 3 variable path)
+  Tensor value;
+  bool trainable = true;
+};
+
+// A handle on a weight (model.trainable_weights() returns these).
+class Variable {
+ public:
+  Variable() = default;
+  explicit Variable(std::shared_ptr<VariableData> data) : data_(std::move(data)) {}
+  const std::string& name() const { return data_->name; }
+  const std::string& path() const { return data_->path; }
+  Tensor& value() { return data_->value; }
+  const Tensor& value() const { return data_->value; }
+  Shape shape() const { return shape_of(data_->value); }
+  std::size_t size() const { return data_->value.size(); }
+  bool trainable() const { return data_->trainable; }
+  // Replaces the value; the shape must match (px::Error otherwise).
+  void assign(const Tensor& value);
+  const std::shared_ptr<VariableData>& data() const { return data_; }
+  bool operator==(const Variable& other) const { return data_ == other.data_; }
+
+ private:
+  std::shared_ptr<VariableData> data_;
+};
+
+struct Node {
+  enum class Kind { kInput, kVariable, kConstant, kOp };
+  Kind kind = Kind::kOp;
+  std::size_t id = 0;  // creation order; inputs always have smaller ids (a topological order)
+  Shape shape;         // symbolic: -1 for the batch
+  std::string name;    // the Input's name, or the op's name
+  KernelPtr kernel;    // kOp
+  std::vector<std::shared_ptr<Node>> inputs;
+  std::shared_ptr<VariableData> variable;  // kVariable
+  std::shared_ptr<const Tensor> constant;  // kConstant
+};
+using NodePtr = std::shared_ptr<Node>;
+
+NodePtr make_node(Node::Kind kind, Shape shape, std::string name);
+
+// An edge of the graph: a node's output plus the layer call that produced it (the
+// "history" Keras keeps as _keras_history). Two tensors may share a node (a layer that
+// returns its input) but never a history.
+class SymbolicTensor {
+ public:
+  SymbolicTensor() = default;
+  SymbolicTensor(NodePtr node, std::shared_ptr<LayerCall> history)
+      : node_(std::move(node)), history_(std::move(history)) {}
+  const Shape& shape() const { return node_->shape; }
+  std::size_t rank() const { return node_->shape.size(); }
+  const NodePtr& node() const { return node_; }
+  const std::shared_ptr<LayerCall>& history() const { return history_; }
+  bool defined() const { return node_ != nullptr; }
+
+ private:
+  NodePtr node_;
+  std::shared_ptr<LayerCall> history_;
+};
+
+// The results of calling a layer on a list; converts to one SymbolicTensor when there is
+// exactly one (so `Concatenate()({a, b})` can be passed on directly).
+class SymbolicTensors : public std::vector<SymbolicTensor> {
+ public:
+  using std::vector<SymbolicTensor>::vector;
+  SymbolicTensors(std::vector<SymbolicTensor> v) : std::vector<SymbolicTensor>(std::move(v)) {}
+  operator SymbolicTensor() const { return single(); }
+  const Shape& shape() const { return single().shape(); }
+  const SymbolicTensor& single() const;
+};
+
+// One call of a layer: its inputs (with their histories) and the nodes it output.
+struct LayerCall {
+  std::shared_ptr<Layer> layer;
+  std::vector<SymbolicTensor> inputs;
+  std::vector<NodePtr> outputs;  // nodes only: holding SymbolicTensors would form a cycle
+  std::size_t id = 0;            // creation order (topological)
+  // Which call of `layer` this is (Keras's node_index, shown as "dense[1][0]" in summaries).
+  // Only calls made by user code count: calls made while tracing another layer (a nested
+  // model re-run on new inputs) make no Keras node and share the next index.
+  std::size_t node_index = 0;
+};
+
+// px::Input(shape, name): a symbolic input of a model; shape excludes the batch.
+SymbolicTensor Input(const Shape& shape, std::string_view name = {});
+
+}  // namespace plexus

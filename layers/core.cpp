@@ -1,0 +1,175 @@
+// Core layers other than Dense (layers/dense.cpp): Activation, Dropout, Flatten, Reshape,
+// InputLayer. All are compositions of px::ops, so their gradients come from autodiff.
+#include <utility>
+
+#include "core/error.hpp"
+#include "graph/ops.hpp"
+#include "layers/activations.hpp"
+#include "layers/core.hpp"
+
+namespace plexus::layers {
+
+namespace {
+// Dimensions after the batch, all known ("(None, 4, 3)" -> 12); -1 if one is unknown.
+Dim features(const Shape& shape) {
+  Dim n = 1;
+  for (std::size_t i = 1; i < shape.size(); ++i) {
+    if (shape[i] < 0) return -1;
+    n *= shape[i];
+  }
+  return n;
+}
+}  // namespace
+
+// --- Activation ------------------------------------------------------------------------
+
+ActivationLayer::ActivationLayer(std::string_view activation, ActivationOptions options)
+    : Layer(options.name), activation_(activation) {
+  activations::check_name(activation_, "Activation");
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+SymbolicTensor ActivationLayer::call(const SymbolicTensor& x) {
+  return activations::apply(activation_, x);
+}
+
+LayerHandle<ActivationLayer> Activation(std::string_view activation, ActivationOptions options) {
+  return make_layer<ActivationLayer>(activation, std::move(options));
+}
+
+// --- Dropout ---------------------------------------------------------------------------
+
+DropoutLayer::DropoutLayer(float rate, DropoutOptions options) : Layer(options.name), rate_(rate) {
+  // Keras accepts rate = 1, which would divide by zero in inverted dropout; a layer that
+  // drops everything is certainly a mistake, so it is refused here.
+  if (!(rate_ >= 0.0f && rate_ < 1.0f)) {
+    throw Error(
+        "Dropout: invalid value received for argument `rate`. Expected a float value in "
+        "[0, 1), received: rate={}",
+        rate_);
+  }
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+SymbolicTensor DropoutLayer::call(const SymbolicTensor& x) {
+  // Keras returns the inputs unchanged for rate 0; the kernel itself is the identity
+  // outside training (Context::training).
+  if (rate_ == 0.0f) return x;
+  return ops::dropout(x, rate_);
+}
+
+LayerHandle<DropoutLayer> Dropout(float rate, DropoutOptions options) {
+  return make_layer<DropoutLayer>(rate, std::move(options));
+}
+
+// --- Flatten ---------------------------------------------------------------------------
+
+FlattenLayer::FlattenLayer(FlattenOptions options) : Layer(options.name) {
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+Shape FlattenLayer::compute_output_shape(const Shape& input_shape) {
+  if (input_shape.empty()) {
+    throw Error("Layer \"{}\" (Flatten) needs an input with a batch axis, received shape ()",
+                name());
+  }
+  return {input_shape[0], features(input_shape)};
+}
+
+SymbolicTensor FlattenLayer::call(const SymbolicTensor& x) {
+  Shape out = compute_output_shape(x.shape());
+  if (out[1] < 0) {
+    throw Error(
+        "Layer \"{}\" (Flatten): all dimensions after the batch must be known, received input "
+        "with shape {}",
+        name(), shape_str(x.shape()));
+  }
+  return ops::reshape(x, {-1, out[1]});
+}
+
+LayerHandle<FlattenLayer> Flatten(FlattenOptions options) {
+  return make_layer<FlattenLayer>(std::move(options));
+}
+
+// --- Reshape ---------------------------------------------------------------------------
+
+ReshapeLayer::ReshapeLayer(Shape target_shape, ReshapeOptions options)
+    : Layer(options.name), target_(std::move(target_shape)) {
+  int unknown = 0;
+  for (Dim d : target_) {
+    if (d == -1) {
+      ++unknown;
+    } else if (d <= 0) {
+      throw Error(
+          "Reshape: target_shape {} may only hold positive dimensions and one -1 (the batch is "
+          "not part of it)",
+          shape_str(target_));
+    }
+  }
+  if (unknown > 1) {
+    throw Error("Reshape: target_shape {} may hold at most one -1", shape_str(target_));
+  }
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+Shape ReshapeLayer::compute_output_shape(const Shape& input_shape) {
+  if (input_shape.empty()) {
+    throw Error("Layer \"{}\" (Reshape) needs an input with a batch axis, received shape ()",
+                name());
+  }
+  const Dim in = features(input_shape);
+  Shape out{input_shape[0]};
+  Dim known = 1;
+  for (Dim d : target_) known *= d == -1 ? 1 : d;
+  const bool has_unknown = num_elements(target_) < 0;
+  auto mismatch = [&] {
+    return Error(
+        "Layer \"{}\" (Reshape): the total size of the new array must be unchanged, received "
+        "input with shape {} and target_shape {}",
+        name(), shape_str(input_shape), shape_str(target_));
+  };
+  for (Dim d : target_) {
+    if (d == -1) {
+      if (in < 0) {
+        out.push_back(-1);
+        continue;
+      }
+      if (in % known != 0) throw mismatch();
+      out.push_back(in / known);
+    } else {
+      out.push_back(d);
+    }
+  }
+  if (in >= 0 && !has_unknown && in != known) throw mismatch();
+  return out;
+}
+
+SymbolicTensor ReshapeLayer::call(const SymbolicTensor& x) {
+  Shape out = compute_output_shape(x.shape());
+  for (std::size_t i = 1; i < out.size(); ++i) {
+    if (out[i] < 0) {
+      throw Error(
+          "Layer \"{}\" (Reshape): all dimensions after the batch must be known, received "
+          "input with shape {}",
+          name(), shape_str(x.shape()));
+    }
+  }
+  out[0] = -1;  // the batch: the only dimension the kernel infers
+  return ops::reshape(x, std::move(out));
+}
+
+LayerHandle<ReshapeLayer> Reshape(Shape target_shape, ReshapeOptions options) {
+  return make_layer<ReshapeLayer>(std::move(target_shape), std::move(options));
+}
+
+// --- InputLayer ------------------------------------------------------------------------
+
+LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, InputLayerOptions options) {
+  return make_layer<graph::InputLayer>(shape, options.name);
+}
+
+LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, std::string_view name) {
+  return make_layer<graph::InputLayer>(shape, name);
+}
+
+}  // namespace plexus::layers

@@ -1,0 +1,145 @@
+// Core layers: Dense, Activation, Dropout, Flatten, Reshape, InputLayer.
+// Each is a class (DenseLayer, ...) plus a Keras-named factory returning a shared handle:
+//   auto h = px::layers::Dense(64, "relu")(x);
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "graph/input_layer.hpp"
+#include "graph/layer.hpp"
+
+namespace plexus::layers {
+
+struct DenseOptions {
+  std::string activation = "linear";
+  bool use_bias = true;
+  std::string kernel_initializer = "glorot_uniform";
+  std::string bias_initializer = "zeros";
+  std::string name{};
+  Shape input_shape{};  // Keras input_shape=(8,), to start a Sequential
+  Dim input_dim = 0;  // Keras input_dim=8 (same as input_shape = {8})
+};
+
+// Dense: [..., in] -> [..., units]; y = activation(x · kernel + bias).
+// Weights (Keras order and layout): kernel (in, units), bias (units).
+class DenseLayer : public Layer {
+ public:
+  DenseLayer(Dim units, DenseOptions options);
+  std::string class_name() const override { return "Dense"; }
+  void build(const Shape& input_shape) override;
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override;
+  std::string activation_name() const override { return options_.activation; }
+  Dim units() const { return units_; }
+  const DenseOptions& options() const { return options_; }
+
+ private:
+  Dim units_;
+  DenseOptions options_;
+  SymbolicTensor kernel_, bias_;
+};
+
+LayerHandle<DenseLayer> Dense(Dim units, DenseOptions options = {});
+LayerHandle<DenseLayer> Dense(Dim units, std::string_view activation);
+
+// --- Activation ------------------------------------------------------------------------
+
+struct ActivationOptions {
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// Activation: [...] -> [...]; applies an activation by Keras name (layers/activations.hpp).
+class ActivationLayer : public Layer {
+ public:
+  ActivationLayer(std::string_view activation, ActivationOptions options);
+  std::string class_name() const override { return "Activation"; }
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  std::string activation_name() const override { return activation_; }
+
+ private:
+  std::string activation_;
+};
+
+LayerHandle<ActivationLayer> Activation(std::string_view activation,
+                                        ActivationOptions options = {});
+
+// --- Dropout ---------------------------------------------------------------------------
+
+struct DropoutOptions {
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// Dropout: [...] -> [...]. In training, zeroes each entry with probability `rate` and
+// scales the rest by 1 / (1 - rate); identity at inference. 0 <= rate < 1. Randomness
+// comes from the library generator (px::utils::set_random_seed).
+class DropoutLayer : public Layer {
+ public:
+  DropoutLayer(float rate, DropoutOptions options);
+  std::string class_name() const override { return "Dropout"; }
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  float rate() const { return rate_; }
+
+ private:
+  float rate_;
+};
+
+LayerHandle<DropoutLayer> Dropout(float rate, DropoutOptions options = {});
+
+// --- Flatten ---------------------------------------------------------------------------
+
+struct FlattenOptions {
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// Flatten: [batch, d1, ..., dn] -> [batch, d1 * ... * dn] (row-major; [batch] -> [batch, 1]).
+class FlattenLayer : public Layer {
+ public:
+  explicit FlattenLayer(FlattenOptions options);
+  std::string class_name() const override { return "Flatten"; }
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override;
+};
+
+LayerHandle<FlattenLayer> Flatten(FlattenOptions options = {});
+
+// --- Reshape ---------------------------------------------------------------------------
+
+struct ReshapeOptions {
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// Reshape: [batch, ...] -> [batch, *target_shape]. As in Keras the target excludes the
+// batch and may hold one -1, inferred from the input size; the size must be unchanged.
+class ReshapeLayer : public Layer {
+ public:
+  ReshapeLayer(Shape target_shape, ReshapeOptions options);
+  std::string class_name() const override { return "Reshape"; }
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override;
+  const Shape& target_shape() const { return target_; }
+
+ private:
+  Shape target_;
+};
+
+LayerHandle<ReshapeLayer> Reshape(Shape target_shape, ReshapeOptions options = {});
+
+// --- InputLayer ------------------------------------------------------------------------
+
+struct InputLayerOptions {
+  std::string name{};
+};
+
+// InputLayer(shape): the layer behind px::Input, to start a Sequential explicitly
+// (`model.add(px::layers::InputLayer({784}))`). shape excludes the batch.
+LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, InputLayerOptions options = {});
+LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, std::string_view name);
+
+}  // namespace plexus::layers

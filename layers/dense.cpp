@@ -1,0 +1,56 @@
+#include "core/error.hpp"
+#include "graph/ops.hpp"
+#include "layers/activations.hpp"
+#include "layers/core.hpp"
+
+namespace plexus::layers {
+
+DenseLayer::DenseLayer(Dim units, DenseOptions options)
+    : Layer(options.name), units_(units), options_(std::move(options)) {
+  if (units_ <= 0) throw Error("Dense: units must be positive, received {}", units_);
+  activations::check_name(options_.activation, "Dense");
+  if (options_.input_dim > 0 && options_.input_shape.empty()) {
+    options_.input_shape = {options_.input_dim};
+  }
+  set_declared_input_shape(options_.input_shape);
+}
+
+void DenseLayer::build(const Shape& input_shape) {
+  if (input_shape.size() < 2 || input_shape.back() <= 0) {
+    throw Error("Input 0 of layer \"{}\" is incompatible with the layer: expected a known last "
+                "axis and rank >= 2, received input with shape {}",
+                name(), shape_str(input_shape));
+  }
+  kernel_ = add_weight("kernel", {input_shape.back(), units_}, options_.kernel_initializer);
+  if (options_.use_bias) bias_ = add_weight("bias", {units_}, options_.bias_initializer);
+}
+
+SymbolicTensor DenseLayer::call(const SymbolicTensor& x) {
+  const Dim in = kernel_.shape()[0];
+  if (x.rank() < 2 || x.shape().back() != in) {
+    throw Error(
+        "Input 0 of layer \"{}\" is incompatible with the layer: expected axis -1 of input "
+        "shape to have value {}, but received input with shape {}",
+        name(), in, shape_str(x.shape()));
+  }
+  auto y = ops::matmul(x, kernel_);
+  if (options_.use_bias) y = ops::add(y, bias_);
+  return activations::apply(options_.activation, y);
+}
+
+Shape DenseLayer::compute_output_shape(const Shape& input_shape) {
+  Shape out = input_shape;
+  out.back() = units_;
+  return out;
+}
+
+LayerHandle<DenseLayer> Dense(Dim units, DenseOptions options) {
+  return make_layer<DenseLayer>(units, std::move(options));
+}
+LayerHandle<DenseLayer> Dense(Dim units, std::string_view activation) {
+  DenseOptions o;
+  o.activation = std::string(activation);
+  return make_layer<DenseLayer>(units, std::move(o));
+}
+
+}  // namespace plexus::layers

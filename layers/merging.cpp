@@ -1,0 +1,241 @@
+// Merging layers, composed of px::ops (gradients come from the ops' VJPs).
+#include "layers/merging.hpp"
+
+#include <utility>
+
+#include "core/error.hpp"
+#include "graph/ops.hpp"
+
+namespace plexus::layers {
+
+namespace {
+// "(None, 3) and (None, 4)", "(None, 3), (None, 3) and (None, 4)".
+std::string shapes_list(const std::vector<Shape>& shapes) {
+  std::string s;
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    if (i > 0) s += i + 1 == shapes.size() ? " and " : ", ";
+    s += shape_str(shapes[i]);
+  }
+  return s;
+}
+
+std::vector<Shape> shapes_of(const std::vector<SymbolicTensor>& xs) {
+  std::vector<Shape> shapes;
+  for (auto& x : xs) shapes.push_back(x.shape());
+  return shapes;
+}
+
+// The batch dimension shared by all inputs: -1 unless some input knows it.
+Dim merged_batch(const Layer& layer, const std::vector<Shape>& shapes) {
+  Dim batch = -1;
+  for (auto& s : shapes) {
+    if (s.empty()) {
+      throw Error("Layer \"{}\" ({}): every input needs a batch axis, received {}", layer.name(),
+                  layer.class_name(), shapes_list(shapes));
+    }
+    if (s[0] < 0) continue;
+    if (batch >= 0 && s[0] != batch) {
+      throw Error(
+          "Layer \"{}\" ({}): inputs must have the same batch size, received {}", layer.name(),
+          layer.class_name(), shapes_list(shapes));
+    }
+    batch = s[0];
+  }
+  return batch;
+}
+}  // namespace
+
+// --- element-wise merges -----------------------------------------------------------------
+
+Shape MergeLayer::compute_output_shape(const std::vector<Shape>& input_shapes) {
+  const std::size_t n = input_shapes.size();
+  if (n == 0) {
+    throw Error("Layer \"{}\" ({}) must be called on a list of at least 1 input", name(),
+                class_name());
+  }
+  if (required_inputs() != 0 && n != required_inputs()) {
+    throw Error("Layer \"{}\" ({}) must be called on exactly {} inputs, received {}: {}", name(),
+                class_name(), required_inputs(), n, shapes_list(input_shapes));
+  }
+  const Dim batch = merged_batch(*this, input_shapes);
+  // Keras's _compute_elemwise_op_output_shape over the dimensions after the batch, aligned
+  // on the right; a dimension of 1 broadcasts.
+  Shape out(input_shapes[0].begin() + 1, input_shapes[0].end());
+  for (std::size_t i = 1; i < n; ++i) {
+    Shape s(input_shapes[i].begin() + 1, input_shapes[i].end());
+    Shape longer = out.size() >= s.size() ? out : s;
+    const Shape& shorter = out.size() >= s.size() ? s : out;
+    const std::size_t offset = longer.size() - shorter.size();
+    for (std::size_t k = 0; k < shorter.size(); ++k) {
+      Dim& a = longer[offset + k];
+      const Dim b = shorter[k];
+      if (a < 0 || b < 0) {
+        a = -1;
+      } else if (a == 1) {
+        a = b;
+      } else if (b != 1 && a != b) {
+        Shape acc{batch};
+        acc.insert(acc.end(), out.begin(), out.end());
+        throw Error("Layer \"{}\" ({}): inputs must have compatible shapes, received {} and {}{}",
+                    name(), class_name(), shape_str(acc), shape_str(input_shapes[i]),
+                    n > 2 ? fmt::format(" (input {})", i) : std::string());
+      }
+    }
+    out = std::move(longer);
+  }
+  out.insert(out.begin(), batch);
+  return out;
+}
+
+Shape MergeLayer::compute_output_shape(const Shape& input_shape) {
+  return compute_output_shape(std::vector<Shape>{input_shape});
+}
+
+void MergeLayer::build_list(const std::vector<Shape>& input_shapes) {
+  compute_output_shape(input_shapes);  // shape validation only: merges have no weights
+}
+
+std::vector<SymbolicTensor> MergeLayer::call_list(const std::vector<SymbolicTensor>& xs) {
+  const Shape out = compute_output_shape(shapes_of(xs));
+  if (xs.size() == 1) return {xs[0]};
+  // Inputs of lower rank gain axes of size 1 right after the batch (Keras expands dims at
+  // axis 1), so that the ops' right-aligned broadcasting matches the shape rule above.
+  std::vector<SymbolicTensor> same_rank;
+  for (auto& x : xs) {
+    if (x.rank() == out.size()) {
+      same_rank.push_back(x);
+      continue;
+    }
+    Shape target{-1};
+    target.insert(target.end(), out.size() - x.rank(), 1);
+    target.insert(target.end(), x.shape().begin() + 1, x.shape().end());
+    same_rank.push_back(ops::reshape(x, std::move(target)));
+  }
+  return {merge(same_rank)};
+}
+
+SymbolicTensor AddLayer::merge(const std::vector<SymbolicTensor>& xs) {
+  SymbolicTensor y = xs[0];
+  for (std::size_t i = 1; i < xs.size(); ++i) y = ops::add(y, xs[i]);
+  return y;
+}
+
+SymbolicTensor SubtractLayer::merge(const std::vector<SymbolicTensor>& xs) {
+  return ops::subtract(xs[0], xs[1]);
+}
+
+SymbolicTensor MultiplyLayer::merge(const std::vector<SymbolicTensor>& xs) {
+  SymbolicTensor y = xs[0];
+  for (std::size_t i = 1; i < xs.size(); ++i) y = ops::multiply(y, xs[i]);
+  return y;
+}
+
+SymbolicTensor AverageLayer::merge(const std::vector<SymbolicTensor>& xs) {
+  SymbolicTensor y = xs[0];
+  for (std::size_t i = 1; i < xs.size(); ++i) y = ops::add(y, xs[i]);
+  return ops::divide(y, static_cast<float>(xs.size()));
+}
+
+SymbolicTensor MaximumLayer::merge(const std::vector<SymbolicTensor>& xs) {
+  SymbolicTensor y = xs[0];
+  for (std::size_t i = 1; i < xs.size(); ++i) y = ops::maximum(y, xs[i]);
+  return y;
+}
+
+SymbolicTensor MinimumLayer::merge(const std::vector<SymbolicTensor>& xs) {
+  SymbolicTensor y = xs[0];
+  for (std::size_t i = 1; i < xs.size(); ++i) y = ops::minimum(y, xs[i]);
+  return y;
+}
+
+// --- Concatenate -------------------------------------------------------------------------
+
+ConcatenateLayer::ConcatenateLayer(Dim axis, MergeOptions options)
+    : Layer(options.name), axis_(axis) {}
+
+Shape ConcatenateLayer::compute_output_shape(const std::vector<Shape>& input_shapes) {
+  if (input_shapes.empty()) {
+    throw Error("Layer \"{}\" (Concatenate) must be called on a list of at least 1 input",
+                name());
+  }
+  merged_batch(*this, input_shapes);
+  const std::size_t rank = input_shapes[0].size();
+  auto mismatch = [&] {
+    return Error(
+        "Layer \"{}\" (Concatenate): a Concatenate layer requires inputs with matching shapes "
+        "except for the concatenation axis {}, received {}",
+        name(), axis_, shapes_list(input_shapes));
+  };
+  for (auto& s : input_shapes) {
+    if (s.size() != rank) throw mismatch();
+  }
+  const Dim r = static_cast<Dim>(rank);
+  if (axis_ < -r || axis_ >= r) {
+    throw Error("Layer \"{}\" (Concatenate): axis {} is out of range for inputs of rank {}: {}",
+                name(), axis_, rank, shapes_list(input_shapes));
+  }
+  const std::size_t axis = static_cast<std::size_t>(axis_ < 0 ? axis_ + r : axis_);
+  if (axis == 0) {
+    throw Error(
+        "Layer \"{}\" (Concatenate): cannot concatenate along the batch axis (axis {}), "
+        "received {}",
+        name(), axis_, shapes_list(input_shapes));
+  }
+  Shape out = input_shapes[0];
+  for (std::size_t i = 1; i < input_shapes.size(); ++i) {
+    const Shape& s = input_shapes[i];
+    for (std::size_t d = 0; d < rank; ++d) {
+      if (d == axis) {
+        out[d] = out[d] < 0 || s[d] < 0 ? -1 : out[d] + s[d];
+      } else if (out[d] < 0 || s[d] < 0) {
+        out[d] = out[d] < 0 ? s[d] : out[d];
+      } else if (out[d] != s[d]) {
+        throw mismatch();
+      }
+    }
+  }
+  return out;
+}
+
+Shape ConcatenateLayer::compute_output_shape(const Shape& input_shape) {
+  return compute_output_shape(std::vector<Shape>{input_shape});
+}
+
+void ConcatenateLayer::build_list(const std::vector<Shape>& input_shapes) {
+  compute_output_shape(input_shapes);
+}
+
+std::vector<SymbolicTensor> ConcatenateLayer::call_list(const std::vector<SymbolicTensor>& xs) {
+  compute_output_shape(shapes_of(xs));
+  if (xs.size() == 1) return {xs[0]};
+  return {ops::concatenate(xs, axis_)};
+}
+
+// --- factories ---------------------------------------------------------------------------
+
+LayerHandle<AddLayer> Add(MergeOptions options) {
+  return make_layer<AddLayer>(std::move(options));
+}
+LayerHandle<SubtractLayer> Subtract(MergeOptions options) {
+  return make_layer<SubtractLayer>(std::move(options));
+}
+LayerHandle<MultiplyLayer> Multiply(MergeOptions options) {
+  return make_layer<MultiplyLayer>(std::move(options));
+}
+LayerHandle<AverageLayer> Average(MergeOptions options) {
+  return make_layer<AverageLayer>(std::move(options));
+}
+LayerHandle<MaximumLayer> Maximum(MergeOptions options) {
+  return make_layer<MaximumLayer>(std::move(options));
+}
+LayerHandle<MinimumLayer> Minimum(MergeOptions options) {
+  return make_layer<MinimumLayer>(std::move(options));
+}
+LayerHandle<ConcatenateLayer> Concatenate(Dim axis, MergeOptions options) {
+  return make_layer<ConcatenateLayer>(axis, std::move(options));
+}
+LayerHandle<ConcatenateLayer> Concatenate(MergeOptions options) {
+  return make_layer<ConcatenateLayer>(Dim{-1}, std::move(options));
+}
+
+}  // namespace plexus::layers

@@ -1,0 +1,125 @@
+// Merging layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate.
+// Each is called on a list of symbolic tensors and returns one:
+//   auto merged = px::layers::Concatenate()({a, b});
+//   auto sum = px::layers::Add()({x, y, z});
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/layer.hpp"
+
+namespace plexus::layers {
+
+struct MergeOptions {
+  std::string name{};
+};
+
+// The element-wise merges: [batch, ...] x n -> [batch, ...]. Shapes after the batch must be
+// equal or broadcast (a dimension of 1 stretches; a lower-rank input gains axes of size 1
+// right after the batch), as in Keras's Merge base class.
+class MergeLayer : public Layer {
+ public:
+  explicit MergeLayer(MergeOptions options) : Layer(options.name) {}
+  void build_list(const std::vector<Shape>& input_shapes) override;
+  std::vector<SymbolicTensor> call_list(const std::vector<SymbolicTensor>& xs) override;
+  // The merged shape of a list of inputs; px::Error naming the layer and the shapes when
+  // they are incompatible.
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes);
+  // A list of one input.
+  Shape compute_output_shape(const Shape& input_shape) override;
+
+ protected:
+  // Folds the inputs (already brought to one rank) into the result.
+  virtual SymbolicTensor merge(const std::vector<SymbolicTensor>& xs) = 0;
+  // Subtract accepts exactly 2 inputs; the others any number >= 1.
+  virtual std::size_t required_inputs() const { return 0; }
+};
+
+// Add: x1 + x2 + ... + xn.
+class AddLayer : public MergeLayer {
+ public:
+  using MergeLayer::MergeLayer;
+  std::string class_name() const override { return "Add"; }
+
+ protected:
+  SymbolicTensor merge(const std::vector<SymbolicTensor>& xs) override;
+};
+
+// Subtract: x1 - x2 (exactly two inputs).
+class SubtractLayer : public MergeLayer {
+ public:
+  using MergeLayer::MergeLayer;
+  std::string class_name() const override { return "Subtract"; }
+
+ protected:
+  SymbolicTensor merge(const std::vector<SymbolicTensor>& xs) override;
+  std::size_t required_inputs() const override { return 2; }
+};
+
+// Multiply: x1 * x2 * ... * xn (element-wise).
+class MultiplyLayer : public MergeLayer {
+ public:
+  using MergeLayer::MergeLayer;
+  std::string class_name() const override { return "Multiply"; }
+
+ protected:
+  SymbolicTensor merge(const std::vector<SymbolicTensor>& xs) override;
+};
+
+// Average: (x1 + ... + xn) / n.
+class AverageLayer : public MergeLayer {
+ public:
+  using MergeLayer::MergeLayer;
+  std::string class_name() const override { return "Average"; }
+
+ protected:
+  SymbolicTensor merge(const std::vector<SymbolicTensor>& xs) override;
+};
+
+// Maximum: element-wise max(x1, ..., xn).
+class MaximumLayer : public MergeLayer {
+ public:
+  using MergeLayer::MergeLayer;
+  std::string class_name() const override { return "Maximum"; }
+
+ protected:
+  SymbolicTensor merge(const std::vector<SymbolicTensor>& xs) override;
+};
+
+// Minimum: element-wise min(x1, ..., xn).
+class MinimumLayer : public MergeLayer {
+ public:
+  using MergeLayer::MergeLayer;
+  std::string class_name() const override { return "Minimum"; }
+
+ protected:
+  SymbolicTensor merge(const std::vector<SymbolicTensor>& xs) override;
+};
+
+// Concatenate: joins the inputs along `axis` (default -1, never the batch); every other
+// dimension must match. [batch, a] x [batch, b] -> [batch, a + b].
+class ConcatenateLayer : public Layer {
+ public:
+  ConcatenateLayer(Dim axis, MergeOptions options);
+  std::string class_name() const override { return "Concatenate"; }
+  void build_list(const std::vector<Shape>& input_shapes) override;
+  std::vector<SymbolicTensor> call_list(const std::vector<SymbolicTensor>& xs) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes);
+  Shape compute_output_shape(const Shape& input_shape) override;
+  Dim axis() const { return axis_; }
+
+ private:
+  Dim axis_;
+};
+
+LayerHandle<AddLayer> Add(MergeOptions options = {});
+LayerHandle<SubtractLayer> Subtract(MergeOptions options = {});
+LayerHandle<MultiplyLayer> Multiply(MergeOptions options = {});
+LayerHandle<AverageLayer> Average(MergeOptions options = {});
+LayerHandle<MaximumLayer> Maximum(MergeOptions options = {});
+LayerHandle<MinimumLayer> Minimum(MergeOptions options = {});
+LayerHandle<ConcatenateLayer> Concatenate(Dim axis = -1, MergeOptions options = {});
+LayerHandle<ConcatenateLayer> Concatenate(MergeOptions options);
+
+}  // namespace plexus::layers

@@ -1,0 +1,152 @@
+// Built-in callbacks with Keras 3 semantics and defaults.
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "graph/model_options.hpp"
+#include "optim/callback.hpp"
+
+namespace plexus::callbacks {
+
+// Records every epoch's logs; fit() returns what it recorded.
+class History : public Callback {
+ public:
+  void on_train_begin(const Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  const plexus::History& history() const { return history_; }
+
+ private:
+  plexus::History history_;
+};
+
+struct EarlyStoppingOptions {
+  std::string monitor = "val_loss";
+  double min_delta = 0.0;
+  int patience = 0;
+  int verbose = 0;
+  std::string mode = "auto";  // "min", "max" or "auto" (max for accuracy/auc-like names)
+  std::optional<double> baseline;
+  bool restore_best_weights = false;
+  int start_from_epoch = 0;
+};
+
+// Stops training when `monitor` has stopped improving for `patience` epochs.
+class EarlyStopping : public Callback {
+ public:
+  explicit EarlyStopping(EarlyStoppingOptions options = {});
+  void on_train_begin(const Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+  int stopped_epoch() const { return stopped_epoch_; }  // 0 when it did not stop training
+  int best_epoch() const { return best_epoch_; }
+  double best() const { return best_; }
+
+ private:
+  bool improved(double current, double reference) const;
+  EarlyStoppingOptions options_;
+  bool maximize_ = false;
+  int wait_ = 0;
+  int stopped_epoch_ = 0;
+  int best_epoch_ = 0;
+  double best_ = 0.0;
+  std::vector<Tensor> best_weights_;
+};
+
+struct CSVLoggerOptions {
+  char separator = ',';
+  bool append = false;
+};
+
+// Streams epoch results to a CSV file: "epoch,<keys in sorted order>".
+class CSVLogger : public Callback {
+ public:
+  explicit CSVLogger(std::string filename, CSVLoggerOptions options = {});
+  ~CSVLogger() override;
+  CSVLogger(const CSVLogger& other);
+  void on_train_begin(const Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+
+ private:
+  std::string filename_;
+  CSVLoggerOptions options_;
+  std::FILE* file_ = nullptr;
+  std::vector<std::string> keys_;
+};
+
+struct ReduceLROnPlateauOptions {
+  std::string monitor = "val_loss";
+  double factor = 0.1;
+  int patience = 10;
+  int verbose = 0;
+  std::string mode = "auto";
+  double min_delta = 1e-4;
+  int cooldown = 0;
+  double min_lr = 0.0;
+};
+
+// Multiplies the learning rate by `factor` when `monitor` has plateaued.
+class ReduceLROnPlateau : public Callback {
+ public:
+  explicit ReduceLROnPlateau(ReduceLROnPlateauOptions options = {});
+  void on_train_begin(const Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+
+ private:
+  ReduceLROnPlateauOptions options_;
+  bool maximize_ = false;
+  int wait_ = 0;
+  int cooldown_counter_ = 0;
+  double best_ = 0.0;
+};
+
+// Stops training as soon as a batch's loss is NaN or infinite.
+class TerminateOnNaN : public Callback {
+ public:
+  void on_batch_end(int batch, const Logs& logs) override;
+};
+
+// Sets the learning rate at each epoch's start from schedule(epoch, current_lr).
+class LearningRateScheduler : public Callback {
+ public:
+  explicit LearningRateScheduler(std::function<double(int, double)> schedule, int verbose = 0);
+  void on_epoch_begin(int epoch, const Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+
+ private:
+  std::function<double(int, double)> schedule_;
+  int verbose_;
+};
+
+struct LambdaCallbackOptions {
+  std::function<void(int, Logs&)> on_epoch_begin;
+  std::function<void(int, Logs&)> on_epoch_end;
+  std::function<void(int, const Logs&)> on_batch_begin;
+  std::function<void(int, const Logs&)> on_batch_end;
+  std::function<void(const Logs&)> on_train_begin;
+  std::function<void(const Logs&)> on_train_end;
+};
+
+// Callbacks from plain functions (Keras's LambdaCallback).
+class LambdaCallback : public Callback {
+ public:
+  explicit LambdaCallback(LambdaCallbackOptions options);
+  void on_epoch_begin(int epoch, const Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_batch_begin(int batch, const Logs& logs) override;
+  void on_batch_end(int batch, const Logs& logs) override;
+  void on_train_begin(const Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+
+ private:
+  LambdaCallbackOptions options_;
+};
+
+}  // namespace plexus::callbacks

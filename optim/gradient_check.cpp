@@ -1,0 +1,64 @@
+#include "optim/gradient_check.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/random.hpp"
+#include "optim/train_state.hpp"
+
+namespace plexus::testing {
+
+double check_gradients(Model& model, const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                       GradientCheckOptions options) {
+  // Reuse compute_gradients' data checks and layout, then drive the executor directly in
+  // inference mode so both sides see the same deterministic function.
+  model.compute_gradients(Data(x), Data(y));  // builds the training graph if needed
+  optim::TrainState& st = optim::TrainAccess::state(model);
+  auto& ex = *st.executor;
+  optim::Dataset d = optim::make_dataset(model, st, Data(x), Data(y), std::nullopt, {});
+  std::vector<const Tensor*> feeds;
+  optim::feed_pointers(d, feeds);
+
+  const Context ctx{.training = false};
+  auto loss_at = [&]() {
+    ex.forward(feeds, ctx);
+    return static_cast<double>(ex.output(0).data()[0]);
+  };
+  loss_at();
+  Tensor seed = Tensor::from_shape(ex.output(0).shape());
+  seed.fill(1.0f);
+  const Tensor* sp = &seed;
+  ex.backward(std::span<const Tensor* const>(&sp, 1), ctx);
+  std::vector<Tensor> analytic;
+  for (std::size_t i = 0; i < st.trainable.size(); ++i) {
+    const Tensor& g = ex.variable_grad(i);
+    analytic.push_back(g.size() ? g : st.zero_grads[i]);
+  }
+
+  double worst = 0.0;
+  std::mt19937 pick(12345);
+  for (std::size_t i = 0; i < st.trainable.size(); ++i) {
+    Tensor& w = st.trainable[i].value();
+    std::vector<std::size_t> idx(w.size());
+    for (std::size_t k = 0; k < idx.size(); ++k) idx[k] = k;
+    if (idx.size() > options.max_entries_per_weight) {
+      std::shuffle(idx.begin(), idx.end(), pick);
+      idx.resize(options.max_entries_per_weight);
+    }
+    for (std::size_t k : idx) {
+      const float orig = w.data()[k];
+      w.data()[k] = orig + options.step;
+      const double up = loss_at();
+      w.data()[k] = orig - options.step;
+      const double down = loss_at();
+      w.data()[k] = orig;
+      const double numeric = (up - down) / (2.0 * options.step);
+      const double err =
+          std::abs(analytic[i].data()[k] - numeric) / std::max(1.0, std::abs(numeric));
+      worst = std::max(worst, err);
+    }
+  }
+  return worst;
+}
+
+}  // namespace plexus::testing

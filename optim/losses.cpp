@@ -1,0 +1,391 @@
+#include "optim/losses.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <numbers>
+
+#include "core/error.hpp"
+#include "core/kernels.hpp"
+#include "graph/detail.hpp"
+#include "graph/executor.hpp"
+#include "graph/ops.hpp"
+#include "optim/lookup.hpp"
+
+namespace plexus::losses {
+
+namespace {
+
+using ST = SymbolicTensor;
+
+// x * scale + shift in one node.
+ST affine(const ST& x, double scale, double shift) {
+  return ops::apply(kernels::affine(static_cast<float>(scale), static_cast<float>(shift)), {x});
+}
+
+// Keras's convert_binary_labels_to_hinge: when every label of the batch is 0 or 1 they
+// become -1 or 1, otherwise they pass unchanged. Which case applies depends on the data,
+// so it is a kernel of its own (the only data-dependent branch among the losses).
+class HingeLabels final : public Kernel {
+ public:
+  std::string name() const override { return "hinge_labels"; }
+  std::size_t num_inputs() const override { return 1; }
+  Shape output_shape(ShapeRefs in) const override { return in[0]; }
+  void forward(TensorRefs in, Tensor& out, const Context&) override {
+    const float* y = in[0]->data();
+    const std::size_t n = in[0]->size();
+    binary_ = true;
+    for (std::size_t i = 0; binary_ && i < n; ++i) binary_ = y[i] == 0.0f || y[i] == 1.0f;
+    float* o = out.data();
+    if (binary_) {
+      for (std::size_t i = 0; i < n; ++i) o[i] = 2.0f * y[i] - 1.0f;
+    } else {
+      std::memcpy(o, y, n * sizeof(float));
+    }
+  }
+  void backward(TensorRefs, const Tensor&, const Tensor& gout, GradRefs gin,
+                const Context&) override {
+    if (!gin[0]) return;
+    const float scale = binary_ ? 2.0f : 1.0f;
+    const float* g = gout.data();
+    float* d = gin[0]->data();
+    for (std::size_t i = 0; i < gout.size(); ++i) d[i] += scale * g[i];
+  }
+  KernelPtr clone() const override { return std::make_shared<HingeLabels>(); }
+
+ private:
+  bool binary_ = true;
+};
+
+void require_feature_axis(const Shape& y_pred_shape, std::string_view output_name,
+                          const std::string& loss) {
+  if (y_pred_shape.size() < 2) {
+    throw Error(
+        "Loss \"{}\" reduces the last axis of the prediction, but output \"{}\" has shape {}; "
+        "give the output a feature axis, e.g. shape (None, 1)",
+        loss, output_name, shape_str(y_pred_shape));
+  }
+}
+
+void require_classes(const Shape& y_pred_shape, Dim axis, std::string_view output_name,
+                     const std::string& loss, const char* instead) {
+  require_feature_axis(y_pred_shape, output_name, loss);
+  const std::size_t a = normalize_axis(axis, y_pred_shape.size(), loss.c_str());
+  if (y_pred_shape[a] == 1) {
+    throw Error(
+        "Loss \"{}\" needs one prediction per class (at least 2 along axis {}), but output "
+        "\"{}\" has shape {}; {}",
+        loss, axis, output_name, shape_str(y_pred_shape), instead);
+  }
+}
+
+bool same_dims(const Shape& a, std::size_t a_len, const Shape& b) {
+  if (a_len != b.size()) return false;
+  for (std::size_t i = 0; i < a_len; ++i) {
+    if (a[i] >= 0 && b[i] >= 0 && a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// --- Loss ------------------------------------------------------------------------------
+
+Shape Loss::target_shape(const Shape& y_pred_shape) const { return y_pred_shape; }
+
+void Loss::check_output(const Shape& y_pred_shape, std::string_view output_name) const {
+  require_feature_axis(y_pred_shape, output_name, name());
+}
+
+Shape Loss::conform_target_shape(const Shape& y_true_shape, const Shape& y_pred_shape,
+                                 std::string_view output_name) const {
+  const Shape t = target_shape(y_pred_shape);
+  if (same_dims(y_true_shape, y_true_shape.size(), t)) return y_true_shape;
+  // (N,) for (N, 1): expand the target.
+  if (y_true_shape.size() + 1 == t.size() && t.back() == 1) {
+    Shape expanded = y_true_shape;
+    expanded.push_back(1);
+    if (same_dims(expanded, expanded.size(), t)) return expanded;
+  }
+  // (N, 1) for (N,): squeeze the target.
+  if (y_true_shape.size() == t.size() + 1 && y_true_shape.back() == 1 &&
+      same_dims(y_true_shape, t.size(), t)) {
+    return Shape(y_true_shape.begin(), y_true_shape.end() - 1);
+  }
+  throw Error(
+      "Target for output \"{}\" has shape {}, but loss \"{}\" expects shape {} for a "
+      "prediction of shape {}",
+      output_name, shape_str(y_true_shape), name(), shape_str(t), shape_str(y_pred_shape));
+}
+
+Tensor Loss::conform_target(const Tensor& y_true, const Shape& y_pred_shape,
+                            std::string_view output_name) const {
+  const Shape s = conform_target_shape(shape_of(y_true), y_pred_shape, output_name);
+  Tensor out = y_true;
+  if (s != shape_of(y_true)) out.reshape(std::vector<std::size_t>(s.begin(), s.end()));
+  return out;
+}
+
+Tensor Loss::call(const Tensor& y_true, const Tensor& y_pred) const {
+  const Shape pred_shape = shape_of(y_pred);
+  check_output(pred_shape, "y_pred");
+  const Tensor target = conform_target(y_true, pred_shape, "y_pred");
+  // Ops made here belong to no layer: keep them out of any model being traced.
+  detail::CallDepthGuard no_auto_layers;
+  NodePtr t = make_node(Node::Kind::kInput, shape_of(target), "y_true");
+  NodePtr p = make_node(Node::Kind::kInput, pred_shape, "y_pred");
+  const ST out = per_sample(ST(t, nullptr), ST(p, nullptr));
+  graph::Executor executor({t, p}, {out.node()}, {});
+  const Tensor* feeds[] = {&target, &y_pred};
+  executor.forward(feeds, Context{});
+  return executor.output(0);
+}
+
+double Loss::operator()(const Tensor& y_true, const Tensor& y_pred,
+                        const Tensor* sample_weight) const {
+  const Tensor values = call(y_true, y_pred);
+  const std::size_t n = values.size();
+  if (n == 0) return 0.0;
+  const float* v = values.data();
+  double total = 0.0;
+  if (sample_weight == nullptr) {
+    for (std::size_t i = 0; i < n; ++i) total += v[i];
+    return total / static_cast<double>(n);
+  }
+  // Weights broadcast over trailing axes: after dropping trailing 1s their shape must be
+  // a leading part of the per-sample shape (Keras squeezes (N, 1) against (N,)).
+  Shape ws = shape_of(*sample_weight);
+  const Shape vs = shape_of(values);
+  if (sample_weight->size() == 1) ws.clear();
+  auto leads = [&vs](const Shape& s) {
+    if (s.size() > vs.size()) return false;
+    return std::equal(s.begin(), s.end(), vs.begin());
+  };
+  while (!leads(ws) && !ws.empty() && ws.back() == 1) ws.pop_back();
+  if (!leads(ws)) {
+    throw Error(
+        "Loss \"{}\": sample_weight of shape {} does not fit the per-sample loss of shape {}",
+        name(), shape_str(shape_of(*sample_weight)), shape_str(vs));
+  }
+  const std::size_t inner = n / std::max<std::size_t>(sample_weight->size(), 1);
+  const float* w = sample_weight->data();
+  for (std::size_t i = 0; i < n; ++i) total += static_cast<double>(v[i]) * w[i / inner];
+  return total / static_cast<double>(n);
+}
+
+// --- regression ------------------------------------------------------------------------
+
+ST MeanSquaredError::per_sample(const ST& y_true, const ST& y_pred) const {
+  return ops::mean(ops::square(ops::subtract(y_true, y_pred)), {-1});
+}
+
+ST MeanAbsoluteError::per_sample(const ST& y_true, const ST& y_pred) const {
+  return ops::mean(ops::abs(ops::subtract(y_true, y_pred)), {-1});
+}
+
+Huber::Huber(HuberOptions options) : options_(options) {
+  if (!(options_.delta > 0.0)) throw Error("Huber: delta must be > 0, received {}", options_.delta);
+}
+
+ST Huber::per_sample(const ST& y_true, const ST& y_pred) const {
+  const float delta = static_cast<float>(options_.delta);
+  const ST a = ops::abs(ops::subtract(y_pred, y_true));
+  // q = min(|x|, delta); |x| >= 0 > -1, so clip's lower bound never binds.
+  const ST q = ops::clip(a, -1.0f, delta);
+  const ST quadratic = ops::multiply(ops::square(q), 0.5f);
+  const ST linear = ops::multiply(ops::subtract(a, q), delta);
+  return ops::mean(ops::add(quadratic, linear), {-1});
+}
+
+ST LogCosh::per_sample(const ST& y_true, const ST& y_pred) const {
+  const ST x = ops::subtract(y_pred, y_true);
+  const ST lc = ops::add(x, ops::softplus(ops::multiply(x, -2.0f)));
+  return ops::mean(ops::subtract(lc, static_cast<float>(std::numbers::ln2)), {-1});
+}
+
+ST Poisson::per_sample(const ST& y_true, const ST& y_pred) const {
+  const ST log_pred = ops::log(ops::add(y_pred, kEpsilon));
+  return ops::mean(ops::subtract(y_pred, ops::multiply(y_true, log_pred)), {-1});
+}
+
+// --- probabilistic ---------------------------------------------------------------------
+
+BinaryCrossentropy::BinaryCrossentropy(BinaryCrossentropyOptions options) : options_(options) {
+  if (options_.label_smoothing < 0.0 || options_.label_smoothing > 1.0) {
+    throw Error("BinaryCrossentropy: label_smoothing must be in [0, 1], received {}",
+                options_.label_smoothing);
+  }
+}
+
+void BinaryCrossentropy::check_output(const Shape& y_pred_shape,
+                                      std::string_view output_name) const {
+  require_feature_axis(y_pred_shape, output_name, name());
+  normalize_axis(options_.axis, y_pred_shape.size(), "BinaryCrossentropy");
+}
+
+ST BinaryCrossentropy::per_sample(const ST& y_true, const ST& y_pred) const {
+  const double ls = options_.label_smoothing;
+  const ST y = ls > 0.0 ? affine(y_true, 1.0 - ls, 0.5 * ls) : y_true;
+  ST bce;
+  if (options_.from_logits) {
+    // max(x, 0) - x y + log(1 + exp(-|x|)): no exp of a large positive number.
+    const ST x = y_pred;
+    bce = ops::add(ops::subtract(ops::relu(x), ops::multiply(x, y)),
+                   ops::softplus(ops::negative(ops::abs(x))));
+  } else {
+    const ST p = ops::clip(y_pred, kEpsilon, 1.0f - kEpsilon);
+    const ST pos = ops::multiply(y, ops::log(p));
+    const ST neg = ops::multiply(ops::subtract(1.0f, y), ops::log(ops::subtract(1.0f, p)));
+    bce = ops::negative(ops::add(pos, neg));
+  }
+  return ops::mean(bce, {options_.axis});
+}
+
+CategoricalCrossentropy::CategoricalCrossentropy(CategoricalCrossentropyOptions options)
+    : options_(options) {
+  if (options_.label_smoothing < 0.0 || options_.label_smoothing > 1.0) {
+    throw Error("CategoricalCrossentropy: label_smoothing must be in [0, 1], received {}",
+                options_.label_smoothing);
+  }
+}
+
+void CategoricalCrossentropy::check_output(const Shape& y_pred_shape,
+                                           std::string_view output_name) const {
+  require_classes(y_pred_shape, options_.axis, output_name, name(),
+                  "use binary_crossentropy for a single sigmoid unit");
+}
+
+ST CategoricalCrossentropy::per_sample(const ST& y_true, const ST& y_pred) const {
+  const Dim axis = options_.axis;
+  ST y = y_true;
+  if (options_.label_smoothing > 0.0) {
+    const Dim classes =
+        y_pred.shape()[normalize_axis(axis, y_pred.rank(), "CategoricalCrossentropy")];
+    if (classes < 0) {
+      throw Error("CategoricalCrossentropy: label smoothing needs a known number of classes, "
+                  "but the prediction has shape {}",
+                  shape_str(y_pred.shape()));
+    }
+    const double ls = options_.label_smoothing;
+    y = affine(y_true, 1.0 - ls, ls / static_cast<double>(classes));
+  }
+  ST log_p;
+  if (options_.from_logits) {
+    log_p = ops::log_softmax(y_pred, axis);
+  } else {
+    // Renormalise so each sample's probabilities sum to 1, then clip (Keras).
+    const ST p = ops::divide(y_pred, ops::sum(y_pred, {axis}, true));
+    log_p = ops::log(ops::clip(p, kEpsilon, 1.0f - kEpsilon));
+  }
+  return ops::negative(ops::sum(ops::multiply(y, log_p), {axis}));
+}
+
+SparseCategoricalCrossentropy::SparseCategoricalCrossentropy(
+    SparseCategoricalCrossentropyOptions options)
+    : options_(options) {}
+
+Shape SparseCategoricalCrossentropy::target_shape(const Shape& y_pred_shape) const {
+  if (y_pred_shape.empty()) return y_pred_shape;
+  return Shape(y_pred_shape.begin(), y_pred_shape.end() - 1);
+}
+
+void SparseCategoricalCrossentropy::check_output(const Shape& y_pred_shape,
+                                                 std::string_view output_name) const {
+  require_classes(y_pred_shape, -1, output_name, name(),
+                  "use binary_crossentropy for a single sigmoid unit");
+}
+
+ST SparseCategoricalCrossentropy::per_sample(const ST& y_true, const ST& y_pred) const {
+  ST log_p;
+  if (options_.from_logits) {
+    log_p = ops::log_softmax(y_pred, -1);
+  } else {
+    const ST p = ops::divide(y_pred, ops::sum(y_pred, {-1}, true));
+    log_p = ops::log(ops::clip(p, kEpsilon, 1.0f - kEpsilon));
+  }
+  return ops::negative(ops::take_along_axis(log_p, y_true, -1));
+}
+
+ST Hinge::per_sample(const ST& y_true, const ST& y_pred) const {
+  const ST y = ops::apply(std::make_shared<HingeLabels>(), {y_true});
+  return ops::mean(ops::relu(ops::subtract(1.0f, ops::multiply(y, y_pred))), {-1});
+}
+
+ST KLDivergence::per_sample(const ST& y_true, const ST& y_pred) const {
+  const ST y = ops::clip(y_true, kEpsilon, 1.0f);
+  const ST p = ops::clip(y_pred, kEpsilon, 1.0f);
+  return ops::sum(ops::multiply(y, ops::log(ops::divide(y, p))), {-1});
+}
+
+// --- lookup ----------------------------------------------------------------------------
+
+namespace {
+
+using Factory = std::function<std::shared_ptr<Loss>()>;
+
+template <typename T>
+Factory make() {
+  return [] { return std::make_shared<T>(); };
+}
+
+// snake_case names (shown in errors) and their aliases.
+const std::map<std::string, Factory>& registry() {
+  static const std::map<std::string, Factory> r = {
+      {"mean_squared_error", make<MeanSquaredError>()},
+      {"mse", make<MeanSquaredError>()},
+      {"mean_absolute_error", make<MeanAbsoluteError>()},
+      {"mae", make<MeanAbsoluteError>()},
+      {"binary_crossentropy", make<BinaryCrossentropy>()},
+      {"categorical_crossentropy", make<CategoricalCrossentropy>()},
+      {"sparse_categorical_crossentropy", make<SparseCategoricalCrossentropy>()},
+      {"huber", make<Huber>()},
+      {"huber_loss", make<Huber>()},
+      {"hinge", make<Hinge>()},
+      {"kl_divergence", make<KLDivergence>()},
+      {"kld", make<KLDivergence>()},
+      {"poisson", make<Poisson>()},
+      {"log_cosh", make<LogCosh>()},
+      {"logcosh", make<LogCosh>()},
+  };
+  return r;
+}
+
+// Keras class names, compared in lower case.
+const std::map<std::string, std::string>& class_names() {
+  static const std::map<std::string, std::string> r = {
+      {"meansquarederror", "mse"},
+      {"meanabsoluteerror", "mae"},
+      {"binarycrossentropy", "binary_crossentropy"},
+      {"categoricalcrossentropy", "categorical_crossentropy"},
+      {"sparsecategoricalcrossentropy", "sparse_categorical_crossentropy"},
+      {"huber", "huber"},
+      {"hinge", "hinge"},
+      {"kldivergence", "kl_divergence"},
+      {"poisson", "poisson"},
+      {"logcosh", "log_cosh"},
+  };
+  return r;
+}
+
+}  // namespace
+
+std::vector<std::string> names() {
+  std::vector<std::string> out;
+  for (const auto& [k, f] : registry()) out.push_back(k);
+  return out;
+}
+
+std::shared_ptr<Loss> get(std::string_view name) {
+  const std::string key = detail::to_lower(name);
+  auto it = registry().find(key);
+  if (it == registry().end()) {
+    auto c = class_names().find(key);
+    if (c != class_names().end()) it = registry().find(c->second);
+  }
+  if (it == registry().end()) detail::throw_unknown_name("loss", name, names());
+  return it->second();
+}
+
+}  // namespace plexus::losses

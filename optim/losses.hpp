@@ -1,0 +1,204 @@
+// Losses (Keras 3's keras.losses). A loss builds its per-sample value symbolically from
+// px::ops, so autodiff differentiates it together with the model; compile() appends it to
+// the model's graph. Calling a loss object eagerly gives Keras's reduced value:
+//
+//   px::losses::CategoricalCrossentropy cce;
+//   double v = cce(y_true, y_pred);               // 1.177 for Keras's docstring example
+//   model.compile({.optimizer = "adam", .loss = px::losses::BinaryCrossentropy({.from_logits = true})});
+//
+// Shapes: y_pred (N, ..., C) -> per-sample loss (N, ...): the last axis is reduced, as in
+// Keras. Probabilities are clipped to [eps, 1 - eps] with Keras's backend.epsilon() = 1e-7.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "graph/symbolic.hpp"
+
+namespace plexus::losses {
+
+// keras.backend.epsilon().
+inline constexpr float kEpsilon = 1e-7f;
+
+class Loss {
+ public:
+  virtual ~Loss() = default;
+  // The Keras name of the loss class: "binary_crossentropy", "huber_loss", ...
+  virtual std::string name() const = 0;
+  // Per-sample loss, built with px::ops: y_pred (N, ..., C) -> (N, ...). y_true has
+  // target_shape(y_pred.shape()).
+  virtual SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                                    const SymbolicTensor& y_pred) const = 0;
+  // The target's shape for a prediction shape (symbolic, -1 for the batch): y_pred's
+  // shape by default; sparse categorical cross-entropy drops the class axis.
+  virtual Shape target_shape(const Shape& y_pred_shape) const;
+  // Throws px::Error, naming the output and its shape, when this loss cannot train an
+  // output of that shape (e.g. a categorical loss on a single unit).
+  virtual void check_output(const Shape& y_pred_shape, std::string_view output_name) const;
+
+  // The shape y_true must be reshaped to (same elements) to serve as the target for a
+  // prediction of shape y_pred_shape. Follows Keras's squeeze_or_expand_to_same_rank: a
+  // target (N,) fits a prediction (N, 1), and a sparse target (N, 1) fits (N, C).
+  // Throws px::Error naming the output, the loss and both shapes when it cannot fit.
+  Shape conform_target_shape(const Shape& y_true_shape, const Shape& y_pred_shape,
+                             std::string_view output_name = "output") const;
+  // y_true reshaped to conform_target_shape() (a copy; unchanged when it already fits).
+  Tensor conform_target(const Tensor& y_true, const Shape& y_pred_shape,
+                        std::string_view output_name = "output") const;
+
+  // Eager Keras-style call with reduction "sum_over_batch_size":
+  // sum(per_sample * sample_weight) / (number of per-sample values).
+  // sample_weight may be a scalar, per sample (N,) or (N, 1), or shaped like the
+  // per-sample loss (or a leading part of it); it broadcasts over the trailing axes.
+  double operator()(const Tensor& y_true, const Tensor& y_pred,
+                    const Tensor* sample_weight = nullptr) const;
+  double operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) const {
+    return (*this)(y_true, y_pred, &sample_weight);
+  }
+  // The per-sample values, evaluated eagerly (Keras's reduction=None).
+  Tensor call(const Tensor& y_true, const Tensor& y_pred) const;
+};
+
+// --- regression ----------------------------------------------------------------------
+
+// mean(square(y_true - y_pred), axis=-1).
+class MeanSquaredError : public Loss {
+ public:
+  std::string name() const override { return "mean_squared_error"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
+// mean(abs(y_true - y_pred), axis=-1).
+class MeanAbsoluteError : public Loss {
+ public:
+  std::string name() const override { return "mean_absolute_error"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
+struct HuberOptions {
+  double delta = 1.0;
+};
+// x = y_pred - y_true: 0.5 x^2 where |x| <= delta, else delta |x| - 0.5 delta^2; mean over
+// the last axis. Written as 0.5 q^2 + delta (|x| - q) with q = min(|x|, delta) (no branch).
+class Huber : public Loss {
+ public:
+  explicit Huber(HuberOptions options = {});
+  std::string name() const override { return "huber_loss"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+  const HuberOptions& options() const { return options_; }
+
+ private:
+  HuberOptions options_;
+};
+
+// x = y_pred - y_true: mean(x + softplus(-2x) - log(2), axis=-1) = mean(log(cosh(x))).
+class LogCosh : public Loss {
+ public:
+  std::string name() const override { return "log_cosh"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
+// mean(y_pred - y_true * log(y_pred + eps), axis=-1).
+class Poisson : public Loss {
+ public:
+  std::string name() const override { return "poisson"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
+// --- probabilistic -------------------------------------------------------------------
+
+struct BinaryCrossentropyOptions {
+  bool from_logits = false;
+  double label_smoothing = 0.0;  // y * (1 - ls) + ls / 2
+  Dim axis = -1;                 // the axis the mean is taken over
+};
+// Probabilities: p = clip(y_pred, eps, 1 - eps); -(y log p + (1 - y) log(1 - p)).
+// Logits (stable): max(x, 0) - x y + log(1 + exp(-|x|)). Mean over `axis`.
+class BinaryCrossentropy : public Loss {
+ public:
+  explicit BinaryCrossentropy(BinaryCrossentropyOptions options = {});
+  std::string name() const override { return "binary_crossentropy"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+  void check_output(const Shape& y_pred_shape, std::string_view output_name) const override;
+  const BinaryCrossentropyOptions& options() const { return options_; }
+
+ private:
+  BinaryCrossentropyOptions options_;
+};
+
+struct CategoricalCrossentropyOptions {
+  bool from_logits = false;
+  double label_smoothing = 0.0;  // y * (1 - ls) + ls / num_classes
+  Dim axis = -1;                 // the class axis
+};
+// One-hot targets. Probabilities: p / sum(p, axis), clipped to [eps, 1 - eps], then
+// -sum(y log p, axis). Logits: -sum(y log_softmax(x), axis) (stable for any logit).
+class CategoricalCrossentropy : public Loss {
+ public:
+  explicit CategoricalCrossentropy(CategoricalCrossentropyOptions options = {});
+  std::string name() const override { return "categorical_crossentropy"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+  void check_output(const Shape& y_pred_shape, std::string_view output_name) const override;
+  const CategoricalCrossentropyOptions& options() const { return options_; }
+
+ private:
+  CategoricalCrossentropyOptions options_;
+};
+
+struct SparseCategoricalCrossentropyOptions {
+  bool from_logits = false;
+};
+// Integer class ids (stored as floats) of shape y_pred without its last axis.
+// -log p[y] with p normalised and clipped as in CategoricalCrossentropy, or
+// -log_softmax(x)[y] from logits; picked with ops::take_along_axis.
+class SparseCategoricalCrossentropy : public Loss {
+ public:
+  explicit SparseCategoricalCrossentropy(SparseCategoricalCrossentropyOptions options = {});
+  std::string name() const override { return "sparse_categorical_crossentropy"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+  Shape target_shape(const Shape& y_pred_shape) const override;
+  void check_output(const Shape& y_pred_shape, std::string_view output_name) const override;
+  const SparseCategoricalCrossentropyOptions& options() const { return options_; }
+
+ private:
+  SparseCategoricalCrossentropyOptions options_;
+};
+
+// mean(maximum(1 - y_true * y_pred, 0), axis=-1); labels that are all 0/1 in a batch are
+// first mapped to -1/1 (Keras's convert_binary_labels_to_hinge).
+class Hinge : public Loss {
+ public:
+  std::string name() const override { return "hinge"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
+// sum(y log(y / p), axis=-1) with y and p clipped to [eps, 1].
+class KLDivergence : public Loss {
+ public:
+  std::string name() const override { return "kl_divergence"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
+// A loss by Keras name: "mse"/"mean_squared_error", "mae"/"mean_absolute_error",
+// "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+// "huber"/"huber_loss", "hinge", "kl_divergence"/"kld", "poisson", "log_cosh"/"logcosh";
+// Keras class names ("BinaryCrossentropy") work too. Unknown names throw px::Error
+// listing the known ones.
+std::shared_ptr<Loss> get(std::string_view name);
+// The names get() accepts, sorted.
+std::vector<std::string> names();
+
+}  // namespace plexus::losses

@@ -1,0 +1,555 @@
+// The update rules run through xsimd. GCC 12 reports the deliberately undefined lanes of
+// AVX-512 intrinsics (_mm512_undefined_ps) as uninitialized once xsimd inlines them (GCC
+// bug 105593, fixed in GCC 13); the pragmas must precede the first include.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "optim/optimizers.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <tuple>
+#include <xsimd/xsimd.hpp>
+
+#include "core/error.hpp"
+#include "optim/lookup.hpp"
+
+namespace plexus::optim {
+
+namespace {
+
+using Batch = xsimd::batch<float>;
+
+// The update rules are written once for a generic T (a SIMD batch or a float); these pick
+// the matching function. xsimd because the compiler will not vectorise std::sqrt loops
+// (errno), and optimizer steps run over every weight each batch.
+inline float vsqrt(float x) { return std::sqrt(x); }
+inline Batch vsqrt(const Batch& x) { return xsimd::sqrt(x); }
+inline float vmax(float a, float b) { return std::max(a, b); }
+inline Batch vmax(const Batch& a, const Batch& b) { return xsimd::max(a, b); }
+inline float vabs(float x) { return std::abs(x); }
+inline Batch vabs(const Batch& x) { return xsimd::abs(x); }
+
+template <typename>
+using AsBatch = Batch;
+
+// For i < n: f(var[i], grad[i], slot[i]...) with var and the slots updated in place,
+// Batch::size elements at a time, then the tail one float at a time.
+template <typename F, typename... S>
+void map_update(std::size_t n, float* var, const float* grad, F&& f, S*... slots) {
+  constexpr std::size_t w = Batch::size;
+  std::size_t i = 0;
+  for (; i + w <= n; i += w) {
+    Batch v = Batch::load_unaligned(var + i);
+    const Batch g = Batch::load_unaligned(grad + i);
+    std::tuple<AsBatch<S>...> s{Batch::load_unaligned(slots + i)...};
+    std::apply([&](auto&... b) { f(v, g, b...); }, s);
+    v.store_unaligned(var + i);
+    std::apply([&](auto&... b) { (b.store_unaligned(slots + i), ...); }, s);
+  }
+  for (; i < n; ++i) f(var[i], grad[i], slots[i]...);
+}
+
+double l2_squared(const Tensor& t) {
+  double s = 0.0;
+  const float* d = t.data();
+  for (std::size_t i = 0; i < t.size(); ++i) s += static_cast<double>(d[i]) * d[i];
+  return s;
+}
+
+template <typename Options>
+void check_clipping(const char* optimizer, const Options& o) {
+  const int set = o.clipnorm.has_value() + o.clipvalue.has_value() + o.global_clipnorm.has_value();
+  if (set > 1) {
+    throw Error(
+        "{}: only one of clipnorm, clipvalue and global_clipnorm can be set (received "
+        "clipnorm={}, clipvalue={}, global_clipnorm={})",
+        optimizer, o.clipnorm ? fmt::format("{}", *o.clipnorm) : "None",
+        o.clipvalue ? fmt::format("{}", *o.clipvalue) : "None",
+        o.global_clipnorm ? fmt::format("{}", *o.global_clipnorm) : "None");
+  }
+}
+
+}  // namespace
+
+// --- Optimizer ------------------------------------------------------------------------------
+
+Optimizer::Optimizer(Config config) : config_(std::move(config)) {}
+
+void Optimizer::exclude_from_weight_decay(std::vector<std::string> var_names) {
+  if (!state_.empty()) {
+    throw Error("Optimizer \"{}\": exclude_from_weight_decay() must be called before the "
+                "first update",
+                name());
+  }
+  config_.exclude_from_weight_decay = std::move(var_names);
+}
+
+Optimizer::VariableState& Optimizer::state_for(const VariableData& var, std::size_t n) {
+  auto it = state_.find(&var);
+  if (it != state_.end()) return it->second;
+  VariableState& s = state_[&var];
+  for (std::size_t k = 0; k < kMaxSlots; ++k) {
+    if (uses_slot(k)) s.slots[k].assign(n, slot_initial_value(k));
+  }
+  for (const auto& pattern : config_.exclude_from_weight_decay) {
+    if (var.name.find(pattern) != std::string::npos) s.decay = false;
+  }
+  return s;
+}
+
+void Optimizer::apply_gradients(const std::vector<Tensor>& grads,
+                                const std::vector<Variable>& vars) {
+  if (grads.size() != vars.size()) {
+    throw Error("Optimizer \"{}\": received {} gradients for {} variables", name(), grads.size(),
+                vars.size());
+  }
+  std::vector<const Tensor*> g(grads.size());
+  std::vector<VariableData*> v(vars.size());
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    g[i] = &grads[i];
+    v[i] = vars[i].data().get();
+  }
+  apply(g, v);
+}
+
+void Optimizer::apply(std::span<const Tensor* const> grads, std::span<VariableData* const> vars) {
+  if (grads.size() != vars.size()) {
+    throw Error("Optimizer \"{}\": received {} gradients for {} variables", name(), grads.size(),
+                vars.size());
+  }
+  if (grads.empty()) return;  // Keras: nothing to apply
+  // Keras drops missing gradients; here a missing gradient is null or has no elements.
+  const auto present = [&](std::size_t i) {
+    return grads[i] != nullptr && (grads[i]->size() > 0 || vars[i]->value.size() == 0);
+  };
+  bool any = false;
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    if (vars[i] == nullptr) throw Error("Optimizer \"{}\": variable {} is null", name(), i);
+    if (!present(i)) continue;
+    any = true;
+    if (grads[i]->size() != vars[i]->value.size()) {
+      throw Error("Optimizer \"{}\": gradient {} has shape {} but variable \"{}\" has shape {}",
+                  name(), i, shape_str(shape_of(*grads[i])), vars[i]->path,
+                  shape_str(shape_of(vars[i]->value)));
+    }
+  }
+  if (!any) throw Error("Optimizer \"{}\": no gradients provided for any variable", name());
+
+  // Gradient clipping (Keras's _clip_gradients): the factor each gradient is scaled by.
+  const double clipnorm = config_.clipnorm.value_or(0.0);
+  const double global_clipnorm = config_.global_clipnorm.value_or(0.0);
+  const double clipvalue = config_.clipvalue.value_or(0.0);
+  double global_scale = 1.0;
+  if (clipnorm <= 0.0 && global_clipnorm > 0.0) {
+    double sq = 0.0;
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      if (present(i)) sq += l2_squared(*grads[i]);
+    }
+    const double norm = std::sqrt(sq);
+    // clip * min(1 / norm, 1 / clip): 1 when norm <= clip; NaN for a non-finite norm.
+    global_scale = std::isfinite(norm)
+                       ? global_clipnorm * std::min(1.0 / norm, 1.0 / global_clipnorm)
+                       : std::nan("");
+  }
+
+  const double lr = learning_rate();
+  const std::int64_t step = iterations_ + 1;
+  begin_step(step);
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    if (!present(i)) continue;
+    VariableData& var = *vars[i];
+    const Tensor& grad = *grads[i];
+    const std::size_t n = var.value.size();
+    VariableState& s = state_for(var, n);
+
+    const float* g = grad.data();
+    double scale = 1.0;
+    if (clipnorm > 0.0) {
+      const double norm = std::sqrt(l2_squared(grad));
+      scale = clipnorm / std::max(norm, clipnorm);  // g * clip / max(||g||, clip)
+    } else if (global_clipnorm > 0.0) {
+      scale = global_scale;
+    }
+    if (scale != 1.0 || (clipnorm <= 0.0 && global_clipnorm <= 0.0 && clipvalue > 0.0)) {
+      s.clipped.resize(n);
+      const float f = static_cast<float>(scale);
+      if (clipnorm <= 0.0 && global_clipnorm <= 0.0 && clipvalue > 0.0) {
+        const float c = static_cast<float>(clipvalue);
+        for (std::size_t k = 0; k < n; ++k) s.clipped[k] = std::clamp(g[k], -c, c);
+      } else {
+        for (std::size_t k = 0; k < n; ++k) s.clipped[k] = g[k] * f;
+      }
+      g = s.clipped.data();
+    }
+
+    float* w = var.value.data();
+    if (config_.weight_decay && s.decay) {  // decoupled: w -= w * wd * lr
+      const float decay = static_cast<float>(*config_.weight_decay * lr);
+      for (std::size_t k = 0; k < n; ++k) w[k] -= w[k] * decay;
+    }
+    Slots slots{};
+    for (std::size_t k = 0; k < kMaxSlots; ++k) {
+      slots[k] = s.slots[k].empty() ? nullptr : s.slots[k].data();
+    }
+    update_step(w, g, n, slots, static_cast<float>(lr), step);
+  }
+  ++iterations_;
+}
+
+// --- SGD ------------------------------------------------------------------------------------
+
+SGD::SGD(SGDOptions options)
+    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
+                 options.clipvalue, options.global_clipnorm, {}}),
+      options_(std::move(options)) {
+  check_clipping("SGD", options_);
+  if (options_.momentum < 0.0 || options_.momentum > 1.0) {
+    throw Error("SGD: momentum must be a float between [0, 1], received {}", options_.momentum);
+  }
+}
+
+std::shared_ptr<Optimizer> SGD::clone() const {
+  auto c = std::make_shared<SGD>(options_);
+  c->copy_config(*this);
+  return c;
+}
+
+bool SGD::uses_slot(std::size_t slot) const { return slot == 0 && options_.momentum != 0.0; }
+
+void SGD::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
+                      float lr, std::int64_t) {
+  if (options_.momentum == 0.0) {
+    map_update(n, var, grad, [lr](auto& w, auto g) { w -= g * lr; });
+    return;
+  }
+  const float mom = static_cast<float>(options_.momentum);
+  if (options_.nesterov) {
+    map_update(
+        n, var, grad,
+        [=](auto& w, auto g, auto& m) {
+          m = m * mom - g * lr;
+          w += m * mom - g * lr;
+        },
+        slots[0]);
+  } else {
+    map_update(
+        n, var, grad,
+        [=](auto& w, auto g, auto& m) {
+          m = m * mom - g * lr;
+          w += m;
+        },
+        slots[0]);
+  }
+}
+
+// --- RMSprop ----------------------------------------------------------------------------------
+
+RMSprop::RMSprop(RMSpropOptions options)
+    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
+                 options.clipvalue, options.global_clipnorm, {}}),
+      options_(std::move(options)) {
+  check_clipping("RMSprop", options_);
+}
+
+std::shared_ptr<Optimizer> RMSprop::clone() const {
+  auto c = std::make_shared<RMSprop>(options_);
+  c->copy_config(*this);
+  return c;
+}
+
+// Slots: 0 velocity, 1 momentum (momentum > 0), 2 average gradient (centered).
+bool RMSprop::uses_slot(std::size_t slot) const {
+  return slot == 0 || (slot == 1 && options_.momentum > 0.0) || (slot == 2 && options_.centered);
+}
+
+void RMSprop::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
+                          float lr, std::int64_t) {
+  const float rho = static_cast<float>(options_.rho);
+  const float one_minus_rho = 1.0f - rho;
+  const float eps = static_cast<float>(options_.epsilon);
+  const float mom = static_cast<float>(options_.momentum);
+  const auto increment = [=](auto g, auto& v) {
+    v = v * rho + g * g * one_minus_rho;
+    return g * lr / vsqrt(v + eps);
+  };
+  const auto centered_increment = [=](auto g, auto& v, auto& a) {
+    v = v * rho + g * g * one_minus_rho;
+    a = a * rho + g * one_minus_rho;
+    return g * lr / vsqrt(v - a * a + eps);
+  };
+  if (options_.centered && mom > 0.0f) {
+    map_update(
+        n, var, grad,
+        [=](auto& w, auto g, auto& v, auto& m, auto& a) {
+          m = m * mom + centered_increment(g, v, a);
+          w -= m;
+        },
+        slots[0], slots[1], slots[2]);
+  } else if (options_.centered) {
+    map_update(
+        n, var, grad, [=](auto& w, auto g, auto& v, auto& a) { w -= centered_increment(g, v, a); },
+        slots[0], slots[2]);
+  } else if (mom > 0.0f) {
+    map_update(
+        n, var, grad,
+        [=](auto& w, auto g, auto& v, auto& m) {
+          m = m * mom + increment(g, v);
+          w -= m;
+        },
+        slots[0], slots[1]);
+  } else {
+    map_update(n, var, grad, [=](auto& w, auto g, auto& v) { w -= increment(g, v); }, slots[0]);
+  }
+}
+
+// --- Adam / AdamW -----------------------------------------------------------------------------
+
+Adam::Adam(AdamOptions options)
+    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
+                 options.clipvalue, options.global_clipnorm, {}}),
+      options_(std::move(options)) {
+  check_clipping("Adam", options_);
+}
+
+std::shared_ptr<Optimizer> Adam::clone() const {
+  auto c = std::make_shared<Adam>(options_);
+  c->copy_config(*this);
+  return c;
+}
+
+// Slots: 0 momentum, 1 velocity, 2 velocity_hat (amsgrad).
+bool Adam::uses_slot(std::size_t slot) const { return slot < 2 || options_.amsgrad; }
+
+void Adam::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
+                       float lr, std::int64_t step) {
+  const float b1 = static_cast<float>(options_.beta_1);
+  const float b2 = static_cast<float>(options_.beta_2);
+  const float eps = static_cast<float>(options_.epsilon);
+  const float t = static_cast<float>(step);
+  const float b1_power = std::pow(b1, t);
+  const float b2_power = std::pow(b2, t);
+  const float alpha = lr * std::sqrt(1.0f - b2_power) / (1.0f - b1_power);
+  const float c1 = 1.0f - b1, c2 = 1.0f - b2;
+  if (options_.amsgrad) {
+    map_update(
+        n, var, grad,
+        [=](auto& w, auto g, auto& m, auto& v, auto& v_hat) {
+          m += (g - m) * c1;
+          v += (g * g - v) * c2;
+          v_hat = vmax(v_hat, v);
+          w -= m * alpha / (vsqrt(v_hat) + eps);
+        },
+        slots[0], slots[1], slots[2]);
+  } else {
+    map_update(
+        n, var, grad,
+        [=](auto& w, auto g, auto& m, auto& v) {
+          m += (g - m) * c1;
+          v += (g * g - v) * c2;
+          w -= m * alpha / (vsqrt(v) + eps);
+        },
+        slots[0], slots[1]);
+  }
+}
+
+namespace {
+AdamOptions adam_options(const AdamWOptions& o) {
+  return AdamOptions{.learning_rate = o.learning_rate,
+                     .beta_1 = o.beta_1,
+                     .beta_2 = o.beta_2,
+                     .epsilon = o.epsilon,
+                     .amsgrad = o.amsgrad,
+                     .weight_decay = o.weight_decay,
+                     .clipnorm = o.clipnorm,
+                     .clipvalue = o.clipvalue,
+                     .global_clipnorm = o.global_clipnorm};
+}
+}  // namespace
+
+AdamW::AdamW(AdamWOptions options) : Adam(adam_options(options)), adamw_options_(options) {}
+
+std::shared_ptr<Optimizer> AdamW::clone() const {
+  auto c = std::make_shared<AdamW>(adamw_options_);
+  c->copy_config(*this);
+  return c;
+}
+
+// --- Nadam ------------------------------------------------------------------------------------
+
+Nadam::Nadam(NadamOptions options)
+    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
+                 options.clipvalue, options.global_clipnorm, {}}),
+      options_(std::move(options)) {
+  check_clipping("Nadam", options_);
+}
+
+std::shared_ptr<Optimizer> Nadam::clone() const {
+  auto c = std::make_shared<Nadam>(options_);
+  c->copy_config(*this);
+  return c;
+}
+
+bool Nadam::uses_slot(std::size_t slot) const { return slot < 2; }
+
+void Nadam::begin_step(std::int64_t step) {
+  u_product_ *= options_.beta_1 * (1.0 - 0.5 * std::pow(0.96, static_cast<double>(step)));
+}
+
+void Nadam::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
+                        float lr, std::int64_t step) {
+  const double b1 = options_.beta_1, b2 = options_.beta_2;
+  const double t = static_cast<double>(step);
+  const double u_t = b1 * (1.0 - 0.5 * std::pow(0.96, t));
+  const double u_t1 = b1 * (1.0 - 0.5 * std::pow(0.96, t + 1.0));
+  const double u_product_t1 = u_product_ * u_t1;
+  const float c_m = static_cast<float>(u_t1 / (1.0 - u_product_t1));
+  const float c_g = static_cast<float>((1.0 - u_t) / (1.0 - u_product_));
+  const float inv_b2 = static_cast<float>(1.0 / (1.0 - std::pow(b2, t)));
+  const float c1 = static_cast<float>(1.0 - b1), c2 = static_cast<float>(1.0 - b2);
+  const float eps = static_cast<float>(options_.epsilon);
+  map_update(
+      n, var, grad,
+      [=](auto& w, auto g, auto& m, auto& v) {
+        m += (g - m) * c1;
+        v += (g * g - v) * c2;
+        const auto m_hat = m * c_m + g * c_g;
+        const auto v_hat = v * inv_b2;
+        w -= m_hat * lr / (vsqrt(v_hat) + eps);
+      },
+      slots[0], slots[1]);
+}
+
+// --- Adagrad ----------------------------------------------------------------------------------
+
+Adagrad::Adagrad(AdagradOptions options)
+    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
+                 options.clipvalue, options.global_clipnorm, {}}),
+      options_(std::move(options)) {
+  check_clipping("Adagrad", options_);
+  if (options_.initial_accumulator_value < 0.0) {
+    throw Error("Adagrad: initial_accumulator_value must be >= 0, received {}",
+                options_.initial_accumulator_value);
+  }
+}
+
+std::shared_ptr<Optimizer> Adagrad::clone() const {
+  auto c = std::make_shared<Adagrad>(options_);
+  c->copy_config(*this);
+  return c;
+}
+
+float Adagrad::slot_initial_value(std::size_t) const {
+  return static_cast<float>(options_.initial_accumulator_value);
+}
+
+void Adagrad::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
+                          float lr, std::int64_t) {
+  const float eps = static_cast<float>(options_.epsilon);
+  map_update(
+      n, var, grad,
+      [=](auto& w, auto g, auto& acc) {
+        acc += g * g;
+        w -= g * lr / vsqrt(acc + eps);
+      },
+      slots[0]);
+}
+
+// --- Adadelta ---------------------------------------------------------------------------------
+
+Adadelta::Adadelta(AdadeltaOptions options)
+    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
+                 options.clipvalue, options.global_clipnorm, {}}),
+      options_(std::move(options)) {
+  check_clipping("Adadelta", options_);
+}
+
+std::shared_ptr<Optimizer> Adadelta::clone() const {
+  auto c = std::make_shared<Adadelta>(options_);
+  c->copy_config(*this);
+  return c;
+}
+
+// Slots: 0 accumulated squared gradient, 1 accumulated squared update.
+void Adadelta::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
+                           float lr, std::int64_t) {
+  const float rho = static_cast<float>(options_.rho);
+  const float one_minus_rho = 1.0f - rho;
+  const float eps = static_cast<float>(options_.epsilon);
+  map_update(
+      n, var, grad,
+      [=](auto& w, auto g, auto& acc_grad, auto& acc_delta) {
+        acc_grad = acc_grad * rho + g * g * one_minus_rho;
+        const auto delta = -(vsqrt(acc_delta + eps) * g / vsqrt(acc_grad + eps));
+        acc_delta = acc_delta * rho + delta * delta * one_minus_rho;
+        w += delta * lr;
+      },
+      slots[0], slots[1]);
+}
+
+// --- Adamax -----------------------------------------------------------------------------------
+
+Adamax::Adamax(AdamaxOptions options)
+    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
+                 options.clipvalue, options.global_clipnorm, {}}),
+      options_(std::move(options)) {
+  check_clipping("Adamax", options_);
+}
+
+std::shared_ptr<Optimizer> Adamax::clone() const {
+  auto c = std::make_shared<Adamax>(options_);
+  c->copy_config(*this);
+  return c;
+}
+
+// Slots: 0 momentum, 1 exponentially weighted infinity norm.
+void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
+                         float lr, std::int64_t step) {
+  const float b1 = static_cast<float>(options_.beta_1);
+  const float b2 = static_cast<float>(options_.beta_2);
+  const float eps = static_cast<float>(options_.epsilon);
+  const float correction = 1.0f - std::pow(b1, static_cast<float>(step));
+  const float c1 = 1.0f - b1;
+  map_update(
+      n, var, grad,
+      [=](auto& w, auto g, auto& m, auto& u) {
+        m += (g - m) * c1;
+        u = vmax(u * b2, vabs(g));
+        w -= m * lr / ((u + eps) * correction);
+      },
+      slots[0], slots[1]);
+}
+
+// --- lookup -------------------------------------------------------------------------------------
+
+namespace {
+using Factory = std::function<std::shared_ptr<Optimizer>()>;
+template <typename T>
+Factory make() {
+  return [] { return std::make_shared<T>(); };
+}
+const std::map<std::string, Factory>& registry() {
+  static const std::map<std::string, Factory> r = {
+      {"sgd", make<SGD>()},           {"rmsprop", make<RMSprop>()}, {"adam", make<Adam>()},
+      {"adamw", make<AdamW>()},       {"nadam", make<Nadam>()},     {"adagrad", make<Adagrad>()},
+      {"adadelta", make<Adadelta>()}, {"adamax", make<Adamax>()},
+  };
+  return r;
+}
+}  // namespace
+
+std::vector<std::string> names() {
+  std::vector<std::string> out;
+  for (const auto& [k, f] : registry()) out.push_back(k);
+  return out;
+}
+
+std::shared_ptr<Optimizer> get(std::string_view name) {
+  auto it = registry().find(detail::to_lower(name));
+  if (it == registry().end()) detail::throw_unknown_name("optimizer", name, names());
+  return it->second();
+}
+
+}  // namespace plexus::optim

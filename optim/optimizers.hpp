@@ -1,0 +1,336 @@
+// Optimizers (Keras 3's keras.optimizers), with Keras's defaults and update rules.
+//
+//   model.compile({.optimizer = px::optim::Adam({.learning_rate = 1e-3}), ...});
+//   px::optim::SGD sgd({.learning_rate = 0.1, .momentum = 0.9, .nesterov = true});
+//   sgd.apply_gradients(grads, model.trainable_weights());
+//
+// Every optimizer also takes weight_decay (decoupled: var -= var * weight_decay * lr before
+// the update), clipnorm (per gradient), global_clipnorm (over all gradients) and
+// clipvalue (element-wise) — at most one of the three clipping options. A step:
+// clip the gradients, decay the weights, update, then iterations += 1; the learning rate
+// (or schedule) is read at the iteration count before the increment.
+//
+// State ("slots": momentums, velocities, ...) is kept per variable, keyed by its
+// VariableData, created on first sight and updated in place: after the first step an
+// update allocates nothing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "graph/symbolic.hpp"
+#include "optim/schedules.hpp"
+
+namespace plexus::optim {
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // Keras's default name: "SGD", "rmsprop", "adam", "adamw", "nadam", ...
+  virtual std::string name() const = 0;
+
+  // Keras: optimizer.apply_gradients(zip(grads, vars)). Gradients with no elements (a
+  // weight the loss does not reach) are skipped, as Keras skips None gradients.
+  void apply_gradients(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
+  // The same without copies, for fit(): grads[i] is the gradient of vars[i] (same number
+  // of elements) or nullptr to skip it. Increments iterations() once.
+  void apply(std::span<const Tensor* const> grads, std::span<VariableData* const> vars);
+
+  std::int64_t iterations() const { return iterations_; }
+  // The current rate (a schedule is evaluated at iterations()).
+  double learning_rate() const { return config_.learning_rate.at(iterations_); }
+  // Sets a constant rate (replacing a schedule), for ReduceLROnPlateau and friends.
+  void set_learning_rate(double lr) { config_.learning_rate = LearningRate(lr); }
+
+  // Variables whose name contains one of these strings get no weight decay (Keras's
+  // exclude_from_weight_decay(var_names=...)); call before the first update.
+  void exclude_from_weight_decay(std::vector<std::string> var_names);
+
+  // A fresh optimizer (no state, iterations 0) with the same configuration.
+  virtual std::shared_ptr<Optimizer> clone() const = 0;
+
+  const std::optional<double>& weight_decay() const { return config_.weight_decay; }
+  const std::optional<double>& clipnorm() const { return config_.clipnorm; }
+  const std::optional<double>& clipvalue() const { return config_.clipvalue; }
+  const std::optional<double>& global_clipnorm() const { return config_.global_clipnorm; }
+
+ protected:
+  static constexpr std::size_t kMaxSlots = 3;
+  using Slots = std::array<float*, kMaxSlots>;
+
+  // The options every optimizer shares.
+  struct Config {
+    LearningRate learning_rate;
+    std::optional<double> weight_decay;
+    std::optional<double> clipnorm;
+    std::optional<double> clipvalue;
+    std::optional<double> global_clipnorm;
+    std::vector<std::string> exclude_from_weight_decay;
+  };
+  explicit Optimizer(Config config);
+
+  // Which of the kMaxSlots state buffers an optimizer uses, and their initial value.
+  virtual bool uses_slot(std::size_t slot) const = 0;
+  virtual float slot_initial_value(std::size_t /*slot*/) const { return 0.0f; }
+  // Once per step, before the variables are updated; step = iterations() + 1.
+  virtual void begin_step(std::int64_t /*step*/) {}
+  // Updates var[0..n) in place from grad[0..n) (already clipped); unused slots are null.
+  virtual void update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
+                           float lr, std::int64_t step) = 0;
+  // For clone(): the shared configuration of `other` (learning rate as currently set).
+  void copy_config(const Optimizer& other) { config_ = other.config_; }
+
+ private:
+  struct VariableState {
+    std::array<std::vector<float>, kMaxSlots> slots;
+    std::vector<float> clipped;  // the clipped gradient, when clipping is on
+    bool decay = true;           // weight decay applies to this variable
+  };
+  VariableState& state_for(const VariableData& var, std::size_t n);
+
+  Config config_;
+  std::int64_t iterations_ = 0;
+  std::unordered_map<const VariableData*, VariableState> state_;
+};
+
+// --- the optimizers ----------------------------------------------------------------------
+// Option structs list Keras's arguments in Keras's order.
+
+struct SGDOptions {
+  LearningRate learning_rate = 0.01;
+  double momentum = 0.0;  // in [0, 1]
+  bool nesterov = false;
+  std::optional<double> weight_decay;
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
+};
+// momentum 0: w -= lr g. Otherwise v = momentum v - lr g, then w += v, or with nesterov
+// w += momentum v - lr g.
+class SGD : public Optimizer {
+ public:
+  explicit SGD(SGDOptions options = {});
+  std::string name() const override { return "SGD"; }
+  std::shared_ptr<Optimizer> clone() const override;
+  const SGDOptions& options() const { return options_; }
+
+ protected:
+  bool uses_slot(std::size_t slot) const override;
+  void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                   std::int64_t step) override;
+
+ private:
+  SGDOptions options_;
+};
+
+struct RMSpropOptions {
+  LearningRate learning_rate = 0.001;
+  double rho = 0.9;
+  double momentum = 0.0;
+  double epsilon = 1e-7;
+  bool centered = false;
+  std::optional<double> weight_decay;
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
+};
+// v = rho v + (1 - rho) g^2; centered: a = rho a + (1 - rho) g, d = v - a^2 + eps, else
+// d = v + eps; inc = lr g / sqrt(d); with momentum m = momentum m + inc, w -= m; else
+// w -= inc.
+class RMSprop : public Optimizer {
+ public:
+  explicit RMSprop(RMSpropOptions options = {});
+  std::string name() const override { return "rmsprop"; }
+  std::shared_ptr<Optimizer> clone() const override;
+  const RMSpropOptions& options() const { return options_; }
+
+ protected:
+  bool uses_slot(std::size_t slot) const override;
+  void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                   std::int64_t step) override;
+
+ private:
+  RMSpropOptions options_;
+};
+
+struct AdamOptions {
+  LearningRate learning_rate = 0.001;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  bool amsgrad = false;
+  std::optional<double> weight_decay;
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
+};
+// t = iterations + 1; alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t);
+// m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2); (amsgrad: v_hat = max(v_hat, v));
+// w -= alpha m / (sqrt(v) + eps).
+class Adam : public Optimizer {
+ public:
+  explicit Adam(AdamOptions options = {});
+  std::string name() const override { return "adam"; }
+  std::shared_ptr<Optimizer> clone() const override;
+  const AdamOptions& options() const { return options_; }
+
+ protected:
+  bool uses_slot(std::size_t slot) const override;
+  void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                   std::int64_t step) override;
+
+ private:
+  AdamOptions options_;
+};
+
+struct AdamWOptions {
+  LearningRate learning_rate = 0.001;
+  double weight_decay = 0.004;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  bool amsgrad = false;
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
+};
+// Adam with decoupled weight decay (on by default).
+class AdamW : public Adam {
+ public:
+  explicit AdamW(AdamWOptions options = {});
+  std::string name() const override { return "adamw"; }
+  std::shared_ptr<Optimizer> clone() const override;
+  const AdamWOptions& adamw_options() const { return adamw_options_; }
+
+ private:
+  AdamWOptions adamw_options_;
+};
+
+struct NadamOptions {
+  LearningRate learning_rate = 0.001;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  std::optional<double> weight_decay;
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
+};
+// Adam with Nesterov momentum and Keras's momentum schedule
+// u_t = beta_1 (1 - 0.5 * 0.96^t), u_product = prod u_t:
+// m_hat = u_{t+1} m / (1 - u_product u_{t+1}) + (1 - u_t) g / (1 - u_product),
+// v_hat = v / (1 - beta_2^t), w -= lr m_hat / (sqrt(v_hat) + eps).
+class Nadam : public Optimizer {
+ public:
+  explicit Nadam(NadamOptions options = {});
+  std::string name() const override { return "nadam"; }
+  std::shared_ptr<Optimizer> clone() const override;
+  const NadamOptions& options() const { return options_; }
+
+ protected:
+  bool uses_slot(std::size_t slot) const override;
+  void begin_step(std::int64_t step) override;
+  void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                   std::int64_t step) override;
+
+ private:
+  NadamOptions options_;
+  double u_product_ = 1.0;
+};
+
+struct AdagradOptions {
+  LearningRate learning_rate = 0.001;
+  double initial_accumulator_value = 0.1;
+  double epsilon = 1e-7;
+  std::optional<double> weight_decay;
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
+};
+// acc += g^2 (starting at initial_accumulator_value); w -= lr g / sqrt(acc + eps).
+class Adagrad : public Optimizer {
+ public:
+  explicit Adagrad(AdagradOptions options = {});
+  std::string name() const override { return "adagrad"; }
+  std::shared_ptr<Optimizer> clone() const override;
+  const AdagradOptions& options() const { return options_; }
+
+ protected:
+  bool uses_slot(std::size_t slot) const override { return slot == 0; }
+  float slot_initial_value(std::size_t slot) const override;
+  void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                   std::int64_t step) override;
+
+ private:
+  AdagradOptions options_;
+};
+
+struct AdadeltaOptions {
+  LearningRate learning_rate = 0.001;
+  double rho = 0.95;
+  double epsilon = 1e-7;
+  std::optional<double> weight_decay;
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
+};
+// a = rho a + (1 - rho) g^2; d = -sqrt(b + eps) g / sqrt(a + eps);
+// b = rho b + (1 - rho) d^2; w += lr d.
+class Adadelta : public Optimizer {
+ public:
+  explicit Adadelta(AdadeltaOptions options = {});
+  std::string name() const override { return "adadelta"; }
+  std::shared_ptr<Optimizer> clone() const override;
+  const AdadeltaOptions& options() const { return options_; }
+
+ protected:
+  bool uses_slot(std::size_t slot) const override { return slot < 2; }
+  void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                   std::int64_t step) override;
+
+ private:
+  AdadeltaOptions options_;
+};
+
+struct AdamaxOptions {
+  LearningRate learning_rate = 0.001;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  std::optional<double> weight_decay;
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
+};
+// m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|); w -= lr m / ((1 - beta_1^t)(u + eps)).
+class Adamax : public Optimizer {
+ public:
+  explicit Adamax(AdamaxOptions options = {});
+  std::string name() const override { return "adamax"; }
+  std::shared_ptr<Optimizer> clone() const override;
+  const AdamaxOptions& options() const { return options_; }
+
+ protected:
+  bool uses_slot(std::size_t slot) const override { return slot < 2; }
+  void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                   std::int64_t step) override;
+
+ private:
+  AdamaxOptions options_;
+};
+
+// An optimizer with Keras's defaults by name (case-insensitive): "sgd", "rmsprop", "adam",
+// "adamw", "nadam", "adagrad", "adadelta", "adamax". Unknown names throw px::Error listing
+// the known ones.
+std::shared_ptr<Optimizer> get(std::string_view name);
+std::vector<std::string> names();
+
+}  // namespace plexus::optim

@@ -1,0 +1,120 @@
+// Learning-rate schedules (Keras 3's keras.optimizers.schedules). An optimizer evaluates
+// its schedule at its iteration count before each update:
+//
+//   auto lr = px::optim::ExponentialDecay(1e-2, 10000, 0.9);
+//   px::optim::SGD opt({.learning_rate = lr});
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace plexus::optim {
+
+class LearningRateSchedule {
+ public:
+  virtual ~LearningRateSchedule() = default;
+  // The learning rate at optimizer step `step` (0 before the first update).
+  virtual double operator()(std::int64_t step) const = 0;
+  virtual std::string name() const = 0;  // Keras's default name, e.g. "ExponentialDecay"
+};
+
+// initial_learning_rate * decay_rate ^ (step / decay_steps); the exponent is floored when
+// staircase is true.
+class ExponentialDecay : public LearningRateSchedule {
+ public:
+  ExponentialDecay(double initial_learning_rate, double decay_steps, double decay_rate,
+                   bool staircase = false);
+  double operator()(std::int64_t step) const override;
+  std::string name() const override { return "ExponentialDecay"; }
+
+ private:
+  double initial_, decay_steps_, decay_rate_;
+  bool staircase_;
+};
+
+// values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <=
+// boundaries[i], values.back() after the last boundary.
+class PiecewiseConstantDecay : public LearningRateSchedule {
+ public:
+  PiecewiseConstantDecay(std::vector<double> boundaries, std::vector<double> values);
+  double operator()(std::int64_t step) const override;
+  std::string name() const override { return "PiecewiseConstant"; }
+
+ private:
+  std::vector<double> boundaries_, values_;
+};
+
+// ((initial - end) * (1 - min(step, decay_steps) / decay_steps) ^ power) + end; with
+// cycle, decay_steps grows to the first multiple of itself >= step.
+class PolynomialDecay : public LearningRateSchedule {
+ public:
+  PolynomialDecay(double initial_learning_rate, double decay_steps,
+                  double end_learning_rate = 0.0001, double power = 1.0, bool cycle = false);
+  double operator()(std::int64_t step) const override;
+  std::string name() const override { return "PolynomialDecay"; }
+
+ private:
+  double initial_, decay_steps_, end_, power_;
+  bool cycle_;
+};
+
+// initial_learning_rate / (1 + decay_rate * step / decay_steps) (floored ratio when
+// staircase is true).
+class InverseTimeDecay : public LearningRateSchedule {
+ public:
+  InverseTimeDecay(double initial_learning_rate, double decay_steps, double decay_rate,
+                   bool staircase = false);
+  double operator()(std::int64_t step) const override;
+  std::string name() const override { return "InverseTimeDecay"; }
+
+ private:
+  double initial_, decay_steps_, decay_rate_;
+  bool staircase_;
+};
+
+// Optional linear warmup from initial_learning_rate to warmup_target over warmup_steps,
+// then cosine decay over decay_steps from the warmup target (or from
+// initial_learning_rate without warmup) down to alpha times it:
+//   lr * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha).
+class CosineDecay : public LearningRateSchedule {
+ public:
+  CosineDecay(double initial_learning_rate, double decay_steps, double alpha = 0.0,
+              std::optional<double> warmup_target = std::nullopt, double warmup_steps = 0.0);
+  double operator()(std::int64_t step) const override;
+  std::string name() const override { return "CosineDecay"; }
+
+ private:
+  double initial_, decay_steps_, alpha_;
+  std::optional<double> warmup_target_;
+  double warmup_steps_;
+};
+
+// An optimizer's learning_rate option: a constant or a schedule.
+//   .learning_rate = 1e-3
+//   .learning_rate = px::optim::CosineDecay(1e-3, 1000)
+class LearningRate {
+ public:
+  LearningRate(double value) : value_(value) {}  // NOLINT: implicit by design
+  LearningRate(std::shared_ptr<LearningRateSchedule> schedule) : schedule_(std::move(schedule)) {}
+  template <typename S>
+    requires std::derived_from<std::decay_t<S>, LearningRateSchedule>
+  LearningRate(S&& schedule)  // NOLINT: implicit by design
+      : schedule_(std::make_shared<std::decay_t<S>>(std::forward<S>(schedule))) {}
+
+  // The rate at an optimizer step.
+  double at(std::int64_t step) const { return schedule_ ? (*schedule_)(step) : value_; }
+  bool is_schedule() const { return schedule_ != nullptr; }
+  const std::shared_ptr<LearningRateSchedule>& schedule() const { return schedule_; }
+
+ private:
+  double value_ = 0.0;
+  std::shared_ptr<LearningRateSchedule> schedule_;
+};
+
+}  // namespace plexus::optim

@@ -1,0 +1,31 @@
+// plexus: the Keras Functional API in C++. One header for everything:
+//   #include <plexus.hpp>
+//   namespace px = plexus;
+#pragma once
+
+#include "core/data_utils.hpp"
+#include "core/datasets.hpp"
+#include "core/error.hpp"
+#include "core/initializers.hpp"
+#include "core/kernel.hpp"
+#include "core/kernels.hpp"
+#include "core/random.hpp"
+#include "core/tensor.hpp"
+#include "graph/dot.hpp"
+#include "graph/executor.hpp"
+#include "graph/functional.hpp"
+#include "graph/layer.hpp"
+#include "graph/model.hpp"
+#include "graph/ops.hpp"
+#include "graph/symbolic.hpp"
+#include "layers/activations.hpp"
+#include "layers/core.hpp"
+#include "layers/merging.hpp"
+#include "optim/callback.hpp"
+#include "optim/callbacks.hpp"
+#include "optim/losses.hpp"
+#include "optim/metrics.hpp"
+#include "optim/optimizers.hpp"
+#include "optim/progbar.hpp"
+#include "optim/schedules.hpp"
+#include "optim/gradient_check.hpp"

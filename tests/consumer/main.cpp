@@ -1,0 +1,17 @@
+// A separate project using an installed plexus: build a model, run it, print its size.
+#include <plexus.hpp>
+
+#include <cstdio>
+
+namespace px = plexus;
+
+int main() {
+  px::utils::set_random_seed(1);
+  auto x = px::Input({4}, "x");
+  auto y = px::layers::Dense(2, "softmax")(px::layers::Dense(8, "relu")(x));
+  px::Model model(x, y, "consumer");
+  px::Tensor batch = xt::ones<float>({3, 4});
+  px::Tensor out = model.predict(batch);
+  std::printf("params=%ld rows=%zu\n", static_cast<long>(model.count_params()), out.shape()[0]);
+  return model.count_params() == 58 && out.shape()[0] == 3 ? 0 : 1;
+}

@@ -1,0 +1,230 @@
+// Initializers: Keras 3 formulas (bounds and spreads on big tensors), fans, seeding,
+// orthogonality, names and error messages.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <xtensor/xmath.hpp>
+
+#include "core/error.hpp"
+#include "core/initializers.hpp"
+#include "core/random.hpp"
+
+namespace px = plexus;
+namespace init = plexus::initializers;
+using px::Shape;
+using px::Tensor;
+
+namespace {
+
+constexpr double kTrunc = 0.87962566103423978;
+
+struct Stats {
+  double mean, stddev, min, max;
+};
+
+Stats stats(const Tensor& t) {
+  double s = 0, ss = 0, lo = 1e300, hi = -1e300;
+  for (float v : t) {
+    s += v;
+    ss += double(v) * v;
+    lo = std::min(lo, double(v));
+    hi = std::max(hi, double(v));
+  }
+  const double n = double(t.size());
+  const double mean = s / n;
+  return {mean, std::sqrt(ss / n - mean * mean), lo, hi};
+}
+
+TEST(Initializers, Fans) {
+  auto f = init::compute_fans({784, 64});
+  EXPECT_EQ(f.fan_in, 784);
+  EXPECT_EQ(f.fan_out, 64);
+  f = init::compute_fans({3, 3, 16, 32});  // conv kernel: receptive field 9
+  EXPECT_EQ(f.fan_in, 144);
+  EXPECT_EQ(f.fan_out, 288);
+  f = init::compute_fans({10});
+  EXPECT_EQ(f.fan_in, 10);
+  EXPECT_EQ(f.fan_out, 10);
+}
+
+// Uniform variance-scaling initializers: every value inside (-limit, limit), the extremes
+// close to it, and the spread of a uniform, limit / sqrt 3.
+struct UniformCase {
+  const char* name;
+  Shape shape;
+  double limit;
+};
+
+class UniformInit : public testing::TestWithParam<UniformCase> {};
+
+TEST_P(UniformInit, BoundsAndSpread) {
+  const auto& c = GetParam();
+  px::utils::set_random_seed(11);
+  const Tensor w = init::make(c.name, c.shape);
+  ASSERT_EQ(px::shape_of(w), c.shape);
+  const Stats s = stats(w);
+  EXPECT_GE(s.min, -c.limit);
+  EXPECT_LT(s.max, c.limit);
+  EXPECT_GT(s.max, 0.99 * c.limit);
+  EXPECT_LT(s.min, -0.99 * c.limit);
+  // >= 60000 samples: the sample mean's stddev is ~0.0024 limit, the stddev's ~0.2%.
+  EXPECT_NEAR(s.mean, 0.0, 0.01 * c.limit);
+  EXPECT_NEAR(s.stddev, c.limit / std::sqrt(3.0), 0.01 * c.limit);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Keras, UniformInit,
+    testing::Values(UniformCase{"glorot_uniform", {300, 200}, std::sqrt(6.0 / 500)},
+                    UniformCase{"he_uniform", {400, 150}, std::sqrt(6.0 / 400)},
+                    UniformCase{"lecun_uniform", {400, 150}, std::sqrt(3.0 / 400)},
+                    UniformCase{"glorot_uniform", {5, 5, 40, 60}, std::sqrt(6.0 / (25 * 100))}),
+    [](const auto& info) {
+      return std::string(info.param.name) + "_" + std::to_string(info.index);
+    });
+
+// Truncated-normal variance-scaling initializers: values within 2 untruncated stddevs and
+// a measured stddev equal to the target (that is what dividing by 0.8796 buys).
+struct NormalCase {
+  const char* name;
+  Shape shape;
+  double stddev;  // the target spread of the result
+};
+
+class NormalInit : public testing::TestWithParam<NormalCase> {};
+
+TEST_P(NormalInit, TruncationAndSpread) {
+  const auto& c = GetParam();
+  px::utils::set_random_seed(12);
+  const Tensor w = init::make(c.name, c.shape);
+  const Stats s = stats(w);
+  const double bound = 2.0 * c.stddev / kTrunc;
+  EXPECT_GE(s.min, -bound);
+  EXPECT_LE(s.max, bound);
+  EXPECT_NEAR(s.mean, 0.0, 0.02 * c.stddev);
+  EXPECT_NEAR(s.stddev, c.stddev, 0.02 * c.stddev);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Keras, NormalInit,
+    testing::Values(NormalCase{"he_normal", {500, 400}, std::sqrt(2.0 / 500)},
+                    NormalCase{"glorot_normal", {300, 200}, std::sqrt(2.0 / 500)},
+                    NormalCase{"lecun_normal", {400, 150}, std::sqrt(1.0 / 400)},
+                    NormalCase{"he_normal", {3, 3, 32, 64}, std::sqrt(2.0 / 288)}),
+    [](const auto& info) {
+      return std::string(info.param.name) + "_" + std::to_string(info.index);
+    });
+
+TEST(Initializers, Constants) {
+  EXPECT_EQ(init::make("zeros", {3, 2}), xt::zeros<float>({3, 2}));
+  EXPECT_EQ(init::make("ones", {4}), xt::ones<float>({4}));
+  const Tensor c = init::make(init::constant(3.5f), {2, 2});
+  for (float v : c) EXPECT_EQ(v, 3.5f);
+  const Tensor id = init::make("identity", {3, 4});
+  EXPECT_EQ(id, (Tensor{{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}}));
+}
+
+TEST(Initializers, RandomDistributions) {
+  px::utils::set_random_seed(5);
+  Stats s = stats(init::make(init::random_normal(1.0f, 2.0f), {200, 300}));
+  EXPECT_NEAR(s.mean, 1.0, 0.03);
+  EXPECT_NEAR(s.stddev, 2.0, 0.03);
+
+  s = stats(init::make(init::random_uniform(-1.0f, 3.0f), {200, 300}));
+  EXPECT_GE(s.min, -1.0);
+  EXPECT_LT(s.max, 3.0);
+  EXPECT_NEAR(s.mean, 1.0, 0.03);
+  EXPECT_NEAR(s.stddev, 4.0 / std::sqrt(12.0), 0.03);
+
+  // Keras defaults: N(0, 0.05), U(-0.05, 0.05).
+  s = stats(init::make("random_normal", {200, 300}));
+  EXPECT_NEAR(s.stddev, 0.05, 0.001);
+  s = stats(init::make("random_uniform", {200, 300}));
+  EXPECT_GE(s.min, -0.05);
+  EXPECT_LT(s.max, 0.05);
+
+  // Truncated at mean +- 2 stddev (so the spread shrinks to 0.8796 stddev).
+  s = stats(init::make(init::truncated_normal(0.5f, 0.1f), {200, 300}));
+  EXPECT_GE(s.min, 0.5 - 0.2 - 1e-6);
+  EXPECT_LE(s.max, 0.5 + 0.2 + 1e-6);
+  EXPECT_NEAR(s.mean, 0.5, 0.002);
+  EXPECT_NEAR(s.stddev, 0.1 * kTrunc, 0.002);
+}
+
+TEST(Initializers, SameSeedSameWeights) {
+  for (const char* name : {"glorot_uniform", "he_normal", "random_normal", "orthogonal"}) {
+    px::utils::set_random_seed(99);
+    const Tensor a = init::make(name, {20, 30});
+    px::utils::set_random_seed(99);
+    const Tensor b = init::make(name, {20, 30});
+    const Tensor c = init::make(name, {20, 30});  // the generator moved on
+    EXPECT_EQ(a, b) << name;
+    EXPECT_NE(a, c) << name;
+  }
+}
+
+// max |M - gain^2 I| for M = A^T A (columns) or A A^T (rows) of a [rows, cols] matrix.
+double orthogonality_error(const Tensor& w, std::size_t rows, std::size_t cols, bool by_columns,
+                           double gain) {
+  const std::size_t n = by_columns ? cols : rows;
+  const std::size_t len = by_columns ? rows : cols;
+  double worst = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      double dot = 0;
+      for (std::size_t l = 0; l < len; ++l) {
+        const double a = by_columns ? w.data()[l * cols + i] : w.data()[i * cols + l];
+        const double b = by_columns ? w.data()[l * cols + j] : w.data()[j * cols + l];
+        dot += a * b;
+      }
+      worst = std::max(worst, std::abs(dot - (i == j ? gain * gain : 0.0)));
+    }
+  }
+  return worst;
+}
+
+TEST(Initializers, OrthogonalIsOrthogonal) {
+  px::utils::set_random_seed(3);
+  // Tall: orthonormal columns (Q^T Q = I).
+  EXPECT_LT(orthogonality_error(init::make("orthogonal", {64, 16}), 64, 16, true, 1.0), 1e-5);
+  // Wide: orthonormal rows (Q Q^T = I).
+  EXPECT_LT(orthogonality_error(init::make("orthogonal", {8, 40}), 8, 40, false, 1.0), 1e-5);
+  // Square, with gain: Q^T Q = gain^2 I.
+  EXPECT_LT(orthogonality_error(init::make(init::orthogonal(2.0f), {32, 32}), 32, 32, true, 2.0),
+            1e-4);
+  // Conv kernel [3, 3, 4, 8] -> flattened [36, 8].
+  EXPECT_LT(orthogonality_error(init::make("Orthogonal", {3, 3, 4, 8}), 36, 8, true, 1.0), 1e-5);
+  EXPECT_THROW(init::make("orthogonal", {5}), px::Error);
+}
+
+TEST(Initializers, NamesAliasesAndClassNames) {
+  px::utils::set_random_seed(1);
+  const Tensor a = init::make("GlorotUniform", {4, 4});
+  px::utils::set_random_seed(1);
+  const Tensor b = init::make(std::string("glorot_uniform"), {4, 4});
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(init::canonical_name("HeNormal"), "he_normal");
+  EXPECT_EQ(init::canonical_name("normal"), "random_normal");
+  EXPECT_EQ(init::canonical_name("uniform"), "random_uniform");
+  EXPECT_EQ(init::canonical_name("zero"), "zeros");
+  EXPECT_EQ(init::canonical_name(std::string_view("TruncatedNormal")), "truncated_normal");
+  Tensor t = xt::ones<float>({2, 2});
+  init::fill("zeros", t);
+  EXPECT_EQ(t, xt::zeros<float>({2, 2}));
+}
+
+TEST(Initializers, UnknownNameListsKnownOnes) {
+  try {
+    init::make("glorot_unifrom", {2, 2});
+    FAIL() << "expected px::Error";
+  } catch (const px::Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "Unknown initializer \"glorot_unifrom\". Known initializers: constant, "
+              "glorot_normal, glorot_uniform, he_normal, he_uniform, identity, lecun_normal, "
+              "lecun_uniform, ones, orthogonal, random_normal, random_uniform, "
+              "truncated_normal, zeros");
+  }
+  EXPECT_THROW(init::get("nope"), px::Error);  // fails when resolved, not when used
+}
+
+}  // namespace

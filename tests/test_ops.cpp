@@ -1,0 +1,915 @@
+// Every primitive kernel (core/kernels.hpp) through one table:
+//  - forward against a plain reference (xtensor or scalar loops in double);
+//  - VJP against central finite differences of loss = sum(out * cotangent);
+//  - backward accumulates (+=) and leaves non-differentiable inputs alone;
+//  - clone() computes the same thing; forward writes into the caller's buffer.
+// Dropout is stochastic and has its own tests; then stability, error messages and
+// symbolic shapes.
+// GCC 12 reports the undefined lanes of AVX-512 intrinsics that xtensor's xsimd paths
+// inline (GCC bug 105593); the pragmas must precede the includes to cover them.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xmath.hpp>
+
+#include "core/error.hpp"
+#include "core/kernels.hpp"
+#include "core/random.hpp"
+
+namespace px = plexus;
+namespace kn = plexus::kernels;
+using px::Dim;
+using px::Shape;
+using px::Tensor;
+
+namespace {
+
+using Rng = std::mt19937_64;
+using Gen = std::function<Tensor(Rng&)>;
+using Inputs = std::vector<Tensor>;
+
+// ---- input generators ----------------------------------------------------------------
+
+Tensor draw(const Shape& shape, Rng& rng, const std::function<float(Rng&)>& value) {
+  Tensor t;
+  px::resize_to(t, shape);
+  for (float& v : t) v = value(rng);
+  return t;
+}
+
+Gen uniform(Shape s, float lo, float hi) {
+  return [=](Rng& rng) {
+    std::uniform_real_distribution<float> u(lo, hi);
+    return draw(s, rng, [&](Rng& r) { return u(r); });
+  };
+}
+
+Gen normal(Shape s) {
+  return [=](Rng& rng) {
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    return draw(s, rng, [&](Rng& r) { return n(r); });
+  };
+}
+
+// Kinks are kept more than kMargin (5 finite-difference steps) away, so x +- h never
+// crosses one.
+constexpr float kMargin = 0.05f;
+
+Gen away_from(Shape s, float lo, float hi, std::vector<float> kinks) {
+  return [=](Rng& rng) {
+    std::uniform_real_distribution<float> u(lo, hi);
+    return draw(s, rng, [&](Rng& r) {
+      while (true) {
+        const float v = u(r);
+        bool ok = true;
+        for (float k : kinks) ok = ok && std::abs(v - k) > kMargin;
+        if (ok) return v;
+      }
+    });
+  };
+}
+
+// Distinct values 0.1 apart in random order: no ties for max, even after +- h.
+Gen distinct(Shape s) {
+  return [=](Rng& rng) {
+    Tensor t;
+    px::resize_to(t, s);
+    std::vector<float> values(t.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      values[i] = 0.1f * (static_cast<float>(i) - static_cast<float>(values.size()) / 2);
+    }
+    std::shuffle(values.begin(), values.end(), rng);
+    std::copy(values.begin(), values.end(), t.begin());
+    return t;
+  };
+}
+
+// 0.2 k + offset for random integers k: with offsets 0 and 0.1 any pair from two such
+// tensors differs by at least 0.1 (no ties for maximum/minimum, however they broadcast).
+Gen lattice(Shape s, float offset) {
+  return [=](Rng& rng) {
+    std::uniform_int_distribution<int> k(-10, 10);
+    return draw(s, rng, [&](Rng& r) { return 0.2f * static_cast<float>(k(r)) + offset; });
+  };
+}
+
+Gen indices(Shape s, int n) {
+  return [=](Rng& rng) {
+    std::uniform_int_distribution<int> k(0, n - 1);
+    return draw(s, rng, [&](Rng& r) { return static_cast<float>(k(r)); });
+  };
+}
+
+Gen condition(Shape s) {
+  return [=](Rng& rng) {
+    std::bernoulli_distribution b(0.5);
+    return draw(s, rng, [&](Rng& r) { return b(r) ? 1.0f : 0.0f; });
+  };
+}
+
+// ---- references ----------------------------------------------------------------------
+
+std::vector<std::size_t> unravel(std::size_t flat, const Tensor::shape_type& shape) {
+  std::vector<std::size_t> idx(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    idx[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return idx;
+}
+
+std::size_t ravel(const std::vector<std::size_t>& idx, const Tensor::shape_type& shape) {
+  std::size_t flat = 0;
+  for (std::size_t d = 0; d < shape.size(); ++d) flat = flat * shape[d] + idx[d];
+  return flat;
+}
+
+using Reference = std::function<Tensor(const Inputs&)>;
+
+Reference elementwise(std::function<double(double)> f) {
+  return [f](const Inputs& in) {
+    Tensor out = in[0];
+    for (float& v : out) v = static_cast<float>(f(v));
+    return out;
+  };
+}
+
+std::vector<std::size_t> positive_axes(std::vector<Dim> axes, std::size_t rank) {
+  std::vector<std::size_t> out;
+  if (axes.empty()) {
+    out.resize(rank);
+    std::iota(out.begin(), out.end(), 0);
+  }
+  for (Dim a : axes) out.push_back(static_cast<std::size_t>(a < 0 ? a + Dim(rank) : a));
+  std::sort(out.begin(), out.end());  // xtensor wants sorted axes
+  return out;
+}
+
+Tensor naive_matmul(const Inputs& in) {
+  const Tensor& a = in[0];
+  const Tensor& b = in[1];
+  const std::size_t k = a.shape().back();
+  if (b.dimension() <= 2) {
+    const std::size_t n = b.dimension() == 2 ? b.shape()[1] : 1;
+    const std::size_t m = a.size() / k;
+    Shape out(a.shape().begin(), a.shape().end() - 1);
+    if (b.dimension() == 2) out.push_back(Dim(n));
+    Tensor c;
+    px::resize_to(c, out);
+    for (std::size_t i = 0; i < m; ++i) {
+      for (std::size_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (std::size_t l = 0; l < k; ++l) s += double(a.data()[i * k + l]) * b.data()[l * n + j];
+        c.data()[i * n + j] = float(s);
+      }
+    }
+    return c;
+  }
+  const std::size_t batch = a.shape()[0], m = a.shape()[1], n = b.shape()[2];
+  Tensor c;
+  px::resize_to(c, {Dim(batch), Dim(m), Dim(n)});
+  for (std::size_t p = 0; p < batch; ++p) {
+    for (std::size_t i = 0; i < m; ++i) {
+      for (std::size_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (std::size_t l = 0; l < k; ++l) {
+          s += double(a(p, i, l)) * b(p, l, j);
+        }
+        c(p, i, j) = float(s);
+      }
+    }
+  }
+  return c;
+}
+
+Reference softmax_ref(Dim axis, bool log) {
+  return [=](const Inputs& in) {
+    const Tensor& x = in[0];
+    const std::size_t ax = static_cast<std::size_t>(axis < 0 ? axis + Dim(x.dimension()) : axis);
+    Tensor out = x;
+    for (std::size_t flat = 0; flat < x.size(); ++flat) {
+      std::vector<std::size_t> idx = unravel(flat, x.shape());
+      double m = -1e300, s = 0;
+      std::vector<std::size_t> j = idx;
+      for (j[ax] = 0; j[ax] < x.shape()[ax]; ++j[ax]) m = std::max(m, double(x.data()[ravel(j, x.shape())]));
+      for (j[ax] = 0; j[ax] < x.shape()[ax]; ++j[ax]) s += std::exp(x.data()[ravel(j, x.shape())] - m);
+      const double v = x.data()[flat] - m;
+      out.data()[flat] = float(log ? v - std::log(s) : std::exp(v) / s);
+    }
+    return out;
+  };
+}
+
+// ---- the table -----------------------------------------------------------------------
+
+struct Case {
+  std::string name;
+  std::function<px::KernelPtr()> make;
+  std::vector<Gen> inputs;
+  std::vector<bool> differentiable;  // per input; empty = all
+  Reference reference;
+};
+
+// gtest prints a failing case by its name.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+Rng& table_rng() {
+  static Rng rng(20240601);
+  return rng;
+}
+
+// A random shape of rank 1..3 with dimensions 1..7 (sizes span the SIMD body and tail).
+Shape random_shape() {
+  std::uniform_int_distribution<int> rank(1, 3), dim(1, 7);
+  Shape s(static_cast<std::size_t>(rank(table_rng())));
+  for (Dim& d : s) d = dim(table_rng());
+  return s;
+}
+
+std::string shape_tag(const Shape& s) {
+  std::string tag;
+  for (Dim d : s) {
+    if (!tag.empty()) tag += 'x';
+    tag += std::to_string(d);
+  }
+  return tag;
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> t;
+  auto add = [&](std::string name, std::function<px::KernelPtr()> make, std::vector<Gen> in,
+                 Reference ref, std::vector<bool> diff = {}) {
+    t.push_back({std::move(name), std::move(make), std::move(in), std::move(diff),
+                 std::move(ref)});
+  };
+
+  // linear algebra
+  add("matmul_3x4_4x5", kn::matmul, {normal({3, 4}), normal({4, 5})}, naive_matmul);
+  add("matmul_folded_2x3x4_4x2", kn::matmul, {normal({2, 3, 4}), normal({4, 2})}, naive_matmul);
+  add("matmul_batched_2x3x4_2x4x5", kn::matmul, {normal({2, 3, 4}), normal({2, 4, 5})},
+      naive_matmul);
+  add("matmul_vector_4_4x3", kn::matmul, {normal({4}), normal({4, 3})}, naive_matmul);
+  add("matmul_matvec_3x4_4", kn::matmul, {normal({3, 4}), normal({4})}, naive_matmul);
+
+  // binary, broadcasting
+  struct Bin {
+    const char* name;
+    std::function<px::KernelPtr()> make;
+    std::function<Tensor(const Tensor&, const Tensor&)> ref;
+    std::function<Gen(Shape)> ga, gb;
+  };
+  const std::vector<Bin> binaries = {
+      {"add", kn::add, [](const Tensor& a, const Tensor& b) { return Tensor(a + b); }, normal,
+       normal},
+      {"subtract", kn::subtract, [](const Tensor& a, const Tensor& b) { return Tensor(a - b); },
+       normal, normal},
+      {"multiply", kn::multiply, [](const Tensor& a, const Tensor& b) { return Tensor(a * b); },
+       normal, normal},
+      {"divide", kn::divide, [](const Tensor& a, const Tensor& b) { return Tensor(a / b); },
+       normal, [](Shape s) { return uniform(s, 0.5f, 2.0f); }},
+      {"pow", kn::pow, [](const Tensor& a, const Tensor& b) { return Tensor(xt::pow(a, b)); },
+       [](Shape s) { return uniform(s, 0.5f, 2.0f); },
+       [](Shape s) { return uniform(s, -1.5f, 1.5f); }},
+      {"maximum", kn::maximum,
+       [](const Tensor& a, const Tensor& b) { return Tensor(xt::maximum(a, b)); },
+       [](Shape s) { return lattice(s, 0.0f); }, [](Shape s) { return lattice(s, 0.1f); }},
+      {"minimum", kn::minimum,
+       [](const Tensor& a, const Tensor& b) { return Tensor(xt::minimum(a, b)); },
+       [](Shape s) { return lattice(s, 0.1f); }, [](Shape s) { return lattice(s, 0.0f); }},
+  };
+  const std::vector<std::pair<Shape, Shape>> pairs = {
+      {{3, 4}, {3, 4}},     // same shape: flat loop
+      {{3, 4}, {4}},        // bias add: contiguous rows, gradient summed over rows
+      {{2, 1, 3}, {4, 1}},  // both sides broadcast
+      {{1}, {2, 3}},        // scalar-like
+      {{2, 3}, {2, 1}},     // column broadcast
+      {{2, 17}, {17}},      // wider than one SIMD register
+  };
+  for (const Bin& b : binaries) {
+    for (const auto& [sa, sb] : pairs) {
+      auto ref = b.ref;
+      add(std::string(b.name) + "_" + shape_tag(sa) + "_" + shape_tag(sb), b.make,
+          {b.ga(sa), b.gb(sb)}, [ref](const Inputs& in) { return ref(in[0], in[1]); });
+    }
+  }
+  auto where_ref = [](const Inputs& in) { return Tensor(xt::where(xt::not_equal(in[0], 0.0f), in[1], in[2])); };
+  add("where_3x4", kn::where, {condition({3, 4}), normal({3, 4}), normal({3, 4})}, where_ref,
+      {false, true, true});
+  add("where_3x1_4_3x4", kn::where, {condition({3, 1}), normal({4}), normal({3, 4})}, where_ref,
+      {false, true, true});
+  add("where_2x3_1_3", kn::where, {condition({2, 3}), normal({1}), normal({3})}, where_ref,
+      {false, true, true});
+
+  // unary (random shapes)
+  struct Un {
+    std::string name;
+    std::function<px::KernelPtr()> make;
+    std::function<double(double)> f;
+    std::function<Gen(Shape)> gen;
+  };
+  auto n01 = [](Shape s) { return normal(s); };
+  auto kink0 = [](Shape s) { return away_from(s, -3.0f, 3.0f, {0.0f}); };
+  const double alpha = 1.6732632423543772, scale = 1.0507009873554805;
+  const std::vector<Un> unaries = {
+      {"negative", kn::negative, [](double x) { return -x; }, n01},
+      {"exp", kn::exp, [](double x) { return std::exp(x); },
+       [](Shape s) { return uniform(s, -2.0f, 2.0f); }},
+      {"log", kn::log, [](double x) { return std::log(x); },
+       [](Shape s) { return uniform(s, 0.5f, 3.0f); }},
+      {"sqrt", kn::sqrt, [](double x) { return std::sqrt(x); },
+       [](Shape s) { return uniform(s, 0.5f, 3.0f); }},
+      {"square", kn::square, [](double x) { return x * x; }, n01},
+      {"abs", kn::abs, [](double x) { return std::abs(x); }, kink0},
+      {"tanh", kn::tanh, [](double x) { return std::tanh(x); }, n01},
+      {"sigmoid", kn::sigmoid, [](double x) { return 1 / (1 + std::exp(-x)); },
+       [](Shape s) { return uniform(s, -5.0f, 5.0f); }},
+      {"relu", kn::relu, [](double x) { return std::max(x, 0.0); }, kink0},
+      {"elu", [] { return kn::elu(); }, [](double x) { return x > 0 ? x : std::expm1(x); },
+       kink0},
+      {"elu_alpha_0_7", [] { return kn::elu(0.7f); },
+       [](double x) { return x > 0 ? x : 0.7 * std::expm1(x); }, kink0},
+      {"selu", kn::selu,
+       [=](double x) { return scale * (x > 0 ? x : alpha * std::expm1(x)); }, kink0},
+      {"leaky_relu", [] { return kn::leaky_relu(); },
+       [](double x) { return x >= 0 ? x : 0.2 * x; }, kink0},
+      {"leaky_relu_0_1", [] { return kn::leaky_relu(0.1f); },
+       [](double x) { return x >= 0 ? x : 0.1 * x; }, kink0},
+      {"softplus", kn::softplus, [](double x) { return std::log1p(std::exp(x)); },
+       [](Shape s) { return uniform(s, -5.0f, 5.0f); }},
+      {"gelu", kn::gelu, [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); },
+       n01},
+      {"swish", kn::swish, [](double x) { return x / (1 + std::exp(-x)); }, n01},
+      {"hard_sigmoid", kn::hard_sigmoid,
+       [](double x) { return std::min(std::max(x + 3, 0.0), 6.0) / 6; },
+       [](Shape s) { return away_from(s, -4.0f, 4.0f, {-3.0f, 3.0f}); }},
+      {"clip", [] { return kn::clip(-0.5f, 0.7f); },
+       [](double x) { return std::min(std::max(x, -0.5), 0.7); },
+       [](Shape s) { return away_from(s, -1.5f, 1.5f, {-0.5f, 0.7f}); }},
+      {"affine", [] { return kn::affine(2.5f, -1.0f); }, [](double x) { return 2.5 * x - 1; },
+       n01},
+  };
+  for (const Un& u : unaries) {
+    for (int rep = 0; rep < 2; ++rep) {
+      const Shape s = random_shape();
+      add(u.name + "_" + std::to_string(rep) + "_" + shape_tag(s), u.make, {u.gen(s)}, elementwise(u.f));
+    }
+  }
+
+  // reductions
+  struct Red {
+    const char* name;
+    std::function<px::KernelPtr(std::vector<Dim>, bool)> make;
+    std::function<Tensor(const Tensor&, const std::vector<std::size_t>&, bool)> ref;
+    std::function<Gen(Shape)> gen;
+  };
+  const std::vector<Red> reductions = {
+      {"sum", kn::sum,
+       [](const Tensor& x, const std::vector<std::size_t>& ax, bool keep) {
+         return keep ? Tensor(xt::sum(x, ax, xt::keep_dims)) : Tensor(xt::sum(x, ax));
+       },
+       n01},
+      {"mean", kn::mean,
+       [](const Tensor& x, const std::vector<std::size_t>& ax, bool keep) {
+         return keep ? Tensor(xt::mean(x, ax, xt::keep_dims)) : Tensor(xt::mean(x, ax));
+       },
+       n01},
+      {"max", kn::max,
+       [](const Tensor& x, const std::vector<std::size_t>& ax, bool keep) {
+         return keep ? Tensor(xt::amax(x, ax, xt::keep_dims)) : Tensor(xt::amax(x, ax));
+       },
+       [](Shape s) { return distinct(s); }},
+  };
+  struct Axes {
+    const char* tag;
+    std::vector<Dim> axes;
+    bool keepdims;
+  };
+  const std::vector<Axes> axes_list = {{"all", {}, false},
+                                       {"axis1", {1}, false},
+                                       {"axes0_2_keep", {0, 2}, true},
+                                       {"last_keep", {-1}, true},
+                                       {"axes_neg2_0", {-2, 0}, false}};
+  for (const Red& r : reductions) {
+    for (const Axes& a : axes_list) {
+      auto make = r.make;
+      auto ref = r.ref;
+      const auto axes = a.axes;
+      const bool keep = a.keepdims;
+      add(std::string(r.name) + "_" + a.tag, [=] { return make(axes, keep); },
+          {r.gen({2, 3, 4})}, [=](const Inputs& in) {
+            return ref(in[0], positive_axes(axes, in[0].dimension()), keep);
+          });
+    }
+  }
+  add("sum_wide_rows", [] { return kn::sum({1}); }, {normal({3, 37})},
+      [](const Inputs& in) { return Tensor(xt::sum(in[0], {1})); });
+
+  // shape manipulation
+  auto same_data = [](Shape s) {
+    return [s](const Inputs& in) {
+      Tensor out;
+      px::resize_to(out, s);
+      std::copy(in[0].begin(), in[0].end(), out.begin());
+      return out;
+    };
+  };
+  add("reshape_2x3x4_to_6xinfer", [] { return kn::reshape({6, -1}); }, {normal({2, 3, 4})},
+      same_data({6, 4}));
+  add("reshape_2x6_to_3x4", [] { return kn::reshape({3, 4}); }, {normal({2, 6})},
+      same_data({3, 4}));
+  add("reshape_flatten", [] { return kn::reshape({-1}); }, {normal({2, 3})}, same_data({6}));
+
+  auto transpose_ref = [](std::vector<std::size_t> perm) {
+    return [perm](const Inputs& in) {
+      return perm.empty() ? Tensor(xt::transpose(in[0])) : Tensor(xt::transpose(in[0], perm));
+    };
+  };
+  for (const auto& perm : std::vector<std::vector<std::size_t>>{{}, {1, 0, 2}, {2, 0, 1}}) {
+    std::string tag = "transpose";
+    for (auto p : perm) tag += "_" + std::to_string(p);
+    if (perm.empty()) tag += "_reverse";
+    add(tag, [perm] { return kn::transpose(perm); }, {normal({2, 3, 4})}, transpose_ref(perm));
+  }
+  add("transpose_matrix", [] { return kn::transpose(); }, {normal({5, 3})}, transpose_ref({}));
+
+  auto concat_ref = [](Dim axis) {
+    return [axis](const Inputs& in) {
+      const std::size_t rank = in[0].dimension();
+      const auto ax = static_cast<std::size_t>(axis < 0 ? axis + Dim(rank) : axis);
+      Shape s = px::shape_of(in[0]);
+      s[ax] = 0;
+      for (const Tensor& x : in) s[ax] += Dim(x.shape()[ax]);
+      Tensor out;
+      px::resize_to(out, s);
+      for (std::size_t flat = 0; flat < out.size(); ++flat) {
+        auto idx = unravel(flat, out.shape());
+        for (const Tensor& x : in) {
+          if (idx[ax] < x.shape()[ax]) {
+            out.data()[flat] = x.data()[ravel(idx, x.shape())];
+            break;
+          }
+          idx[ax] -= x.shape()[ax];
+        }
+      }
+      return out;
+    };
+  };
+  add("concatenate_last_3_inputs", [] { return kn::concatenate(-1); },
+      {normal({2, 3}), normal({2, 2}), normal({2, 1})}, concat_ref(-1));
+  add("concatenate_axis0", [] { return kn::concatenate(0); }, {normal({1, 3}), normal({2, 3})},
+      concat_ref(0));
+  add("concatenate_axis1_rank3", [] { return kn::concatenate(1); },
+      {normal({2, 1, 3}), normal({2, 2, 3})}, concat_ref(1));
+  add("concatenate_single", [] { return kn::concatenate(); }, {normal({2, 2})}, concat_ref(-1));
+
+  auto slice_ref = [](Dim axis, Dim start, Dim stop) {
+    return [=](const Inputs& in) {
+      const Tensor& x = in[0];
+      const auto ax = static_cast<std::size_t>(axis < 0 ? axis + Dim(x.dimension()) : axis);
+      const Dim n = Dim(x.shape()[ax]);
+      const Dim s = start < 0 ? start + n : start, e = stop < 0 ? stop + n : stop;
+      Shape shape = px::shape_of(x);
+      shape[ax] = e - s;
+      Tensor out;
+      px::resize_to(out, shape);
+      for (std::size_t flat = 0; flat < out.size(); ++flat) {
+        auto idx = unravel(flat, out.shape());
+        idx[ax] += static_cast<std::size_t>(s);
+        out.data()[flat] = x.data()[ravel(idx, x.shape())];
+      }
+      return out;
+    };
+  };
+  add("slice_axis1_1_3", [] { return kn::slice(1, 1, 3); }, {normal({2, 4})},
+      slice_ref(1, 1, 3));
+  add("slice_last_neg3_neg1", [] { return kn::slice(-1, -3, -1); }, {normal({2, 3, 5})},
+      slice_ref(-1, -3, -1));
+  add("slice_axis0_0_1", [] { return kn::slice(0, 0, 1); }, {normal({3, 2})},
+      slice_ref(0, 0, 1));
+
+  auto gather_ref = [](Dim axis) {
+    return [axis](const Inputs& in) {
+      const Tensor& x = in[0];
+      const Tensor& ids = in[1];
+      const auto ax = static_cast<std::size_t>(axis < 0 ? axis + Dim(x.dimension()) : axis);
+      Shape s(x.shape().begin(), x.shape().begin() + Dim(ax));
+      for (auto d : ids.shape()) s.push_back(Dim(d));
+      for (std::size_t d = ax + 1; d < x.dimension(); ++d) s.push_back(Dim(x.shape()[d]));
+      Tensor out;
+      px::resize_to(out, s);
+      for (std::size_t flat = 0; flat < out.size(); ++flat) {
+        const auto idx = unravel(flat, out.shape());
+        std::vector<std::size_t> xi(idx.begin(), idx.begin() + Dim(ax));
+        std::vector<std::size_t> ii(idx.begin() + Dim(ax), idx.begin() + Dim(ax + ids.dimension()));
+        xi.push_back(static_cast<std::size_t>(ids.data()[ravel(ii, ids.shape())]));
+        xi.insert(xi.end(), idx.begin() + Dim(ax + ids.dimension()), idx.end());
+        out.data()[flat] = x.data()[ravel(xi, x.shape())];
+      }
+      return out;
+    };
+  };
+  const std::vector<bool> x_only = {true, false};
+  add("gather_embedding_5x3_ids_2x2", [] { return kn::gather(0); },
+      {normal({5, 3}), indices({2, 2}, 5)}, gather_ref(0), x_only);
+  add("gather_axis1_2x4x3_ids_3", [] { return kn::gather(1); },
+      {normal({2, 4, 3}), indices({3}, 4)}, gather_ref(1), x_only);
+  add("gather_last_2x4_ids_6", [] { return kn::gather(-1); }, {normal({2, 4}), indices({6}, 4)},
+      gather_ref(-1), x_only);
+
+  auto take_ref = [](Dim axis) {
+    return [axis](const Inputs& in) {
+      const Tensor& x = in[0];
+      const Tensor& ids = in[1];
+      const auto ax = static_cast<std::size_t>(axis < 0 ? axis + Dim(x.dimension()) : axis);
+      Tensor out = ids;
+      for (std::size_t flat = 0; flat < out.size(); ++flat) {
+        auto idx = unravel(flat, ids.shape());
+        idx.insert(idx.begin() + Dim(ax), static_cast<std::size_t>(ids.data()[flat]));
+        out.data()[flat] = x.data()[ravel(idx, x.shape())];
+      }
+      return out;
+    };
+  };
+  add("take_along_last_4x5", [] { return kn::take_along_axis(-1); },
+      {normal({4, 5}), indices({4}, 5)}, take_ref(-1), x_only);
+  add("take_along_axis1_2x3x4", [] { return kn::take_along_axis(1); },
+      {normal({2, 3, 4}), indices({2, 4}, 3)}, take_ref(1), x_only);
+  add("take_along_axis0_3x2", [] { return kn::take_along_axis(0); },
+      {normal({3, 2}), indices({2}, 3)}, take_ref(0), x_only);
+
+  // normalised exponentials
+  for (bool log : {false, true}) {
+    const std::string name = log ? "log_softmax" : "softmax";
+    auto make = [log](Dim axis) { return log ? kn::log_softmax(axis) : kn::softmax(axis); };
+    add(name + "_rows_3x5", [=] { return make(-1); }, {normal({3, 5})}, softmax_ref(-1, log));
+    add(name + "_wide_2x21", [=] { return make(-1); }, {normal({2, 21})}, softmax_ref(-1, log));
+    add(name + "_axis1_2x3x4", [=] { return make(1); }, {normal({2, 3, 4})},
+        softmax_ref(1, log));
+    add(name + "_vector", [=] { return make(0); }, {normal({4})}, softmax_ref(0, log));
+  }
+  return t;
+}
+
+// ---- the checks ----------------------------------------------------------------------
+
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (float v : t) m = std::max(m, double(std::abs(v)));
+  return m;
+}
+
+// sum(out * cotangent) in double.
+double loss(px::Kernel& k, const Inputs& in, const Tensor& cot) {
+  const Tensor out = px::eval(k, in);
+  double s = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) s += double(out.data()[i]) * cot.data()[i];
+  return s;
+}
+
+void expect_close(const Tensor& actual, const Tensor& expected, double rtol, double atol,
+                  const std::string& what) {
+  ASSERT_EQ(px::shape_of(actual), px::shape_of(expected)) << what << ": shapes differ";
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double a = actual.data()[i], e = expected.data()[i];
+    ASSERT_LE(std::abs(a - e), atol + rtol * std::abs(e))
+        << what << ": element " << i << " is " << a << ", expected " << e;
+  }
+}
+
+class OpTest : public testing::TestWithParam<Case> {};
+
+TEST_P(OpTest, ForwardMatchesReference) {
+  const Case& c = GetParam();
+  Rng rng(1234);
+  Inputs in;
+  for (const Gen& g : c.inputs) in.push_back(g(rng));
+  auto kernel = c.make();
+  const Tensor out = px::eval(*kernel, in);
+  // xsimd's exp/log/tanh/erf are accurate to a few float ulps; 1e-5 leaves margin.
+  expect_close(out, c.reference(in), 1e-5, 1e-6, c.name + " forward");
+
+  // The kernel writes into the caller's buffer without reallocating it.
+  std::vector<Shape> shapes;
+  std::vector<const Tensor*> ptrs;
+  for (const Tensor& t : in) {
+    shapes.push_back(px::shape_of(t));
+    ptrs.push_back(&t);
+  }
+  Tensor buffer;
+  px::resize_to(buffer, kernel->output_shape(shapes));
+  const float* data = buffer.data();
+  kernel->forward(ptrs, buffer, {});
+  kernel->forward(ptrs, buffer, {});
+  EXPECT_EQ(buffer.data(), data);
+  expect_close(buffer, out, 0, 0, c.name + " second forward");
+
+  // A clone has the same configuration.
+  auto copy = kernel->clone();
+  EXPECT_EQ(copy->name(), kernel->name());
+  expect_close(px::eval(*copy, in), out, 0, 0, c.name + " clone");
+}
+
+// Central differences on the float32 kernel, loss = sum(out * cotangent) summed in double:
+//  - truncation error is h^2/6 |f'''| ~ 2e-5 |f'''| for h = 1e-2, and the inputs are
+//    kept where |f'''| stays below ~20 (log, sqrt, pow >= 0.5; exp <= 2) -> < 5e-4;
+//  - rounding: only outputs that depend on the perturbed element change, each by float
+//    rounding ~6e-8 |out| |cot|, divided by 2h -> ~1e-5 per affected output;
+//  - kinks and ties are kept >= 0.05 = 5h away, so x +- h never crosses one.
+// The worst measured error over the table is ~3e-4 (divide and pow, whose third
+// derivatives reach ~300 at a = 0.5); the tolerance |analytic - numeric| / max(1, |numeric|)
+// < 2e-3 leaves a 7x margin yet is far below any real VJP bug (a wrong sign, factor or
+// broadcast axis gives errors of order 1e-1 to 1).
+constexpr float kStep = 1e-2f;
+constexpr double kTolerance = 2e-3;
+
+TEST_P(OpTest, GradientMatchesFiniteDifferences) {
+  const Case& c = GetParam();
+  Rng rng(5678);
+  Inputs in;
+  for (const Gen& g : c.inputs) in.push_back(g(rng));
+  auto kernel = c.make();
+  Tensor out = px::eval(*kernel, in);
+  const Tensor cot = normal(px::shape_of(out))(rng);
+  const std::vector<Tensor> grads = px::eval_vjp(*kernel, in, cot);
+  ASSERT_EQ(grads.size(), in.size());
+
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const bool diff = c.differentiable.empty() || c.differentiable[i];
+    if (!diff) {
+      EXPECT_EQ(max_abs(grads[i]), 0.0) << c.name << ": input " << i << " got a gradient";
+      continue;
+    }
+    double worst = 0;
+    Inputs probe = in;
+    for (std::size_t j = 0; j < in[i].size(); ++j) {
+      const float x = in[i].data()[j];
+      probe[i].data()[j] = x + kStep;
+      const double up = loss(*kernel, probe, cot);
+      probe[i].data()[j] = x - kStep;
+      const double down = loss(*kernel, probe, cot);
+      probe[i].data()[j] = x;
+      // The step actually taken in float: (x + h) - (x - h) is not exactly 2h.
+      const double h2 = double(x + kStep) - double(x - kStep);
+      const double numeric = (up - down) / h2;
+      const double analytic = grads[i].data()[j];
+      const double err = std::abs(analytic - numeric) / std::max(1.0, std::abs(numeric));
+      worst = std::max(worst, err);
+      EXPECT_LT(err, kTolerance) << c.name << ": d/d input " << i << " element " << j
+                                 << ": analytic " << analytic << ", numeric " << numeric;
+    }
+    RecordProperty("max_rel_error_input" + std::to_string(i), std::to_string(worst));
+  }
+
+  // backward accumulates: a second call on the same buffers doubles the gradients.
+  std::vector<Tensor> acc = grads;
+  std::vector<const Tensor*> ptrs;
+  std::vector<Tensor*> gptrs;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    ptrs.push_back(&in[i]);
+    gptrs.push_back(&acc[i]);
+  }
+  kernel->forward(ptrs, out, {});
+  kernel->backward(ptrs, out, cot, gptrs, {});
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    expect_close(acc[i], Tensor(2.0f * grads[i]), 1e-5, 1e-6,
+                 c.name + " accumulation into input " + std::to_string(i));
+  }
+
+  // A null gradient slot is skipped (the executor passes null for constants).
+  std::vector<Tensor*> none(in.size(), nullptr);
+  kernel->backward(ptrs, out, cot, none, {});
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKernels, OpTest, testing::ValuesIn(cases()),
+                         [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+// Every factory in kernels.hpp appears in the table (dropout has its own tests below).
+TEST(OpTable, CoversEveryKernel) {
+  std::set<std::string> seen;
+  for (const Case& c : cases()) seen.insert(c.make()->name());
+  for (const char* name :
+       {"matmul", "add", "subtract", "multiply", "divide", "pow", "maximum", "minimum", "where",
+        "negative", "exp", "log", "sqrt", "square", "abs", "tanh", "sigmoid", "relu", "elu",
+        "selu", "leaky_relu", "softplus", "gelu", "swish", "hard_sigmoid", "clip", "affine",
+        "sum", "mean", "max", "reshape", "transpose", "concatenate", "slice", "gather",
+        "take_along_axis", "softmax", "log_softmax"}) {
+    EXPECT_TRUE(seen.count(name)) << name << " has no gradient-test case";
+  }
+}
+
+// ---- dropout -------------------------------------------------------------------------
+
+TEST(Dropout, InferenceIsIdentity) {
+  auto k = kn::dropout(0.5f);
+  Rng rng(1);
+  const Tensor x = normal({4, 5})(rng);
+  const Tensor g = normal({4, 5})(rng);
+  expect_close(px::eval(*k, {x}), x, 0, 0, "dropout inference");
+  expect_close(px::eval_vjp(*k, {x}, g)[0], g, 0, 0, "dropout inference vjp");
+}
+
+TEST(Dropout, TrainingMaskStatisticsAndScale) {
+  const float rate = 0.3f;
+  auto k = kn::dropout(rate);
+  px::utils::set_random_seed(42);
+  const Tensor x = xt::ones<float>({200, 500});
+  const Tensor y = px::eval(*k, {x}, {.training = true});
+  const float scale = 1.0f / (1.0f - rate);
+  std::size_t dropped = 0;
+  for (float v : y) {
+    if (v == 0.0f) {
+      ++dropped;
+    } else {
+      ASSERT_EQ(v, scale);
+    }
+  }
+  // 100000 Bernoulli(0.3) draws: stddev of the fraction is sqrt(0.21 / 1e5) ~ 0.0015.
+  const double fraction = double(dropped) / double(x.size());
+  EXPECT_NEAR(fraction, rate, 0.01);
+  // Inverted dropout keeps the expectation.
+  EXPECT_NEAR(xt::mean(y)(), 1.0, 0.02);
+}
+
+TEST(Dropout, GradientIsMaskTimesScale) {
+  const float rate = 0.4f;
+  auto k = kn::dropout(rate);
+  Rng rng(3);
+  const Tensor x = uniform({6, 7}, 0.5f, 1.5f)(rng);  // nonzero, so y == 0 marks a drop
+  const Tensor g = normal({6, 7})(rng);
+  const px::Context train{.training = true};
+  const Tensor y = px::eval(*k, {x}, train);
+  std::vector<const Tensor*> in = {&x};
+  Tensor gx = xt::zeros<float>({6, 7});
+  std::vector<Tensor*> gin = {&gx};
+  k->backward(in, y, g, gin, train);
+  const float scale = 1.0f / (1.0f - rate);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float mask = y.data()[i] == 0.0f ? 0.0f : scale;
+    EXPECT_FLOAT_EQ(y.data()[i], x.data()[i] * mask);
+    EXPECT_FLOAT_EQ(gx.data()[i], g.data()[i] * mask);
+  }
+}
+
+TEST(Dropout, SameSeedSameMask) {
+  auto k = kn::dropout(0.5f);
+  const Tensor x = xt::ones<float>({10, 10});
+  const px::Context train{.training = true};
+  px::utils::set_random_seed(7);
+  const Tensor a = px::eval(*k, {x}, train);
+  px::utils::set_random_seed(7);
+  const Tensor b = px::eval(*k->clone(), {x}, train);
+  px::utils::set_random_seed(8);
+  const Tensor c = px::eval(*k, {x}, train);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
+TEST(Dropout, RejectsBadRate) {
+  EXPECT_THROW(kn::dropout(1.0f), px::Error);
+  EXPECT_THROW(kn::dropout(-0.1f), px::Error);
+}
+
+// ---- numerical stability -------------------------------------------------------------
+
+TEST(Stability, SoftmaxOfHugeLogits) {
+  const Tensor x = {1e4f, 0.0f, -1e4f};
+  const Tensor p = px::eval(*kn::softmax(), {x});
+  const Tensor lp = px::eval(*kn::log_softmax(), {x});
+  for (float v : p) EXPECT_TRUE(std::isfinite(v));
+  for (float v : lp) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_FLOAT_EQ(p(0), 1.0f);
+  EXPECT_FLOAT_EQ(p(1), 0.0f);
+  EXPECT_FLOAT_EQ(p(2), 0.0f);
+  EXPECT_FLOAT_EQ(lp(0), 0.0f);
+  EXPECT_FLOAT_EQ(lp(1), -1e4f);
+  EXPECT_FLOAT_EQ(lp(2), -2e4f);
+  // Equal huge logits share the mass evenly.
+  const Tensor q = px::eval(*kn::softmax(), {Tensor{{1e4f, 1e4f}}});
+  EXPECT_FLOAT_EQ(q(0, 0), 0.5f);
+  // Gradients stay finite too.
+  const auto g = px::eval_vjp(*kn::log_softmax(), {x}, Tensor{1.0f, 1.0f, 1.0f});
+  for (float v : g[0]) EXPECT_TRUE(std::isfinite(v));
+}
+
+TEST(Stability, SaturatingActivations) {
+  const Tensor x = {-1e4f, -100.0f, 100.0f, 1e4f};
+  const Tensor s = px::eval(*kn::sigmoid(), {x});
+  EXPECT_EQ(s(0), 0.0f);
+  EXPECT_EQ(s(3), 1.0f);
+  const Tensor sp = px::eval(*kn::softplus(), {x});
+  EXPECT_EQ(sp(0), 0.0f);
+  EXPECT_FLOAT_EQ(sp(3), 1e4f);
+  const Tensor sw = px::eval(*kn::swish(), {x});
+  for (float v : sw) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_FLOAT_EQ(sw(3), 1e4f);
+}
+
+// ---- errors --------------------------------------------------------------------------
+
+// Runs f, expecting a px::Error whose message contains every fragment.
+void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no px::Error thrown; expected one mentioning " << fragments.front();
+  } catch (const px::Error& e) {
+    const std::string msg = e.what();
+    for (const auto& frag : fragments) {
+      EXPECT_NE(msg.find(frag), std::string::npos) << "message: " << msg << "\nlacks: " << frag;
+    }
+  }
+}
+
+Shape out_shape(const px::KernelPtr& k, std::vector<Shape> shapes) {
+  return k->output_shape(shapes);
+}
+
+TEST(Errors, MatmulNamesBothShapes) {
+  expect_error([] { out_shape(kn::matmul(), {{-1, 784}, {783, 64}}); },
+               {"matmul: cannot multiply (None, 784) by (783, 64): inner dimensions 784 and "
+                "783 differ"});
+  expect_error([] { out_shape(kn::matmul(), {{2, 3, 4}, {5, 4, 6}}); },
+               {"matmul", "(2, 3, 4)", "(5, 4, 6)", "batch"});
+}
+
+TEST(Errors, Broadcasting) {
+  expect_error([] { out_shape(kn::add(), {{3, 4}, {5}}); },
+               {"add", "cannot broadcast", "(3, 4)", "(5,)"});
+  expect_error([] { out_shape(kn::where(), {{3, 1}, {3, 4}, {2, 4}}); }, {"where", "(2, 4)"});
+  expect_error([] { out_shape(kn::multiply(), {{3, 4}}); }, {"multiply", "expected 2 inputs"});
+}
+
+TEST(Errors, ShapeOps) {
+  expect_error([] { out_shape(kn::reshape({5, -1}), {{2, 3}}); },
+               {"reshape", "(2, 3)", "(5, None)"});
+  expect_error([] { kn::reshape({-1, -1}); }, {"reshape", "at most one -1"});
+  expect_error([] { out_shape(kn::transpose({0, 0}), {{2, 3}}); }, {"transpose", "(2, 3)"});
+  expect_error([] { out_shape(kn::concatenate(1), {{2, 3}, {4, 3}}); },
+               {"concatenate", "input 1", "(4, 3)", "(2, 3)"});
+  expect_error([] { out_shape(kn::concatenate(), {}); }, {"concatenate"});
+  expect_error([] { out_shape(kn::slice(1, 2, 7), {{-1, 5}}); }, {"slice", "[2, 7)", "(None, 5)"});
+  expect_error([] { out_shape(kn::slice(2, 0, 1), {{3, 5}}); }, {"slice", "axis 2"});
+  expect_error([] { out_shape(kn::take_along_axis(-1), {{4, 5}, {3}}); },
+               {"take_along_axis", "(3,)", "(4, 5)"});
+  expect_error([] { out_shape(kn::softmax(2), {{4, 5}}); }, {"softmax", "axis 2"});
+}
+
+TEST(Errors, Reductions) {
+  expect_error([] { out_shape(kn::sum({3}), {{2, 3}}); }, {"sum", "axis 3", "rank 2"});
+  expect_error([] { out_shape(kn::mean({1, -1}), {{2, 3}}); }, {"mean", "twice"});
+}
+
+TEST(Errors, IndicesOutOfRange) {
+  const Tensor table = xt::zeros<float>({4, 2});
+  expect_error([&] { px::eval(*kn::gather(0), {table, Tensor{1.0f, 4.0f}}); },
+               {"gather", "index 4", "size 4"});
+  expect_error([&] { px::eval(*kn::gather(0), {table, Tensor{-1.0f}}); }, {"gather", "-1"});
+  expect_error([&] { px::eval(*kn::gather(0), {table, Tensor{1.5f}}); },
+               {"gather", "not an integer"});
+  expect_error([&] { px::eval(*kn::take_along_axis(-1), {table, Tensor{0.0f, 0.0f, 2.0f, 1.0f}}); },
+               {"take_along_axis", "index 2", "size 2"});
+}
+
+TEST(Errors, BadParameters) { expect_error([] { kn::clip(1.0f, -1.0f); }, {"clip"}); }
+
+// ---- symbolic shapes -----------------------------------------------------------------
+
+TEST(SymbolicShapes, UnknownBatchPropagates) {
+  EXPECT_EQ(out_shape(kn::matmul(), {{-1, 784}, {784, 64}}), (Shape{-1, 64}));
+  EXPECT_EQ(out_shape(kn::matmul(), {{-1, 10, 784}, {784, 64}}), (Shape{-1, 10, 64}));
+  EXPECT_EQ(out_shape(kn::matmul(), {{-1, 3, 4}, {-1, 4, 5}}), (Shape{-1, 3, 5}));
+  EXPECT_EQ(out_shape(kn::add(), {{-1, 4}, {4}}), (Shape{-1, 4}));
+  EXPECT_EQ(out_shape(kn::add(), {{-1, 1}, {1, 5}}), (Shape{-1, 5}));
+  EXPECT_EQ(out_shape(kn::add(), {{-1, 3}, {5, 1}}), (Shape{5, 3}));  // -1 vs n -> n
+  EXPECT_EQ(out_shape(kn::add(), {{-1}, {-1}}), (Shape{-1}));
+  EXPECT_EQ(out_shape(kn::where(), {{-1, 1}, {-1, 4}, {4}}), (Shape{-1, 4}));
+  EXPECT_EQ(out_shape(kn::relu(), {{-1, 7}}), (Shape{-1, 7}));
+  EXPECT_EQ(out_shape(kn::sum({1}), {{-1, 4}}), (Shape{-1}));
+  EXPECT_EQ(out_shape(kn::mean({-1}, true), {{-1, 4}}), (Shape{-1, 1}));
+  EXPECT_EQ(out_shape(kn::max(), {{-1, 4}}), (Shape{}));
+  EXPECT_EQ(out_shape(kn::reshape({-1, 784}), {{-1, 28, 28}}), (Shape{-1, 784}));
+  EXPECT_EQ(out_shape(kn::reshape({-1, 4}), {{2, 3, 4}}), (Shape{6, 4}));
+  EXPECT_EQ(out_shape(kn::transpose(), {{-1, 3, 4}}), (Shape{4, 3, -1}));
+  EXPECT_EQ(out_shape(kn::transpose({0, 2, 1}), {{-1, 3, 4}}), (Shape{-1, 4, 3}));
+  EXPECT_EQ(out_shape(kn::concatenate(), {{-1, 3}, {-1, 4}}), (Shape{-1, 7}));
+  EXPECT_EQ(out_shape(kn::concatenate(0), {{-1, 3}, {2, 3}}), (Shape{-1, 3}));
+  EXPECT_EQ(out_shape(kn::slice(1, 2, 5), {{-1, 10}}), (Shape{-1, 3}));
+  EXPECT_EQ(out_shape(kn::slice(0, 0, 2), {{-1, 10}}), (Shape{2, 10}));
+  EXPECT_EQ(out_shape(kn::slice(0, 1, -1), {{-1, 10}}), (Shape{-1, 10}));
+  EXPECT_EQ(out_shape(kn::gather(0), {{10, 8}, {-1, 5}}), (Shape{-1, 5, 8}));
+  EXPECT_EQ(out_shape(kn::take_along_axis(-1), {{-1, 10}, {-1}}), (Shape{-1}));
+  EXPECT_EQ(out_shape(kn::softmax(), {{-1, 10}}), (Shape{-1, 10}));
+  EXPECT_EQ(out_shape(kn::dropout(0.5f), {{-1, 10}}), (Shape{-1, 10}));
+}
+
+}  // namespace
