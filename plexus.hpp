@@ -5,6 +5,7 @@
 
 #include "core/data_utils.hpp"
 #include "core/datasets.hpp"
+#include "core/download.hpp"
 #include "core/error.hpp"
 #include "core/initializers.hpp"
 #include "core/kernel.hpp"

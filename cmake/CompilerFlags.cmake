@@ -1,11 +1,15 @@
 function(plexus_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra)
 endfunction()
-# Release builds optimise for the build machine's own CPU unless told otherwise.
+# Builds optimise for the build machine's own CPU unless told otherwise. The flag is part
+# of the ABI (xsimd picks the Tensor allocator's alignment from the instruction set), so it
+# is exported to consumers with the target: see plexus_export_arch().
 option(PLEXUS_NATIVE "Compile with -march=native" ON)
-if(PLEXUS_NATIVE)
-  add_compile_options(-march=native)
-endif()
+function(plexus_export_arch target)
+  if(PLEXUS_NATIVE)
+    target_compile_options(${target} PUBLIC -march=native)
+  endif()
+endfunction()
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})

@@ -52,6 +52,50 @@ bool parse_float(std::string_view s, float& out, bool& out_of_range) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
+// Long fields are cut in messages.
+std::string quoted(std::string_view field) {
+  if (field.size() <= 40) return fmt::format("\"{}\"", field);
+  return fmt::format("\"{}...\"", field.substr(0, 37));
+}
+
+// Explains why fields[c] is not a number, with a hint when the likely cause is a header
+// line or a wrong delimiter.
+[[noreturn]] void throw_bad_field(const std::string& file, std::size_t line_no, std::size_t c,
+                                  const std::vector<std::string_view>& fields, bool first_row,
+                                  char delimiter, bool out_of_range) {
+  const std::string_view field = fields[c];
+  if (out_of_range) {
+    throw Error("{}:{}: column {}: {} is out of the float range", file, line_no, c + 1,
+                quoted(field));
+  }
+  float v;
+  bool unused;
+  std::string hint;
+  std::vector<std::string_view> parts;
+  for (const char d : {' ', ';', ',', '|'}) {
+    if (d == delimiter) continue;
+    split_fields(field, d, parts);
+    bool all_numbers = parts.size() >= 2;
+    for (const std::string_view p : parts) all_numbers = all_numbers && parse_float(p, v, unused);
+    if (all_numbers) {
+      hint = d == ' '
+                 ? " (the line looks whitespace-separated: pass .delimiter = ' ')"
+                 : fmt::format(" (the line looks separated by '{}': pass .delimiter = '{}')", d, d);
+      break;
+    }
+  }
+  // A first row without a single number is most likely a header.
+  bool any_number = false;
+  for (const std::string_view f : fields) any_number = any_number || parse_float(f, v, unused);
+  if (hint.empty() && first_row && !any_number) {
+    hint = fmt::format(" (if line {} is a header, pass .skip_rows = {})", line_no, line_no);
+  }
+  if (field.empty()) {
+    throw Error("{}:{}: column {}: empty field, expected a number{}", file, line_no, c + 1, hint);
+  }
+  throw Error("{}:{}: column {}: {} is not a number{}", file, line_no, c + 1, quoted(field), hint);
+}
+
 }  // namespace
 
 Tensor load_csv(const std::filesystem::path& path, const CsvOptions& options) {
@@ -104,24 +148,7 @@ Tensor load_csv(const std::filesystem::path& path, const CsvOptions& options) {
         values.push_back(v);
         continue;
       }
-      const bool field_out_of_range = out_of_range;
-      // A first row without a single number is most likely a header.
-      bool any_number = false;
-      for (const std::string_view f : fields) any_number |= parse_float(f, v, out_of_range);
-      const std::string hint =
-          rows == 0 && !any_number
-              ? fmt::format(" (if line {} is a header, pass .skip_rows = {})", line_no, line_no)
-              : "";
-      if (fields[c].empty()) {
-        throw Error("{}:{}: column {}: empty field, expected a number{}", file, line_no, c + 1,
-                    hint);
-      }
-      if (field_out_of_range) {
-        throw Error("{}:{}: column {}: \"{}\" is out of the float range", file, line_no, c + 1,
-                    fields[c]);
-      }
-      throw Error("{}:{}: column {}: \"{}\" is not a number{}", file, line_no, c + 1, fields[c],
-                  hint);
+      throw_bad_field(file, line_no, c, fields, rows == 0, options.delimiter, out_of_range);
     }
     ++rows;
   }

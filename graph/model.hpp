@@ -89,6 +89,9 @@ class Model {
   // --- inference ----------------------------------------------------------------------
   Tensor predict(const Tensor& x, PredictOptions options = {}) const;
   std::vector<Tensor> predict(const std::vector<Tensor>& xs, PredictOptions options = {}) const;
+  std::vector<Tensor> predict(std::initializer_list<Tensor> xs, PredictOptions options = {}) const {
+    return predict(std::vector<Tensor>(xs), options);
+  }
   std::vector<Tensor> predict(const std::map<std::string, Tensor>& xs,
                               PredictOptions options = {}) const;
 

@@ -89,6 +89,8 @@ struct Data {
 
   Data() = default;
   Data(const Tensor& t) : list{t} {}
+  template <typename E>
+  Data(const xt::xexpression<E>& e) : list{Tensor(e)} {}  // xt::zeros<float>({n, 4}), ...
   Data(Tensor&& t) { list.push_back(std::move(t)); }
   Data(std::vector<Tensor> ts) : list(std::move(ts)) {}
   Data(std::initializer_list<Tensor> ts) : list(ts) {}

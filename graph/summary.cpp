@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/ranges.h>
+
 #include "graph/functional.hpp"
 #include "graph/input_layer.hpp"
 #include "graph/model.hpp"
@@ -199,6 +201,14 @@ std::string keras_shape(const Shape& shape) {
   return s + ")";
 }
 
+// One shape, or a list of them for a layer with several outputs.
+std::string output_shapes(const LayerCall& call) {
+  if (call.outputs.size() == 1) return keras_shape(call.outputs[0]->shape);
+  std::vector<std::string> parts;
+  for (auto& n : call.outputs) parts.push_back(keras_shape(n->shape));
+  return fmt::format("[{}]", fmt::join(parts, ", "));
+}
+
 // 58240 -> "58,240".
 std::string with_commas(std::size_t n) {
   std::string digits = std::to_string(n);
@@ -298,15 +308,7 @@ std::string Model::summary_string(int line_length) const {
     for (const auto& c : g.calls()) {
       if (c->layer != layer) continue;
       // The last call gives the output shape (Keras's format_layer_shape).
-      if (c->outputs.size() == 1) {
-        shape = keras_shape(c->outputs[0]->shape);
-      } else {
-        shape = "[";
-        for (std::size_t k = 0; k < c->outputs.size(); ++k) {
-          shape += (k > 0 ? ", " : "") + keras_shape(c->outputs[k]->shape);
-        }
-        shape += "]";
-      }
+      shape = output_shapes(*c);
       for (const auto& in : c->inputs) {
         const LayerCall& from = *in.history();
         if (!connected.empty()) connected += ", ";

@@ -51,8 +51,7 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
       hint = fmt::format(" Did you mean \"{}\"?", k);
     }
   }
-  throw Error("Unknown {} \"{}\".{} Known {}s: {}", what, name, hint, what,
-              fmt::join(known, ", "));
+  throw Error("Unknown {} \"{}\".{} Known {}s: {}", what, name, hint, what, fmt::join(known, ", "));
 }
 
 }  // namespace plexus::detail

@@ -264,9 +264,10 @@ ST CategoricalCrossentropy::per_sample(const ST& y_true, const ST& y_pred) const
     const Dim classes =
         y_pred.shape()[normalize_axis(axis, y_pred.rank(), "CategoricalCrossentropy")];
     if (classes < 0) {
-      throw Error("CategoricalCrossentropy: label smoothing needs a known number of classes, "
-                  "but the prediction has shape {}",
-                  shape_str(y_pred.shape()));
+      throw Error(
+          "CategoricalCrossentropy: label smoothing needs a known number of classes, "
+          "but the prediction has shape {}",
+          shape_str(y_pred.shape()));
     }
     const double ls = options_.label_smoothing;
     y = affine(y_true, 1.0 - ls, ls / static_cast<double>(classes));

@@ -4,7 +4,8 @@
 //
 //   px::losses::CategoricalCrossentropy cce;
 //   double v = cce(y_true, y_pred);               // 1.177 for Keras's docstring example
-//   model.compile({.optimizer = "adam", .loss = px::losses::BinaryCrossentropy({.from_logits = true})});
+//   model.compile({.optimizer = "adam", .loss = px::losses::BinaryCrossentropy({.from_logits =
+//   true})});
 //
 // Shapes: y_pred (N, ..., C) -> per-sample loss (N, ...): the last axis is reduced, as in
 // Keras. Probabilities are clipped to [eps, 1 - eps] with Keras's backend.epsilon() = 1e-7.

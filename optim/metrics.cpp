@@ -40,9 +40,7 @@ void same_rank(Shape& a, Shape& b, bool expand_rank_1 = true) {
               shape_str(shape_of(y_true)), shape_str(shape_of(y_pred)));
 }
 
-Shape drop_last(const Shape& s) {
-  return s.empty() ? s : Shape(s.begin(), s.end() - 1);
-}
+Shape drop_last(const Shape& s) { return s.empty() ? s : Shape(s.begin(), s.end() - 1); }
 
 std::size_t last_dim(const Tensor& t) {
   return t.dimension() == 0 ? 1 : t.shape()[t.dimension() - 1];
@@ -114,9 +112,10 @@ void Mean::update_state(double value, double weight) {
 }
 
 void Mean::update_state(const Tensor&, const Tensor&, const Tensor*) {
-  throw Error("Metric \"{}\" (Mean) averages values: call update_state(value, weight) or "
-              "update_values(values, sample_weight), not update_state(y_true, y_pred)",
-              name());
+  throw Error(
+      "Metric \"{}\" (Mean) averages values: call update_state(value, weight) or "
+      "update_values(values, sample_weight), not update_state(y_true, y_pred)",
+      name());
 }
 
 // Keras's reduce_to_samplewise_values with reduce_fn = mean, then Mean's accumulation.
@@ -140,8 +139,8 @@ void Mean::update_values(const Tensor& values, const Tensor* sample_weight) {
   Shape ws = shape_of(*sample_weight);
   same_rank(vs, ws);
   if (ws.size() > vs.size()) {
-    throw Error("Metric \"{}\": sample_weight of shape {} has more axes than the values {}",
-                name(), shape_str(shape_of(*sample_weight)), shape_str(shape_of(values)));
+    throw Error("Metric \"{}\": sample_weight of shape {} has more axes than the values {}", name(),
+                shape_str(shape_of(*sample_weight)), shape_str(shape_of(values)));
   }
   // Values averaged over the axes the weights do not have: (P = prod(vs[:r])) blocks.
   const std::size_t r = ws.size();
@@ -179,7 +178,8 @@ void Mean::update_values(const Tensor& values, const Tensor* sample_weight) {
   }
   // Per sample: the mean over the axes after the first (of the weighted values and of the
   // weights); the sum over samples is the total over blocks divided by blocks per sample.
-  const double per_sample = r == 0 ? 1.0 : static_cast<double>(p_count / static_cast<std::size_t>(vs[0]));
+  const double per_sample =
+      r == 0 ? 1.0 : static_cast<double>(p_count / static_cast<std::size_t>(vs[0]));
   total_ += weighted / per_sample;
   count_ += weights / per_sample;
 }
@@ -354,10 +354,10 @@ void LossMetric::values(const Tensor& y_true, const Tensor& y_pred, Tensor& out)
     detail::CallDepthGuard no_auto_layers;
     NodePtr t = make_node(Node::Kind::kInput, target_shape, "y_true");
     NodePtr p = make_node(Node::Kind::kInput, pred_shape, "y_pred");
-    const SymbolicTensor v = loss_->per_sample(SymbolicTensor(t, nullptr), SymbolicTensor(p, nullptr));
-    c.executor = std::make_unique<graph::Executor>(std::vector<NodePtr>{t, p},
-                                                   std::vector<NodePtr>{v.node()},
-                                                   graph::Executor::Options{});
+    const SymbolicTensor v =
+        loss_->per_sample(SymbolicTensor(t, nullptr), SymbolicTensor(p, nullptr));
+    c.executor = std::make_unique<graph::Executor>(
+        std::vector<NodePtr>{t, p}, std::vector<NodePtr>{v.node()}, graph::Executor::Options{});
     c.target_shape = target_shape;
     c.pred_shape = pred_shape;
   }

@@ -198,15 +198,15 @@ class LossMetric : public MeanMetricWrapper {
 // --- confusion-matrix metrics -----------------------------------------------------------
 
 struct PrecisionOptions {
-  std::optional<double> thresholds;  // 0.5 by default; -inf with top_k (Keras)
-  std::optional<int> top_k;          // only the k largest predictions of a row count
-  std::optional<int> class_id;       // only this class (last axis index)
+  std::optional<double> thresholds = std::nullopt;  // 0.5 by default; -inf with top_k (Keras)
+  std::optional<int> top_k = std::nullopt;          // only the k largest predictions of a row count
+  std::optional<int> class_id = std::nullopt;       // only this class (last axis index)
   std::string name = "precision";
 };
 struct RecallOptions {
-  std::optional<double> thresholds;
-  std::optional<int> top_k;
-  std::optional<int> class_id;
+  std::optional<double> thresholds = std::nullopt;
+  std::optional<int> top_k = std::nullopt;
+  std::optional<int> class_id = std::nullopt;
   std::string name = "recall";
 };
 
@@ -241,7 +241,7 @@ class Recall : public Precision {
 
 struct AUCOptions {
   int num_thresholds = 200;
-  std::string curve = "ROC";                        // "ROC" or "PR"
+  std::string curve = "ROC";                       // "ROC" or "PR"
   std::string summation_method = "interpolation";  // or "minoring", "majoring"
   std::string name = "auc";
   bool from_logits = false;  // apply a sigmoid to y_pred first

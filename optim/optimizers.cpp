@@ -80,9 +80,10 @@ Optimizer::Optimizer(Config config) : config_(std::move(config)) {}
 
 void Optimizer::exclude_from_weight_decay(std::vector<std::string> var_names) {
   if (!state_.empty()) {
-    throw Error("Optimizer \"{}\": exclude_from_weight_decay() must be called before the "
-                "first update",
-                name());
+    throw Error(
+        "Optimizer \"{}\": exclude_from_weight_decay() must be called before the "
+        "first update",
+        name());
   }
   config_.exclude_from_weight_decay = std::move(var_names);
 }
@@ -121,9 +122,14 @@ void Optimizer::apply(std::span<const Tensor* const> grads, std::span<VariableDa
                 vars.size());
   }
   if (grads.empty()) return;  // Keras: nothing to apply
-  // Keras drops missing gradients; here a missing gradient is null or has no elements.
+  // Keras drops missing gradients. Missing here: null, no elements, or a default
+  // (rank-0) tensor for a variable that has axes — what Executor::variable_grad() returns
+  // for a weight the loss does not reach.
   const auto present = [&](std::size_t i) {
-    return grads[i] != nullptr && (grads[i]->size() > 0 || vars[i]->value.size() == 0);
+    const Tensor* g = grads[i];
+    if (g == nullptr) return false;
+    if (g->size() == 0) return vars[i]->value.size() == 0;
+    return g->dimension() > 0 || vars[i]->value.dimension() == 0;
   };
   bool any = false;
   for (std::size_t i = 0; i < grads.size(); ++i) {
@@ -202,8 +208,12 @@ void Optimizer::apply(std::span<const Tensor* const> grads, std::span<VariableDa
 // --- SGD ------------------------------------------------------------------------------------
 
 SGD::SGD(SGDOptions options)
-    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
-                 options.clipvalue, options.global_clipnorm, {}}),
+    : Optimizer({options.learning_rate,
+                 options.weight_decay,
+                 options.clipnorm,
+                 options.clipvalue,
+                 options.global_clipnorm,
+                 {}}),
       options_(std::move(options)) {
   check_clipping("SGD", options_);
   if (options_.momentum < 0.0 || options_.momentum > 1.0) {
@@ -219,8 +229,8 @@ std::shared_ptr<Optimizer> SGD::clone() const {
 
 bool SGD::uses_slot(std::size_t slot) const { return slot == 0 && options_.momentum != 0.0; }
 
-void SGD::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
-                      float lr, std::int64_t) {
+void SGD::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                      std::int64_t) {
   if (options_.momentum == 0.0) {
     map_update(n, var, grad, [lr](auto& w, auto g) { w -= g * lr; });
     return;
@@ -248,8 +258,12 @@ void SGD::update_step(float* var, const float* grad, std::size_t n, const Slots&
 // --- RMSprop ----------------------------------------------------------------------------------
 
 RMSprop::RMSprop(RMSpropOptions options)
-    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
-                 options.clipvalue, options.global_clipnorm, {}}),
+    : Optimizer({options.learning_rate,
+                 options.weight_decay,
+                 options.clipnorm,
+                 options.clipvalue,
+                 options.global_clipnorm,
+                 {}}),
       options_(std::move(options)) {
   check_clipping("RMSprop", options_);
 }
@@ -301,15 +315,20 @@ void RMSprop::update_step(float* var, const float* grad, std::size_t n, const Sl
         },
         slots[0], slots[1]);
   } else {
-    map_update(n, var, grad, [=](auto& w, auto g, auto& v) { w -= increment(g, v); }, slots[0]);
+    map_update(
+        n, var, grad, [=](auto& w, auto g, auto& v) { w -= increment(g, v); }, slots[0]);
   }
 }
 
 // --- Adam / AdamW -----------------------------------------------------------------------------
 
 Adam::Adam(AdamOptions options)
-    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
-                 options.clipvalue, options.global_clipnorm, {}}),
+    : Optimizer({options.learning_rate,
+                 options.weight_decay,
+                 options.clipnorm,
+                 options.clipvalue,
+                 options.global_clipnorm,
+                 {}}),
       options_(std::move(options)) {
   check_clipping("Adam", options_);
 }
@@ -323,8 +342,8 @@ std::shared_ptr<Optimizer> Adam::clone() const {
 // Slots: 0 momentum, 1 velocity, 2 velocity_hat (amsgrad).
 bool Adam::uses_slot(std::size_t slot) const { return slot < 2 || options_.amsgrad; }
 
-void Adam::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
-                       float lr, std::int64_t step) {
+void Adam::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                       std::int64_t step) {
   const float b1 = static_cast<float>(options_.beta_1);
   const float b2 = static_cast<float>(options_.beta_2);
   const float eps = static_cast<float>(options_.epsilon);
@@ -380,8 +399,12 @@ std::shared_ptr<Optimizer> AdamW::clone() const {
 // --- Nadam ------------------------------------------------------------------------------------
 
 Nadam::Nadam(NadamOptions options)
-    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
-                 options.clipvalue, options.global_clipnorm, {}}),
+    : Optimizer({options.learning_rate,
+                 options.weight_decay,
+                 options.clipnorm,
+                 options.clipvalue,
+                 options.global_clipnorm,
+                 {}}),
       options_(std::move(options)) {
   check_clipping("Nadam", options_);
 }
@@ -398,8 +421,8 @@ void Nadam::begin_step(std::int64_t step) {
   u_product_ *= options_.beta_1 * (1.0 - 0.5 * std::pow(0.96, static_cast<double>(step)));
 }
 
-void Nadam::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
-                        float lr, std::int64_t step) {
+void Nadam::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                        std::int64_t step) {
   const double b1 = options_.beta_1, b2 = options_.beta_2;
   const double t = static_cast<double>(step);
   const double u_t = b1 * (1.0 - 0.5 * std::pow(0.96, t));
@@ -425,8 +448,12 @@ void Nadam::update_step(float* var, const float* grad, std::size_t n, const Slot
 // --- Adagrad ----------------------------------------------------------------------------------
 
 Adagrad::Adagrad(AdagradOptions options)
-    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
-                 options.clipvalue, options.global_clipnorm, {}}),
+    : Optimizer({options.learning_rate,
+                 options.weight_decay,
+                 options.clipnorm,
+                 options.clipvalue,
+                 options.global_clipnorm,
+                 {}}),
       options_(std::move(options)) {
   check_clipping("Adagrad", options_);
   if (options_.initial_accumulator_value < 0.0) {
@@ -460,8 +487,12 @@ void Adagrad::update_step(float* var, const float* grad, std::size_t n, const Sl
 // --- Adadelta ---------------------------------------------------------------------------------
 
 Adadelta::Adadelta(AdadeltaOptions options)
-    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
-                 options.clipvalue, options.global_clipnorm, {}}),
+    : Optimizer({options.learning_rate,
+                 options.weight_decay,
+                 options.clipnorm,
+                 options.clipvalue,
+                 options.global_clipnorm,
+                 {}}),
       options_(std::move(options)) {
   check_clipping("Adadelta", options_);
 }
@@ -492,8 +523,12 @@ void Adadelta::update_step(float* var, const float* grad, std::size_t n, const S
 // --- Adamax -----------------------------------------------------------------------------------
 
 Adamax::Adamax(AdamaxOptions options)
-    : Optimizer({options.learning_rate, options.weight_decay, options.clipnorm,
-                 options.clipvalue, options.global_clipnorm, {}}),
+    : Optimizer({options.learning_rate,
+                 options.weight_decay,
+                 options.clipnorm,
+                 options.clipvalue,
+                 options.global_clipnorm,
+                 {}}),
       options_(std::move(options)) {
   check_clipping("Adamax", options_);
 }
@@ -505,8 +540,8 @@ std::shared_ptr<Optimizer> Adamax::clone() const {
 }
 
 // Slots: 0 momentum, 1 exponentially weighted infinity norm.
-void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
-                         float lr, std::int64_t step) {
+void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                         std::int64_t step) {
   const float b1 = static_cast<float>(options_.beta_1);
   const float b2 = static_cast<float>(options_.beta_2);
   const float eps = static_cast<float>(options_.epsilon);

@@ -37,11 +37,12 @@ class Optimizer {
   // Keras's default name: "SGD", "rmsprop", "adam", "adamw", "nadam", ...
   virtual std::string name() const = 0;
 
-  // Keras: optimizer.apply_gradients(zip(grads, vars)). Gradients with no elements (a
-  // weight the loss does not reach) are skipped, as Keras skips None gradients.
+  // Keras: optimizer.apply_gradients(zip(grads, vars)). A missing gradient — an empty or
+  // default-constructed (rank-0) Tensor for a weight with axes, e.g. for a weight the loss
+  // does not reach — is skipped, as Keras skips None gradients.
   void apply_gradients(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
   // The same without copies, for fit(): grads[i] is the gradient of vars[i] (same number
-  // of elements) or nullptr to skip it. Increments iterations() once.
+  // of elements), or nullptr / missing as above to skip it. Increments iterations() once.
   void apply(std::span<const Tensor* const> grads, std::span<VariableData* const> vars);
 
   std::int64_t iterations() const { return iterations_; }
@@ -108,10 +109,10 @@ struct SGDOptions {
   LearningRate learning_rate = 0.01;
   double momentum = 0.0;  // in [0, 1]
   bool nesterov = false;
-  std::optional<double> weight_decay;
-  std::optional<double> clipnorm;
-  std::optional<double> clipvalue;
-  std::optional<double> global_clipnorm;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
 };
 // momentum 0: w -= lr g. Otherwise v = momentum v - lr g, then w += v, or with nesterov
 // w += momentum v - lr g.
@@ -137,10 +138,10 @@ struct RMSpropOptions {
   double momentum = 0.0;
   double epsilon = 1e-7;
   bool centered = false;
-  std::optional<double> weight_decay;
-  std::optional<double> clipnorm;
-  std::optional<double> clipvalue;
-  std::optional<double> global_clipnorm;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
 };
 // v = rho v + (1 - rho) g^2; centered: a = rho a + (1 - rho) g, d = v - a^2 + eps, else
 // d = v + eps; inc = lr g / sqrt(d); with momentum m = momentum m + inc, w -= m; else
@@ -167,10 +168,10 @@ struct AdamOptions {
   double beta_2 = 0.999;
   double epsilon = 1e-7;
   bool amsgrad = false;
-  std::optional<double> weight_decay;
-  std::optional<double> clipnorm;
-  std::optional<double> clipvalue;
-  std::optional<double> global_clipnorm;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
 };
 // t = iterations + 1; alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t);
 // m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2); (amsgrad: v_hat = max(v_hat, v));
@@ -198,9 +199,9 @@ struct AdamWOptions {
   double beta_2 = 0.999;
   double epsilon = 1e-7;
   bool amsgrad = false;
-  std::optional<double> clipnorm;
-  std::optional<double> clipvalue;
-  std::optional<double> global_clipnorm;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
 };
 // Adam with decoupled weight decay (on by default).
 class AdamW : public Adam {
@@ -219,10 +220,10 @@ struct NadamOptions {
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
-  std::optional<double> weight_decay;
-  std::optional<double> clipnorm;
-  std::optional<double> clipvalue;
-  std::optional<double> global_clipnorm;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
 };
 // Adam with Nesterov momentum and Keras's momentum schedule
 // u_t = beta_1 (1 - 0.5 * 0.96^t), u_product = prod u_t:
@@ -250,10 +251,10 @@ struct AdagradOptions {
   LearningRate learning_rate = 0.001;
   double initial_accumulator_value = 0.1;
   double epsilon = 1e-7;
-  std::optional<double> weight_decay;
-  std::optional<double> clipnorm;
-  std::optional<double> clipvalue;
-  std::optional<double> global_clipnorm;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
 };
 // acc += g^2 (starting at initial_accumulator_value); w -= lr g / sqrt(acc + eps).
 class Adagrad : public Optimizer {
@@ -277,10 +278,10 @@ struct AdadeltaOptions {
   LearningRate learning_rate = 0.001;
   double rho = 0.95;
   double epsilon = 1e-7;
-  std::optional<double> weight_decay;
-  std::optional<double> clipnorm;
-  std::optional<double> clipvalue;
-  std::optional<double> global_clipnorm;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
 };
 // a = rho a + (1 - rho) g^2; d = -sqrt(b + eps) g / sqrt(a + eps);
 // b = rho b + (1 - rho) d^2; w += lr d.
@@ -305,10 +306,10 @@ struct AdamaxOptions {
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
-  std::optional<double> weight_decay;
-  std::optional<double> clipnorm;
-  std::optional<double> clipvalue;
-  std::optional<double> global_clipnorm;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
 };
 // m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|); w -= lr m / ((1 - beta_1^t)(u + eps)).
 class Adamax : public Optimizer {

@@ -506,6 +506,16 @@ TEST(Csv, HeaderRaggedEmptyAndBadFields) {
   write_file(p, "1,2,3\n4,5x,6\n");
   EXPECT_EQ(error_of([&] { px::datasets::load_csv(p); }),
             p.string() + ":2: column 2: \"5x\" is not a number");
+  write_file(p, "0.5  18.00   2.310\n");
+  EXPECT_EQ(error_of([&] { px::datasets::load_csv(p); }),
+            p.string() +
+                ":1: column 1: \"0.5  18.00   2.310\" is not a number (the line looks "
+                "whitespace-separated: pass .delimiter = ' ')");
+  write_file(p, "1;2;3\n");
+  EXPECT_EQ(error_of([&] { px::datasets::load_csv(p); }),
+            p.string() +
+                ":1: column 1: \"1;2;3\" is not a number (the line looks separated by "
+                "';': pass .delimiter = ';')");
   write_file(p, "1,1e99\n");
   EXPECT_EQ(error_of([&] { px::datasets::load_csv(p); }),
             p.string() + ":1: column 2: \"1e99\" is out of the float range");

@@ -270,17 +270,17 @@ TEST(Losses, CategoricalLabelSmoothing) {
   const Tensor onehot = {{0, 0, 1}, {1, 0, 0}};
   const double ls = 0.1;
   Tensor smoothed = onehot * float(1.0 - ls) + float(ls / 3.0);
-  EXPECT_NEAR(L::CategoricalCrossentropy({.from_logits = true, .label_smoothing = ls})(onehot,
-                                                                                       logits),
-              L::CategoricalCrossentropy({.from_logits = true})(smoothed, logits), 1e-6);
+  EXPECT_NEAR(
+      L::CategoricalCrossentropy({.from_logits = true, .label_smoothing = ls})(onehot, logits),
+      L::CategoricalCrossentropy({.from_logits = true})(smoothed, logits), 1e-6);
   // By hand: -sum(y_smooth * log_softmax(x)).
   const Tensor p = softmax_rows(logits);
   double expected = 0.0;
   for (std::size_t i = 0; i < 6; ++i) expected -= smoothed.data()[i] * std::log(p.data()[i]);
   expected /= 2.0;
-  EXPECT_NEAR(L::CategoricalCrossentropy({.from_logits = true, .label_smoothing = ls})(onehot,
-                                                                                       logits),
-              expected, 1e-5);
+  EXPECT_NEAR(
+      L::CategoricalCrossentropy({.from_logits = true, .label_smoothing = ls})(onehot, logits),
+      expected, 1e-5);
   EXPECT_THROW(L::CategoricalCrossentropy({.label_smoothing = 1.5}), px::Error);
 }
 
@@ -439,8 +439,8 @@ TEST(Losses, TargetShapes) {
     EXPECT_NE(msg.find("(None, 10)"), std::string::npos) << msg;
   }
   // BCE on a (N,) target for a (N, 1) prediction, eagerly.
-  EXPECT_NEAR(bce(Tensor{1, 0}, column({0.9f, 0.2f})),
-              -(std::log(0.9) + std::log(0.8)) / 2.0, 1e-5);
+  EXPECT_NEAR(bce(Tensor{1, 0}, column({0.9f, 0.2f})), -(std::log(0.9) + std::log(0.8)) / 2.0,
+              1e-5);
 }
 
 TEST(Losses, CheckOutput) {
@@ -471,8 +471,7 @@ TEST(Losses, GetByName) {
   EXPECT_EQ(L::get("binary_crossentropy")->name(), "binary_crossentropy");
   EXPECT_EQ(L::get("BinaryCrossentropy")->name(), "binary_crossentropy");
   EXPECT_EQ(L::get("categorical_crossentropy")->name(), "categorical_crossentropy");
-  EXPECT_EQ(L::get("sparse_categorical_crossentropy")->name(),
-            "sparse_categorical_crossentropy");
+  EXPECT_EQ(L::get("sparse_categorical_crossentropy")->name(), "sparse_categorical_crossentropy");
   EXPECT_EQ(L::get("huber")->name(), "huber_loss");
   EXPECT_EQ(L::get("hinge")->name(), "hinge");
   EXPECT_EQ(L::get("kld")->name(), "kl_divergence");

@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 #include <xtensor/xadapt.hpp>
+#include <xtensor/xview.hpp>
 
 #include "core/error.hpp"
 #include "graph/model_options.hpp"
@@ -124,7 +125,8 @@ TEST(Metrics, WeightedAveragingOverUpdates) {
   EXPECT_EQ(m.result(), 0.0);
 
   M::SparseCategoricalAccuracy s;
-  s.update_state(Tensor{0, 1, 2}, Tensor{{0.9f, 0.1f, 0.0f}, {0.2f, 0.7f, 0.1f}, {0.5f, 0.4f, 0.1f}});
+  s.update_state(Tensor{0, 1, 2},
+                 Tensor{{0.9f, 0.1f, 0.0f}, {0.2f, 0.7f, 0.1f}, {0.5f, 0.4f, 0.1f}});
   s.update_state(Tensor{1}, Tensor{{0.3f, 0.6f, 0.1f}});
   EXPECT_NEAR(s.result(), 3.0 / 4.0, 1e-6);
 }
@@ -349,8 +351,7 @@ TEST(Metrics, GetByNameAndErrors) {
   EXPECT_NE(dynamic_cast<M::TopKCategoricalAccuracy*>(
                 M::get("top_k_categorical_accuracy", {-1, 10}, {-1, 10}).get()),
             nullptr);
-  EXPECT_NE(dynamic_cast<M::MeanAbsoluteError*>(M::get("mae", {-1, 1}, {-1, 1}).get()),
-            nullptr);
+  EXPECT_NE(dynamic_cast<M::MeanAbsoluteError*>(M::get("mae", {-1, 1}, {-1, 1}).get()), nullptr);
   try {
     M::get("acuracy", {-1, 1}, {-1, 1});
     FAIL() << "expected px::Error";
