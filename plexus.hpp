@@ -30,3 +30,4 @@
 #include "optim/progbar.hpp"
 #include "optim/schedules.hpp"
 #include "optim/gradient_check.hpp"
+#include "optim/plot_history.hpp"

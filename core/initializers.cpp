@@ -71,8 +71,7 @@ void orthonormalize_columns(std::vector<double>& a, std::size_t rows, std::size_
 
 void fill_orthogonal(Tensor& t, float gain) {
   if (t.dimension() < 2) {
-    throw Error("orthogonal: needs a shape of rank 2 or more, received {}",
-                shape_str(shape_of(t)));
+    throw Error("orthogonal: needs a shape of rank 2 or more, received {}", shape_str(shape_of(t)));
   }
   const std::size_t cols = t.shape().back();
   const std::size_t rows = cols == 0 ? 0 : t.size() / cols;
@@ -232,8 +231,7 @@ std::string canonical_name(std::string_view name) {
   std::string s = to_snake(name);
   if (auto a = aliases().find(s); a != aliases().end()) s = a->second;
   if (registry().count(s) == 0) {
-    throw Error("Unknown initializer \"{}\". Known initializers: {}", name,
-                join(known_names()));
+    throw Error("Unknown initializer \"{}\". Known initializers: {}", name, join(known_names()));
   }
   return s;
 }

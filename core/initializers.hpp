@@ -44,9 +44,9 @@ struct InitializerSpec {
   float maxval = 0.05f;   // random_uniform
   float gain = 1.0f;      // orthogonal, identity
 
-  InitializerSpec(const char* n) : name(n) {}              // NOLINT: implicit by design
-  InitializerSpec(std::string_view n) : name(n) {}         // NOLINT
-  InitializerSpec(std::string n) : name(std::move(n)) {}   // NOLINT
+  InitializerSpec(const char* n) : name(n) {}             // NOLINT: implicit by design
+  InitializerSpec(std::string_view n) : name(n) {}        // NOLINT
+  InitializerSpec(std::string n) : name(std::move(n)) {}  // NOLINT
 };
 
 // Specs for the parameterised initializers.

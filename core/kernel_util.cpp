@@ -62,10 +62,10 @@ void accumulate_reduced(const Tensor& g, Tensor& target) {
   loop.set_broadcast(1, target.shape());
   const float* src = g.data();
   float* dst = target.data();
+  // Operand 0 is the iteration shape itself, so its inner step is always 1.
   loop.run([&](const auto& base, std::size_t n, const auto& step) {
     const float* s = src + base[0];
-    const std::ptrdiff_t ss = step[0];
-    scatter_add(dst + base[1], step[1], n, [&](std::size_t i) { return s[i * ss]; });
+    scatter_add(dst + base[1], step[1], n, [&](std::size_t i) { return s[i]; });
   });
 }
 

@@ -3,17 +3,23 @@
 // broadcast gradient back to an input's shape.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/kernel.hpp"
 #include "core/tensor.hpp"
+
+// Inner-loop helpers must inline into the kernel's loop body: left as calls, the loop
+// reads its captured pointers through memory that the stores may alias, and stays scalar.
+#define PLEXUS_ALWAYS_INLINE inline __attribute__((always_inline))
 
 namespace plexus {
 
@@ -86,7 +92,8 @@ class StridedLoop {
   std::vector<std::ptrdiff_t>& strides(std::size_t k) { return strides_[k]; }
 
   // Drops size-1 axes and merges mergeable neighbours, then calls
-  // body(base offsets, inner count, inner steps) once per inner row.
+  // body(base offsets, inner count, inner steps) once per inner row. An operand set with
+  // set_broadcast(k, iteration shape) always has inner step 1.
   template <typename Body>
   void run(Body&& body) {
     simplify();
@@ -130,8 +137,7 @@ class StridedLoop {
       if (w > 0) {
         bool merge = true;
         for (std::size_t k = 0; k < N && merge; ++k) {
-          merge = strides_[k][w - 1] ==
-                  strides_[k][d] * static_cast<std::ptrdiff_t>(shape_[d]);
+          merge = strides_[k][w - 1] == strides_[k][d] * static_cast<std::ptrdiff_t>(shape_[d]);
         }
         if (merge) {
           shape_[w - 1] *= shape_[d];
@@ -152,21 +158,63 @@ class StridedLoop {
   std::vector<std::size_t> index_;
 };
 
-// dst[i * step] += value(i) for i < n; step 0 sums the values first (a reduction into
-// one element, with 8 partial sums so it vectorises).
+// Calls f(s0, s1) with the two inner-loop steps, as compile-time constants for the
+// common patterns (contiguous = 1, broadcast = 0) so each gets its own vectorised loop.
 template <typename F>
-inline void scatter_add(float* dst, std::ptrdiff_t step, std::size_t n, F&& value) {
+PLEXUS_ALWAYS_INLINE void with_steps(std::ptrdiff_t s0, std::ptrdiff_t s1, F&& f) {
+  using One = std::integral_constant<std::ptrdiff_t, 1>;
+  using Zero = std::integral_constant<std::ptrdiff_t, 0>;
+  if (s0 == 1 && s1 == 1) {
+    f(One{}, One{});
+  } else if (s0 == 1 && s1 == 0) {
+    f(One{}, Zero{});
+  } else if (s0 == 0 && s1 == 1) {
+    f(Zero{}, One{});
+  } else {
+    f(s0, s1);
+  }
+}
+
+// i * step as an offset (step may be a compile-time constant from with_steps).
+template <typename Step>
+PLEXUS_ALWAYS_INLINE std::ptrdiff_t idx(std::size_t i, Step step) {
+  return static_cast<std::ptrdiff_t>(i) * static_cast<std::ptrdiff_t>(step);
+}
+
+// sum of x[0, n) with 16 partial sums (GCC/Clang vector extension): a plain `s += x[i]`
+// loop stays scalar, since the compiler may not reassociate float additions.
+PLEXUS_ALWAYS_INLINE float sum_contiguous(const float* x, std::size_t n) {
+  typedef float Lanes __attribute__((vector_size(64)));
+  Lanes acc = {};
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    Lanes v;
+    std::memcpy(&v, x + i, sizeof v);
+    acc += v;
+  }
+  float s = 0.0f;
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
+// dst[i * step] += value(i) for i < n. Step 0 is a reduction into one element: the
+// values are staged in chunks on the stack (a vectorisable map) and summed with
+// sum_contiguous.
+template <typename F>
+PLEXUS_ALWAYS_INLINE void scatter_add(float* dst, std::ptrdiff_t step, std::size_t n, F&& value) {
   if (step == 1) {
     for (std::size_t i = 0; i < n; ++i) dst[i] += value(i);
   } else if (step == 0) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      for (std::size_t l = 0; l < 8; ++l) acc[l] += value(i + l);
-    }
+    constexpr std::size_t kChunk = 256;
+    alignas(64) float chunk[kChunk];
     float s = 0.0f;
-    for (; i < n; ++i) s += value(i);
-    *dst += s + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+    for (std::size_t i0 = 0; i0 < n; i0 += kChunk) {
+      const std::size_t m = std::min(kChunk, n - i0);
+      for (std::size_t j = 0; j < m; ++j) chunk[j] = value(i0 + j);
+      s += sum_contiguous(chunk, m);
+    }
+    *dst += s;
   } else {
     for (std::size_t i = 0; i < n; ++i) dst[static_cast<std::ptrdiff_t>(i) * step] += value(i);
   }

@@ -23,10 +23,6 @@
 namespace plexus::kernels {
 namespace {
 
-inline std::ptrdiff_t idx(std::size_t i, std::ptrdiff_t step) {
-  return static_cast<std::ptrdiff_t>(i) * step;
-}
-
 // ---- binary ------------------------------------------------------------------------
 // An op gives y = f(a, b) and the partials da(a, b, y), db(a, b, y); the VJP is
 // ga += sum_broadcast(g * da), gb += sum_broadcast(g * db). kUnitDa / kUnitDb mark a
@@ -118,18 +114,9 @@ class Binary final : public Kernel {
       float* y = py + base[0];
       const float* x0 = pa + base[1];
       const float* x1 = pb + base[2];
-      const std::ptrdiff_t s0 = step[1], s1 = step[2];
-      if (s0 == 1 && s1 == 1) {
-        for (std::size_t i = 0; i < n; ++i) y[i] = Op::f(x0[i], x1[i]);
-      } else if (s0 == 1 && s1 == 0) {
-        const float v = *x1;
-        for (std::size_t i = 0; i < n; ++i) y[i] = Op::f(x0[i], v);
-      } else if (s0 == 0 && s1 == 1) {
-        const float v = *x0;
-        for (std::size_t i = 0; i < n; ++i) y[i] = Op::f(v, x1[i]);
-      } else {
+      with_steps(step[1], step[2], [&](auto s0, auto s1) {
         for (std::size_t i = 0; i < n; ++i) y[i] = Op::f(x0[idx(i, s0)], x1[idx(i, s1)]);
-      }
+      });
     });
   }
 
@@ -168,17 +155,18 @@ class Binary final : public Kernel {
       const float* y = py + base[0];
       const float* x0 = pa + base[1];
       const float* x1 = pb + base[2];
-      const std::ptrdiff_t s0 = step[1], s1 = step[2];
-      if (ga) {
-        scatter_add(ga + base[1], s0, n, [&](std::size_t i) {
-          return g[i] * Op::da(x0[idx(i, s0)], x1[idx(i, s1)], y[i]);
-        });
-      }
-      if (gb) {
-        scatter_add(gb + base[2], s1, n, [&](std::size_t i) {
-          return g[i] * Op::db(x0[idx(i, s0)], x1[idx(i, s1)], y[i]);
-        });
-      }
+      with_steps(step[1], step[2], [&](auto s0, auto s1) {
+        if (ga) {
+          scatter_add(ga + base[1], s0, n, [&](std::size_t i) {
+            return g[i] * Op::da(x0[idx(i, s0)], x1[idx(i, s1)], y[i]);
+          });
+        }
+        if (gb) {
+          scatter_add(gb + base[2], s1, n, [&](std::size_t i) {
+            return g[i] * Op::db(x0[idx(i, s0)], x1[idx(i, s1)], y[i]);
+          });
+        }
+      });
     });
   }
 
@@ -239,14 +227,17 @@ class Where final : public Kernel {
     loop_.run([&](const auto& base, std::size_t n, const auto& step) {
       const float* c = pc + base[1];
       const float* g = pg + base[0];
-      const std::ptrdiff_t sc = step[1];
       if (gx) {
-        scatter_add(gx + base[2], step[2], n,
-                    [&](std::size_t i) { return c[idx(i, sc)] != 0.0f ? g[i] : 0.0f; });
+        with_steps(step[1], step[2], [&](auto sc, auto sx) {
+          scatter_add(gx + base[2], sx, n,
+                      [&](std::size_t i) { return c[idx(i, sc)] != 0.0f ? g[i] : 0.0f; });
+        });
       }
       if (gy) {
-        scatter_add(gy + base[3], step[3], n,
-                    [&](std::size_t i) { return c[idx(i, sc)] != 0.0f ? 0.0f : g[i]; });
+        with_steps(step[1], step[3], [&](auto sc, auto sy) {
+          scatter_add(gy + base[3], sy, n,
+                      [&](std::size_t i) { return c[idx(i, sc)] != 0.0f ? 0.0f : g[i]; });
+        });
       }
     });
   }
@@ -407,8 +398,7 @@ struct HardSigmoid {
     return xsimd::min(xsimd::max(x + Batch(3.0f), Batch(0.0f)), Batch(6.0f)) / Batch(6.0f);
   }
   Batch df(Batch x, Batch) const {
-    return xsimd::select((x > Batch(-3.0f)) & (x < Batch(3.0f)), Batch(1.0f / 6.0f),
-                         Batch(0.0f));
+    return xsimd::select((x > Batch(-3.0f)) & (x < Batch(3.0f)), Batch(1.0f / 6.0f), Batch(0.0f));
   }
 };
 

@@ -54,8 +54,8 @@ Shape matmul_shape(const Shape& a, const Shape& b) {
 }
 
 // C[m, n] = alpha op(A) op(B) + beta C, row-major, with op(X) = X or X^T.
-void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-           const float* a, const float* b, float beta, float* c) {
+void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const float* a,
+           const float* b, float beta, float* c) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     // Nothing to add; sgemm with k = 0 only scales C, which beta = 0 must zero.
@@ -65,9 +65,8 @@ void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t
   const auto lda = static_cast<int>(trans_a ? m : k);
   const auto ldb = static_cast<int>(trans_b ? k : n);
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0f, a, lda, b, ldb, beta, c,
-              static_cast<int>(n));
+              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), 1.0f, a, lda, b, ldb, beta, c, static_cast<int>(n));
 }
 
 class Matmul final : public Kernel {

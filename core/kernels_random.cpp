@@ -1,8 +1,10 @@
 // Stochastic kernels.
 //   dropout (inverted): training: y = x * m, m_i = keep ? 1 / (1 - rate) : 0 with
-//   P(keep) = 1 - rate drawn from plexus::generator(); VJP gx += g * m (the kept mask).
+//   P(keep) = 1 - rate, seeded from plexus::generator(); VJP gx += g * m (the kept mask).
 //   Inference: y = x, gx += g.
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/kernel_util.hpp"
@@ -36,20 +38,22 @@ class Dropout final : public Kernel {
       return;
     }
     mask_.resize(n);
-    // Each 64-bit draw gives two 32-bit uniforms; u < keep * 2^32 keeps the unit.
+    // One draw from the library generator seeds a counter-based stream: element i keeps
+    // when the top 32 bits of splitmix64(seed + i * golden) fall below keep * 2^32. Same
+    // seed, same masks; and unlike stepping mt19937_64 per element the loop vectorises.
+    const std::uint64_t seed = generator()();
     const double keep = 1.0 - static_cast<double>(rate_);
     const auto threshold = static_cast<std::uint64_t>(keep * 4294967296.0);
     const float scale = 1.0f / (1.0f - rate_);
-    Generator& gen = generator();
-    std::size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-      const std::uint64_t r = gen();
-      mask_[i] = (r & 0xffffffffu) < threshold ? scale : 0.0f;
-      mask_[i + 1] = (r >> 32) < threshold ? scale : 0.0f;
+    float* m = mask_.data();
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      z ^= z >> 31;
+      m[i] = (z >> 32) < threshold ? scale : 0.0f;
+      py[i] = px[i] * m[i];
     }
-    if (i < n) mask_[i] = (gen() & 0xffffffffu) < threshold ? scale : 0.0f;
-    const float* m = mask_.data();
-    for (std::size_t j = 0; j < n; ++j) py[j] = px[j] * m[j];
   }
 
   void backward(TensorRefs in, const Tensor&, const Tensor& gout, GradRefs gin,

@@ -2,12 +2,16 @@
 // the output is walked as a broadcast operand of the input (stride 0 along the reduced
 // axes), so the forward is a scatter-add (or scatter-max) and the VJP of sum/mean is the
 // broadcast back.
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 + AVX-512: see kernels_elementwise.cpp
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <limits>
 #include <memory>
 
 #include "core/error.hpp"
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
+#include "core/simd_util.hpp"
 
 namespace plexus::kernels {
 namespace {
@@ -61,6 +65,25 @@ class Reduce final : public Kernel {
       argmax_.assign(out.size(), kNone);
       // Row-major order and a strict '>' make the first maximum the argmax.
       loop_.run([&](const auto& base, std::size_t n, const auto& step) {
+        if (step[1] == 0) {  // the whole row reduces into one output: scan it locally
+          // SIMD maximum, then the first position holding it (NaN: scalar scan).
+          const float* xs = px + base[0];
+          const float m = simd::reduce_max(xs, n);
+          std::size_t best = 0;
+          while (best < n && xs[best] != m) ++best;
+          if (best == n) {
+            best = 0;
+            for (std::size_t i = 1; i < n; ++i) {
+              if (xs[i] > xs[best]) best = i;
+            }
+          }
+          const auto o = static_cast<std::size_t>(base[1]);
+          if (argmax_[o] == kNone || xs[best] > po[o]) {
+            po[o] = xs[best];
+            argmax_[o] = base[0] + best;
+          }
+          return;
+        }
         for (std::size_t i = 0; i < n; ++i) {
           const std::size_t o = base[1] + i * step[1];
           const float v = px[base[0] + i];
@@ -106,6 +129,8 @@ class Reduce final : public Kernel {
       if (step[1] == 0) {
         const float v = *go * scale;
         for (std::size_t i = 0; i < n; ++i) g[i] += v;
+      } else if (step[1] == 1) {
+        for (std::size_t i = 0; i < n; ++i) g[i] += go[i] * scale;
       } else {
         for (std::size_t i = 0; i < n; ++i) g[i] += go[i * step[1]] * scale;
       }

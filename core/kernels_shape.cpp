@@ -91,8 +91,8 @@ class Reshape final : public Kernel {
 
  private:
   Error mismatch(const Shape& x) const {
-    return Error("reshape: cannot reshape {} ({} elements) into {}", shape_str(x),
-                 num_elements(x), shape_str(target_));
+    return Error("reshape: cannot reshape {} ({} elements) into {}", shape_str(x), num_elements(x),
+                 shape_str(target_));
   }
   Shape target_;
 };
@@ -116,8 +116,8 @@ class Transpose final : public Kernel {
       if (ok) seen[p[i]] = 1;
     }
     if (!ok) {
-      throw Error("transpose: ({}) is not a permutation of the axes of {}",
-                  join(perm_), shape_str(x));
+      throw Error("transpose: ({}) is not a permutation of the axes of {}", join(perm_),
+                  shape_str(x));
     }
     Shape out(x.size());
     for (std::size_t i = 0; i < p.size(); ++i) out[i] = x[p[i]];
@@ -139,10 +139,20 @@ class Transpose final : public Kernel {
     if (!gin[0]) return;
     float* gx = gin[0]->data();
     const float* g = gout.data();
-    plan(*in[0], out);
+    // Walks gx contiguously and reads g strided: strided reads are far cheaper than
+    // strided read-modify-writes.
+    const Tensor& x = *in[0];
+    const std::size_t rank = x.dimension();
+    row_major_strides(out.shape(), out_strides_);
+    loop_.reset(x.shape());
+    loop_.set_broadcast(0, x.shape());
+    auto& s = loop_.strides(1);
+    for (std::size_t i = 0; i < rank; ++i)
+      s[perm_.empty() ? rank - 1 - i : perm_[i]] = out_strides_[i];
     loop_.run([&](const auto& base, std::size_t n, const auto& step) {
-      const float* gs = g + base[0];
-      scatter_add(gx + base[1], step[1], n, [&](std::size_t i) { return gs[i]; });
+      float* gd = gx + base[0];
+      const float* gs = g + base[1];
+      for (std::size_t i = 0; i < n; ++i) gd[i] += gs[idx(i, step[1])];
     });
   }
   KernelPtr clone() const override { return std::make_shared<Transpose>(perm_); }
@@ -154,7 +164,8 @@ class Transpose final : public Kernel {
     for (std::size_t i = 0; i < rank; ++i) p[i] = rank - 1 - i;
     return p;
   }
-  // Iterates over out (operand 0); operand 1 walks x with permuted strides.
+  // Iterates over out (operand 0, written contiguously); operand 1 reads x with
+  // permuted strides.
   void plan(const Tensor& x, const Tensor& out) {
     const std::size_t rank = x.dimension();
     row_major_strides(x.shape(), x_strides_);
@@ -167,7 +178,7 @@ class Transpose final : public Kernel {
   }
 
   std::vector<std::size_t> perm_;
-  std::vector<std::ptrdiff_t> x_strides_;
+  std::vector<std::ptrdiff_t> x_strides_, out_strides_;
   StridedLoop<2> loop_;
 };
 
@@ -313,8 +324,8 @@ class Slice final : public Kernel {
     return {s, e};
   }
   Error range_error(const Shape& x) const {
-    return Error("slice: [{}, {}) is empty or out of range for axis {} of shape {}", start_,
-                 stop_, axis_, shape_str(x));
+    return Error("slice: [{}, {}) is empty or out of range for axis {} of shape {}", start_, stop_,
+                 axis_, shape_str(x));
   }
   Dim axis_, start_, stop_;
 };

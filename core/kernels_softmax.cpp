@@ -3,7 +3,7 @@
 // the largest term is exactly 1 (the sum never underflows to 0).
 //   softmax:     y = e^(x - max) / sum e^(x - max)
 //                VJP: gx += y * (g - sum(g * y))
-//   log_softmax: y = x - max - log(sum e^(x - max))
+//   log_softmax: y = (x - max) - log(sum e^(x - max))
 //                VJP: gx += g - e^y * sum(g)
 // The tensor is viewed as [outer, n, inner] with n the softmax axis; the last axis
 // (inner = 1) is the contiguous fast path.
@@ -38,19 +38,36 @@ Geometry geometry(const Tensor& x, Dim axis, const char* op) {
 // One softmax row of n contiguous values: y = e^(x - max) / sum, or its log.
 void softmax_row(const float* x, float* y, std::size_t n, bool log) {
   if (n == 0) return;
-  float m = x[0];
-  for (std::size_t i = 1; i < n; ++i) m = std::max(m, x[i]);
-  const simd::Batch shift(m);
+  const simd::Batch m(simd::reduce_max(x, n));
   simd::apply(
-      y, n, [&](simd::Batch v) { return xsimd::exp(v - shift); }, x);
-  float s = 0.0f;
-  for (std::size_t i = 0; i < n; ++i) s += y[i];
+      y, n, [&](simd::Batch v) { return xsimd::exp(v - m); }, x);
+  const float s = simd::reduce_sum(y, n);
   if (log) {
-    const float lse = m + std::log(s);
-    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] - lse;
+    // (x - max) - log(sum): subtracting max first keeps log(sum)'s precision when
+    // max is large (max + log(sum) would round to max's ulp).
+    const simd::Batch log_s(std::log(s));
+    simd::apply(
+        y, n, [&](simd::Batch v) { return (v - m) - log_s; }, x);
   } else {
-    const float inv = 1.0f / s;
-    for (std::size_t i = 0; i < n; ++i) y[i] *= inv;
+    const simd::Batch inv(1.0f / s);
+    simd::apply(
+        y, n, [&](simd::Batch v) { return v * inv; }, static_cast<const float*>(y));
+  }
+}
+
+// The VJP of one contiguous row (see the header comment), accumulated into gx.
+void softmax_row_vjp(const float* y, const float* g, float* gx, std::size_t n, bool log) {
+  using simd::Batch;
+  if (log) {
+    const Batch sum_g(simd::reduce_sum(g, n));
+    simd::apply(
+        gx, n, [&](Batch acc, Batch gi, Batch yi) { return acc + gi - xsimd::exp(yi) * sum_g; },
+        static_cast<const float*>(gx), g, y);
+  } else {
+    const Batch dot(simd::dot(g, y, n));
+    simd::apply(
+        gx, n, [&](Batch acc, Batch gi, Batch yi) { return acc + yi * (gi - dot); },
+        static_cast<const float*>(gx), g, y);
   }
 }
 
@@ -94,25 +111,26 @@ class Softmax final : public Kernel {
     const float* y = out.data();
     const float* go = gout.data();
     float* gx = gin[0]->data();
-    const std::size_t step = g.inner;
+    if (g.inner == 1) {
+      for (std::size_t r = 0; r < g.outer; ++r) {
+        softmax_row_vjp(y + r * g.n, go + r * g.n, gx + r * g.n, g.n, log_);
+      }
+      return;
+    }
+    // Strided rows: gather y, g and the accumulator, reuse the contiguous path.
+    row_in_.resize(g.n);
+    row_out_.resize(g.n);
+    row_grad_.resize(g.n);
     for (std::size_t r = 0; r < g.outer; ++r) {
       for (std::size_t q = 0; q < g.inner; ++q) {
         const std::size_t base = r * g.n * g.inner + q;
-        const float* yr = y + base;
-        const float* gr = go + base;
-        float* xr = gx + base;
-        float dot = 0.0f;
-        if (log_) {
-          for (std::size_t i = 0; i < g.n; ++i) dot += gr[i * step];
-          for (std::size_t i = 0; i < g.n; ++i) {
-            xr[i * step] += gr[i * step] - std::exp(yr[i * step]) * dot;
-          }
-        } else {
-          for (std::size_t i = 0; i < g.n; ++i) dot += gr[i * step] * yr[i * step];
-          for (std::size_t i = 0; i < g.n; ++i) {
-            xr[i * step] += yr[i * step] * (gr[i * step] - dot);
-          }
+        for (std::size_t i = 0; i < g.n; ++i) {
+          row_in_[i] = y[base + i * g.inner];
+          row_out_[i] = go[base + i * g.inner];
+          row_grad_[i] = gx[base + i * g.inner];
         }
+        softmax_row_vjp(row_in_.data(), row_out_.data(), row_grad_.data(), g.n, log_);
+        for (std::size_t i = 0; i < g.n; ++i) gx[base + i * g.inner] = row_grad_[i];
       }
     }
   }
@@ -122,7 +140,7 @@ class Softmax final : public Kernel {
  private:
   Dim axis_;
   bool log_;
-  std::vector<float> row_in_, row_out_;  // scratch for strided rows
+  std::vector<float> row_in_, row_out_, row_grad_;  // scratch for strided rows
 };
 
 }  // namespace

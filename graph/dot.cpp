@@ -34,11 +34,20 @@ std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -90,8 +99,8 @@ class DotWriter {
       const graph::Functional* sub = as_model(*layer);
       if (opt_.expand_nested && sub != nullptr) {
         out_ += fmt::format("{}subgraph {} {{\n", indent, dot_string("cluster_" + sub->name()));
-        out_ += fmt::format("{}  label={};\n{}  labeljust=\"l\";\n{}  style=\"dashed\";\n",
-                            indent, dot_string(sub->name()), indent, indent);
+        out_ += fmt::format("{}  label={};\n{}  labeljust=\"l\";\n{}  style=\"dashed\";\n", indent,
+                            dot_string(sub->name()), indent, indent);
         body(*sub, indent + "  ");
         out_ += indent + "}\n";
       } else {
@@ -197,11 +206,10 @@ class DotWriter {
           "<td bgcolor=\"white\"><font point-size=\"14\">Output dtype: <b>float32</b></font></td>");
     }
     if (opt_.show_trainable && !layer.weights().empty()) {
-      cols.push_back(layer.trainable()
-                         ? "<td bgcolor=\"forestgreen\"><font point-size=\"14\" "
-                           "color=\"white\"><b>Trainable</b></font></td>"
-                         : "<td bgcolor=\"firebrick\"><font point-size=\"14\" "
-                           "color=\"white\"><b>Non-trainable</b></font></td>");
+      cols.push_back(layer.trainable() ? "<td bgcolor=\"forestgreen\"><font point-size=\"14\" "
+                                         "color=\"white\"><b>Trainable</b></font></td>"
+                                       : "<td bgcolor=\"firebrick\"><font point-size=\"14\" "
+                                         "color=\"white\"><b>Non-trainable</b></font></td>");
     }
     if (!cols.empty()) {
       s += "<tr>";

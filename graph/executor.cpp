@@ -4,6 +4,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "core/cpu.hpp"
 #include "core/error.hpp"
 
 namespace plexus::graph {
@@ -131,6 +132,7 @@ void Executor::forward(std::span<const Tensor* const> feeds, const Context& ctx)
   if (feeds.size() != feed_index_.size()) {
     throw Error("Executor: expected {} feeds, received {}", feed_index_.size(), feeds.size());
   }
+  FlushDenormals ftz;
   Plan& plan = plan_for(feeds);
   for (std::size_t f = 0; f < feeds.size(); ++f) value_ptr_[feed_index_[f]] = feeds[f];
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
@@ -147,6 +149,7 @@ const Tensor& Executor::output(std::size_t i) const { return *value_ptr_[output_
 
 void Executor::backward(std::span<const Tensor* const> seeds, const Context& ctx) {
   if (plan_ == nullptr) throw Error("Executor: backward() called before forward()");
+  FlushDenormals ftz;
   Plan& plan = *plan_;
   std::fill(reached_.begin(), reached_.end(), 0);
   for (std::size_t i = 0; i < nodes_.size(); ++i) {

@@ -19,7 +19,7 @@ class Executor {
  public:
   struct Options {
     // Variables whose gradients backward() computes (trainable weights).
-    std::vector<std::shared_ptr<VariableData>> wrt_variables;
+    std::vector<std::shared_ptr<VariableData>> wrt_variables = {};
     // Also compute gradients with respect to the feeds (gradient checks).
     bool wrt_feeds = false;
   };

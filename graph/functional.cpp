@@ -29,7 +29,9 @@ std::string names_list(const std::vector<SymbolicTensor>& ts) {
 
 Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
                        std::string_view name, std::string class_name)
-    : Layer(name), class_name_(std::move(class_name)), inputs_(std::move(inputs)),
+    : Layer(name),
+      class_name_(std::move(class_name)),
+      inputs_(std::move(inputs)),
       outputs_(std::move(outputs)) {
   const std::string& model = this->name();
   if (inputs_.empty()) throw Error("Model \"{}\" needs at least one input", model);
@@ -55,21 +57,21 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
     if (!outputs_[i].defined() || !outputs_[i].history()) {
       throw Error("Output {} of model \"{}\" is not the result of a layer call", i, model);
     }
-    stack.emplace_back(outputs_[i], fmt::format("output {}", i));
+    stack.emplace_back(outputs_[i], fmt::format("as output {}", i));
   }
   while (!stack.empty()) {
     auto [t, user] = stack.back();
     stack.pop_back();
     if (!t.history()) {
-      throw Error("Graph disconnected in model \"{}\": a tensor used by {} comes from no layer",
-                  model, user);
+      throw Error("Graph disconnected in model \"{}\": a tensor used {} comes from no layer", model,
+                  user);
     }
     const LayerCall* call = t.history().get();
     if (is_input_call(*call)) {
       if (!input_nodes.count(t.node().get())) {
         throw Error(
-            "Graph disconnected: cannot find parent for tensor from Input \"{}\" {} at layer "
-            "\"{}\" of model \"{}\". The model's inputs are {}",
+            "Graph disconnected: cannot find parent for tensor from Input \"{}\" {} used {} of "
+            "model \"{}\". The model's inputs are {}",
             t.node()->name, shape_str(t.shape()), user, model, names_list(inputs_));
       }
       used_inputs.insert(t.node().get());
@@ -77,7 +79,7 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
     if (!seen.insert(call).second) continue;
     calls_.push_back(t.history());
     for (auto& in : call->inputs) {
-      stack.emplace_back(in, fmt::format("\"{}\"", call->layer->name()));
+      stack.emplace_back(in, fmt::format("by layer \"{}\"", call->layer->name()));
     }
   }
   for (std::size_t i = 0; i < inputs_.size(); ++i) {
@@ -121,6 +123,30 @@ std::vector<Variable> Functional::weights() const {
   std::unordered_set<const VariableData*> seen;
   for (auto& l : layers_) {
     for (auto& w : l->weights()) {
+      if (seen.insert(w.data().get()).second) out.push_back(w);
+    }
+  }
+  return out;
+}
+
+std::vector<Variable> Functional::trainable_weights() const {
+  std::vector<Variable> out;
+  if (!trainable()) return out;
+  std::unordered_set<const VariableData*> seen;
+  for (auto& l : layers_) {
+    for (auto& w : l->trainable_weights()) {
+      if (seen.insert(w.data().get()).second) out.push_back(w);
+    }
+  }
+  return out;
+}
+
+std::vector<Variable> Functional::non_trainable_weights() const {
+  if (!trainable()) return weights();
+  std::vector<Variable> out;
+  std::unordered_set<const VariableData*> seen;
+  for (auto& l : layers_) {
+    for (auto& w : l->non_trainable_weights()) {
       if (seen.insert(w.data().get()).second) out.push_back(w);
     }
   }

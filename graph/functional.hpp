@@ -27,6 +27,8 @@ class Functional : public Layer {
   Layer& get_layer(std::string_view name) const;
 
   std::vector<Variable> weights() const override;
+  std::vector<Variable> trainable_weights() const override;
+  std::vector<Variable> non_trainable_weights() const override;
   void set_trainable(bool trainable) override;
   SymbolicTensor call(const SymbolicTensor& x) override;
   std::vector<SymbolicTensor> call_list(const std::vector<SymbolicTensor>& xs) override;

@@ -49,7 +49,8 @@ std::string to_snake_case(std::string_view name) {
     char c = name[i];
     bool upper = std::isupper(static_cast<unsigned char>(c));
     if (upper && i > 0) {
-      bool next_lower = i + 1 < name.size() && std::islower(static_cast<unsigned char>(name[i + 1]));
+      bool next_lower =
+          i + 1 < name.size() && std::islower(static_cast<unsigned char>(name[i + 1]));
       bool prev_lower = std::islower(static_cast<unsigned char>(name[i - 1]));
       if (prev_lower || next_lower) s += '_';
     }
@@ -82,8 +83,8 @@ SymbolicTensor Layer::call(const SymbolicTensor&) {
 
 std::vector<SymbolicTensor> Layer::call_list(const std::vector<SymbolicTensor>& xs) {
   if (xs.size() != 1) {
-    throw Error("Layer \"{}\" ({}) expects 1 input, but it received {} inputs", name_,
-                class_name(), xs.size());
+    throw Error("Layer \"{}\" ({}) expects 1 input, but it received {} inputs", name_, class_name(),
+                xs.size());
   }
   return {call(xs[0])};
 }
@@ -102,8 +103,8 @@ Shape Layer::compute_output_shape(const Shape& input_shape) {
 SymbolicTensor Layer::operator()(const SymbolicTensor& x) {
   SymbolicTensors out = (*this)(std::vector<SymbolicTensor>{x});
   if (out.size() != 1) {
-    throw Error("Layer \"{}\" ({}) returned {} outputs; call it with a list to get them all",
-                name_, class_name(), out.size());
+    throw Error("Layer \"{}\" ({}) returned {} outputs; call it with a list to get them all", name_,
+                class_name(), out.size());
   }
   return out[0];
 }

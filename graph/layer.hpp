@@ -49,8 +49,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
   bool built() const { return built_; }
   // All weights in Keras order (creation order; nested layers in layer order).
   virtual std::vector<Variable> weights() const;
-  std::vector<Variable> trainable_weights() const;
-  std::vector<Variable> non_trainable_weights() const;
+  // Keras: nothing is trainable in a frozen layer (set_trainable(false)); models ask
+  // their layers, so freezing one layer of a model freezes its weights.
+  virtual std::vector<Variable> trainable_weights() const;
+  virtual std::vector<Variable> non_trainable_weights() const;
   std::vector<Tensor> get_weights() const;
   void set_weights(const std::vector<Tensor>& values);  // shape-checked
   std::size_t count_params() const;
@@ -66,8 +68,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
  protected:
   // Creates a weight "<layer name>/<name>" and returns it as a symbolic tensor for call().
   SymbolicTensor add_weight(std::string_view name, const Shape& shape,
-                            std::string_view initializer = "glorot_uniform",
-                            bool trainable = true);
+                            std::string_view initializer = "glorot_uniform", bool trainable = true);
   void mark_built() { built_ = true; }
 
  private:
@@ -96,13 +97,10 @@ class LayerHandle {
   LayerHandle() = default;
   explicit LayerHandle(std::shared_ptr<T> layer) : layer_(std::move(layer)) {}
   template <typename U>
-    requires std::is_base_of_v<T, U>
-  LayerHandle(const LayerHandle<U>& other) : layer_(other.get()) {}
+  requires std::is_base_of_v<T, U> LayerHandle(const LayerHandle<U>& other) : layer_(other.get()) {}
 
   SymbolicTensor operator()(const SymbolicTensor& x) const { return (*layer_)(x); }
-  SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs) const {
-    return (*layer_)(xs);
-  }
+  SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs) const { return (*layer_)(xs); }
   T* operator->() const { return layer_.get(); }
   T& operator*() const { return *layer_; }
   const std::shared_ptr<T>& get() const { return layer_; }

@@ -40,7 +40,7 @@ void Model::set_graph(std::shared_ptr<graph::Functional> g) const {
 bool Model::has_graph() const { return state_->graph != nullptr; }
 void Model::set_pending_name(std::string name) { state_->name = std::move(name); }
 
-void Model::ensure_built(const std::vector<Tensor>&) const {}
+void Model::ensure_built(const std::vector<Data::Ref>&) const {}
 
 SymbolicTensor Model::operator()(const SymbolicTensor& x) const {
   return (*graph().shared_from_this())(x);
@@ -83,10 +83,10 @@ bool Model::trainable() const { return graph().trainable(); }
 void Model::set_trainable(bool trainable) { graph().set_trainable(trainable); }
 void Model::summary() const { std::fputs(summary_string().c_str(), stdout); }
 
-std::vector<Tensor> Model::input_list(const Data& x) const {
-  const auto& ins = inputs();
+std::vector<Data::Ref> Model::input_list(const Data& x) const {
   if (!x.by_name.empty()) {
-    std::vector<Tensor> out;
+    const auto& ins = inputs();
+    std::vector<Data::Ref> out;
     for (auto& t : ins) {
       auto it = x.by_name.find(t.node()->name);
       if (it == x.by_name.end()) {
@@ -104,26 +104,27 @@ std::vector<Tensor> Model::input_list(const Data& x) const {
   return x.list;
 }
 
-void Model::check_inputs(const std::vector<Tensor>& xs) const {
+void Model::check_inputs(const std::vector<Data::Ref>& xs) const {
   const auto& ins = inputs();
   if (xs.size() != ins.size()) {
     throw Error("Model \"{}\" expects {} input(s), but received {}", name(), ins.size(),
                 xs.size());
   }
   for (std::size_t i = 0; i < xs.size(); ++i) {
-    Shape got = shape_of(xs[i]);
+    Shape got = shape_of(*xs[i]);
     if (!shapes_compatible(ins[i].shape(), got)) {
       throw Error("Input {} \"{}\" of model \"{}\": expected shape {}, received {}", i,
                   ins[i].node()->name, name(), shape_str(ins[i].shape()), shape_str(got));
     }
-    if (got[0] != shape_of(xs[0])[0]) {
+    if (got.empty() || got[0] != shape_of(*xs[0])[0]) {
       throw Error(
           "Model \"{}\": input {} \"{}\" has {} samples but input 0 \"{}\" has {}; all inputs "
           "need the same number of samples",
-          name(), i, ins[i].node()->name, got[0], ins[0].node()->name, shape_of(xs[0])[0]);
+          name(), i, ins[i].node()->name, got.empty() ? 0 : got[0], ins[0].node()->name,
+          shape_of(*xs[0])[0]);
     }
     if (got[0] == 0) throw Error("Model \"{}\": input {} is empty (0 samples)", name(), i);
-    if (!all_finite(xs[i])) {
+    if (!all_finite(*xs[i])) {
       throw Error("Input {} \"{}\" of model \"{}\" contains NaN or Inf", i, ins[i].node()->name,
                   name());
     }
@@ -131,7 +132,7 @@ void Model::check_inputs(const std::vector<Tensor>& xs) const {
 }
 
 Tensor Model::predict(const Tensor& x, PredictOptions options) const {
-  ensure_built({x});
+  ensure_built({Data::borrow(x)});
   if (outputs().size() != 1) {
     throw Error("Model \"{}\" has {} outputs; call predict with a list to get them all", name(),
                 outputs().size());
@@ -141,12 +142,19 @@ Tensor Model::predict(const Tensor& x, PredictOptions options) const {
 
 std::vector<Tensor> Model::predict(const std::map<std::string, Tensor>& xs,
                                    PredictOptions options) const {
-  return predict(input_list(Data(xs)), options);
+  return predict_refs(input_list(Data(xs)), options);
 }
 
 std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, PredictOptions options) const {
-  ensure_built(xs);
-  check_inputs(xs);
+  return predict_refs(Data(xs).list, options);
+}
+
+std::vector<Tensor> Model::predict_refs(const std::vector<Data::Ref>& refs,
+                                        PredictOptions options) const {
+  ensure_built(refs);
+  check_inputs(refs);
+  std::vector<const Tensor*> xs;
+  for (auto& r : refs) xs.push_back(r.get());
   if (options.batch_size <= 0) throw Error("predict: batch_size must be positive");
   auto& g = graph();
   if (!state_->predict_executor) {
@@ -156,7 +164,7 @@ std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, PredictOptions
     state_->predict_executor = std::make_shared<graph::Executor>(feeds, outs, graph::Executor::Options{});
   }
   auto& exec = *state_->predict_executor;
-  const std::size_t n = xs[0].shape()[0];
+  const std::size_t n = xs[0]->shape()[0];
   const std::size_t bs = static_cast<std::size_t>(options.batch_size);
   std::vector<Tensor> batch(xs.size());
   std::vector<const Tensor*> feeds(xs.size());
@@ -164,7 +172,7 @@ std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, PredictOptions
   for (std::size_t start = 0; start < n; start += bs) {
     std::size_t count = std::min(bs, n - start);
     for (std::size_t i = 0; i < xs.size(); ++i) {
-      copy_rows(xs[i], start, count, batch[i]);
+      copy_rows(*xs[i], start, count, batch[i]);
       feeds[i] = &batch[i];
     }
     exec.forward(feeds, Context{.training = false});
@@ -253,11 +261,11 @@ void Sequential::build_from(const Shape& input_shape) const {
                                                 name(), "Sequential"));
 }
 
-void Sequential::ensure_built(const std::vector<Tensor>& xs) const {
+void Sequential::ensure_built(const std::vector<Data::Ref>& xs) const {
   if (has_graph()) return;
   if (stack_->layers.empty()) throw Error("Sequential \"{}\" has no layers", name());
   if (xs.size() != 1) throw Error("Sequential \"{}\" takes exactly one input", name());
-  Shape s = shape_of(xs[0]);
+  Shape s = shape_of(*xs[0]);
   s.erase(s.begin());
   build_from(s);
 }

@@ -96,10 +96,11 @@ class Model {
                               PredictOptions options = {}) const;
 
   // --- helpers shared with optim/ -----------------------------------------------------
-  // Inputs in model order from a Data (list or map by Input name), shape-checked.
-  std::vector<Tensor> input_list(const Data& x) const;
+  std::vector<Tensor> predict_refs(const std::vector<Data::Ref>& xs, PredictOptions options) const;
+  // Inputs in model order from a Data (list or map by Input name).
+  std::vector<Data::Ref> input_list(const Data& x) const;
   // Checks each input against its Input's shape (and NaN/Inf) — px::Error otherwise.
-  void check_inputs(const std::vector<Tensor>& xs) const;
+  void check_inputs(const std::vector<Data::Ref>& xs) const;
 
   StopFlag stop_training;
 
@@ -107,7 +108,7 @@ class Model {
   Model();
   // Sequential builds its graph on first use from the data's shape when no input shape
   // was declared; a Functional model is always built.
-  virtual void ensure_built(const std::vector<Tensor>& xs) const;
+  virtual void ensure_built(const std::vector<Data::Ref>& xs) const;
   void set_graph(std::shared_ptr<graph::Functional> g) const;
   bool has_graph() const;
   void set_pending_name(std::string name);  // the name before the graph exists
@@ -126,7 +127,7 @@ class Sequential : public Model {
   void pop();
 
  protected:
-  void ensure_built(const std::vector<Tensor>& xs) const override;
+  void ensure_built(const std::vector<Data::Ref>& xs) const override;
 
  private:
   struct Stack;

@@ -83,52 +83,65 @@ struct CallbackRef {
 };
 
 // Inputs or targets: one tensor, a list in model order, or a map by input/output name.
+// Like std::string_view, a Data refers to the caller's tensors without copying them (a
+// 60000 x 784 training set is not duplicated); temporaries and xtensor expressions are
+// kept alive inside it. Pass it straight to fit/evaluate/predict; do not store it.
 struct Data {
-  std::vector<Tensor> list;
-  std::map<std::string, Tensor> by_name;
+  using Ref = std::shared_ptr<const Tensor>;
+  std::vector<Ref> list;
+  std::map<std::string, Ref> by_name;
+
+  static Ref borrow(const Tensor& t) { return Ref(&t, [](const Tensor*) {}); }
+  static Ref own(Tensor t) { return std::make_shared<const Tensor>(std::move(t)); }
 
   Data() = default;
-  Data(const Tensor& t) : list{t} {}
+  Data(const Tensor& t) : list{borrow(t)} {}
+  Data(Tensor&& t) : list{own(std::move(t))} {}
   template <typename E>
-  Data(const xt::xexpression<E>& e) : list{Tensor(e)} {}  // xt::zeros<float>({n, 4}), ...
-  Data(Tensor&& t) { list.push_back(std::move(t)); }
-  Data(std::vector<Tensor> ts) : list(std::move(ts)) {}
-  Data(std::initializer_list<Tensor> ts) : list(ts) {}
-  Data(std::map<std::string, Tensor> m) : by_name(std::move(m)) {}
+  Data(const xt::xexpression<E>& e) : list{own(Tensor(e))} {}  // xt::zeros<float>({n, 4}), ...
+  Data(const std::vector<Tensor>& ts) {
+    for (auto& t : ts) list.push_back(borrow(t));
+  }
+  Data(std::initializer_list<Tensor> ts) {
+    for (auto& t : ts) list.push_back(borrow(t));
+  }
+  Data(const std::map<std::string, Tensor>& m) {
+    for (auto& [k, t] : m) by_name.emplace(k, borrow(t));
+  }
   bool empty() const { return list.empty() && by_name.empty(); }
 };
 
 struct CompileOptions {
   OptimizerSpec optimizer = "rmsprop";  // Keras's default
-  LossSpec loss;
-  std::map<std::string, double> loss_weights;  // by output name; default 1
-  std::vector<MetricSpec> metrics;
+  LossSpec loss{};
+  std::map<std::string, double> loss_weights{};  // by output name; default 1
+  std::vector<MetricSpec> metrics{};
 };
 
 struct ValidationData {
-  Data x;
-  Data y;
-  std::optional<Tensor> sample_weight;
+  Data x{};
+  Data y{};
+  std::optional<Tensor> sample_weight{};
 };
 
 struct FitOptions {
   int epochs = 1;
   int batch_size = 32;
   double validation_split = 0.0;  // the LAST fraction, taken before shuffling (Keras)
-  std::optional<ValidationData> validation_data;
+  std::optional<ValidationData> validation_data{};
   bool shuffle = true;
-  std::map<int, double> class_weight;
-  std::optional<Tensor> sample_weight;
+  std::map<int, double> class_weight{};
+  std::optional<Tensor> sample_weight{};
   int initial_epoch = 0;
   int verbose = 1;  // 0 silent, 1 progress bar, 2 one line per epoch
-  std::vector<CallbackRef> callbacks;
+  std::vector<CallbackRef> callbacks{};
 };
 
 struct EvaluateOptions {
   int batch_size = 32;
   int verbose = 1;
-  std::optional<Tensor> sample_weight;
-  std::vector<CallbackRef> callbacks;
+  std::optional<Tensor> sample_weight{};
+  std::vector<CallbackRef> callbacks{};
 };
 
 struct PredictOptions {

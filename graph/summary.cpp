@@ -4,6 +4,7 @@
 // column widths, cells wrapped at spaces, over-long words cut with "…"), captured without
 // colour. The column widths come from Keras's `positions` and are then squeezed by rich's
 // ratio_reduce into `line_length`; both steps are reproduced here so the widths match.
+#include <fmt/ranges.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -15,8 +16,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/ranges.h>
 
 #include "graph/functional.hpp"
 #include "graph/input_layer.hpp"

@@ -1,11 +1,12 @@
 // Core layers other than Dense (layers/dense.cpp): Activation, Dropout, Flatten, Reshape,
 // InputLayer. All are compositions of px::ops, so their gradients come from autodiff.
+#include "layers/core.hpp"
+
 #include <utility>
 
 #include "core/error.hpp"
 #include "graph/ops.hpp"
 #include "layers/activations.hpp"
-#include "layers/core.hpp"
 
 namespace plexus::layers {
 

@@ -18,7 +18,7 @@ struct DenseOptions {
   std::string bias_initializer = "zeros";
   std::string name{};
   Shape input_shape{};  // Keras input_shape=(8,), to start a Sequential
-  Dim input_dim = 0;  // Keras input_dim=8 (same as input_shape = {8})
+  Dim input_dim = 0;    // Keras input_dim=8 (same as input_shape = {8})
 };
 
 // Dense: [..., in] -> [..., units]; y = activation(x · kernel + bias).

@@ -35,9 +35,8 @@ Dim merged_batch(const Layer& layer, const std::vector<Shape>& shapes) {
     }
     if (s[0] < 0) continue;
     if (batch >= 0 && s[0] != batch) {
-      throw Error(
-          "Layer \"{}\" ({}): inputs must have the same batch size, received {}", layer.name(),
-          layer.class_name(), shapes_list(shapes));
+      throw Error("Layer \"{}\" ({}): inputs must have the same batch size, received {}",
+                  layer.name(), layer.class_name(), shapes_list(shapes));
     }
     batch = s[0];
   }
@@ -155,8 +154,7 @@ ConcatenateLayer::ConcatenateLayer(Dim axis, MergeOptions options)
 
 Shape ConcatenateLayer::compute_output_shape(const std::vector<Shape>& input_shapes) {
   if (input_shapes.empty()) {
-    throw Error("Layer \"{}\" (Concatenate) must be called on a list of at least 1 input",
-                name());
+    throw Error("Layer \"{}\" (Concatenate) must be called on a list of at least 1 input", name());
   }
   merged_batch(*this, input_shapes);
   const std::size_t rank = input_shapes[0].size();
@@ -213,9 +211,7 @@ std::vector<SymbolicTensor> ConcatenateLayer::call_list(const std::vector<Symbol
 
 // --- factories ---------------------------------------------------------------------------
 
-LayerHandle<AddLayer> Add(MergeOptions options) {
-  return make_layer<AddLayer>(std::move(options));
-}
+LayerHandle<AddLayer> Add(MergeOptions options) { return make_layer<AddLayer>(std::move(options)); }
 LayerHandle<SubtractLayer> Subtract(MergeOptions options) {
   return make_layer<SubtractLayer>(std::move(options));
 }

@@ -32,9 +32,9 @@ std::string metric_key(const TrainState& st, const OutputState& o, const std::st
 std::string spec_name(const MetricSpec& m) { return m.object ? m.object->name() : m.name; }
 
 // Reshapes a target whose rank differs from the wanted one only by a trailing 1.
-Tensor conform_target(const Tensor& y, const Shape& want, const std::string& output,
-                      const std::string& loss, std::size_t index) {
-  Shape got = shape_of(y);
+Data::Ref conform_target(const Data::Ref& y, const Shape& want, const std::string& output,
+                         const std::string& loss, std::size_t index) {
+  Shape got = shape_of(*y);
   Shape fixed = got;
   if (got.size() + 1 == want.size() && want.back() == 1) fixed.push_back(1);
   if (got.size() == want.size() + 1 && got.back() == 1) fixed.pop_back();
@@ -44,10 +44,10 @@ Tensor conform_target(const Tensor& y, const Shape& want, const std::string& out
         index, output, loss, shape_str(want), shape_str(got));
   }
   if (fixed == got) return y;
-  Tensor out = y;
+  Tensor out = *y;
   std::vector<std::size_t> s(fixed.begin(), fixed.end());
   out.reshape(s);
-  return out;
+  return Data::own(std::move(out));
 }
 
 }  // namespace
@@ -57,6 +57,7 @@ Tensor conform_target(const Tensor& y, const Shape& want, const std::string& out
 void Model::compile(OptimizerSpec optimizer, LossSpec loss, std::vector<MetricSpec> metrics) {
   compile(CompileOptions{.optimizer = std::move(optimizer),
                          .loss = std::move(loss),
+                         .loss_weights = {},
                          .metrics = std::move(metrics)});
 }
 
@@ -180,6 +181,10 @@ void build_train_graph(const Model& model) {
     st.outputs.push_back(std::move(os));
   }
   if (!total.defined()) throw Error("compile: no output of model \"{}\" has a loss", model.name());
+  st.trained.clear();
+  for (std::size_t o = 0; o < st.outputs.size(); ++o) {
+    if (st.outputs[o].loss) st.trained.push_back(o);
+  }
   st.total_loss = total.node();
   feeds.insert(feeds.end(), target_feeds.begin(), target_feeds.end());
   feeds.insert(feeds.end(), weight_feeds.begin(), weight_feeds.end());
@@ -215,18 +220,12 @@ TrainState& ready_state(const Model& model, const std::vector<Tensor>& xs_for_bu
   return st;
 }
 
-std::vector<std::size_t> trained_outputs(const TrainState& st) {
-  std::vector<std::size_t> idx;
-  for (std::size_t o = 0; o < st.outputs.size(); ++o) {
-    if (st.outputs[o].loss) idx.push_back(o);
-  }
-  return idx;
-}
+const std::vector<std::size_t>& trained_outputs(const TrainState& st) { return st.trained; }
 
 // Targets in trained-output order from a tensor, a list or a map by output name.
-std::vector<Tensor> target_list(const Model& model, const TrainState& st, const Data& y) {
-  auto trained = trained_outputs(st);
-  std::vector<Tensor> ys;
+std::vector<Data::Ref> target_list(const Model& model, const TrainState& st, const Data& y) {
+  const auto& trained = trained_outputs(st);
+  std::vector<Data::Ref> ys;
   if (!y.by_name.empty()) {
     for (auto o : trained) {
       auto it = y.by_name.find(st.outputs[o].name);
@@ -269,12 +268,13 @@ Dataset optim::make_dataset(const Model& model, TrainState& st, const Data& x, c
   d.xs = model.input_list(x);
   if (d.xs.empty()) throw Error("Model \"{}\": no input data given", model.name());
   model.check_inputs(d.xs);
-  d.n = d.xs[0].shape()[0];
+  d.n = d.xs[0]->shape()[0];
   auto raw = target_list(model, st, y);
-  auto trained = trained_outputs(st);
+  const auto& trained = trained_outputs(st);
   for (std::size_t k = 0; k < trained.size(); ++k) {
     const OutputState& o = st.outputs[trained[k]];
-    Tensor t = conform_target(raw[k], o.target_shape, o.name, o.loss->name(), k);
+    Data::Ref ref = conform_target(raw[k], o.target_shape, o.name, o.loss->name(), k);
+    const Tensor& t = *ref;
     if (t.dimension() == 0 || t.shape()[0] != d.n) {
       throw Error(
           "Model \"{}\": inputs have {} samples but the target for output \"{}\" has {}; they "
@@ -312,8 +312,8 @@ Dataset optim::make_dataset(const Model& model, TrainState& st, const Data& x, c
         sw[i] *= static_cast<float>(it->second);
       }
     }
-    d.ys.push_back(std::move(t));
-    d.sws.push_back(std::move(sw));
+    d.ys.push_back(std::move(ref));
+    d.sws.push_back(Data::own(std::move(sw)));
   }
   // Metrics such as "accuracy" resolve from the first targets' shapes (Keras's rule).
   if (!st.metrics_resolved) {
@@ -322,7 +322,7 @@ Dataset optim::make_dataset(const Model& model, TrainState& st, const Data& x, c
       o.metrics.clear();
       for (auto& spec : o.metric_specs) {
         o.metrics.push_back(spec.object ? spec.object
-                                        : metrics::get(spec.name, shape_of(d.ys[k]),
+                                        : metrics::get(spec.name, shape_of(*d.ys[k]),
                                                        model.outputs()[trained[k]].shape()));
       }
     }
@@ -331,7 +331,14 @@ Dataset optim::make_dataset(const Model& model, TrainState& st, const Data& x, c
   return d;
 }
 
-void optim::feed_pointers(const Dataset& b, std::vector<const Tensor*>& feeds) {
+void optim::feed_pointers(const Dataset& d, std::vector<const Tensor*>& feeds) {
+  feeds.clear();
+  for (auto& t : d.xs) feeds.push_back(t.get());
+  for (auto& t : d.ys) feeds.push_back(t.get());
+  for (auto& t : d.sws) feeds.push_back(t.get());
+}
+
+void optim::feed_pointers(const Batch& b, std::vector<const Tensor*>& feeds) {
   feeds.clear();
   for (auto& t : b.xs) feeds.push_back(&t);
   for (auto& t : b.ys) feeds.push_back(&t);
@@ -343,13 +350,42 @@ namespace {
 using optim::feed_pointers;
 using optim::make_dataset;
 
+// Rows [begin, begin + count) of every array (validation_split's slices).
 Dataset take(const Dataset& d, std::size_t begin, std::size_t count) {
   Dataset out;
   out.n = count;
-  for (auto& t : d.xs) copy_rows(t, begin, count, out.xs.emplace_back());
-  for (auto& t : d.ys) copy_rows(t, begin, count, out.ys.emplace_back());
-  for (auto& t : d.sws) copy_rows(t, begin, count, out.sws.emplace_back());
+  auto slice = [&](const std::vector<Data::Ref>& from, std::vector<Data::Ref>& to) {
+    for (auto& t : from) {
+      Tensor part;
+      copy_rows(*t, begin, count, part);
+      to.push_back(Data::own(std::move(part)));
+    }
+  };
+  slice(d.xs, out.xs);
+  slice(d.ys, out.ys);
+  slice(d.sws, out.sws);
   return out;
+}
+
+using optim::Batch;
+
+// Gathers rows order[begin, begin + count) (or plain rows when order is null) into a batch.
+void fill_batch(const Dataset& d, const std::vector<std::size_t>* order, std::size_t begin,
+                std::size_t count, Batch& b) {
+  auto fill = [&](const std::vector<Data::Ref>& from, std::vector<Tensor>& to) {
+    to.resize(from.size());
+    for (std::size_t i = 0; i < from.size(); ++i) {
+      if (order) {
+        gather_rows(*from[i], *order, begin, count, to[i]);
+      } else {
+        copy_rows(*from[i], begin, count, to[i]);
+      }
+    }
+  };
+  fill(d.xs, b.xs);
+  fill(d.ys, b.ys);
+  fill(d.sws, b.sws);
+  b.n = count;
 }
 
 // Running means and metric states over one pass (an epoch, or an evaluation).
@@ -360,24 +396,41 @@ struct Trackers {
   void reset(TrainState& st) {
     loss_sum = count = 0;
     out_sums.assign(st.outputs.size(), 0.0);
+    ys_.assign(st.trained.size(), nullptr);
+    sws_.assign(st.trained.size(), nullptr);
     for (auto& o : st.outputs) {
       for (auto& m : o.metrics) m->reset_state();
     }
   }
   // Keras 3 tracks the loss as a mean weighted by batch size.
-  void update(TrainState& st, const Dataset& batch) {
+  void update(TrainState& st, const Batch& batch) {
+    std::size_t k = 0;
+    for (auto& y : batch.ys) ys_[k++] = &y;
+    k = 0;
+    for (auto& w : batch.sws) sws_[k++] = &w;
+    update(st, batch.n);
+  }
+  void update(TrainState& st, const Dataset& data) {
+    std::size_t k = 0;
+    for (auto& y : data.ys) ys_[k++] = y.get();
+    k = 0;
+    for (auto& w : data.sws) sws_[k++] = w.get();
+    update(st, data.n);
+  }
+  void update(TrainState& st, std::size_t n) {
     auto& ex = *st.executor;
-    const double b = static_cast<double>(batch.n);
+    const double b = static_cast<double>(n);
     loss_sum += ex.output(0).data()[0] * b;
     count += b;
-    auto trained = trained_outputs(st);
+    const auto& trained = trained_outputs(st);
     for (std::size_t k = 0; k < trained.size(); ++k) {
       OutputState& o = st.outputs[trained[k]];
       out_sums[trained[k]] += ex.output(1 + k).data()[0] * b;
       const Tensor& pred = ex.output(1 + trained.size() + trained[k]);
-      for (auto& m : o.metrics) m->update_state(batch.ys[k], pred, &batch.sws[k]);
+      for (auto& m : o.metrics) m->update_state(*ys_[k], pred, sws_[k]);
     }
   }
+  std::vector<const Tensor*> ys_, sws_;
   callbacks::Logs logs(const TrainState& st, const std::string& prefix) const {
     callbacks::Logs l;
     l[prefix + "loss"] = count > 0 ? loss_sum / count : 0.0;
@@ -416,18 +469,12 @@ callbacks::Logs run_evaluation(TrainState& st, const Dataset& d, std::size_t bat
   tr.reset(st);
   const std::size_t steps = (d.n + batch_size - 1) / batch_size;
   optim::Progbar bar(static_cast<int>(steps), verbose);
-  Dataset batch;
-  batch.xs.resize(d.xs.size());
-  batch.ys.resize(d.ys.size());
-  batch.sws.resize(d.sws.size());
+  Batch batch;
   std::vector<const Tensor*> feeds;
   for (std::size_t s = 0; s < steps; ++s) {
     const std::size_t begin = s * batch_size, count = std::min(batch_size, d.n - begin);
     for (auto& cb : cbs) cb->on_test_batch_begin(static_cast<int>(s), {});
-    for (std::size_t i = 0; i < d.xs.size(); ++i) copy_rows(d.xs[i], begin, count, batch.xs[i]);
-    for (std::size_t i = 0; i < d.ys.size(); ++i) copy_rows(d.ys[i], begin, count, batch.ys[i]);
-    for (std::size_t i = 0; i < d.sws.size(); ++i) copy_rows(d.sws[i], begin, count, batch.sws[i]);
-    batch.n = count;
+    fill_batch(d, nullptr, begin, count, batch);
     feed_pointers(batch, feeds);
     st.executor->forward(feeds, Context{.training = false});
     tr.update(st, batch);
@@ -498,10 +545,7 @@ History Model::fit(const Data& x, const Data& y, FitOptions options) {
   for (auto& cb : cbs) cb->on_train_begin({});
 
   std::vector<std::size_t> order(train.n);
-  Dataset batch;
-  batch.xs.resize(train.xs.size());
-  batch.ys.resize(train.ys.size());
-  batch.sws.resize(train.sws.size());
+  Batch batch;
   std::vector<const Tensor*> feeds;
   Trackers tr;
   const bool batch_callbacks = cbs.size() > 1;
@@ -517,16 +561,7 @@ History Model::fit(const Data& x, const Data& y, FitOptions options) {
       if (batch_callbacks) {
         for (auto& cb : cbs) cb->on_train_batch_begin(static_cast<int>(s), {});
       }
-      for (std::size_t i = 0; i < train.xs.size(); ++i) {
-        gather_rows(train.xs[i], order, begin, count, batch.xs[i]);
-      }
-      for (std::size_t i = 0; i < train.ys.size(); ++i) {
-        gather_rows(train.ys[i], order, begin, count, batch.ys[i]);
-      }
-      for (std::size_t i = 0; i < train.sws.size(); ++i) {
-        gather_rows(train.sws[i], order, begin, count, batch.sws[i]);
-      }
-      batch.n = count;
+      fill_batch(train, &order, begin, count, batch);
       feed_pointers(batch, feeds);
       train_step(st, feeds);
       tr.update(st, batch);

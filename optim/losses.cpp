@@ -130,7 +130,9 @@ Tensor Loss::conform_target(const Tensor& y_true, const Shape& y_pred_shape,
 
 Tensor Loss::call(const Tensor& y_true, const Tensor& y_pred) const {
   const Shape pred_shape = shape_of(y_pred);
-  check_output(pred_shape, "y_pred");
+  // Eagerly a 1-D prediction is fine (Keras reduces its only axis to one value); in a
+  // model, check_output() asks for a feature axis.
+  if (pred_shape.size() >= 2) check_output(pred_shape, "y_pred");
   const Tensor target = conform_target(y_true, pred_shape, "y_pred");
   // Ops made here belong to no layer: keep them out of any model being traced.
   detail::CallDepthGuard no_auto_layers;

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <xsimd/xsimd.hpp>
 
+#include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "optim/lookup.hpp"
 
@@ -161,6 +162,7 @@ void Optimizer::apply(std::span<const Tensor* const> grads, std::span<VariableDa
                        : std::nan("");
   }
 
+  FlushDenormals ftz;
   const double lr = learning_rate();
   const std::int64_t step = iterations_ + 1;
   begin_step(step);

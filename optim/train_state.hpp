@@ -40,16 +40,24 @@ struct TrainState {
   std::vector<VariableData*> trainable_raw;
   std::vector<const Tensor*> grad_ptrs;
   std::vector<Tensor> zero_grads;  // for trainable weights the loss does not reach
+  std::vector<std::size_t> trained;  // indices of the outputs that have a loss
   bool metrics_resolved = false;
   Tensor seed;  // d(total)/d(total) = 1
 };
 
-// Data laid out for batching: inputs in model order, then for each output with a loss
-// its target (conformed to the loss's target shape) and its sample weights (n).
+// Data laid out for batching: inputs in model order (the caller's tensors, not copies),
+// then for each output with a loss its target (conformed to the loss's target shape) and
+// its sample weights (n).
 struct Dataset {
-  std::vector<Tensor> xs;
-  std::vector<Tensor> ys;
-  std::vector<Tensor> sws;
+  std::vector<Data::Ref> xs;
+  std::vector<Data::Ref> ys;
+  std::vector<Data::Ref> sws;
+  std::size_t n = 0;
+};
+
+// One batch, gathered from a Dataset into buffers that are re-used from step to step.
+struct Batch {
+  std::vector<Tensor> xs, ys, sws;
   std::size_t n = 0;
 };
 
@@ -59,7 +67,8 @@ Dataset make_dataset(const Model& model, TrainState& st, const Data& x, const Da
                      const std::optional<Tensor>& sample_weight,
                      const std::map<int, double>& class_weight);
 // The executor's feeds for a dataset or batch: inputs, targets, sample weights.
-void feed_pointers(const Dataset& batch, std::vector<const Tensor*>& feeds);
+void feed_pointers(const Dataset& data, std::vector<const Tensor*>& feeds);
+void feed_pointers(const Batch& batch, std::vector<const Tensor*>& feeds);
 
 // Reaches a model's training state (Model befriends this).
 struct TrainAccess {

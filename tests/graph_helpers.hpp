@@ -90,8 +90,7 @@ class GraphRunner {
   }
 
   std::vector<Tensor> feed_gradients(const std::vector<Tensor>& xs,
-                                     const std::vector<Tensor>& cotangents,
-                                     bool training = false) {
+                                     const std::vector<Tensor>& cotangents, bool training = false) {
     gradients(xs, cotangents, training);
     std::vector<Tensor> grads;
     for (std::size_t i = 0; i < xs.size(); ++i) grads.push_back(exec_->feed_grad(i));

@@ -124,8 +124,22 @@ std::vector<LayerCase> layer_cases() {
       {"dropout_zero", [] { return L::Dropout(0.0f); }, {{6}}, {-1, 6}, 0, 0},
       {"flatten", [] { return L::Flatten(); }, {{2, 3, 4}}, {-1, 24}, 0, 0},
       {"flatten_flat", [] { return L::Flatten(); }, {{5}}, {-1, 5}, 0, 0},
-      {"reshape", [] { return L::Reshape({3, 4}); }, {{12}}, {-1, 3, 4}, 0, 0},
-      {"reshape_infer", [] { return L::Reshape({-1, 2}); }, {{3, 4}}, {-1, 6, 2}, 0, 0},
+      {"reshape",
+       [] {
+         return L::Reshape({3, 4});
+       },
+       {{12}},
+       {-1, 3, 4},
+       0,
+       0},
+      {"reshape_infer",
+       [] {
+         return L::Reshape({-1, 2});
+       },
+       {{3, 4}},
+       {-1, 6, 2},
+       0,
+       0},
       {"add", [] { return L::Add(); }, {{4}, {4}}, {-1, 4}, 0, 0},
       {"add3", [] { return L::Add(); }, {{2, 3}, {2, 3}, {2, 3}}, {-1, 2, 3}, 0, 0},
       {"add_broadcast", [] { return L::Add(); }, {{1, 3}, {4, 3}}, {-1, 4, 3}, 0, 0},
@@ -135,19 +149,21 @@ std::vector<LayerCase> layer_cases() {
       {"average", [] { return L::Average(); }, {{2, 2}, {2, 2}}, {-1, 2, 2}, 0, 0},
       {"concatenate", [] { return L::Concatenate(); }, {{2}, {3}}, {-1, 5}, 0, 0},
       {"concatenate_axis1", [] { return L::Concatenate(1); }, {{2, 4}, {3, 4}}, {-1, 5, 4}, 0, 0},
-      {"concatenate_three", [] { return L::Concatenate(-1); }, {{2, 1}, {2, 2}, {2, 3}},
-       {-1, 2, 6}, 0, 0},
+      {"concatenate_three",
+       [] { return L::Concatenate(-1); },
+       {{2, 1}, {2, 2}, {2, 3}},
+       {-1, 2, 6},
+       0,
+       0},
   };
   LayerCase max{"maximum", [] { return L::Maximum(); }, {{4}, {4}}, {-1, 4}, 0, 0};
   max.inputs = [](std::size_t b) { return separated(b, {{4}, {4}}); };
-  LayerCase min{"minimum", [] { return L::Minimum(); }, {{2, 3}, {2, 3}, {2, 3}}, {-1, 2, 3}, 0,
-                0};
+  LayerCase min{"minimum", [] { return L::Minimum(); }, {{2, 3}, {2, 3}, {2, 3}}, {-1, 2, 3}, 0, 0};
   min.inputs = [](std::size_t b) { return separated(b, {{2, 3}, {2, 3}, {2, 3}}); };
   cases.push_back(max);
   cases.push_back(min);
   for (const auto& name : px::activations::names()) {
-    LayerCase c{"activation_" + name, [name] { return L::Activation(name); }, {{5}}, {-1, 5}, 0,
-                0};
+    LayerCase c{"activation_" + name, [name] { return L::Activation(name); }, {{5}}, {-1, 5}, 0, 0};
     // relu, leaky_relu and selu have a kink at 0 that finite differences must not straddle.
     c.inputs = [](std::size_t b) { return std::vector<Tensor>{away_from_zero({b, 5})}; };
     cases.push_back(c);
@@ -209,9 +225,9 @@ TEST(Activation, EveryNameMatchesItsFormula) {
 }
 
 TEST(Activation, ListsEveryKerasNameOfApiMd) {
-  for (const char* name : {"linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu",
-                           "leaky_relu", "gelu", "swish", "silu", "softplus", "hard_sigmoid",
-                           "exponential"}) {
+  for (const char* name :
+       {"linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "leaky_relu", "gelu",
+        "swish", "silu", "softplus", "hard_sigmoid", "exponential"}) {
     EXPECT_NO_THROW(px::layers::Activation(name)) << name;
   }
   auto a = px::layers::Activation("tanh", {.name = "squash"});
@@ -376,14 +392,20 @@ TEST(LayerErrors, MergeShapesAreNamed) {
   px::utils::clear_session();
   auto a = px::Input({3});
   auto b = px::Input({4});
-  EXPECT_EQ(error_message([&] { px::layers::Add()({a, b}); }),
+  EXPECT_EQ(error_message([&] {
+              px::layers::Add()({a, b});
+            }),
             "Layer \"add\" (Add): inputs must have compatible shapes, received (None, 3) and "
             "(None, 4)");
-  EXPECT_EQ(error_message([&] { px::layers::Multiply({.name = "mul"})({a, b}); }),
+  EXPECT_EQ(error_message([&] {
+              px::layers::Multiply({.name = "mul"})({a, b});
+            }),
             "Layer \"mul\" (Multiply): inputs must have compatible shapes, received (None, 3) and "
             "(None, 4)");
   auto c = px::Input({3});
-  EXPECT_EQ(error_message([&] { px::layers::Subtract()({a, c, c}); }),
+  EXPECT_EQ(error_message([&] {
+              px::layers::Subtract()({a, c, c});
+            }),
             "Layer \"subtract\" (Subtract) must be called on exactly 2 inputs, received 3: "
             "(None, 3), (None, 3) and (None, 3)");
 }
@@ -399,27 +421,35 @@ TEST(LayerErrors, SecondCallIsCheckedToo) {
 TEST(LayerErrors, Concatenate) {
   auto a = px::Input({3});
   auto b = px::Input({4, 2});
-  EXPECT_EQ(error_message([&] { px::layers::Concatenate({.name = "cat"})({a, b}); }),
+  EXPECT_EQ(error_message([&] {
+              px::layers::Concatenate({.name = "cat"})({a, b});
+            }),
             "Layer \"cat\" (Concatenate): a Concatenate layer requires inputs with matching "
             "shapes except for the concatenation axis -1, received (None, 3) and (None, 4, 2)");
   auto c = px::Input({2, 5});
   auto d = px::Input({3, 5});
-  EXPECT_NE(error_message([&] { px::layers::Concatenate(-1, {.name = "c2"})({c, d}); })
+  EXPECT_NE(error_message([&] {
+              px::layers::Concatenate(-1, {.name = "c2"})({c, d});
+            })
                 .find("except for the concatenation axis -1, received (None, 2, 5) and "
                       "(None, 3, 5)"),
             std::string::npos);
-  EXPECT_NE(error_message([&] { px::layers::Concatenate(0)({c, d}); })
-                .find("cannot concatenate along the batch axis"),
+  EXPECT_NE(error_message([&] {
+              px::layers::Concatenate(0)({c, d});
+            }).find("cannot concatenate along the batch axis"),
             std::string::npos);
-  EXPECT_NE(error_message([&] { px::layers::Concatenate(3)({c, d}); }).find("out of range"),
+  EXPECT_NE(error_message([&] {
+              px::layers::Concatenate(3)({c, d});
+            }).find("out of range"),
             std::string::npos);
 }
 
 TEST(LayerErrors, ReshapeAndDropoutArguments) {
-  EXPECT_NE(error_message([] { px::layers::Reshape({-1, -1}); }).find("at most one -1"),
+  EXPECT_NE(error_message([] {
+              px::layers::Reshape({-1, -1});
+            }).find("at most one -1"),
             std::string::npos);
-  EXPECT_NE(error_message([] { px::layers::Reshape({0, 2}); }).find("positive"),
-            std::string::npos);
+  EXPECT_NE(error_message([] { px::layers::Reshape({0, 2}); }).find("positive"), std::string::npos);
   auto x = px::Input({12});
   std::string msg = error_message([&] { px::layers::Reshape({5, 3}, {.name = "rs"})(x); });
   EXPECT_EQ(msg,

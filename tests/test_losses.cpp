@@ -100,7 +100,8 @@ TEST(Losses, BinaryCrossentropyDocstring) {
   const Tensor per = bce.call(y_true, logits);
   EXPECT_NEAR(per(0), 0.235, 1e-3);
   EXPECT_NEAR(per(1), 1.496, 1e-3);
-  // The 1-D form of the same example.
+  // The 1-D form of the same example (Keras's "batch_size = 1" case).
+  EXPECT_NEAR(bce(Tensor{0, 1, 0, 0}, Tensor{-18.6f, 0.51f, 2.94f, -12.8f}), 0.8654, 1e-4);
   EXPECT_NEAR(bce(Tensor{{0, 1, 0, 0}}, Tensor{{-18.6f, 0.51f, 2.94f, -12.8f}}), 0.8654, 1e-4);
   // binary_crossentropy docstring on probabilities: [0.916, 0.714].
   const Tensor p = {{0.6f, 0.4f}, {0.4f, 0.6f}};

@@ -202,8 +202,10 @@ Reference softmax_ref(Dim axis, bool log) {
       std::vector<std::size_t> idx = unravel(flat, x.shape());
       double m = -1e300, s = 0;
       std::vector<std::size_t> j = idx;
-      for (j[ax] = 0; j[ax] < x.shape()[ax]; ++j[ax]) m = std::max(m, double(x.data()[ravel(j, x.shape())]));
-      for (j[ax] = 0; j[ax] < x.shape()[ax]; ++j[ax]) s += std::exp(x.data()[ravel(j, x.shape())] - m);
+      for (j[ax] = 0; j[ax] < x.shape()[ax]; ++j[ax])
+        m = std::max(m, double(x.data()[ravel(j, x.shape())]));
+      for (j[ax] = 0; j[ax] < x.shape()[ax]; ++j[ax])
+        s += std::exp(x.data()[ravel(j, x.shape())] - m);
       const double v = x.data()[flat] - m;
       out.data()[flat] = float(log ? v - std::log(s) : std::exp(v) / s);
     }
@@ -250,8 +252,7 @@ std::vector<Case> cases() {
   std::vector<Case> t;
   auto add = [&](std::string name, std::function<px::KernelPtr()> make, std::vector<Gen> in,
                  Reference ref, std::vector<bool> diff = {}) {
-    t.push_back({std::move(name), std::move(make), std::move(in), std::move(diff),
-                 std::move(ref)});
+    t.push_back({std::move(name), std::move(make), std::move(in), std::move(diff), std::move(ref)});
   };
 
   // linear algebra
@@ -276,8 +277,8 @@ std::vector<Case> cases() {
        normal, normal},
       {"multiply", kn::multiply, [](const Tensor& a, const Tensor& b) { return Tensor(a * b); },
        normal, normal},
-      {"divide", kn::divide, [](const Tensor& a, const Tensor& b) { return Tensor(a / b); },
-       normal, [](Shape s) { return uniform(s, 0.5f, 2.0f); }},
+      {"divide", kn::divide, [](const Tensor& a, const Tensor& b) { return Tensor(a / b); }, normal,
+       [](Shape s) { return uniform(s, 0.5f, 2.0f); }},
       {"pow", kn::pow, [](const Tensor& a, const Tensor& b) { return Tensor(xt::pow(a, b)); },
        [](Shape s) { return uniform(s, 0.5f, 2.0f); },
        [](Shape s) { return uniform(s, -1.5f, 1.5f); }},
@@ -303,7 +304,9 @@ std::vector<Case> cases() {
           {b.ga(sa), b.gb(sb)}, [ref](const Inputs& in) { return ref(in[0], in[1]); });
     }
   }
-  auto where_ref = [](const Inputs& in) { return Tensor(xt::where(xt::not_equal(in[0], 0.0f), in[1], in[2])); };
+  auto where_ref = [](const Inputs& in) {
+    return Tensor(xt::where(xt::not_equal(in[0], 0.0f), in[1], in[2]));
+  };
   add("where_3x4", kn::where, {condition({3, 4}), normal({3, 4}), normal({3, 4})}, where_ref,
       {false, true, true});
   add("where_3x1_4_3x4", kn::where, {condition({3, 1}), normal({4}), normal({3, 4})}, where_ref,
@@ -335,14 +338,13 @@ std::vector<Case> cases() {
       {"sigmoid", kn::sigmoid, [](double x) { return 1 / (1 + std::exp(-x)); },
        [](Shape s) { return uniform(s, -5.0f, 5.0f); }},
       {"relu", kn::relu, [](double x) { return std::max(x, 0.0); }, kink0},
-      {"elu", [] { return kn::elu(); }, [](double x) { return x > 0 ? x : std::expm1(x); },
-       kink0},
+      {"elu", [] { return kn::elu(); }, [](double x) { return x > 0 ? x : std::expm1(x); }, kink0},
       {"elu_alpha_0_7", [] { return kn::elu(0.7f); },
        [](double x) { return x > 0 ? x : 0.7 * std::expm1(x); }, kink0},
-      {"selu", kn::selu,
-       [=](double x) { return scale * (x > 0 ? x : alpha * std::expm1(x)); }, kink0},
-      {"leaky_relu", [] { return kn::leaky_relu(); },
-       [](double x) { return x >= 0 ? x : 0.2 * x; }, kink0},
+      {"selu", kn::selu, [=](double x) { return scale * (x > 0 ? x : alpha * std::expm1(x)); },
+       kink0},
+      {"leaky_relu", [] { return kn::leaky_relu(); }, [](double x) { return x >= 0 ? x : 0.2 * x; },
+       kink0},
       {"leaky_relu_0_1", [] { return kn::leaky_relu(0.1f); },
        [](double x) { return x >= 0 ? x : 0.1 * x; }, kink0},
       {"softplus", kn::softplus, [](double x) { return std::log1p(std::exp(x)); },
@@ -352,17 +354,21 @@ std::vector<Case> cases() {
       {"swish", kn::swish, [](double x) { return x / (1 + std::exp(-x)); }, n01},
       {"hard_sigmoid", kn::hard_sigmoid,
        [](double x) { return std::min(std::max(x + 3, 0.0), 6.0) / 6; },
-       [](Shape s) { return away_from(s, -4.0f, 4.0f, {-3.0f, 3.0f}); }},
+       [](Shape s) {
+         return away_from(s, -4.0f, 4.0f, {-3.0f, 3.0f});
+       }},
       {"clip", [] { return kn::clip(-0.5f, 0.7f); },
        [](double x) { return std::min(std::max(x, -0.5), 0.7); },
-       [](Shape s) { return away_from(s, -1.5f, 1.5f, {-0.5f, 0.7f}); }},
-      {"affine", [] { return kn::affine(2.5f, -1.0f); }, [](double x) { return 2.5 * x - 1; },
-       n01},
+       [](Shape s) {
+         return away_from(s, -1.5f, 1.5f, {-0.5f, 0.7f});
+       }},
+      {"affine", [] { return kn::affine(2.5f, -1.0f); }, [](double x) { return 2.5 * x - 1; }, n01},
   };
   for (const Un& u : unaries) {
     for (int rep = 0; rep < 2; ++rep) {
       const Shape s = random_shape();
-      add(u.name + "_" + std::to_string(rep) + "_" + shape_tag(s), u.make, {u.gen(s)}, elementwise(u.f));
+      add(u.name + "_" + std::to_string(rep) + "_" + shape_tag(s), u.make, {u.gen(s)},
+          elementwise(u.f));
     }
   }
 
@@ -406,13 +412,15 @@ std::vector<Case> cases() {
       auto ref = r.ref;
       const auto axes = a.axes;
       const bool keep = a.keepdims;
-      add(std::string(r.name) + "_" + a.tag, [=] { return make(axes, keep); },
-          {r.gen({2, 3, 4})}, [=](const Inputs& in) {
+      add(
+          std::string(r.name) + "_" + a.tag, [=] { return make(axes, keep); }, {r.gen({2, 3, 4})},
+          [=](const Inputs& in) {
             return ref(in[0], positive_axes(axes, in[0].dimension()), keep);
           });
     }
   }
-  add("sum_wide_rows", [] { return kn::sum({1}); }, {normal({3, 37})},
+  add(
+      "sum_wide_rows", [] { return kn::sum({1}); }, {normal({3, 37})},
       [](const Inputs& in) { return Tensor(xt::sum(in[0], {1})); });
 
   // shape manipulation
@@ -424,11 +432,20 @@ std::vector<Case> cases() {
       return out;
     };
   };
-  add("reshape_2x3x4_to_6xinfer", [] { return kn::reshape({6, -1}); }, {normal({2, 3, 4})},
-      same_data({6, 4}));
-  add("reshape_2x6_to_3x4", [] { return kn::reshape({3, 4}); }, {normal({2, 6})},
-      same_data({3, 4}));
-  add("reshape_flatten", [] { return kn::reshape({-1}); }, {normal({2, 3})}, same_data({6}));
+  add(
+      "reshape_2x3x4_to_6xinfer",
+      [] {
+        return kn::reshape({6, -1});
+      },
+      {normal({2, 3, 4})}, same_data({6, 4}));
+  add(
+      "reshape_2x6_to_3x4",
+      [] {
+        return kn::reshape({3, 4});
+      },
+      {normal({2, 6})}, same_data({3, 4}));
+  add(
+      "reshape_flatten", [] { return kn::reshape({-1}); }, {normal({2, 3})}, same_data({6}));
 
   auto transpose_ref = [](std::vector<std::size_t> perm) {
     return [perm](const Inputs& in) {
@@ -439,9 +456,11 @@ std::vector<Case> cases() {
     std::string tag = "transpose";
     for (auto p : perm) tag += "_" + std::to_string(p);
     if (perm.empty()) tag += "_reverse";
-    add(tag, [perm] { return kn::transpose(perm); }, {normal({2, 3, 4})}, transpose_ref(perm));
+    add(
+        tag, [perm] { return kn::transpose(perm); }, {normal({2, 3, 4})}, transpose_ref(perm));
   }
-  add("transpose_matrix", [] { return kn::transpose(); }, {normal({5, 3})}, transpose_ref({}));
+  add(
+      "transpose_matrix", [] { return kn::transpose(); }, {normal({5, 3})}, transpose_ref({}));
 
   auto concat_ref = [](Dim axis) {
     return [axis](const Inputs& in) {
@@ -465,13 +484,17 @@ std::vector<Case> cases() {
       return out;
     };
   };
-  add("concatenate_last_3_inputs", [] { return kn::concatenate(-1); },
+  add(
+      "concatenate_last_3_inputs", [] { return kn::concatenate(-1); },
       {normal({2, 3}), normal({2, 2}), normal({2, 1})}, concat_ref(-1));
-  add("concatenate_axis0", [] { return kn::concatenate(0); }, {normal({1, 3}), normal({2, 3})},
+  add(
+      "concatenate_axis0", [] { return kn::concatenate(0); }, {normal({1, 3}), normal({2, 3})},
       concat_ref(0));
-  add("concatenate_axis1_rank3", [] { return kn::concatenate(1); },
+  add(
+      "concatenate_axis1_rank3", [] { return kn::concatenate(1); },
       {normal({2, 1, 3}), normal({2, 2, 3})}, concat_ref(1));
-  add("concatenate_single", [] { return kn::concatenate(); }, {normal({2, 2})}, concat_ref(-1));
+  add(
+      "concatenate_single", [] { return kn::concatenate(); }, {normal({2, 2})}, concat_ref(-1));
 
   auto slice_ref = [](Dim axis, Dim start, Dim stop) {
     return [=](const Inputs& in) {
@@ -491,12 +514,13 @@ std::vector<Case> cases() {
       return out;
     };
   };
-  add("slice_axis1_1_3", [] { return kn::slice(1, 1, 3); }, {normal({2, 4})},
-      slice_ref(1, 1, 3));
-  add("slice_last_neg3_neg1", [] { return kn::slice(-1, -3, -1); }, {normal({2, 3, 5})},
+  add(
+      "slice_axis1_1_3", [] { return kn::slice(1, 1, 3); }, {normal({2, 4})}, slice_ref(1, 1, 3));
+  add(
+      "slice_last_neg3_neg1", [] { return kn::slice(-1, -3, -1); }, {normal({2, 3, 5})},
       slice_ref(-1, -3, -1));
-  add("slice_axis0_0_1", [] { return kn::slice(0, 0, 1); }, {normal({3, 2})},
-      slice_ref(0, 0, 1));
+  add(
+      "slice_axis0_0_1", [] { return kn::slice(0, 0, 1); }, {normal({3, 2})}, slice_ref(0, 0, 1));
 
   auto gather_ref = [](Dim axis) {
     return [axis](const Inputs& in) {
@@ -520,11 +544,14 @@ std::vector<Case> cases() {
     };
   };
   const std::vector<bool> x_only = {true, false};
-  add("gather_embedding_5x3_ids_2x2", [] { return kn::gather(0); },
+  add(
+      "gather_embedding_5x3_ids_2x2", [] { return kn::gather(0); },
       {normal({5, 3}), indices({2, 2}, 5)}, gather_ref(0), x_only);
-  add("gather_axis1_2x4x3_ids_3", [] { return kn::gather(1); },
+  add(
+      "gather_axis1_2x4x3_ids_3", [] { return kn::gather(1); },
       {normal({2, 4, 3}), indices({3}, 4)}, gather_ref(1), x_only);
-  add("gather_last_2x4_ids_6", [] { return kn::gather(-1); }, {normal({2, 4}), indices({6}, 4)},
+  add(
+      "gather_last_2x4_ids_6", [] { return kn::gather(-1); }, {normal({2, 4}), indices({6}, 4)},
       gather_ref(-1), x_only);
 
   auto take_ref = [](Dim axis) {
@@ -541,22 +568,28 @@ std::vector<Case> cases() {
       return out;
     };
   };
-  add("take_along_last_4x5", [] { return kn::take_along_axis(-1); },
+  add(
+      "take_along_last_4x5", [] { return kn::take_along_axis(-1); },
       {normal({4, 5}), indices({4}, 5)}, take_ref(-1), x_only);
-  add("take_along_axis1_2x3x4", [] { return kn::take_along_axis(1); },
+  add(
+      "take_along_axis1_2x3x4", [] { return kn::take_along_axis(1); },
       {normal({2, 3, 4}), indices({2, 4}, 3)}, take_ref(1), x_only);
-  add("take_along_axis0_3x2", [] { return kn::take_along_axis(0); },
+  add(
+      "take_along_axis0_3x2", [] { return kn::take_along_axis(0); },
       {normal({3, 2}), indices({2}, 3)}, take_ref(0), x_only);
 
   // normalised exponentials
   for (bool log : {false, true}) {
     const std::string name = log ? "log_softmax" : "softmax";
     auto make = [log](Dim axis) { return log ? kn::log_softmax(axis) : kn::softmax(axis); };
-    add(name + "_rows_3x5", [=] { return make(-1); }, {normal({3, 5})}, softmax_ref(-1, log));
-    add(name + "_wide_2x21", [=] { return make(-1); }, {normal({2, 21})}, softmax_ref(-1, log));
-    add(name + "_axis1_2x3x4", [=] { return make(1); }, {normal({2, 3, 4})},
-        softmax_ref(1, log));
-    add(name + "_vector", [=] { return make(0); }, {normal({4})}, softmax_ref(0, log));
+    add(
+        name + "_rows_3x5", [=] { return make(-1); }, {normal({3, 5})}, softmax_ref(-1, log));
+    add(
+        name + "_wide_2x21", [=] { return make(-1); }, {normal({2, 21})}, softmax_ref(-1, log));
+    add(
+        name + "_axis1_2x3x4", [=] { return make(1); }, {normal({2, 3, 4})}, softmax_ref(1, log));
+    add(
+        name + "_vector", [=] { return make(0); }, {normal({4})}, softmax_ref(0, log));
   }
   return t;
 }
@@ -699,11 +732,13 @@ TEST(OpTable, CoversEveryKernel) {
   std::set<std::string> seen;
   for (const Case& c : cases()) seen.insert(c.make()->name());
   for (const char* name :
-       {"matmul", "add", "subtract", "multiply", "divide", "pow", "maximum", "minimum", "where",
-        "negative", "exp", "log", "sqrt", "square", "abs", "tanh", "sigmoid", "relu", "elu",
-        "selu", "leaky_relu", "softplus", "gelu", "swish", "hard_sigmoid", "clip", "affine",
-        "sum", "mean", "max", "reshape", "transpose", "concatenate", "slice", "gather",
-        "take_along_axis", "softmax", "log_softmax"}) {
+       {"matmul",       "add",        "subtract",    "multiply", "divide",  "pow",
+        "maximum",      "minimum",    "where",       "negative", "exp",     "log",
+        "sqrt",         "square",     "abs",         "tanh",     "sigmoid", "relu",
+        "elu",          "selu",       "leaky_relu",  "softplus", "gelu",    "swish",
+        "hard_sigmoid", "clip",       "affine",      "sum",      "mean",    "max",
+        "reshape",      "transpose",  "concatenate", "slice",    "gather",  "take_along_axis",
+        "softmax",      "log_softmax"}) {
     EXPECT_TRUE(seen.count(name)) << name << " has no gradient-test case";
   }
 }
@@ -835,32 +870,50 @@ Shape out_shape(const px::KernelPtr& k, std::vector<Shape> shapes) {
 }
 
 TEST(Errors, MatmulNamesBothShapes) {
-  expect_error([] { out_shape(kn::matmul(), {{-1, 784}, {783, 64}}); },
-               {"matmul: cannot multiply (None, 784) by (783, 64): inner dimensions 784 and "
-                "783 differ"});
-  expect_error([] { out_shape(kn::matmul(), {{2, 3, 4}, {5, 4, 6}}); },
-               {"matmul", "(2, 3, 4)", "(5, 4, 6)", "batch"});
+  expect_error(
+      [] {
+        out_shape(kn::matmul(), {{-1, 784}, {783, 64}});
+      },
+      {"matmul: cannot multiply (None, 784) by (783, 64): inner dimensions 784 and "
+       "783 differ"});
+  expect_error(
+      [] {
+        out_shape(kn::matmul(), {{2, 3, 4}, {5, 4, 6}});
+      },
+      {"matmul", "(2, 3, 4)", "(5, 4, 6)", "batch"});
 }
 
 TEST(Errors, Broadcasting) {
-  expect_error([] { out_shape(kn::add(), {{3, 4}, {5}}); },
-               {"add", "cannot broadcast", "(3, 4)", "(5,)"});
+  expect_error(
+      [] {
+        out_shape(kn::add(), {{3, 4}, {5}});
+      },
+      {"add", "cannot broadcast", "(3, 4)", "(5,)"});
   expect_error([] { out_shape(kn::where(), {{3, 1}, {3, 4}, {2, 4}}); }, {"where", "(2, 4)"});
   expect_error([] { out_shape(kn::multiply(), {{3, 4}}); }, {"multiply", "expected 2 inputs"});
 }
 
 TEST(Errors, ShapeOps) {
-  expect_error([] { out_shape(kn::reshape({5, -1}), {{2, 3}}); },
-               {"reshape", "(2, 3)", "(5, None)"});
+  expect_error(
+      [] {
+        out_shape(kn::reshape({5, -1}), {{2, 3}});
+      },
+      {"reshape", "(2, 3)", "(5, None)"});
   expect_error([] { kn::reshape({-1, -1}); }, {"reshape", "at most one -1"});
   expect_error([] { out_shape(kn::transpose({0, 0}), {{2, 3}}); }, {"transpose", "(2, 3)"});
-  expect_error([] { out_shape(kn::concatenate(1), {{2, 3}, {4, 3}}); },
-               {"concatenate", "input 1", "(4, 3)", "(2, 3)"});
+  expect_error(
+      [] {
+        out_shape(kn::concatenate(1), {{2, 3}, {4, 3}});
+      },
+      {"concatenate", "input 1", "(4, 3)", "(2, 3)"});
   expect_error([] { out_shape(kn::concatenate(), {}); }, {"concatenate"});
   expect_error([] { out_shape(kn::slice(1, 2, 7), {{-1, 5}}); }, {"slice", "[2, 7)", "(None, 5)"});
   expect_error([] { out_shape(kn::slice(2, 0, 1), {{3, 5}}); }, {"slice", "axis 2"});
-  expect_error([] { out_shape(kn::take_along_axis(-1), {{4, 5}, {3}}); },
-               {"take_along_axis", "(3,)", "(4, 5)"});
+  expect_error(
+      [] {
+        out_shape(kn::take_along_axis(-1), {{4, 5}, {3}});
+      },
+      {"take_along_axis", "(3,)", "(4, 5)"});
   expect_error([] { out_shape(kn::softmax(2), {{4, 5}}); }, {"softmax", "axis 2"});
 }
 
@@ -871,16 +924,27 @@ TEST(Errors, Reductions) {
 
 TEST(Errors, IndicesOutOfRange) {
   const Tensor table = xt::zeros<float>({4, 2});
-  expect_error([&] { px::eval(*kn::gather(0), {table, Tensor{1.0f, 4.0f}}); },
-               {"gather", "index 4", "size 4"});
+  expect_error(
+      [&] {
+        px::eval(*kn::gather(0), {table, Tensor{1.0f, 4.0f}});
+      },
+      {"gather", "index 4", "size 4"});
   expect_error([&] { px::eval(*kn::gather(0), {table, Tensor{-1.0f}}); }, {"gather", "-1"});
-  expect_error([&] { px::eval(*kn::gather(0), {table, Tensor{1.5f}}); },
-               {"gather", "not an integer"});
-  expect_error([&] { px::eval(*kn::take_along_axis(-1), {table, Tensor{0.0f, 0.0f, 2.0f, 1.0f}}); },
-               {"take_along_axis", "index 2", "size 2"});
+  expect_error(
+      [&] {
+        px::eval(*kn::gather(0), {table, Tensor{1.5f}});
+      },
+      {"gather", "not an integer"});
+  expect_error(
+      [&] {
+        px::eval(*kn::take_along_axis(-1), {table, Tensor{0.0f, 0.0f, 2.0f, 1.0f}});
+      },
+      {"take_along_axis", "index 2", "size 2"});
 }
 
-TEST(Errors, BadParameters) { expect_error([] { kn::clip(1.0f, -1.0f); }, {"clip"}); }
+TEST(Errors, BadParameters) {
+  expect_error([] { kn::clip(1.0f, -1.0f); }, {"clip"});
+}
 
 // ---- symbolic shapes -----------------------------------------------------------------
 

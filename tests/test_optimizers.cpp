@@ -4,10 +4,13 @@
 // decay, schedules, and name lookup.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <memory>
+#include <new>
 #include <numbers>
 #include <string>
 #include <vector>
@@ -20,6 +23,22 @@
 namespace px = plexus;
 namespace O = px::optim;
 using px::Tensor;
+
+// Counts heap allocations while enabled (to check that a steady-state step allocates
+// nothing). The replacement new/delete pair is malloc/free, which GCC cannot see when it
+// inlines library code, hence the pragma.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<long> g_allocations{0};
+std::atomic<bool> g_counting{false};
+}  // namespace
+void* operator new(std::size_t n) {
+  if (g_counting) ++g_allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -441,6 +460,30 @@ TEST(Optimizers, SkipsMissingGradientsAndChecksShapes) {
   px::VariableData* vars[] = {a.data().get()};
   sgd.apply(grads, vars);
   EXPECT_EQ(a.value()(0), -1.0f);
+}
+
+TEST(Optimizers, SteadyStateStepAllocatesNothing) {
+  std::vector<std::shared_ptr<O::Optimizer>> optimizers;
+  for (const auto& name : O::names()) optimizers.push_back(O::get(name));
+  optimizers.push_back(std::make_shared<O::Adam>(O::AdamOptions{.amsgrad = true, .clipnorm = 1.0}));
+  optimizers.push_back(std::make_shared<O::RMSprop>(
+      O::RMSpropOptions{.momentum = 0.9, .centered = true, .clipvalue = 0.1}));
+  optimizers.push_back(std::make_shared<O::SGD>(O::SGDOptions{
+      .learning_rate = O::CosineDecay(0.1, 100), .momentum = 0.9, .global_clipnorm = 1.0}));
+  for (auto& opt : optimizers) {
+    auto a = make_variable(std::vector<float>(100, 1.0f));
+    auto b = make_variable(std::vector<float>(7, 1.0f), "bias");
+    const Tensor ga = xt::ones<float>({100}) * 3.0f;
+    const Tensor gb = xt::ones<float>({7}) * 2.0f;
+    const Tensor* grads[] = {&ga, &gb};
+    px::VariableData* vars[] = {a.data().get(), b.data().get()};
+    opt->apply(grads, vars);  // the first step creates the state
+    g_allocations = 0;
+    g_counting = true;
+    for (int i = 0; i < 5; ++i) opt->apply(grads, vars);
+    g_counting = false;
+    EXPECT_EQ(g_allocations.load(), 0) << opt->name();
+  }
 }
 
 TEST(Optimizers, GetByName) {

@@ -1,0 +1,581 @@
+// plot_history: the same panels either as SVG written here or as a gnuplot script.
+// Both renderers share one layout (families, series order, colours, axis ranges), so a
+// .png and a .svg of the same history show the same picture.
+#include "optim/plot_history.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "core/error.hpp"
+
+extern char** environ;
+
+namespace plexus::utils {
+
+namespace {
+
+// matplotlib's "tab10", the colours Keras users see in their history plots.
+constexpr std::array<const char*, 10> kPalette = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                                  "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                                  "#bcbd22", "#17becf"};
+
+// Metric names a history key can end with; a multi-output model logs "<output>_<name>".
+// Longest first, so "score_binary_accuracy" belongs to binary_accuracy, not accuracy.
+constexpr std::array<const char*, 14> kFamilies = {"top_k_categorical_accuracy",
+                                                   "sparse_categorical_accuracy",
+                                                   "categorical_accuracy",
+                                                   "mean_absolute_error",
+                                                   "mean_squared_error",
+                                                   "binary_accuracy",
+                                                   "precision",
+                                                   "accuracy",
+                                                   "recall",
+                                                   "loss",
+                                                   "acc",
+                                                   "auc",
+                                                   "mae",
+                                                   "mse"};
+
+struct Series {
+  std::string key;
+  std::vector<double> y;
+  bool validation = false;
+  const char* color = kPalette[0];
+};
+
+struct Axis {
+  double lo = 0, hi = 1;
+  std::vector<double> ticks;
+  int decimals = 0;
+};
+
+struct Panel {
+  std::string family;
+  std::vector<Series> series;
+  Axis x, y;
+};
+
+struct Layout {
+  std::vector<Panel> panels;
+  std::vector<double> epochs;  // x value of the i-th entry of every series
+  int columns = 1, rows = 1;
+};
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string family_of(const std::string& base) {
+  for (const char* f : kFamilies) {
+    if (base == f) return base;
+  }
+  for (const char* f : kFamilies) {
+    if (ends_with(base, std::string("_") + f)) return f;
+  }
+  return base;
+}
+
+// 1, 2 or 5 times a power of ten, near range / target.
+double nice_step(double range, int target) {
+  const double raw = range / target;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double f = raw / mag;
+  return (f < 1.5 ? 1.0 : f < 3.0 ? 2.0 : f < 7.0 ? 5.0 : 10.0) * mag;
+}
+
+Axis value_axis(double lo, double hi) {
+  Axis a;
+  if (!std::isfinite(lo) || !std::isfinite(hi)) {
+    lo = 0;
+    hi = 1;
+  }
+  if (hi - lo < 1e-12 * std::max(1.0, std::abs(hi))) {
+    const double pad = std::abs(hi) > 0 ? 0.1 * std::abs(hi) : 0.5;
+    lo -= pad;
+    hi += pad;
+  }
+  const double step = nice_step(hi - lo, 5);
+  a.lo = std::floor(lo / step + 1e-9) * step;
+  a.hi = std::ceil(hi / step - 1e-9) * step;
+  for (double t = a.lo; t <= a.hi + step * 1e-6; t += step) a.ticks.push_back(t);
+  a.decimals = std::clamp(static_cast<int>(-std::floor(std::log10(step) + 1e-9)), 0, 10);
+  return a;
+}
+
+Axis epoch_axis(double first, double last) {
+  Axis a;
+  if (last <= first) {
+    a.lo = first - 1;
+    a.hi = first + 1;
+  } else {
+    a.lo = first;
+    a.hi = last;
+  }
+  const double step = std::max(1.0, nice_step(a.hi - a.lo, 6));
+  for (double t = std::ceil(a.lo / step) * step; t <= a.hi + 1e-9; t += step) {
+    a.ticks.push_back(t);
+  }
+  return a;
+}
+
+Layout make_layout(const History& history, const PlotHistoryOptions& options) {
+  if (options.panel_width < 160 || options.panel_height < 120) {
+    throw Error("plot_history: panels must be at least 160x120 pixels, received {}x{}",
+                options.panel_width, options.panel_height);
+  }
+  if (options.columns < 1) {
+    throw Error("plot_history: columns must be at least 1, received {}", options.columns);
+  }
+  const auto& h = history.history;
+  std::size_t n = 0;
+  for (const auto& [key, values] : h) n = std::max(n, values.size());
+  if (n == 0) throw Error("plot_history: the history is empty (no epochs recorded)");
+
+  // The keys to plot: every key, or the requested ones and their val_ twins.
+  std::vector<std::string> keys;
+  if (options.keys.empty()) {
+    for (const auto& [key, values] : h) {
+      if (!values.empty()) keys.push_back(key);
+    }
+  } else {
+    std::set<std::string> wanted;
+    for (const auto& k : options.keys) {
+      const bool has = h.count(k) != 0, has_val = h.count("val_" + k) != 0;
+      if (!has && !has_val) {
+        std::string known;
+        for (const auto& [key, values] : h) known += (known.empty() ? "" : ", ") + key;
+        throw Error("plot_history: the history has no key \"{}\" (it has: {})", k, known);
+      }
+      if (has) wanted.insert(k);
+      if (has_val) wanted.insert("val_" + k);
+    }
+    keys.assign(wanted.begin(), wanted.end());
+  }
+
+  // Group by family (loss first, then in order of first appearance); within a family the
+  // family's own key first, then the rest by name, each followed by its val_ twin.
+  Layout layout;
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups;  // family -> bases
+  std::set<std::string> bases;
+  for (const auto& k : keys) bases.insert(starts_with(k, "val_") ? k.substr(4) : k);
+  for (const auto& base : bases) {
+    const std::string fam = family_of(base);
+    auto it =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == fam; });
+    if (it == groups.end()) {
+      groups.push_back({fam, {}});
+      it = groups.end() - 1;
+    }
+    it->second.push_back(base);
+  }
+  std::stable_partition(groups.begin(), groups.end(),
+                        [](const auto& g) { return g.first == "loss"; });
+  const std::set<std::string> key_set(keys.begin(), keys.end());
+  for (auto& [fam, members] : groups) {
+    std::stable_partition(members.begin(), members.end(),
+                          [&](const std::string& b) { return b == fam; });
+    Panel p;
+    p.family = fam;
+    double lo = INFINITY, hi = -INFINITY;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      for (const std::string& key : {members[i], "val_" + members[i]}) {
+        if (!key_set.count(key)) continue;
+        Series s{key, h.at(key), starts_with(key, "val_"), kPalette[i % kPalette.size()]};
+        for (double v : s.y) {
+          if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+        }
+        p.series.push_back(std::move(s));
+      }
+    }
+    p.y = value_axis(lo, hi);
+    layout.panels.push_back(std::move(p));
+  }
+
+  for (std::size_t i = 0; i < n; ++i) {
+    layout.epochs.push_back(i < history.epoch.size() ? history.epoch[i] + 1.0
+                                                     : static_cast<double>(i + 1));
+  }
+  const double first = *std::min_element(layout.epochs.begin(), layout.epochs.end());
+  const double last = *std::max_element(layout.epochs.begin(), layout.epochs.end());
+  for (auto& p : layout.panels) p.x = epoch_axis(first, last);
+  const int count = static_cast<int>(layout.panels.size());
+  layout.columns = std::min(options.columns, count);
+  layout.rows = (count + layout.columns - 1) / layout.columns;
+  return layout;
+}
+
+std::string fixed(double v, int decimals) {
+  if (std::abs(v) < 0.5 * std::pow(10.0, -decimals)) v = 0;  // no "-0.00" tick labels
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// --- SVG -------------------------------------------------------------------------------
+
+constexpr int kTitleHeight = 30;
+constexpr double kCharWidth = 7.0;  // approximate advance of a 12px sans-serif character
+
+void svg_panel(std::string& out, const Panel& p, const std::vector<double>& epochs, double ox,
+               double oy, const PlotHistoryOptions& o) {
+  const double pw = o.panel_width, ph = o.panel_height;
+  // Legend entries below the x axis, wrapped to the plot width.
+  const double left = ox + 70, right = ox + pw - 20, top = oy + 34;
+  std::vector<std::vector<std::size_t>> rows(1);
+  double row_width = 0;
+  for (std::size_t i = 0; i < p.series.size(); ++i) {
+    const double w = 34 + kCharWidth * static_cast<double>(p.series[i].key.size()) + 14;
+    if (row_width > 0 && row_width + w > right - left) {
+      rows.emplace_back();
+      row_width = 0;
+    }
+    rows.back().push_back(i);
+    row_width += w;
+  }
+  const double legend_h = 18.0 * static_cast<double>(rows.size());
+  const double bottom = oy + ph - 46 - legend_h;
+  auto sx = [&](double x) { return left + (x - p.x.lo) / (p.x.hi - p.x.lo) * (right - left); };
+  auto sy = [&](double y) { return bottom - (y - p.y.lo) / (p.y.hi - p.y.lo) * (bottom - top); };
+
+  out += fmt::format(
+      "<g class=\"panel\" id=\"panel-{}\">\n"
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"14\" "
+      "font-weight=\"bold\">{}</text>\n",
+      xml_escape(p.family), (left + right) / 2, oy + 22, xml_escape(p.family));
+  // Grid and tick labels.
+  for (double t : p.y.ticks) {
+    out += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n"
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" font-size=\"11\">{}</text>\n",
+        left, sy(t), right, sy(t), left - 6, sy(t) + 4, fixed(t, p.y.decimals));
+  }
+  for (double t : p.x.ticks) {
+    out += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n"
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n",
+        sx(t), top, sx(t), bottom, sx(t), bottom + 16, fixed(t, 0));
+  }
+  out += fmt::format(
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" "
+      "stroke=\"#444\"/>\n"
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"12\">epoch</text>\n",
+      left, top, right - left, bottom - top, (left + right) / 2, bottom + 34);
+
+  // Curves: one polyline per run of finite values; dots when there are few epochs.
+  const bool dots = epochs.size() <= 50;
+  for (const auto& s : p.series) {
+    const std::string style = fmt::format("fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}",
+                                          s.color, s.validation ? " stroke-dasharray=\"7,4\"" : "");
+    std::string points;
+    auto flush = [&] {
+      if (!points.empty()) {
+        out += fmt::format("<polyline class=\"series\" data-key=\"{}\" {} points=\"{}\"/>\n",
+                           xml_escape(s.key), style, points);
+      }
+      points.clear();
+    };
+    for (std::size_t i = 0; i < s.y.size() && i < epochs.size(); ++i) {
+      if (!std::isfinite(s.y[i])) {
+        flush();
+        continue;
+      }
+      points +=
+          fmt::format("{}{:.2f},{:.2f}", points.empty() ? "" : " ", sx(epochs[i]), sy(s.y[i]));
+      if (dots) {
+        out += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"2.5\" fill=\"{}\"/>\n",
+                           sx(epochs[i]), sy(s.y[i]), s.color);
+      }
+    }
+    flush();
+  }
+
+  // Legend.
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const double y = bottom + 52 + 18.0 * static_cast<double>(r);
+    double x = left;
+    for (std::size_t i : rows[r]) {
+      const Series& s = p.series[i];
+      out += fmt::format(
+          "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
+          "stroke-width=\"2\"{}/>\n"
+          "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"12\">{}</text>\n",
+          x, y - 4, x + 28, y - 4, s.color, s.validation ? " stroke-dasharray=\"7,4\"" : "", x + 34,
+          y, xml_escape(s.key));
+      x += 34 + kCharWidth * static_cast<double>(s.key.size()) + 14;
+    }
+  }
+  out += "</g>\n";
+}
+
+// --- files and processes ------------------------------------------------------------------
+
+// Removes its file on scope exit unless released.
+class TempFile {
+ public:
+  explicit TempFile(std::string pattern) : path_(std::move(pattern)) {
+    int fd = ::mkstemp(path_.data());
+    if (fd < 0) {
+      throw Error("plot_history: cannot create the temporary file \"{}\": {}", path_,
+                  std::strerror(errno));
+    }
+    ::close(fd);
+  }
+  ~TempFile() {
+    if (!path_.empty()) std::remove(path_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& path() const { return path_; }
+
+  // Gives the file the permissions a plain fopen would have and renames it to `target`.
+  void commit(const std::string& target) {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::chmod(path_.c_str(), 0666 & ~mask);
+    std::error_code ec;
+    std::filesystem::rename(path_, target, ec);
+    if (ec) throw Error("plot_history: cannot write \"{}\": {}", target, ec.message());
+    path_.clear();
+  }
+
+ private:
+  std::string path_;
+};
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) throw Error("plot_history: cannot write \"{}\"", path);
+}
+
+std::string find_on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return {};
+  std::string_view rest(path);
+  while (true) {
+    const std::size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    if (dir.empty()) dir = ".";
+    const std::string candidate = dir + "/" + program;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    if (colon == std::string_view::npos) return {};
+    rest.remove_prefix(colon + 1);
+  }
+}
+
+std::string read_trimmed(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+// A gnuplot single-quoted string: no escapes, a quote is doubled.
+std::string gp_string(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    out += c;
+    if (c == '\'') out += '\'';
+  }
+  return out + "'";
+}
+
+std::string gnuplot_script(const Layout& layout, const PlotHistoryOptions& o,
+                           const std::string& output) {
+  const int width = layout.columns * o.panel_width;
+  const int height = layout.rows * o.panel_height + (o.title.empty() ? 0 : kTitleHeight);
+  std::string s = fmt::format(
+      "if (strstrt(GPVAL_TERMINALS, ' pngcairo ') > 0) {{\n"
+      "  set terminal pngcairo size {0},{1} noenhanced font 'sans,10'\n"
+      "}} else {{\n"
+      "  set terminal png size {0},{1} noenhanced\n"
+      "}}\n"
+      "set output {2}\n"
+      "set datafile missing 'NaN'\n"
+      "set grid lc rgb '#e5e5e5'\n"
+      "set key below horizontal\n"
+      "set xlabel 'epoch'\n",
+      width, height, gp_string(output));
+  const bool dots = layout.epochs.size() <= 50;
+  for (std::size_t pi = 0; pi < layout.panels.size(); ++pi) {
+    const Panel& p = layout.panels[pi];
+    s += fmt::format("$p{} << EOD\n", pi);
+    for (std::size_t i = 0; i < layout.epochs.size(); ++i) {
+      s += fmt::format("{}", layout.epochs[i]);
+      for (const auto& series : p.series) {
+        const double v = i < series.y.size() ? series.y[i] : NAN;
+        s += std::isfinite(v) ? fmt::format(" {}", v) : std::string(" NaN");
+      }
+      s += "\n";
+    }
+    s += "EOD\n";
+  }
+  s += fmt::format("set multiplot layout {},{}{}\n", layout.rows, layout.columns,
+                   o.title.empty() ? "" : " title " + gp_string(o.title));
+  for (std::size_t pi = 0; pi < layout.panels.size(); ++pi) {
+    const Panel& p = layout.panels[pi];
+    s += fmt::format("set title {}\nset xrange [{}:{}]\nset yrange [{}:{}]\n", gp_string(p.family),
+                     p.x.lo, p.x.hi, p.y.lo, p.y.hi);
+    s += fmt::format("set ytics {} format '%.{}f'\n",
+                     p.y.ticks.size() > 1 ? p.y.ticks[1] - p.y.ticks[0] : 1.0, p.y.decimals);
+    s += fmt::format("set xtics {}\n", p.x.ticks.size() > 1 ? p.x.ticks[1] - p.x.ticks[0] : 1.0);
+    s += "plot";
+    for (std::size_t si = 0; si < p.series.size(); ++si) {
+      const Series& series = p.series[si];
+      s +=
+          fmt::format("{} $p{} using 1:{} with {} lc rgb '{}' lw 2 dt {}{} title {}", si ? "," : "",
+                      pi, si + 2, dots ? "linespoints" : "lines", series.color,
+                      series.validation ? 2 : 1, dots ? " pt 7 ps 0.5" : "", gp_string(series.key));
+    }
+    s += "\n";
+  }
+  s += "unset multiplot\nunset output\n";
+  return s;
+}
+
+void run_gnuplot(const std::string& script_path, const std::string& target) {
+  const std::string gnuplot = find_on_path("gnuplot");
+  if (gnuplot.empty()) {
+    throw Error(
+        "plot_history: \"gnuplot\" was not found on PATH, so \"{}\" cannot be rendered; install "
+        "gnuplot (Debian package gnuplot-nox) or write an .svg file instead, which needs no "
+        "external program",
+        target);
+  }
+  TempFile errors((std::filesystem::temp_directory_path() / "plexus_gnuplot_err_XXXXXX").string());
+  std::vector<std::string> args{"gnuplot", script_path};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors.path().c_str(),
+                                   O_WRONLY | O_TRUNC, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, gnuplot.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw Error("plot_history: cannot run \"{}\": {}", gnuplot, std::strerror(rc));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      throw Error("plot_history: waiting for \"{}\" failed: {}", gnuplot, std::strerror(errno));
+    }
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const std::string why = read_trimmed(errors.path());
+    throw Error("plot_history: gnuplot failed to write \"{}\" ({}){}{}", target,
+                WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
+                                  : std::string("killed by a signal"),
+                why.empty() ? "" : ": ", why);
+  }
+}
+
+}  // namespace
+
+std::string history_to_svg(const History& history, const PlotHistoryOptions& options) {
+  const Layout layout = make_layout(history, options);
+  const int title_h = options.title.empty() ? 0 : kTitleHeight;
+  const int width = layout.columns * options.panel_width;
+  const int height = layout.rows * options.panel_height + title_h;
+  std::string out = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      width, height);
+  if (title_h) {
+    out += fmt::format(
+        "<text x=\"{:.1f}\" y=\"21\" text-anchor=\"middle\" font-size=\"16\" "
+        "font-weight=\"bold\">{}</text>\n",
+        width / 2.0, xml_escape(options.title));
+  }
+  for (std::size_t i = 0; i < layout.panels.size(); ++i) {
+    const int col = static_cast<int>(i) % layout.columns;
+    const int row = static_cast<int>(i) / layout.columns;
+    svg_panel(out, layout.panels[i], layout.epochs, col * options.panel_width,
+              title_h + row * options.panel_height, options);
+  }
+  return out + "</svg>\n";
+}
+
+void plot_history(const History& history, std::string_view path,
+                  const PlotHistoryOptions& options) {
+  namespace fs = std::filesystem;
+  if (path.empty()) throw Error("plot_history: the output file name is empty");
+  const std::string target(path);
+  std::string ext = fs::path(target).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext != ".svg" && ext != ".png") {
+    throw Error("plot_history: cannot write \"{}\": the file name must end in .svg or .png",
+                target);
+  }
+  const Layout layout = make_layout(history, options);  // errors before touching files
+  TempFile out(target + ".tmp_XXXXXX");
+  if (ext == ".svg") {
+    write_text(out.path(), history_to_svg(history, options));
+  } else {
+    TempFile script((fs::temp_directory_path() / "plexus_plot_XXXXXX").string());
+    write_text(script.path(), gnuplot_script(layout, options, out.path()));
+    run_gnuplot(script.path(), target);
+    if (fs::file_size(out.path()) == 0) {
+      throw Error("plot_history: gnuplot wrote nothing to \"{}\"", target);
+    }
+  }
+  out.commit(target);
+}
+
+}  // namespace plexus::utils
