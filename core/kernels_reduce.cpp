@@ -25,17 +25,7 @@ class Reduce final : public Kernel {
   Reduce(Reduction kind, std::vector<Dim> axes, bool keepdims)
       : kind_(kind), axes_(std::move(axes)), keepdims_(keepdims) {}
 
-  std::string name() const override {
-    switch (kind_) {
-      case Reduction::kSum:
-        return "sum";
-      case Reduction::kMean:
-        return "mean";
-      case Reduction::kMax:
-        return "max";
-    }
-    return "";
-  }
+  std::string name() const override { return op_name(); }
   std::size_t num_inputs() const override { return 1; }
 
   // [d0, ..., dr) -> the same without the reduced axes (or with them as 1: keepdims).
@@ -140,6 +130,18 @@ class Reduce final : public Kernel {
   KernelPtr clone() const override { return std::make_shared<Reduce>(kind_, axes_, keepdims_); }
 
  private:
+  const char* op_name() const {
+    switch (kind_) {
+      case Reduction::kSum:
+        return "sum";
+      case Reduction::kMean:
+        return "mean";
+      case Reduction::kMax:
+        return "max";
+    }
+    return "";
+  }
+
   // reduced[d] != 0 for each axis reduced; empty axes reduce everything.
   std::vector<char> reduced_mask(const std::string& op, std::size_t rank) const {
     std::vector<char> reduced(rank, axes_.empty() ? 1 : 0);
@@ -158,7 +160,7 @@ class Reduce final : public Kernel {
   void plan(const Tensor& x) {
     const std::size_t rank = x.dimension();
     mask_.assign(rank, axes_.empty() ? 1 : 0);
-    for (Dim a : axes_) mask_[static_cast<std::size_t>(a < 0 ? a + static_cast<Dim>(rank) : a)] = 1;
+    for (Dim a : axes_) mask_[normalize_axis(a, rank, op_name())] = 1;
     loop_.reset(x.shape());
     loop_.set_broadcast(0, x.shape());
     auto& so = loop_.strides(1);

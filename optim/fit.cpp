@@ -31,25 +31,6 @@ std::string metric_key(const TrainState& st, const OutputState& o, const std::st
 }
 std::string spec_name(const MetricSpec& m) { return m.object ? m.object->name() : m.name; }
 
-// Reshapes a target whose rank differs from the wanted one only by a trailing 1.
-Data::Ref conform_target(const Data::Ref& y, const Shape& want, const std::string& output,
-                         const std::string& loss, std::size_t index) {
-  Shape got = shape_of(*y);
-  Shape fixed = got;
-  if (got.size() + 1 == want.size() && want.back() == 1) fixed.push_back(1);
-  if (got.size() == want.size() + 1 && got.back() == 1) fixed.pop_back();
-  if (!shapes_compatible(want, fixed)) {
-    throw Error(
-        "Target {} for output \"{}\": the loss \"{}\" expects targets of shape {}, received {}",
-        index, output, loss, shape_str(want), shape_str(got));
-  }
-  if (fixed == got) return y;
-  Tensor out = *y;
-  std::vector<std::size_t> s(fixed.begin(), fixed.end());
-  out.reshape(s);
-  return Data::own(std::move(out));
-}
-
 }  // namespace
 
 // --- compile ---------------------------------------------------------------------------
@@ -273,7 +254,14 @@ Dataset optim::make_dataset(const Model& model, TrainState& st, const Data& x, c
   const auto& trained = trained_outputs(st);
   for (std::size_t k = 0; k < trained.size(); ++k) {
     const OutputState& o = st.outputs[trained[k]];
-    Data::Ref ref = conform_target(raw[k], o.target_shape, o.name, o.loss->name(), k);
+    const Shape& pred_shape = model.outputs()[trained[k]].shape();
+    Shape want = o.loss->conform_target_shape(shape_of(*raw[k]), pred_shape, o.name);
+    Data::Ref ref = raw[k];
+    if (want != shape_of(*raw[k])) {  // (N,) for (N, 1) and the like: reshape a copy
+      Tensor reshaped = *raw[k];
+      reshaped.reshape(std::vector<std::size_t>(want.begin(), want.end()));
+      ref = Data::own(std::move(reshaped));
+    }
     const Tensor& t = *ref;
     if (t.dimension() == 0 || t.shape()[0] != d.n) {
       throw Error(
@@ -286,8 +274,7 @@ Dataset optim::make_dataset(const Model& model, TrainState& st, const Data& x, c
                   model.name());
     }
     if (o.loss->name() == "sparse_categorical_crossentropy") {
-      const Shape& ps = model.outputs()[trained[k]].shape();
-      check_sparse_labels(t, ps.back(), o.name);
+      check_sparse_labels(t, pred_shape.back(), o.name);
     }
     Tensor sw = xt::ones<float>({d.n});
     if (sample_weight) {

@@ -42,6 +42,15 @@ void same_rank(Shape& a, Shape& b, bool expand_rank_1 = true) {
 
 Shape drop_last(const Shape& s) { return s.empty() ? s : Shape(s.begin(), s.end() - 1); }
 
+// out.resize(like's shape without its last axis), without allocating when out already
+// has that shape (the steady state of a training loop).
+void resize_without_last(Tensor& out, const Tensor& like) {
+  const std::size_t r = like.dimension();
+  bool same = r > 0 && out.dimension() == r - 1;
+  for (std::size_t d = 0; same && d + 1 < r; ++d) same = out.shape()[d] == like.shape()[d];
+  if (!same) resize_to(out, drop_last(shape_of(like)));
+}
+
 std::size_t last_dim(const Tensor& t) {
   return t.dimension() == 0 ? 1 : t.shape()[t.dimension() - 1];
 }
@@ -122,6 +131,19 @@ void Mean::update_state(const Tensor&, const Tensor&, const Tensor*) {
 void Mean::update_values(const Tensor& values, const Tensor* sample_weight) {
   const std::size_t n = values.size();
   const float* v = values.data();
+  if (sample_weight != nullptr && values.dimension() == 1 && sample_weight->dimension() == 1 &&
+      sample_weight->size() == n) {
+    // The common case — one value and one weight per sample — without shape bookkeeping.
+    const float* w = sample_weight->data();
+    double weighted = 0.0, weights = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      weighted += static_cast<double>(v[i]) * w[i];
+      weights += w[i];
+    }
+    total_ += weighted;
+    count_ += weights;
+    return;
+  }
   Shape vs = shape_of(values);
   if (sample_weight == nullptr) {
     if (vs.empty()) {
@@ -205,11 +227,17 @@ std::shared_ptr<Metric> BinaryAccuracy::clone() const {
 }
 
 void BinaryAccuracy::values(const Tensor& y_true, const Tensor& y_pred, Tensor& out) {
-  Shape a = shape_of(y_true), b = shape_of(y_pred);
-  same_rank(a, b);
-  if (a != b) mismatch(name(), y_true, y_pred);
-  const std::size_t cols = a.empty() ? 1 : static_cast<std::size_t>(a.back());
-  resize_to(out, drop_last(a));
+  if (y_true.shape() != y_pred.shape()) {
+    Shape a = shape_of(y_true), b = shape_of(y_pred);
+    same_rank(a, b);
+    if (a != b) mismatch(name(), y_true, y_pred);
+  }
+  const std::size_t cols = y_pred.dimension() == 0 ? 1 : y_pred.shape().back();
+  if (y_pred.dimension() == 0) {
+    resize_to(out, {});
+  } else {
+    resize_without_last(out, y_pred);
+  }
   const float* t = y_true.data();
   const float* p = y_pred.data();
   const float thr = static_cast<float>(threshold_);
@@ -232,7 +260,7 @@ void CategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred, Ten
   if (y_true.size() != y_pred.size() || last_dim(y_true) != cols || cols == 0) {
     mismatch(name(), y_true, y_pred);
   }
-  resize_to(out, drop_last(shape_of(y_pred)));
+  resize_without_last(out, y_pred);
   for (std::size_t r = 0; r < out.size(); ++r) {
     const std::size_t t = argmax_row(y_true.data() + r * cols, cols);
     const std::size_t p = argmax_row(y_pred.data() + r * cols, cols);
@@ -247,7 +275,7 @@ std::shared_ptr<Metric> SparseCategoricalAccuracy::clone() const {
 void SparseCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred, Tensor& out) {
   const std::size_t cols = last_dim(y_pred);
   if (cols == 0 || y_true.size() * cols != y_pred.size()) mismatch(name(), y_true, y_pred);
-  resize_to(out, drop_last(shape_of(y_pred)));
+  resize_without_last(out, y_pred);
   for (std::size_t r = 0; r < out.size(); ++r) {
     const std::size_t p = argmax_row(y_pred.data() + r * cols, cols);
     out.data()[r] = y_true.data()[r] == static_cast<float>(p) ? 1.0f : 0.0f;
@@ -269,7 +297,7 @@ void TopKCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred,
   if (y_true.size() != y_pred.size() || last_dim(y_true) != cols || cols == 0) {
     mismatch(name(), y_true, y_pred);
   }
-  resize_to(out, drop_last(shape_of(y_pred)));
+  resize_without_last(out, y_pred);
   for (std::size_t r = 0; r < out.size(); ++r) {
     const float* row = y_pred.data() + r * cols;
     const std::size_t t = argmax_row(y_true.data() + r * cols, cols);

@@ -326,7 +326,7 @@ void svg_panel(std::string& out, const Panel& p, const std::vector<double>& epoc
       points +=
           fmt::format("{}{:.2f},{:.2f}", points.empty() ? "" : " ", sx(epochs[i]), sy(s.y[i]));
       if (dots) {
-        out += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"2.5\" fill=\"{}\"/>\n",
+        out += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"2.5\" fill=\"{}\" stroke=\"none\"/>\n",
                            sx(epochs[i]), sy(s.y[i]), s.color);
       }
     }

@@ -319,6 +319,17 @@ TEST_F(Dot, NestedModelsAreOneNodeUnlessExpanded) {
   EXPECT_EQ(render(flat), 0);
 }
 
+TEST_F(Dot, SequentialDrawsNoInputLayer) {
+  px::Sequential model({px::layers::Dense(4, {.activation = "relu", .input_shape = {3}}),
+                        px::layers::Dropout(0.5f), px::layers::Dense(1, "sigmoid")});
+  const std::string dot = px::utils::model_to_dot(model);
+  EXPECT_EQ(dot.rfind("digraph \"sequential\" {", 0), 0u);
+  EXPECT_EQ(dot.find("InputLayer"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"n0\" -> \"n1\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"n1\" -> \"n2\""), std::string::npos) << dot;
+  EXPECT_EQ(occurrences(dot, " -> "), 2u);
+}
+
 TEST_F(Dot, OptionsAreChecked) {
   auto model = two_heads();
   EXPECT_EQ(error_message([&] { px::utils::model_to_dot(model, {.rankdir = "XY"}); }),
