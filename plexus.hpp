@@ -3,6 +3,7 @@
 //   namespace px = plexus;
 #pragma once
 
+#include "core/blas.hpp"
 #include "core/data_utils.hpp"
 #include "core/datasets.hpp"
 #include "core/download.hpp"

@@ -4,9 +4,9 @@
 //  2. Two interleaved spirals (2.5 turns each), a harder problem, with the Functional API:
 //       points = Input((2,)); h = Dense(64, "relu")(points); h = Dense(64, "relu")(h)
 //       model = Model(points, Dense(1, "sigmoid", name="side")(h))
-//     trained with Adam for 100 epochs (about a second), then pictured (spirals_model.png: the
-//     graph, spirals_curves.png: loss and accuracy per epoch) and its gradients checked against
-//     finite differences.
+//     trained with Adam for up to 100 epochs (about a second; EarlyStopping keeps the best
+//     epoch's weights), pictured (spirals_model.png: the graph; spirals_curves.png: loss and
+//     accuracy per epoch) and its gradients checked against finite differences.
 //
 //   quickstart                 # writes the pictures into the current directory
 //   quickstart --out pictures  # ... or into pictures/
@@ -108,9 +108,17 @@ int main(int argc, char** argv) {
     if (!quiet) model.summary();
 
     model.compile(px::optim::Adam({.learning_rate = 0.005}), "binary_crossentropy", {"accuracy"});
-    px::History history = model.fit(
-        x, y,
-        {.epochs = epochs, .batch_size = batch_size, .validation_split = 0.2, .verbose = verbose});
+    // Keep the weights of the best epoch: Adam can spike late in training.
+    auto early_stopping = px::callbacks::EarlyStopping({.monitor = "val_loss",
+                                                        .patience = 20,
+                                                        .verbose = verbose ? 1 : 0,
+                                                        .restore_best_weights = true});
+    px::History history = model.fit(x, y,
+                                    {.epochs = epochs,
+                                     .batch_size = batch_size,
+                                     .validation_split = 0.2,
+                                     .verbose = verbose,
+                                     .callbacks = {early_stopping}});
     std::vector<double> scores = model.evaluate(x_test, y_test, {.verbose = verbose ? 1 : 0});
     fmt::print("Test loss: {:.4f}\nTest accuracy: {:.4f}\n\n", scores[0], scores[1]);
 

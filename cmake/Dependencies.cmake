@@ -3,6 +3,7 @@ find_package(xtl REQUIRED)
 find_package(xsimd REQUIRED)
 find_package(xtensor REQUIRED)
 find_package(fmt REQUIRED)
+set(BLA_VENDOR OpenBLAS)  # plexus tunes OpenBLAS's kernel choice (core/blas.cpp)
 find_package(BLAS REQUIRED)
 find_package(Threads REQUIRED)
 # xtensor-blas is header-only; we call CBLAS through it (and directly for gemm with transposes).

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "core/blas.hpp"
 #include "core/error.hpp"
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
@@ -135,6 +136,9 @@ class Matmul final : public Kernel {
 
 }  // namespace
 
-KernelPtr matmul() { return std::make_shared<Matmul>(); }
+KernelPtr matmul() {
+  blas::ensure_cpu_kernels();  // before the first GEMM (see core/blas.hpp)
+  return std::make_shared<Matmul>();
+}
 
 }  // namespace plexus::kernels

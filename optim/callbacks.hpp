@@ -32,7 +32,7 @@ struct EarlyStoppingOptions {
   int patience = 0;
   int verbose = 0;
   std::string mode = "auto";  // "min", "max" or "auto" (max for accuracy/auc-like names)
-  std::optional<double> baseline;
+  std::optional<double> baseline = std::nullopt;
   bool restore_best_weights = false;
   int start_from_epoch = 0;
 };
@@ -126,12 +126,12 @@ class LearningRateScheduler : public Callback {
 };
 
 struct LambdaCallbackOptions {
-  std::function<void(int, Logs&)> on_epoch_begin;
-  std::function<void(int, Logs&)> on_epoch_end;
-  std::function<void(int, const Logs&)> on_batch_begin;
-  std::function<void(int, const Logs&)> on_batch_end;
-  std::function<void(const Logs&)> on_train_begin;
-  std::function<void(const Logs&)> on_train_end;
+  std::function<void(int, Logs&)> on_epoch_begin = {};
+  std::function<void(int, Logs&)> on_epoch_end = {};
+  std::function<void(int, const Logs&)> on_batch_begin = {};
+  std::function<void(int, const Logs&)> on_batch_end = {};
+  std::function<void(const Logs&)> on_train_begin = {};
+  std::function<void(const Logs&)> on_train_end = {};
 };
 
 // Callbacks from plain functions (Keras's LambdaCallback).

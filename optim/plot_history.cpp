@@ -326,8 +326,9 @@ void svg_panel(std::string& out, const Panel& p, const std::vector<double>& epoc
       points +=
           fmt::format("{}{:.2f},{:.2f}", points.empty() ? "" : " ", sx(epochs[i]), sy(s.y[i]));
       if (dots) {
-        out += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"2.5\" fill=\"{}\" stroke=\"none\"/>\n",
-                           sx(epochs[i]), sy(s.y[i]), s.color);
+        out += fmt::format(
+            "<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"2.5\" fill=\"{}\" stroke=\"none\"/>\n",
+            sx(epochs[i]), sy(s.y[i]), s.color);
       }
     }
     flush();
@@ -421,11 +422,12 @@ std::string read_trimmed(const std::string& path) {
   return s;
 }
 
-// A gnuplot single-quoted string: no escapes, a quote is doubled.
+// A gnuplot single-quoted string: no escapes, a quote is doubled; line breaks become spaces
+// (a single-quoted string cannot span lines).
 std::string gp_string(std::string_view s) {
   std::string out = "'";
   for (char c : s) {
-    out += c;
+    out += (c == '\n' || c == '\r') ? ' ' : c;
     if (c == '\'') out += '\'';
   }
   return out + "'";
@@ -444,8 +446,8 @@ std::string gnuplot_script(const Layout& layout, const PlotHistoryOptions& o,
       "set output {2}\n"
       "set datafile missing 'NaN'\n"
       "set grid lc rgb '#e5e5e5'\n"
-      "set key below horizontal\n"
-      "set xlabel 'epoch'\n",
+      "set key below horizontal reverse Left\n"
+      "set xlabel 'epoch' offset 0,0.4\n",
       width, height, gp_string(output));
   const bool dots = layout.epochs.size() <= 50;
   for (std::size_t pi = 0; pi < layout.panels.size(); ++pi) {

@@ -162,7 +162,7 @@ TEST(PlotHistory, WritesPngWithGnuplot) {
   const fs::path out = dir.path() / "curves.png";
   px::History h = sample_history();
   h.history["val_loss"][2] = NAN;
-  px::utils::plot_history(h, out.string(), {.title = "it's a title"});
+  px::utils::plot_history(h, out.string(), {.title = "it's a\ntitle"});
   const std::string png = read_file(out);
   ASSERT_GT(png.size(), 1000u);
   EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));

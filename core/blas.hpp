@@ -1,0 +1,23 @@
+// The BLAS behind plexus (OpenBLAS from Debian) and its CPU kernel choice.
+#pragma once
+
+#include <string>
+
+namespace plexus::blas {
+
+// OpenBLAS 0.3.21 (Debian 12) does not recognise recent Intel models (e.g. family 6
+// model 207) and silently falls back to its SSE3 "Prescott" kernels — about 5x slower
+// GEMM on an AVX-512 machine (OpenBLAS issue 4267, fixed in 0.3.25). When that happened
+// and the user did not choose a core with OPENBLAS_CORETYPE, re-select the kernels the
+// CPU supports (SkylakeX/Cooperlake for AVX-512, Haswell for AVX2). Safe to call often;
+// acts once, before the first GEMM. No effect with other BLAS libraries.
+void ensure_cpu_kernels();
+
+// "OpenBLAS Cooperlake" (or "unknown BLAS"), for benchmarks and bug reports.
+std::string description();
+
+// Threads used by BLAS calls (OpenBLAS); 0 leaves the library default.
+void set_num_threads(int threads);
+int num_threads();
+
+}  // namespace plexus::blas
