@@ -18,6 +18,13 @@ namespace plexus::blas {
 void ensure_cpu_kernels() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // One BLAS thread unless the user asked for more: the products of a training step are
+    // small (32 x 784 x 64), and OpenBLAS's threads cost more to wake than they save —
+    // far more on a loaded 2-core machine, where they spin against other processes.
+    if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr &&
+        std::getenv("OMP_NUM_THREADS") == nullptr && openblas_set_num_threads) {
+      openblas_set_num_threads(1);
+    }
     if (!openblas_get_corename || !gotoblas_dynamic_init || !gotoblas_dynamic_quit) return;
     if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice stands
     const char* core = openblas_get_corename();

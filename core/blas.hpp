@@ -9,8 +9,9 @@ namespace plexus::blas {
 // model 207) and silently falls back to its SSE3 "Prescott" kernels — about 5x slower
 // GEMM on an AVX-512 machine (OpenBLAS issue 4267, fixed in 0.3.25). When that happened
 // and the user did not choose a core with OPENBLAS_CORETYPE, re-select the kernels the
-// CPU supports (SkylakeX/Cooperlake for AVX-512, Haswell for AVX2). Safe to call often;
-// acts once, before the first GEMM. No effect with other BLAS libraries.
+// CPU supports (SkylakeX for AVX-512, Haswell for AVX2). Also sets one BLAS thread unless
+// OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says otherwise (see blas.cpp for why). Safe to
+// call often; acts once, before the first GEMM. No effect with other BLAS libraries.
 void ensure_cpu_kernels();
 
 // "OpenBLAS Cooperlake" (or "unknown BLAS"), for benchmarks and bug reports.

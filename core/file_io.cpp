@@ -1,5 +1,7 @@
 #include "core/file_io.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -7,8 +9,10 @@
 #include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -100,6 +104,29 @@ std::string read_file_bytes(const std::filesystem::path& path) {
   std::string bytes = read_plain(path);
   if (!is_gzip(bytes)) return bytes;
   return inflate_gzip(bytes, path);
+}
+
+TempFile::TempFile(std::string pattern, std::string_view caller, std::string_view what)
+    : path_(std::move(pattern)), caller_(caller) {
+  const int fd = ::mkstemp(path_.data());
+  if (fd < 0) {
+    throw Error("{}: cannot create {} \"{}\": {}", caller, what, path_, std::strerror(errno));
+  }
+  ::close(fd);
+}
+
+TempFile::~TempFile() {
+  if (!path_.empty()) std::remove(path_.c_str());
+}
+
+void TempFile::commit(const std::string& target) {
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::chmod(path_.c_str(), 0666 & ~mask);
+  std::error_code ec;
+  std::filesystem::rename(path_, target, ec);
+  if (ec) throw Error("{}: cannot write \"{}\": {}", caller_, target, ec.message());
+  path_.clear();
 }
 
 }  // namespace plexus::detail

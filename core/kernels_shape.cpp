@@ -20,6 +20,16 @@ std::size_t product(const S& shape, std::size_t from, std::size_t to) {
   return p;
 }
 
+// x as [outer, n, inner] around one of its axes: the axes before it, the axis, the axes
+// after it.
+struct AroundAxis {
+  std::size_t axis, outer, n, inner;
+};
+AroundAxis around_axis(const Tensor& x, Dim axis, const char* op) {
+  const std::size_t a = normalize_axis(axis, x.dimension(), op);
+  return {a, product(x.shape(), 0, a), x.shape()[a], product(x.shape(), a + 1, x.dimension())};
+}
+
 // An index held as a float: must be integer-valued and within [0, n).
 std::size_t checked_index(float v, std::size_t n, const char* op, std::size_t axis) {
   if (!(v >= 0.0f && v < static_cast<float>(n))) {
@@ -310,12 +320,10 @@ class Slice final : public Kernel {
     std::size_t outer, n, inner, start, len;
   };
   Geometry geometry(const Tensor& x) const {
-    const std::size_t axis = normalize_axis(axis_, x.dimension(), "slice");
-    const std::size_t n = x.shape()[axis];
-    const Dim s = start_ < 0 ? start_ + static_cast<Dim>(n) : start_;
-    const Dim e = stop_ < 0 ? stop_ + static_cast<Dim>(n) : stop_;
-    return {product(x.shape(), 0, axis), n, product(x.shape(), axis + 1, x.dimension()),
-            static_cast<std::size_t>(s), static_cast<std::size_t>(e - s)};
+    const AroundAxis a = around_axis(x, axis_, "slice");
+    const Dim s = start_ < 0 ? start_ + static_cast<Dim>(a.n) : start_;
+    const Dim e = stop_ < 0 ? stop_ + static_cast<Dim>(a.n) : stop_;
+    return {a.outer, a.n, a.inner, static_cast<std::size_t>(s), static_cast<std::size_t>(e - s)};
   }
   std::pair<Dim, Dim> resolve(Dim n, const Shape& x) const {
     const Dim s = start_ < 0 ? start_ + n : start_;
@@ -352,10 +360,7 @@ class Gather final : public Kernel {
   void forward(TensorRefs in, Tensor& out, const Context&) override {
     const Tensor& x = *in[0];
     const Tensor& indices = *in[1];
-    const std::size_t axis = normalize_axis(axis_, x.dimension(), "gather");
-    const std::size_t outer = product(x.shape(), 0, axis);
-    const std::size_t n = x.shape()[axis];
-    const std::size_t inner = product(x.shape(), axis + 1, x.dimension());
+    const auto [axis, outer, n, inner] = around_axis(x, axis_, "gather");
     const std::size_t m = indices.size();
     const float* idx = indices.data();
     for (std::size_t k = 0; k < m; ++k) checked_index(idx[k], n, "gather", axis);
@@ -371,11 +376,7 @@ class Gather final : public Kernel {
   void backward(TensorRefs in, const Tensor&, const Tensor& gout, GradRefs gin,
                 const Context&) override {
     if (!gin[0]) return;  // indices get no gradient
-    const Tensor& x = *in[0];
-    const std::size_t axis = normalize_axis(axis_, x.dimension(), "gather");
-    const std::size_t outer = product(x.shape(), 0, axis);
-    const std::size_t n = x.shape()[axis];
-    const std::size_t inner = product(x.shape(), axis + 1, x.dimension());
+    const auto [axis, outer, n, inner] = around_axis(*in[0], axis_, "gather");
     const std::size_t m = in[1]->size();
     const float* idx = in[1]->data();
     const float* g = gout.data();
@@ -426,10 +427,7 @@ class TakeAlongAxis final : public Kernel {
 
   void forward(TensorRefs in, Tensor& out, const Context&) override {
     const Tensor& x = *in[0];
-    const std::size_t axis = normalize_axis(axis_, x.dimension(), "take_along_axis");
-    const std::size_t outer = product(x.shape(), 0, axis);
-    const std::size_t n = x.shape()[axis];
-    const std::size_t inner = product(x.shape(), axis + 1, x.dimension());
+    const auto [axis, outer, n, inner] = around_axis(x, axis_, "take_along_axis");
     const float* idx = in[1]->data();
     const float* px = x.data();
     float* o = out.data();
@@ -444,11 +442,7 @@ class TakeAlongAxis final : public Kernel {
   void backward(TensorRefs in, const Tensor&, const Tensor& gout, GradRefs gin,
                 const Context&) override {
     if (!gin[0]) return;  // indices get no gradient
-    const Tensor& x = *in[0];
-    const std::size_t axis = normalize_axis(axis_, x.dimension(), "take_along_axis");
-    const std::size_t outer = product(x.shape(), 0, axis);
-    const std::size_t n = x.shape()[axis];
-    const std::size_t inner = product(x.shape(), axis + 1, x.dimension());
+    const auto [axis, outer, n, inner] = around_axis(*in[0], axis_, "take_along_axis");
     const float* idx = in[1]->data();
     const float* g = gout.data();
     float* gx = gin[0]->data();

@@ -3,27 +3,16 @@
 // nested models either one node or a dashed `cluster_<name>` subgraph.
 #include "graph/dot.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <utility>
 #include <vector>
 
+#include "core/file_io.hpp"
+#include "core/process.hpp"
 #include "graph/input_layer.hpp"
-
-extern char** environ;
 
 namespace plexus::utils {
 
@@ -241,58 +230,6 @@ void check_options(const DotOptions& o) {
   if (o.dpi <= 0) throw Error("model_to_dot: dpi must be positive, received {}", o.dpi);
 }
 
-// The full path of `program` on $PATH, or "" (what a shell's command lookup would run).
-std::string find_on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return {};
-  std::string_view rest(path);
-  while (true) {
-    std::size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + program;
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        ::access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-    if (colon == std::string_view::npos) return {};
-    rest.remove_prefix(colon + 1);
-  }
-}
-
-// Removes its file on scope exit unless released.
-class TempFile {
- public:
-  // mkstemp on `pattern` (which must end in XXXXXX); throws px::Error naming `what`.
-  TempFile(std::string pattern, const char* what) : path_(std::move(pattern)) {
-    int fd = ::mkstemp(path_.data());
-    if (fd < 0) {
-      throw Error("plot_model: cannot create {} \"{}\": {}", what, path_, std::strerror(errno));
-    }
-    ::close(fd);
-  }
-  ~TempFile() {
-    if (!path_.empty()) std::remove(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::string& path() const { return path_; }
-  void release() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 std::string model_to_dot(const Model& model, const DotOptions& options) {
@@ -315,7 +252,7 @@ void plot_model(const Model& model, std::string_view to_file, const DotOptions& 
   std::string format = fs::path(target).extension().string();
   format = format.empty() ? "png" : format.substr(1);  // Keras: no extension means png
 
-  const std::string dot = find_on_path("dot");
+  const std::string dot = detail::find_program("dot");
   if (dot.empty()) {
     throw Error(
         "plot_model: the Graphviz program \"dot\" was not found on PATH; install the Debian "
@@ -323,56 +260,25 @@ void plot_model(const Model& model, std::string_view to_file, const DotOptions& 
   }
   const std::string text = model_to_dot(model, options);  // errors before touching files
 
-  const fs::path tmp_dir = fs::temp_directory_path();
-  TempFile source((tmp_dir / "plexus_model_XXXXXX").string(), "a temporary file");
-  TempFile errors((tmp_dir / "plexus_dot_err_XXXXXX").string(), "a temporary file");
+  detail::TempFile source((fs::temp_directory_path() / "plexus_model_XXXXXX").string(),
+                          "plot_model", "a temporary file");
   {
     std::ofstream f(source.path());
     f << text;
     if (!f) throw Error("plot_model: cannot write the temporary file \"{}\"", source.path());
   }
   // Rendered under a temporary name next to the target, renamed only on success.
-  TempFile rendered(target + ".tmp_XXXXXX", "a temporary output file");
+  detail::TempFile rendered(target + ".tmp_XXXXXX", "plot_model", "a temporary output file");
 
   const std::string type_arg = "-T" + format;
-  std::vector<std::string> args{"dot", type_arg, "-o", rendered.path(), source.path()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors.path().c_str(),
-                                   O_WRONLY | O_TRUNC, 0);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, dot.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    throw Error("plot_model: cannot run Graphviz \"{}\": {}", dot, std::strerror(rc));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      throw Error("plot_model: waiting for Graphviz \"{}\" failed: {}", dot, std::strerror(errno));
-    }
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string why = read_all(errors.path());
+  const detail::ProgramResult run =
+      detail::run_program(dot, {"dot", type_arg, "-o", rendered.path(), source.path()},
+                          "plot_model", fmt::format("Graphviz \"{}\"", dot));
+  if (!run.succeeded()) {
     throw Error("plot_model: Graphviz \"{} {}\" failed to write \"{}\" ({}){}{}", dot, type_arg,
-                target,
-                WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
-                                  : std::string("killed by a signal"),
-                why.empty() ? "" : ": ", why);
+                target, run.how(), run.errors.empty() ? "" : ": ", run.errors);
   }
-  // mkstemp made the file 0600; give it the permissions a plain fopen would have.
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(rendered.path().c_str(), 0666 & ~mask);
-  std::error_code ec;
-  fs::rename(rendered.path(), target, ec);
-  if (ec) throw Error("plot_model: cannot write \"{}\": {}", target, ec.message());
-  rendered.release();
+  rendered.commit(target);
 }
 
 }  // namespace plexus::utils

@@ -63,6 +63,18 @@ std::size_t argmax_row(const float* row, std::size_t n) {
   return best;
 }
 
+// One-hot y_true against y_pred of the same shape: checks the shapes, sizes `out` to one
+// value per row and returns the row length.
+std::size_t one_hot_rows(const std::string& metric, const Tensor& y_true, const Tensor& y_pred,
+                         Tensor& out) {
+  const std::size_t cols = last_dim(y_pred);
+  if (y_true.size() != y_pred.size() || last_dim(y_true) != cols || cols == 0) {
+    mismatch(metric, y_true, y_pred);
+  }
+  resize_without_last(out, y_pred);
+  return cols;
+}
+
 double divide_no_nan(double a, double b) { return b == 0.0 ? 0.0 : a / b; }
 
 // One weight per prediction element: a scalar, one per row (the last axis has `cols`
@@ -104,6 +116,15 @@ class ElementWeights {
   std::size_t cols_;
   Mode mode_ = kNone;
 };
+
+// Labels and predictions for confusion counts: the same number of elements (a trailing
+// axis of 1 on either side aside); returns the length of the predictions' last axis.
+std::size_t confusion_cols(const std::string& metric, const Tensor& y_true, const Tensor& y_pred) {
+  Shape a = shape_of(y_pred), b = shape_of(y_true);
+  same_rank(a, b);
+  if (y_true.size() != y_pred.size()) mismatch(metric, y_true, y_pred);
+  return a.empty() ? 1 : static_cast<std::size_t>(a.back());
+}
 
 }  // namespace
 
@@ -256,11 +277,7 @@ std::shared_ptr<Metric> CategoricalAccuracy::clone() const {
 }
 
 void CategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred, Tensor& out) {
-  const std::size_t cols = last_dim(y_pred);
-  if (y_true.size() != y_pred.size() || last_dim(y_true) != cols || cols == 0) {
-    mismatch(name(), y_true, y_pred);
-  }
-  resize_without_last(out, y_pred);
+  const std::size_t cols = one_hot_rows(name(), y_true, y_pred, out);
   for (std::size_t r = 0; r < out.size(); ++r) {
     const std::size_t t = argmax_row(y_true.data() + r * cols, cols);
     const std::size_t p = argmax_row(y_pred.data() + r * cols, cols);
@@ -293,11 +310,7 @@ std::shared_ptr<Metric> TopKCategoricalAccuracy::clone() const {
 }
 
 void TopKCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred, Tensor& out) {
-  const std::size_t cols = last_dim(y_pred);
-  if (y_true.size() != y_pred.size() || last_dim(y_true) != cols || cols == 0) {
-    mismatch(name(), y_true, y_pred);
-  }
-  resize_without_last(out, y_pred);
+  const std::size_t cols = one_hot_rows(name(), y_true, y_pred, out);
   for (std::size_t r = 0; r < out.size(); ++r) {
     const float* row = y_pred.data() + r * cols;
     const std::size_t t = argmax_row(y_true.data() + r * cols, cols);
@@ -417,11 +430,8 @@ std::shared_ptr<Metric> Precision::clone() const {
 
 void Precision::update_state(const Tensor& y_true, const Tensor& y_pred,
                              const Tensor* sample_weight) {
-  Shape a = shape_of(y_pred), b = shape_of(y_true);
-  same_rank(a, b);
-  if (y_true.size() != y_pred.size()) mismatch(name(), y_true, y_pred);
   const std::size_t n = y_pred.size();
-  const std::size_t cols = a.empty() ? 1 : static_cast<std::size_t>(a.back());
+  const std::size_t cols = confusion_cols(name(), y_true, y_pred);
   const ElementWeights weight(sample_weight, n, cols, name());
   const double neg_inf = -std::numeric_limits<double>::infinity();
   const double thr = options_.thresholds.value_or(options_.top_k ? neg_inf : 0.5);
@@ -528,11 +538,8 @@ std::shared_ptr<Metric> AUC::clone() const {
 // each prediction falls in one bucket and the counts per threshold are reversed cumulative
 // sums over buckets. A prediction is positive at threshold i when p > i / (T - 1).
 void AUC::update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor* sample_weight) {
-  Shape a = shape_of(y_pred), b = shape_of(y_true);
-  same_rank(a, b);
-  if (y_true.size() != y_pred.size()) mismatch(name(), y_true, y_pred);
   const std::size_t n = y_pred.size();
-  const std::size_t cols = a.empty() ? 1 : static_cast<std::size_t>(a.back());
+  const std::size_t cols = confusion_cols(name(), y_true, y_pred);
   const ElementWeights weight(sample_weight, n, cols, name());
   const std::size_t t = tp_.size();
   std::fill(bucket_pos_.begin(), bucket_pos_.end(), 0.0);

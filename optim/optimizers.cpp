@@ -60,24 +60,21 @@ double l2_squared(const Tensor& t) {
   return s;
 }
 
-template <typename Options>
-void check_clipping(const char* optimizer, const Options& o) {
-  const int set = o.clipnorm.has_value() + o.clipvalue.has_value() + o.global_clipnorm.has_value();
-  if (set > 1) {
-    throw Error(
-        "{}: only one of clipnorm, clipvalue and global_clipnorm can be set (received "
-        "clipnorm={}, clipvalue={}, global_clipnorm={})",
-        optimizer, o.clipnorm ? fmt::format("{}", *o.clipnorm) : "None",
-        o.clipvalue ? fmt::format("{}", *o.clipvalue) : "None",
-        o.global_clipnorm ? fmt::format("{}", *o.global_clipnorm) : "None");
-  }
-}
-
 }  // namespace
 
 // --- Optimizer ------------------------------------------------------------------------------
 
-Optimizer::Optimizer(Config config) : config_(std::move(config)) {}
+Optimizer::Optimizer(const char* optimizer, Config config) : config_(std::move(config)) {
+  const Config& c = config_;
+  if (c.clipnorm.has_value() + c.clipvalue.has_value() + c.global_clipnorm.has_value() > 1) {
+    throw Error(
+        "{}: only one of clipnorm, clipvalue and global_clipnorm can be set (received "
+        "clipnorm={}, clipvalue={}, global_clipnorm={})",
+        optimizer, c.clipnorm ? fmt::format("{}", *c.clipnorm) : "None",
+        c.clipvalue ? fmt::format("{}", *c.clipvalue) : "None",
+        c.global_clipnorm ? fmt::format("{}", *c.global_clipnorm) : "None");
+  }
+}
 
 void Optimizer::exclude_from_weight_decay(std::vector<std::string> var_names) {
   if (!state_.empty()) {
@@ -209,24 +206,10 @@ void Optimizer::apply(std::span<const Tensor* const> grads, std::span<VariableDa
 
 // --- SGD ------------------------------------------------------------------------------------
 
-SGD::SGD(SGDOptions options)
-    : Optimizer({options.learning_rate,
-                 options.weight_decay,
-                 options.clipnorm,
-                 options.clipvalue,
-                 options.global_clipnorm,
-                 {}}),
-      options_(std::move(options)) {
-  check_clipping("SGD", options_);
+SGD::SGD(SGDOptions options) : Optimizer("SGD", options), options_(std::move(options)) {
   if (options_.momentum < 0.0 || options_.momentum > 1.0) {
     throw Error("SGD: momentum must be a float between [0, 1], received {}", options_.momentum);
   }
-}
-
-std::shared_ptr<Optimizer> SGD::clone() const {
-  auto c = std::make_shared<SGD>(options_);
-  c->copy_config(*this);
-  return c;
 }
 
 bool SGD::uses_slot(std::size_t slot) const { return slot == 0 && options_.momentum != 0.0; }
@@ -260,21 +243,7 @@ void SGD::update_step(float* var, const float* grad, std::size_t n, const Slots&
 // --- RMSprop ----------------------------------------------------------------------------------
 
 RMSprop::RMSprop(RMSpropOptions options)
-    : Optimizer({options.learning_rate,
-                 options.weight_decay,
-                 options.clipnorm,
-                 options.clipvalue,
-                 options.global_clipnorm,
-                 {}}),
-      options_(std::move(options)) {
-  check_clipping("RMSprop", options_);
-}
-
-std::shared_ptr<Optimizer> RMSprop::clone() const {
-  auto c = std::make_shared<RMSprop>(options_);
-  c->copy_config(*this);
-  return c;
-}
+    : Optimizer("RMSprop", options), options_(std::move(options)) {}
 
 // Slots: 0 velocity, 1 momentum (momentum > 0), 2 average gradient (centered).
 bool RMSprop::uses_slot(std::size_t slot) const {
@@ -324,22 +293,7 @@ void RMSprop::update_step(float* var, const float* grad, std::size_t n, const Sl
 
 // --- Adam / AdamW -----------------------------------------------------------------------------
 
-Adam::Adam(AdamOptions options)
-    : Optimizer({options.learning_rate,
-                 options.weight_decay,
-                 options.clipnorm,
-                 options.clipvalue,
-                 options.global_clipnorm,
-                 {}}),
-      options_(std::move(options)) {
-  check_clipping("Adam", options_);
-}
-
-std::shared_ptr<Optimizer> Adam::clone() const {
-  auto c = std::make_shared<Adam>(options_);
-  c->copy_config(*this);
-  return c;
-}
+Adam::Adam(AdamOptions options) : Optimizer("Adam", options), options_(std::move(options)) {}
 
 // Slots: 0 momentum, 1 velocity, 2 velocity_hat (amsgrad).
 bool Adam::uses_slot(std::size_t slot) const { return slot < 2 || options_.amsgrad; }
@@ -392,30 +346,9 @@ AdamOptions adam_options(const AdamWOptions& o) {
 
 AdamW::AdamW(AdamWOptions options) : Adam(adam_options(options)), adamw_options_(options) {}
 
-std::shared_ptr<Optimizer> AdamW::clone() const {
-  auto c = std::make_shared<AdamW>(adamw_options_);
-  c->copy_config(*this);
-  return c;
-}
-
 // --- Nadam ------------------------------------------------------------------------------------
 
-Nadam::Nadam(NadamOptions options)
-    : Optimizer({options.learning_rate,
-                 options.weight_decay,
-                 options.clipnorm,
-                 options.clipvalue,
-                 options.global_clipnorm,
-                 {}}),
-      options_(std::move(options)) {
-  check_clipping("Nadam", options_);
-}
-
-std::shared_ptr<Optimizer> Nadam::clone() const {
-  auto c = std::make_shared<Nadam>(options_);
-  c->copy_config(*this);
-  return c;
-}
+Nadam::Nadam(NadamOptions options) : Optimizer("Nadam", options), options_(std::move(options)) {}
 
 bool Nadam::uses_slot(std::size_t slot) const { return slot < 2; }
 
@@ -450,24 +383,11 @@ void Nadam::update_step(float* var, const float* grad, std::size_t n, const Slot
 // --- Adagrad ----------------------------------------------------------------------------------
 
 Adagrad::Adagrad(AdagradOptions options)
-    : Optimizer({options.learning_rate,
-                 options.weight_decay,
-                 options.clipnorm,
-                 options.clipvalue,
-                 options.global_clipnorm,
-                 {}}),
-      options_(std::move(options)) {
-  check_clipping("Adagrad", options_);
+    : Optimizer("Adagrad", options), options_(std::move(options)) {
   if (options_.initial_accumulator_value < 0.0) {
     throw Error("Adagrad: initial_accumulator_value must be >= 0, received {}",
                 options_.initial_accumulator_value);
   }
-}
-
-std::shared_ptr<Optimizer> Adagrad::clone() const {
-  auto c = std::make_shared<Adagrad>(options_);
-  c->copy_config(*this);
-  return c;
 }
 
 float Adagrad::slot_initial_value(std::size_t) const {
@@ -489,21 +409,7 @@ void Adagrad::update_step(float* var, const float* grad, std::size_t n, const Sl
 // --- Adadelta ---------------------------------------------------------------------------------
 
 Adadelta::Adadelta(AdadeltaOptions options)
-    : Optimizer({options.learning_rate,
-                 options.weight_decay,
-                 options.clipnorm,
-                 options.clipvalue,
-                 options.global_clipnorm,
-                 {}}),
-      options_(std::move(options)) {
-  check_clipping("Adadelta", options_);
-}
-
-std::shared_ptr<Optimizer> Adadelta::clone() const {
-  auto c = std::make_shared<Adadelta>(options_);
-  c->copy_config(*this);
-  return c;
-}
+    : Optimizer("Adadelta", options), options_(std::move(options)) {}
 
 // Slots: 0 accumulated squared gradient, 1 accumulated squared update.
 void Adadelta::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
@@ -525,21 +431,7 @@ void Adadelta::update_step(float* var, const float* grad, std::size_t n, const S
 // --- Adamax -----------------------------------------------------------------------------------
 
 Adamax::Adamax(AdamaxOptions options)
-    : Optimizer({options.learning_rate,
-                 options.weight_decay,
-                 options.clipnorm,
-                 options.clipvalue,
-                 options.global_clipnorm,
-                 {}}),
-      options_(std::move(options)) {
-  check_clipping("Adamax", options_);
-}
-
-std::shared_ptr<Optimizer> Adamax::clone() const {
-  auto c = std::make_shared<Adamax>(options_);
-  c->copy_config(*this);
-  return c;
-}
+    : Optimizer("Adamax", options), options_(std::move(options)) {}
 
 // Slots: 0 momentum, 1 exponentially weighted infinity norm.
 void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,

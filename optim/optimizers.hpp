@@ -76,7 +76,14 @@ class Optimizer {
     std::optional<double> global_clipnorm;
     std::vector<std::string> exclude_from_weight_decay;
   };
-  explicit Optimizer(Config config);
+  // Throws px::Error naming `optimizer` when more than one clipping option is set.
+  Optimizer(const char* optimizer, Config config);
+  // The shared options of one of the option structs below (they all name them alike).
+  template <typename Options>
+  Optimizer(const char* optimizer, const Options& o)
+      : Optimizer(
+            optimizer,
+            {o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm, {}}) {}
 
   // Which of the kMaxSlots state buffers an optimizer uses, and their initial value.
   virtual bool uses_slot(std::size_t slot) const = 0;
@@ -86,8 +93,14 @@ class Optimizer {
   // Updates var[0..n) in place from grad[0..n) (already clipped); unused slots are null.
   virtual void update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
                            float lr, std::int64_t step) = 0;
-  // For clone(): the shared configuration of `other` (learning rate as currently set).
-  void copy_config(const Optimizer& other) { config_ = other.config_; }
+  // clone() of a T made from `options`: a fresh T with this optimizer's shared
+  // configuration (the learning rate as currently set).
+  template <typename T, typename Options>
+  std::shared_ptr<Optimizer> clone_as(const Options& options) const {
+    auto c = std::make_shared<T>(options);
+    static_cast<Optimizer&>(*c).config_ = config_;
+    return c;
+  }
 
  private:
   struct VariableState {
@@ -120,7 +133,7 @@ class SGD : public Optimizer {
  public:
   explicit SGD(SGDOptions options = {});
   std::string name() const override { return "SGD"; }
-  std::shared_ptr<Optimizer> clone() const override;
+  std::shared_ptr<Optimizer> clone() const override { return clone_as<SGD>(options_); }
   const SGDOptions& options() const { return options_; }
 
  protected:
@@ -150,7 +163,7 @@ class RMSprop : public Optimizer {
  public:
   explicit RMSprop(RMSpropOptions options = {});
   std::string name() const override { return "rmsprop"; }
-  std::shared_ptr<Optimizer> clone() const override;
+  std::shared_ptr<Optimizer> clone() const override { return clone_as<RMSprop>(options_); }
   const RMSpropOptions& options() const { return options_; }
 
  protected:
@@ -180,7 +193,7 @@ class Adam : public Optimizer {
  public:
   explicit Adam(AdamOptions options = {});
   std::string name() const override { return "adam"; }
-  std::shared_ptr<Optimizer> clone() const override;
+  std::shared_ptr<Optimizer> clone() const override { return clone_as<Adam>(options_); }
   const AdamOptions& options() const { return options_; }
 
  protected:
@@ -208,7 +221,7 @@ class AdamW : public Adam {
  public:
   explicit AdamW(AdamWOptions options = {});
   std::string name() const override { return "adamw"; }
-  std::shared_ptr<Optimizer> clone() const override;
+  std::shared_ptr<Optimizer> clone() const override { return clone_as<AdamW>(adamw_options_); }
   const AdamWOptions& adamw_options() const { return adamw_options_; }
 
  private:
@@ -233,7 +246,7 @@ class Nadam : public Optimizer {
  public:
   explicit Nadam(NadamOptions options = {});
   std::string name() const override { return "nadam"; }
-  std::shared_ptr<Optimizer> clone() const override;
+  std::shared_ptr<Optimizer> clone() const override { return clone_as<Nadam>(options_); }
   const NadamOptions& options() const { return options_; }
 
  protected:
@@ -261,7 +274,7 @@ class Adagrad : public Optimizer {
  public:
   explicit Adagrad(AdagradOptions options = {});
   std::string name() const override { return "adagrad"; }
-  std::shared_ptr<Optimizer> clone() const override;
+  std::shared_ptr<Optimizer> clone() const override { return clone_as<Adagrad>(options_); }
   const AdagradOptions& options() const { return options_; }
 
  protected:
@@ -289,7 +302,7 @@ class Adadelta : public Optimizer {
  public:
   explicit Adadelta(AdadeltaOptions options = {});
   std::string name() const override { return "adadelta"; }
-  std::shared_ptr<Optimizer> clone() const override;
+  std::shared_ptr<Optimizer> clone() const override { return clone_as<Adadelta>(options_); }
   const AdadeltaOptions& options() const { return options_; }
 
  protected:
@@ -316,7 +329,7 @@ class Adamax : public Optimizer {
  public:
   explicit Adamax(AdamaxOptions options = {});
   std::string name() const override { return "adamax"; }
-  std::shared_ptr<Optimizer> clone() const override;
+  std::shared_ptr<Optimizer> clone() const override { return clone_as<Adamax>(options_); }
   const AdamaxOptions& options() const { return options_; }
 
  protected:

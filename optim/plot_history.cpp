@@ -3,29 +3,18 @@
 // .png and a .svg of the same history show the same picture.
 #include "optim/plot_history.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "core/error.hpp"
-
-extern char** environ;
+#include "core/file_io.hpp"
+#include "core/process.hpp"
 
 namespace plexus::utils {
 
@@ -354,72 +343,11 @@ void svg_panel(std::string& out, const Panel& p, const std::vector<double>& epoc
 
 // --- files and processes ------------------------------------------------------------------
 
-// Removes its file on scope exit unless released.
-class TempFile {
- public:
-  explicit TempFile(std::string pattern) : path_(std::move(pattern)) {
-    int fd = ::mkstemp(path_.data());
-    if (fd < 0) {
-      throw Error("plot_history: cannot create the temporary file \"{}\": {}", path_,
-                  std::strerror(errno));
-    }
-    ::close(fd);
-  }
-  ~TempFile() {
-    if (!path_.empty()) std::remove(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::string& path() const { return path_; }
-
-  // Gives the file the permissions a plain fopen would have and renames it to `target`.
-  void commit(const std::string& target) {
-    const mode_t mask = ::umask(0);
-    ::umask(mask);
-    ::chmod(path_.c_str(), 0666 & ~mask);
-    std::error_code ec;
-    std::filesystem::rename(path_, target, ec);
-    if (ec) throw Error("plot_history: cannot write \"{}\": {}", target, ec.message());
-    path_.clear();
-  }
-
- private:
-  std::string path_;
-};
-
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   f << text;
   f.close();
   if (!f) throw Error("plot_history: cannot write \"{}\"", path);
-}
-
-std::string find_on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return {};
-  std::string_view rest(path);
-  while (true) {
-    const std::size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + program;
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        ::access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-    if (colon == std::string_view::npos) return {};
-    rest.remove_prefix(colon + 1);
-  }
-}
-
-std::string read_trimmed(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
 }
 
 // A gnuplot single-quoted string: no escapes, a quote is doubled; line breaks become spaces
@@ -487,7 +415,7 @@ std::string gnuplot_script(const Layout& layout, const PlotHistoryOptions& o,
 }
 
 void run_gnuplot(const std::string& script_path, const std::string& target) {
-  const std::string gnuplot = find_on_path("gnuplot");
+  const std::string gnuplot = detail::find_program("gnuplot");
   if (gnuplot.empty()) {
     throw Error(
         "plot_history: \"gnuplot\" was not found on PATH, so \"{}\" cannot be rendered; install "
@@ -495,33 +423,11 @@ void run_gnuplot(const std::string& script_path, const std::string& target) {
         "external program",
         target);
   }
-  TempFile errors((std::filesystem::temp_directory_path() / "plexus_gnuplot_err_XXXXXX").string());
-  std::vector<std::string> args{"gnuplot", script_path};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors.path().c_str(),
-                                   O_WRONLY | O_TRUNC, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, gnuplot.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw Error("plot_history: cannot run \"{}\": {}", gnuplot, std::strerror(rc));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      throw Error("plot_history: waiting for \"{}\" failed: {}", gnuplot, std::strerror(errno));
-    }
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    const std::string why = read_trimmed(errors.path());
-    throw Error("plot_history: gnuplot failed to write \"{}\" ({}){}{}", target,
-                WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
-                                  : std::string("killed by a signal"),
-                why.empty() ? "" : ": ", why);
+  const detail::ProgramResult run = detail::run_program(
+      gnuplot, {"gnuplot", script_path}, "plot_history", fmt::format("\"{}\"", gnuplot));
+  if (!run.succeeded()) {
+    throw Error("plot_history: gnuplot failed to write \"{}\" ({}){}{}", target, run.how(),
+                run.errors.empty() ? "" : ": ", run.errors);
   }
 }
 
@@ -566,11 +472,12 @@ void plot_history(const History& history, std::string_view path,
                 target);
   }
   const Layout layout = make_layout(history, options);  // errors before touching files
-  TempFile out(target + ".tmp_XXXXXX");
+  detail::TempFile out(target + ".tmp_XXXXXX", "plot_history", "the temporary file");
   if (ext == ".svg") {
     write_text(out.path(), history_to_svg(history, options));
   } else {
-    TempFile script((fs::temp_directory_path() / "plexus_plot_XXXXXX").string());
+    detail::TempFile script((fs::temp_directory_path() / "plexus_plot_XXXXXX").string(),
+                            "plot_history", "the temporary file");
     write_text(script.path(), gnuplot_script(layout, options, out.path()));
     run_gnuplot(script.path(), target);
     if (fs::file_size(out.path()) == 0) {
