@@ -1,11 +1,14 @@
-// Plumbing shared by the walkthrough apps, kept out of their way: where the data is, what a
-// missing dataset means (a clear message; exit 77 = "skipped" for CTest unless $CI is set),
-// and the final "expected at least" check the walkthrough tests use.
+// Plumbing shared by the walkthrough apps, kept out of their way: their common command
+// line, where the data is, what a missing dataset means (a clear message; exit 77 =
+// "skipped" for CTest unless $CI is set), loading and splitting the datasets, and the final
+// "expected at least" check the walkthrough tests use.
 #pragma once
 
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -14,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include <xtensor/xview.hpp>
 
 namespace app {
 
@@ -27,6 +31,39 @@ inline constexpr int kSkipped = 77;
 struct MissingData : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The command line every dataset walkthrough shares. An app sets its defaults, calls
+// add_options, and adds its own options (--seed, ...).
+struct Options {
+  std::string data = {};    // the data root (default $PLEXUS_DATA)
+  std::string curves = {};  // the training curves picture; "" for none
+  int epochs = 1;
+  int batch_size = 32;
+  int verbose = 1;
+  std::optional<double> expect_min = std::nullopt;
+  bool quiet = false;
+  bool skip_if_no_data = false;
+};
+
+// --data, --epochs, --batch-size, --verbose, --quiet (which sets verbose to 0), --curves,
+// --expect-min and --skip-if-no-data.
+inline void add_options(CLI::App& cli, Options& o, const std::string& data_help,
+                        const std::string& expect_min_help) {
+  cli.add_option("--data", o.data, data_help);
+  cli.add_option("--epochs", o.epochs, "Training epochs")->capture_default_str();
+  cli.add_option("--batch-size", o.batch_size, "Batch size")->capture_default_str();
+  cli.add_option("--verbose", o.verbose, "0 silent, 1 progress bar, 2 one line per epoch")
+      ->capture_default_str();
+  cli.add_flag("--quiet", o.quiet, "Only print the final scores");
+  cli.add_option("--curves", o.curves, "Training curves picture (.png or .svg; \"\" for none)")
+      ->capture_default_str();
+  cli.add_option("--expect-min", o.expect_min, expect_min_help);
+  cli.add_flag("--skip-if-no-data", o.skip_if_no_data,
+               "Exit 77 (skipped) when the data is missing");
+  cli.callback([&o] {
+    if (o.quiet) o.verbose = 0;
+  });
+}
 
 // True when $CI is set to something other than "", "0" or "false" (GitHub, GitLab, ... set
 // CI=true): a missing dataset is then a failure, never a skip.
@@ -131,5 +168,80 @@ inline void save_curves(const px::History& history, const std::string& path,
     fmt::print(stderr, "warning: {}\n", e.what());
   }
 }
+
+// Training and test data, as Keras's load_data and the slicing in the walkthroughs give it.
+struct TrainTest {
+  px::Tensor x_train, y_train, x_test, y_test;
+};
+
+// A CSV table split the way the table walkthroughs do it in numpy:
+//   X, Y = dataset[:, 0:inputs], dataset[:, inputs]
+//   x_train, y_train, x_test, y_test = X[:train_rows], Y[:train_rows], X[train_rows:], ...
+inline TrainTest split_table(const px::Tensor& dataset, std::size_t inputs,
+                             std::size_t train_rows) {
+  using xt::placeholders::_;
+  px::Tensor X = xt::view(dataset, xt::all(), xt::range(0, inputs));
+  px::Tensor Y = xt::view(dataset, xt::all(), inputs);
+  return {xt::view(X, xt::range(0, train_rows)), xt::view(Y, xt::range(0, train_rows)),
+          xt::view(X, xt::range(train_rows, _)), xt::view(Y, xt::range(train_rows, _))};
+}
+
+// An IDX image dataset (mnist, fashion_mnist) from the --data root (or, without one, from
+// $PLEXUS_DATA, the cache or a download), with the images scaled to [0, 1] and flattened
+// to 784 values: x.reshape(-1, 28 * 28) / 255.0. The labels are class ids.
+inline TrainTest load_flat_images(
+    const std::string& data, const std::string& name,
+    px::datasets::TrainTest (*load_data)(const px::datasets::LoadOptions&)) {
+  const fs::path root = data_root(data);
+  require_idx_dataset(root, name);
+  auto [train, test] = load_data({.dir = root});
+  TrainTest out{train.x / 255.0f, std::move(train.y), test.x / 255.0f, std::move(test.y)};
+  out.x_train.reshape({-1, 28 * 28});
+  out.x_test.reshape({-1, 28 * 28});
+  return out;
+}
+
+// --seeds 1,2,3 (also --seed): the table walkthroughs train once per seed.
+inline void add_seeds_option(CLI::App& cli, std::vector<std::uint64_t>& seeds) {
+  cli.add_option("--seed,--seeds", seeds, "Random seed; several (1,2,3) report the median")
+      ->delimiter(',')
+      ->capture_default_str();
+}
+
+// The runs of a walkthrough trained once per seed: prints each test accuracy, saves the
+// first run's training curves, and checks the median against --expect-min.
+class SeedRuns {
+ public:
+  SeedRuns(const std::vector<std::uint64_t>& seeds, const Options& o, std::string curves_title)
+      : several_(seeds.size() > 1), options_(o), curves_title_(std::move(curves_title)) {}
+
+  bool first() const { return accuracies_.empty(); }
+
+  // One run: its history and model.evaluate's (loss, accuracy) on test_rows rows.
+  void add(std::uint64_t seed, const px::History& history, const std::vector<double>& scores,
+           std::size_t test_rows) {
+    fmt::print("\n{}Test accuracy: {:.4f} (loss {:.4f}, {} test rows)\n",
+               several_ ? fmt::format("Seed {}: ", seed) : std::string(), scores[1], scores[0],
+               test_rows);
+    if (first()) save_curves(history, options_.curves, curves_title_);
+    accuracies_.push_back(scores[1]);
+  }
+
+  // The exit code: check_minimum of the (median) test accuracy.
+  int finish() const {
+    const double result = median(accuracies_);
+    if (several_) {
+      fmt::print("Median test accuracy over {} seeds: {:.4f}\n", accuracies_.size(), result);
+    }
+    return check_minimum(several_ ? "median test accuracy" : "test accuracy", result,
+                         options_.expect_min);
+  }
+
+ private:
+  bool several_;
+  const Options& options_;
+  std::string curves_title_;
+  std::vector<double> accuracies_;
+};
 
 }  // namespace app

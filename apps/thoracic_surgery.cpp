@@ -19,48 +19,27 @@
 //   thoracic_surgery --seeds 1,2,3 --quiet  # three runs and their median
 #include <CLI/CLI.hpp>
 #include <plexus.hpp>
-#include <xtensor/xview.hpp>
 
 #include "app_common.hpp"
 
 namespace px = plexus;
-using xt::placeholders::_;
 
 int main(int argc, char** argv) {
-  std::string data, curves = "thoracic_curves.png";
-  int epochs = 100, batch_size = 10, verbose = 1;
+  app::Options o{.curves = "thoracic_curves.png", .epochs = 100, .batch_size = 10};
   std::vector<std::uint64_t> seeds = {1};
-  std::optional<double> expect_min;
-  bool quiet = false, skip_if_no_data = false;
-
   CLI::App cli{"Thoracic surgery survival with a 30-20-10-1 network (Keras walkthrough)"};
-  cli.add_option("--data", data,
-                 "Folder holding thoracic/ or the CSV file (default: $PLEXUS_DATA)");
-  cli.add_option("--epochs", epochs, "Training epochs")->capture_default_str();
-  cli.add_option("--batch-size", batch_size, "Batch size")->capture_default_str();
-  cli.add_option("--seed,--seeds", seeds, "Random seed; several (1,2,3) report the median")
-      ->delimiter(',')
-      ->capture_default_str();
-  cli.add_option("--verbose", verbose, "0 silent, 1 progress bar, 2 one line per epoch")
-      ->capture_default_str();
-  cli.add_flag("--quiet", quiet, "Only print the final scores");
-  cli.add_option("--curves", curves, "Training curves picture (.png or .svg; \"\" for none)")
-      ->capture_default_str();
-  cli.add_option("--expect-min", expect_min,
-                 "Exit 1 when the (median) test accuracy is below this");
-  cli.add_flag("--skip-if-no-data", skip_if_no_data, "Exit 77 (skipped) when the data is missing");
+  app::add_options(cli, o, "Folder holding thoracic/ or the CSV file (default: $PLEXUS_DATA)",
+                   "Exit 1 when the (median) test accuracy is below this");
+  app::add_seeds_option(cli, seeds);
   CLI11_PARSE(cli, argc, argv);
-  if (quiet) verbose = 0;
 
-  return app::guarded_main(skip_if_no_data, [&] {
-    const auto file = app::find_data_file(app::data_root(data), "thoracic", "ThoraricSurgery.csv");
+  return app::guarded_main(o.skip_if_no_data, [&] {
+    const auto file =
+        app::find_data_file(app::data_root(o.data), "thoracic", "ThoraricSurgery.csv");
     px::Tensor data_set = px::datasets::load_csv(file);
-    px::Tensor X = xt::view(data_set, xt::all(), xt::range(0, 17));
-    px::Tensor Y = xt::view(data_set, xt::all(), 17);
-    px::Tensor x_train = xt::view(X, xt::range(0, 420)), y_train = xt::view(Y, xt::range(0, 420));
-    px::Tensor x_test = xt::view(X, xt::range(420, _)), y_test = xt::view(Y, xt::range(420, _));
+    auto [x_train, y_train, x_test, y_test] = app::split_table(data_set, 17, 420);
 
-    std::vector<double> accuracies;
+    app::SeedRuns runs(seeds, o, "Thoracic surgery, 30-20-10-1");
     for (std::uint64_t seed : seeds) {
       px::utils::set_random_seed(seed);
       px::Sequential model({
@@ -70,22 +49,13 @@ int main(int argc, char** argv) {
           px::layers::Dense(1, "sigmoid"),
       });
       model.compile("adam", "binary_crossentropy", {"accuracy"});
-      if (!quiet && accuracies.empty()) model.summary();
+      if (!o.quiet && runs.first()) model.summary();
 
       px::History history = model.fit(
-          x_train, y_train, {.epochs = epochs, .batch_size = batch_size, .verbose = verbose});
-      std::vector<double> scores = model.evaluate(x_test, y_test, {.verbose = verbose ? 1 : 0});
-      fmt::print("\n{}Test accuracy: {:.4f} (loss {:.4f}, {} test rows)\n",
-                 seeds.size() > 1 ? fmt::format("Seed {}: ", seed) : std::string(), scores[1],
-                 scores[0], x_test.shape(0));
-      if (accuracies.empty()) app::save_curves(history, curves, "Thoracic surgery, 30-20-10-1");
-      accuracies.push_back(scores[1]);
+          x_train, y_train, {.epochs = o.epochs, .batch_size = o.batch_size, .verbose = o.verbose});
+      runs.add(seed, history, model.evaluate(x_test, y_test, {.verbose = o.verbose ? 1 : 0}),
+               x_test.shape(0));
     }
-    const double result = app::median(accuracies);
-    if (seeds.size() > 1) {
-      fmt::print("Median test accuracy over {} seeds: {:.4f}\n", seeds.size(), result);
-    }
-    return app::check_minimum(seeds.size() > 1 ? "median test accuracy" : "test accuracy", result,
-                              expect_min);
+    return runs.finish();
   });
 }

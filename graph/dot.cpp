@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/file_io.hpp"
+#include "core/markup.hpp"
 #include "core/process.hpp"
 #include "graph/input_layer.hpp"
 
@@ -19,28 +20,7 @@ namespace plexus::utils {
 namespace {
 
 // Text inside an HTML-like label.
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string html_escape(std::string_view s) { return detail::escape_markup(s, false); }
 
 // A DOT double-quoted string.
 std::string dot_string(std::string_view s) {

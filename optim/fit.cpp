@@ -194,9 +194,10 @@ namespace {
 
 using optim::TrainAccess;
 
-TrainState& ready_state(const Model& model, const std::vector<Tensor>& xs_for_build) {
+// The compiled state with its training graph (built on first use: a Sequential without an
+// input shape only gets its graph from the first data).
+TrainState& ready_state(const Model& model) {
   TrainState& st = TrainAccess::state(model);
-  (void)xs_for_build;
   if (!st.executor) optim::build_train_graph(model);
   return st;
 }
@@ -486,7 +487,7 @@ std::vector<double> logs_in_order(const Model& model, const callbacks::Logs& log
 
 History Model::fit(const Data& x, const Data& y, FitOptions options) {
   ensure_built(input_list(x));
-  TrainState& st = ready_state(*this, {});
+  TrainState& st = ready_state(*this);
   if (options.batch_size <= 0) throw Error("fit: batch_size must be positive");
   if (options.epochs < 0) throw Error("fit: epochs must not be negative");
   if (options.validation_split < 0 || options.validation_split >= 1) {
@@ -575,7 +576,7 @@ History Model::fit(const Data& x, const Data& y, FitOptions options) {
 
 std::vector<double> Model::evaluate(const Data& x, const Data& y, EvaluateOptions options) {
   ensure_built(input_list(x));
-  TrainState& st = ready_state(*this, {});
+  TrainState& st = ready_state(*this);
   if (options.batch_size <= 0) throw Error("evaluate: batch_size must be positive");
   Dataset d = make_dataset(*this, st, x, y, options.sample_weight, {});
   std::vector<std::shared_ptr<callbacks::Callback>> cbs;
@@ -593,7 +594,7 @@ std::vector<double> Model::evaluate(const Data& x, const Data& y, EvaluateOption
 std::vector<double> Model::train_on_batch(const Data& x, const Data& y,
                                           std::optional<Tensor> sample_weight) {
   ensure_built(input_list(x));
-  TrainState& st = ready_state(*this, {});
+  TrainState& st = ready_state(*this);
   Dataset d = make_dataset(*this, st, x, y, sample_weight, {});
   std::vector<const Tensor*> feeds;
   feed_pointers(d, feeds);
@@ -607,7 +608,7 @@ std::vector<double> Model::train_on_batch(const Data& x, const Data& y,
 std::vector<double> Model::test_on_batch(const Data& x, const Data& y,
                                          std::optional<Tensor> sample_weight) {
   ensure_built(input_list(x));
-  TrainState& st = ready_state(*this, {});
+  TrainState& st = ready_state(*this);
   Dataset d = make_dataset(*this, st, x, y, sample_weight, {});
   std::vector<const Tensor*> feeds;
   feed_pointers(d, feeds);
@@ -620,7 +621,7 @@ std::vector<double> Model::test_on_batch(const Data& x, const Data& y,
 
 Gradients Model::compute_gradients(const Data& x, const Data& y) {
   ensure_built(input_list(x));
-  TrainState& st = ready_state(*this, {});
+  TrainState& st = ready_state(*this);
   Dataset d = make_dataset(*this, st, x, y, std::nullopt, {});
   std::vector<const Tensor*> feeds;
   feed_pointers(d, feeds);

@@ -12,8 +12,10 @@ double check_gradients(Model& model, const std::vector<Tensor>& x, const std::ve
                        GradientCheckOptions options) {
   // Reuse compute_gradients' data checks and layout, then drive the executor directly in
   // inference mode so both sides see the same deterministic function.
-  model.compute_gradients(Data(x), Data(y));  // builds the training graph if needed
   optim::TrainState& st = optim::TrainAccess::state(model);
+  // The first training call builds the model (a Sequential may wait for data) and its loss
+  // graph; later checks reuse them.
+  if (!st.executor) model.compute_gradients(Data(x), Data(y));
   auto& ex = *st.executor;
   optim::Dataset d = optim::make_dataset(model, st, Data(x), Data(y), std::nullopt, {});
   std::vector<const Tensor*> feeds;

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +16,16 @@
 #include "core/error.hpp"
 
 namespace plexus::detail {
+
+// Names (lower case) to factories of fresh objects with Keras's defaults.
+template <typename Base>
+using Registry = std::map<std::string, std::function<std::shared_ptr<Base>()>>;
+
+// A Registry entry: a fresh T with its default options.
+template <typename T>
+auto make() {
+  return [] { return std::make_shared<T>(); };
+}
 
 inline std::string to_lower(std::string_view s) {
   std::string out(s);

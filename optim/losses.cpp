@@ -326,16 +326,11 @@ ST KLDivergence::per_sample(const ST& y_true, const ST& y_pred) const {
 
 namespace {
 
-using Factory = std::function<std::shared_ptr<Loss>()>;
-
-template <typename T>
-Factory make() {
-  return [] { return std::make_shared<T>(); };
-}
+using detail::make;
 
 // snake_case names (shown in errors) and their aliases.
-const std::map<std::string, Factory>& registry() {
-  static const std::map<std::string, Factory> r = {
+const detail::Registry<Loss>& registry() {
+  static const detail::Registry<Loss> r = {
       {"mean_squared_error", make<MeanSquaredError>()},
       {"mse", make<MeanSquaredError>()},
       {"mean_absolute_error", make<MeanAbsoluteError>()},

@@ -629,15 +629,10 @@ AccuracyKind accuracy_kind(const Shape& y_true_shape, const Shape& y_pred_shape)
 
 namespace {
 
-using Factory = std::function<std::shared_ptr<Metric>()>;
+using detail::make;
 
-template <typename T>
-Factory make() {
-  return [] { return std::make_shared<T>(); };
-}
-
-const std::map<std::string, Factory>& registry() {
-  static const std::map<std::string, Factory> r = {
+const detail::Registry<Metric>& registry() {
+  static const detail::Registry<Metric> r = {
       {"binary_accuracy", make<BinaryAccuracy>()},
       {"categorical_accuracy", make<CategoricalAccuracy>()},
       {"sparse_categorical_accuracy", make<SparseCategoricalAccuracy>()},

@@ -212,6 +212,8 @@ SGD::SGD(SGDOptions options) : Optimizer("SGD", options), options_(std::move(opt
   }
 }
 
+std::shared_ptr<Optimizer> SGD::clone() const { return clone_as<SGD>(options_); }
+
 bool SGD::uses_slot(std::size_t slot) const { return slot == 0 && options_.momentum != 0.0; }
 
 void SGD::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
@@ -244,6 +246,8 @@ void SGD::update_step(float* var, const float* grad, std::size_t n, const Slots&
 
 RMSprop::RMSprop(RMSpropOptions options)
     : Optimizer("RMSprop", options), options_(std::move(options)) {}
+
+std::shared_ptr<Optimizer> RMSprop::clone() const { return clone_as<RMSprop>(options_); }
 
 // Slots: 0 velocity, 1 momentum (momentum > 0), 2 average gradient (centered).
 bool RMSprop::uses_slot(std::size_t slot) const {
@@ -294,6 +298,8 @@ void RMSprop::update_step(float* var, const float* grad, std::size_t n, const Sl
 // --- Adam / AdamW -----------------------------------------------------------------------------
 
 Adam::Adam(AdamOptions options) : Optimizer("Adam", options), options_(std::move(options)) {}
+
+std::shared_ptr<Optimizer> Adam::clone() const { return clone_as<Adam>(options_); }
 
 // Slots: 0 momentum, 1 velocity, 2 velocity_hat (amsgrad).
 bool Adam::uses_slot(std::size_t slot) const { return slot < 2 || options_.amsgrad; }
@@ -346,9 +352,13 @@ AdamOptions adam_options(const AdamWOptions& o) {
 
 AdamW::AdamW(AdamWOptions options) : Adam(adam_options(options)), adamw_options_(options) {}
 
+std::shared_ptr<Optimizer> AdamW::clone() const { return clone_as<AdamW>(adamw_options_); }
+
 // --- Nadam ------------------------------------------------------------------------------------
 
 Nadam::Nadam(NadamOptions options) : Optimizer("Nadam", options), options_(std::move(options)) {}
+
+std::shared_ptr<Optimizer> Nadam::clone() const { return clone_as<Nadam>(options_); }
 
 bool Nadam::uses_slot(std::size_t slot) const { return slot < 2; }
 
@@ -390,6 +400,8 @@ Adagrad::Adagrad(AdagradOptions options)
   }
 }
 
+std::shared_ptr<Optimizer> Adagrad::clone() const { return clone_as<Adagrad>(options_); }
+
 float Adagrad::slot_initial_value(std::size_t) const {
   return static_cast<float>(options_.initial_accumulator_value);
 }
@@ -410,6 +422,8 @@ void Adagrad::update_step(float* var, const float* grad, std::size_t n, const Sl
 
 Adadelta::Adadelta(AdadeltaOptions options)
     : Optimizer("Adadelta", options), options_(std::move(options)) {}
+
+std::shared_ptr<Optimizer> Adadelta::clone() const { return clone_as<Adadelta>(options_); }
 
 // Slots: 0 accumulated squared gradient, 1 accumulated squared update.
 void Adadelta::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
@@ -433,6 +447,8 @@ void Adadelta::update_step(float* var, const float* grad, std::size_t n, const S
 Adamax::Adamax(AdamaxOptions options)
     : Optimizer("Adamax", options), options_(std::move(options)) {}
 
+std::shared_ptr<Optimizer> Adamax::clone() const { return clone_as<Adamax>(options_); }
+
 // Slots: 0 momentum, 1 exponentially weighted infinity norm.
 void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                          std::int64_t step) {
@@ -454,13 +470,10 @@ void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slo
 // --- lookup -------------------------------------------------------------------------------------
 
 namespace {
-using Factory = std::function<std::shared_ptr<Optimizer>()>;
-template <typename T>
-Factory make() {
-  return [] { return std::make_shared<T>(); };
-}
-const std::map<std::string, Factory>& registry() {
-  static const std::map<std::string, Factory> r = {
+using detail::make;
+
+const detail::Registry<Optimizer>& registry() {
+  static const detail::Registry<Optimizer> r = {
       {"sgd", make<SGD>()},           {"rmsprop", make<RMSprop>()}, {"adam", make<Adam>()},
       {"adamw", make<AdamW>()},       {"nadam", make<Nadam>()},     {"adagrad", make<Adagrad>()},
       {"adadelta", make<Adadelta>()}, {"adamax", make<Adamax>()},

@@ -133,7 +133,7 @@ class SGD : public Optimizer {
  public:
   explicit SGD(SGDOptions options = {});
   std::string name() const override { return "SGD"; }
-  std::shared_ptr<Optimizer> clone() const override { return clone_as<SGD>(options_); }
+  std::shared_ptr<Optimizer> clone() const override;
   const SGDOptions& options() const { return options_; }
 
  protected:
@@ -163,7 +163,7 @@ class RMSprop : public Optimizer {
  public:
   explicit RMSprop(RMSpropOptions options = {});
   std::string name() const override { return "rmsprop"; }
-  std::shared_ptr<Optimizer> clone() const override { return clone_as<RMSprop>(options_); }
+  std::shared_ptr<Optimizer> clone() const override;
   const RMSpropOptions& options() const { return options_; }
 
  protected:
@@ -193,7 +193,7 @@ class Adam : public Optimizer {
  public:
   explicit Adam(AdamOptions options = {});
   std::string name() const override { return "adam"; }
-  std::shared_ptr<Optimizer> clone() const override { return clone_as<Adam>(options_); }
+  std::shared_ptr<Optimizer> clone() const override;
   const AdamOptions& options() const { return options_; }
 
  protected:
@@ -221,7 +221,7 @@ class AdamW : public Adam {
  public:
   explicit AdamW(AdamWOptions options = {});
   std::string name() const override { return "adamw"; }
-  std::shared_ptr<Optimizer> clone() const override { return clone_as<AdamW>(adamw_options_); }
+  std::shared_ptr<Optimizer> clone() const override;
   const AdamWOptions& adamw_options() const { return adamw_options_; }
 
  private:
@@ -246,7 +246,7 @@ class Nadam : public Optimizer {
  public:
   explicit Nadam(NadamOptions options = {});
   std::string name() const override { return "nadam"; }
-  std::shared_ptr<Optimizer> clone() const override { return clone_as<Nadam>(options_); }
+  std::shared_ptr<Optimizer> clone() const override;
   const NadamOptions& options() const { return options_; }
 
  protected:
@@ -274,7 +274,7 @@ class Adagrad : public Optimizer {
  public:
   explicit Adagrad(AdagradOptions options = {});
   std::string name() const override { return "adagrad"; }
-  std::shared_ptr<Optimizer> clone() const override { return clone_as<Adagrad>(options_); }
+  std::shared_ptr<Optimizer> clone() const override;
   const AdagradOptions& options() const { return options_; }
 
  protected:
@@ -302,7 +302,7 @@ class Adadelta : public Optimizer {
  public:
   explicit Adadelta(AdadeltaOptions options = {});
   std::string name() const override { return "adadelta"; }
-  std::shared_ptr<Optimizer> clone() const override { return clone_as<Adadelta>(options_); }
+  std::shared_ptr<Optimizer> clone() const override;
   const AdadeltaOptions& options() const { return options_; }
 
  protected:
@@ -329,7 +329,7 @@ class Adamax : public Optimizer {
  public:
   explicit Adamax(AdamaxOptions options = {});
   std::string name() const override { return "adamax"; }
-  std::shared_ptr<Optimizer> clone() const override { return clone_as<Adamax>(options_); }
+  std::shared_ptr<Optimizer> clone() const override;
   const AdamaxOptions& options() const { return options_; }
 
  protected:

@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/markup.hpp"
 #include "core/process.hpp"
 
 namespace plexus::utils {
@@ -180,9 +181,11 @@ Layout make_layout(const History& history, const PlotHistoryOptions& options) {
   std::stable_partition(groups.begin(), groups.end(),
                         [](const auto& g) { return g.first == "loss"; });
   const std::set<std::string> key_set(keys.begin(), keys.end());
-  for (auto& [fam, members] : groups) {
+  for (auto& group : groups) {
+    const std::string& fam = group.first;
+    auto& members = group.second;
     std::stable_partition(members.begin(), members.end(),
-                          [&](const std::string& b) { return b == fam; });
+                          [&fam](const std::string& b) { return b == fam; });
     Panel p;
     p.family = fam;
     double lo = INFINITY, hi = -INFINITY;
@@ -218,31 +221,7 @@ std::string fixed(double v, int decimals) {
   return fmt::format("{:.{}f}", v, decimals);
 }
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string xml_escape(std::string_view s) { return detail::escape_markup(s, true); }
 
 // --- SVG -------------------------------------------------------------------------------
 
