@@ -24,8 +24,8 @@ Tensor eval(Kernel& kernel, const std::vector<Tensor>& inputs, const Context& ct
   return out;
 }
 
-std::vector<Tensor> eval_vjp(Kernel& kernel, const std::vector<Tensor>& inputs,
-                             const Tensor& gout, const Context& ctx) {
+std::vector<Tensor> eval_vjp(Kernel& kernel, const std::vector<Tensor>& inputs, const Tensor& gout,
+                             const Context& ctx) {
   Tensor out = eval(kernel, inputs, ctx);
   if (shape_of(out) != shape_of(gout)) {
     throw Error("eval_vjp({}): cotangent shape {} does not match output shape {}", kernel.name(),

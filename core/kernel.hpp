@@ -48,7 +48,7 @@ using KernelPtr = std::shared_ptr<Kernel>;
 // Runs one kernel eagerly on concrete tensors (tests, small utilities).
 Tensor eval(Kernel& kernel, const std::vector<Tensor>& inputs, const Context& ctx = {});
 // The VJP of one kernel at `inputs` for output cotangent `gout`: one gradient per input.
-std::vector<Tensor> eval_vjp(Kernel& kernel, const std::vector<Tensor>& inputs,
-                             const Tensor& gout, const Context& ctx = {});
+std::vector<Tensor> eval_vjp(Kernel& kernel, const std::vector<Tensor>& inputs, const Tensor& gout,
+                             const Context& ctx = {});
 
 }  // namespace plexus

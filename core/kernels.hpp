@@ -22,9 +22,9 @@ KernelPtr add();
 KernelPtr subtract();
 KernelPtr multiply();
 KernelPtr divide();
-KernelPtr pow();       // x ** y; d/dy uses log(x), defined for x > 0
-KernelPtr maximum();   // gradient to the larger input (ties: first)
-KernelPtr minimum();   // gradient to the smaller input (ties: first)
+KernelPtr pow();      // x ** y; d/dy uses log(x), defined for x > 0
+KernelPtr maximum();  // gradient to the larger input (ties: first)
+KernelPtr minimum();  // gradient to the smaller input (ties: first)
 // where(condition, x, y): condition != 0 picks x; no gradient to the condition.
 KernelPtr where();
 
@@ -42,9 +42,9 @@ KernelPtr elu(float alpha = 1.0f);
 KernelPtr selu();
 KernelPtr leaky_relu(float negative_slope = 0.2f);  // Keras 3 default slope
 KernelPtr softplus();
-KernelPtr gelu();    // exact: x * Phi(x) with erf
-KernelPtr swish();   // x * sigmoid(x), a.k.a. silu
-KernelPtr hard_sigmoid();  // Keras 3: relu6(x + 3) / 6
+KernelPtr gelu();                    // exact: x * Phi(x) with erf
+KernelPtr swish();                   // x * sigmoid(x), a.k.a. silu
+KernelPtr hard_sigmoid();            // Keras 3: relu6(x + 3) / 6
 KernelPtr clip(float lo, float hi);  // gradient passes where lo < x < hi
 // x * scale + shift with constant scalars (cheap affine without constant nodes).
 KernelPtr affine(float scale, float shift);

@@ -95,8 +95,8 @@ Executor::Plan& Executor::plan_for(std::span<const Tensor* const> feeds) {
     const Node& n = *nodes_[feed_index_[f]];
     Shape s = shape_of(*feeds[f]);
     if (!shapes_compatible(s, n.shape)) {
-      throw Error("Input {} \"{}\": expected shape {}, received {}", f, n.name,
-                  shape_str(n.shape), shape_str(s));
+      throw Error("Input {} \"{}\": expected shape {}, received {}", f, n.name, shape_str(n.shape),
+                  shape_str(s));
     }
     key.push_back(std::move(s));
   }

@@ -44,15 +44,15 @@ class Executor {
 
  private:
   struct Plan {
-    std::vector<Tensor> values;        // op node values (indexed by node)
-    std::vector<Tensor> grads;         // gradient buffers (indexed by node; empty if unused)
+    std::vector<Tensor> values;  // op node values (indexed by node)
+    std::vector<Tensor> grads;   // gradient buffers (indexed by node; empty if unused)
   };
   Plan& plan_for(std::span<const Tensor* const> feeds);
 
-  std::vector<NodePtr> nodes_;          // topological order
+  std::vector<NodePtr> nodes_;           // topological order
   std::vector<std::size_t> feed_index_;  // node index of each feed
   std::vector<std::size_t> output_index_;
-  std::vector<std::size_t> var_index_;   // node index of each wrt variable
+  std::vector<std::size_t> var_index_;  // node index of each wrt variable
   std::vector<NodePtr> outputs_;
   std::vector<std::vector<std::size_t>> inputs_of_;  // node -> input node indices
   std::vector<bool> needs_grad_;
@@ -60,7 +60,7 @@ class Executor {
 
   std::map<std::vector<Shape>, Plan> plans_;
   Plan* plan_ = nullptr;
-  std::vector<const Tensor*> value_ptr_;   // current value of every node
+  std::vector<const Tensor*> value_ptr_;  // current value of every node
   std::vector<std::vector<const Tensor*>> args_;
   std::vector<std::vector<Tensor*>> gargs_;
   std::vector<Shape> feed_shapes_scratch_;

@@ -107,8 +107,7 @@ std::vector<Data::Ref> Model::input_list(const Data& x) const {
 void Model::check_inputs(const std::vector<Data::Ref>& xs) const {
   const auto& ins = inputs();
   if (xs.size() != ins.size()) {
-    throw Error("Model \"{}\" expects {} input(s), but received {}", name(), ins.size(),
-                xs.size());
+    throw Error("Model \"{}\" expects {} input(s), but received {}", name(), ins.size(), xs.size());
   }
   for (std::size_t i = 0; i < xs.size(); ++i) {
     Shape got = shape_of(*xs[i]);
@@ -161,7 +160,8 @@ std::vector<Tensor> Model::predict_refs(const std::vector<Data::Ref>& refs,
     std::vector<NodePtr> feeds, outs;
     for (auto& t : g.inputs()) feeds.push_back(t.node());
     for (auto& t : g.outputs()) outs.push_back(t.node());
-    state_->predict_executor = std::make_shared<graph::Executor>(feeds, outs, graph::Executor::Options{});
+    state_->predict_executor =
+        std::make_shared<graph::Executor>(feeds, outs, graph::Executor::Options{});
   }
   auto& exec = *state_->predict_executor;
   const std::size_t n = xs[0]->shape()[0];
@@ -225,9 +225,9 @@ void Sequential::add(LayerRef layer) {
   }
   if (stack_->input.defined()) {
     stack_->output = (*layer)(stack_->output);
-    set_graph(std::make_shared<graph::Functional>(
-        std::vector<SymbolicTensor>{stack_->input}, std::vector<SymbolicTensor>{stack_->output},
-        name(), "Sequential"));
+    set_graph(std::make_shared<graph::Functional>(std::vector<SymbolicTensor>{stack_->input},
+                                                  std::vector<SymbolicTensor>{stack_->output},
+                                                  name(), "Sequential"));
   }
 }
 
@@ -246,9 +246,9 @@ void Sequential::pop() {
     if (input.defined()) stack_->output = (*l)(stack_->output);
   }
   if (input.defined() && !layers.empty()) {
-    set_graph(std::make_shared<graph::Functional>(
-        std::vector<SymbolicTensor>{stack_->input}, std::vector<SymbolicTensor>{stack_->output},
-        n, "Sequential"));
+    set_graph(std::make_shared<graph::Functional>(std::vector<SymbolicTensor>{stack_->input},
+                                                  std::vector<SymbolicTensor>{stack_->output}, n,
+                                                  "Sequential"));
   }
 }
 
@@ -257,8 +257,8 @@ void Sequential::build_from(const Shape& input_shape) const {
   stack_->output = stack_->input;
   for (auto& l : stack_->layers) stack_->output = (*l)(stack_->output);
   set_graph(std::make_shared<graph::Functional>(std::vector<SymbolicTensor>{stack_->input},
-                                                std::vector<SymbolicTensor>{stack_->output},
-                                                name(), "Sequential"));
+                                                std::vector<SymbolicTensor>{stack_->output}, name(),
+                                                "Sequential"));
 }
 
 void Sequential::ensure_built(const std::vector<Data::Ref>& xs) const {

@@ -19,7 +19,7 @@ namespace plexus {
 namespace optim {
 struct TrainState;
 struct TrainAccess;  // optim/fit.cpp
-}
+}  // namespace optim
 namespace graph {
 class Executor;
 }

@@ -43,8 +43,8 @@ struct NameOr {
   NameOr(const std::string& n) : name(n) {}
   NameOr(std::shared_ptr<Base> o) : object(std::move(o)) {}
   template <typename T>
-    requires(std::derived_from<std::decay_t<T>, Base>)
-  NameOr(T&& o) : object(std::make_shared<std::decay_t<T>>(std::forward<T>(o))) {}
+  requires(std::derived_from<std::decay_t<T>, Base>) NameOr(T&& o)
+      : object(std::make_shared<std::decay_t<T>>(std::forward<T>(o))) {}
   bool empty() const { return name.empty() && !object; }
 };
 
@@ -54,7 +54,7 @@ using MetricSpec = NameOr<metrics::Metric>;
 
 // One loss for every output, a list in output order, or a map by output name.
 struct LossSpec {
-  std::vector<LossItem> items;                  // one item: applies to every output
+  std::vector<LossItem> items;  // one item: applies to every output
   std::vector<std::pair<std::string, LossItem>> by_name;
 
   LossSpec() = default;
@@ -63,8 +63,8 @@ struct LossSpec {
   LossSpec(const std::string& n) : items{LossItem(n)} {}
   LossSpec(LossItem item) : items{std::move(item)} {}
   template <typename T>
-    requires(std::derived_from<std::decay_t<T>, losses::Loss>)
-  LossSpec(T&& o) : items{LossItem(std::forward<T>(o))} {}
+  requires(std::derived_from<std::decay_t<T>, losses::Loss>) LossSpec(T&& o)
+      : items{LossItem(std::forward<T>(o))} {}
   LossSpec(std::initializer_list<std::pair<std::string, LossItem>> m) : by_name(m) {}
   LossSpec(std::vector<LossItem> list) : items(std::move(list)) {}
   bool empty() const { return items.empty() && by_name.empty(); }
@@ -75,11 +75,11 @@ struct CallbackRef {
   std::shared_ptr<callbacks::Callback> object;
   CallbackRef(std::shared_ptr<callbacks::Callback> o) : object(std::move(o)) {}
   template <typename T>
-    requires(std::derived_from<T, callbacks::Callback>)
-  CallbackRef(std::shared_ptr<T> o) : object(std::move(o)) {}
+  requires(std::derived_from<T, callbacks::Callback>) CallbackRef(std::shared_ptr<T> o)
+      : object(std::move(o)) {}
   template <typename T>
-    requires(std::derived_from<std::decay_t<T>, callbacks::Callback>)
-  CallbackRef(T&& o) : object(std::make_shared<std::decay_t<T>>(std::forward<T>(o))) {}
+  requires(std::derived_from<std::decay_t<T>, callbacks::Callback>) CallbackRef(T&& o)
+      : object(std::make_shared<std::decay_t<T>>(std::forward<T>(o))) {}
 };
 
 // Inputs or targets: one tensor, a list in model order, or a map by input/output name.
@@ -91,7 +91,9 @@ struct Data {
   std::vector<Ref> list;
   std::map<std::string, Ref> by_name;
 
-  static Ref borrow(const Tensor& t) { return Ref(&t, [](const Tensor*) {}); }
+  static Ref borrow(const Tensor& t) {
+    return Ref(&t, [](const Tensor*) {});
+  }
   static Ref own(Tensor t) { return std::make_shared<const Tensor>(std::move(t)); }
 
   Data() = default;

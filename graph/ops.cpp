@@ -130,9 +130,7 @@ SymbolicTensor subtract(const SymbolicTensor& a, float s) {
 SymbolicTensor subtract(float s, const SymbolicTensor& a) {
   return apply(k::affine(-1.0f, s), {a});
 }
-SymbolicTensor multiply(const SymbolicTensor& a, float s) {
-  return apply(k::affine(s, 0.0f), {a});
-}
+SymbolicTensor multiply(const SymbolicTensor& a, float s) { return apply(k::affine(s, 0.0f), {a}); }
 SymbolicTensor divide(const SymbolicTensor& a, float s) {
   return apply(k::affine(1.0f / s, 0.0f), {a});
 }
@@ -192,9 +190,7 @@ SymbolicTensor softmax(const SymbolicTensor& x, Dim axis) { return apply(k::soft
 SymbolicTensor log_softmax(const SymbolicTensor& x, Dim axis) {
   return apply(k::log_softmax(axis), {x});
 }
-SymbolicTensor dropout(const SymbolicTensor& x, float rate) {
-  return apply(k::dropout(rate), {x});
-}
+SymbolicTensor dropout(const SymbolicTensor& x, float rate) { return apply(k::dropout(rate), {x}); }
 
 }  // namespace ops
 }  // namespace plexus

@@ -7,8 +7,8 @@ namespace plexus::activations {
 
 const std::vector<std::string>& names() {
   static const std::vector<std::string> n{
-      "elu",    "exponential", "gelu", "hard_sigmoid", "leaky_relu", "linear",  "relu",
-      "selu",   "sigmoid",     "silu", "softmax",      "softplus",   "swish",   "tanh"};
+      "elu",  "exponential", "gelu", "hard_sigmoid", "leaky_relu", "linear", "relu",
+      "selu", "sigmoid",     "silu", "softmax",      "softplus",   "swish",  "tanh"};
   return n;
 }
 

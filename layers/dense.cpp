@@ -17,9 +17,10 @@ DenseLayer::DenseLayer(Dim units, DenseOptions options)
 
 void DenseLayer::build(const Shape& input_shape) {
   if (input_shape.size() < 2 || input_shape.back() <= 0) {
-    throw Error("Input 0 of layer \"{}\" is incompatible with the layer: expected a known last "
-                "axis and rank >= 2, received input with shape {}",
-                name(), shape_str(input_shape));
+    throw Error(
+        "Input 0 of layer \"{}\" is incompatible with the layer: expected a known last "
+        "axis and rank >= 2, received input with shape {}",
+        name(), shape_str(input_shape));
   }
   kernel_ = add_weight("kernel", {input_shape.back(), units_}, options_.kernel_initializer);
   if (options_.use_bias) bias_ = add_weight("bias", {units_}, options_.bias_initializer);

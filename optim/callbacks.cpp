@@ -13,7 +13,8 @@ namespace {
 bool maximize_for(const std::string& mode, const std::string& monitor, const char* who) {
   if (mode == "max") return true;
   if (mode == "min") return false;
-  if (mode != "auto") throw Error("{}: mode must be \"auto\", \"min\" or \"max\", not \"{}\"", who, mode);
+  if (mode != "auto")
+    throw Error("{}: mode must be \"auto\", \"min\" or \"max\", not \"{}\"", who, mode);
   for (const char* m : {"acc", "auc", "precision", "recall"}) {
     if (monitor.find(m) != std::string::npos) return true;
   }
@@ -85,8 +86,7 @@ void EarlyStopping::on_train_end(const Logs&) {
   }
   if (options_.restore_best_weights && !best_weights_.empty()) {
     if (options_.verbose > 0) {
-      std::printf("Restoring model weights from the end of the best epoch: %d.\n",
-                  best_epoch_ + 1);
+      std::printf("Restoring model weights from the end of the best epoch: %d.\n", best_epoch_ + 1);
     }
     model().set_weights(best_weights_);
   }
@@ -154,8 +154,7 @@ void CSVLogger::on_train_end(const Logs&) {
 ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions options)
     : options_(std::move(options)) {
   if (options_.factor >= 1.0) {
-    throw Error("ReduceLROnPlateau does not support a factor >= 1.0, received {}",
-                options_.factor);
+    throw Error("ReduceLROnPlateau does not support a factor >= 1.0, received {}", options_.factor);
   }
   maximize_ = maximize_for(options_.mode, options_.monitor, "ReduceLROnPlateau");
 }
@@ -177,8 +176,8 @@ void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
     --cooldown_counter_;
     wait_ = 0;
   }
-  const bool better = maximize_ ? *current > best_ + options_.min_delta
-                                : *current < best_ - options_.min_delta;
+  const bool better =
+      maximize_ ? *current > best_ + options_.min_delta : *current < best_ - options_.min_delta;
   if (better) {
     best_ = *current;
     wait_ = 0;

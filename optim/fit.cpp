@@ -45,8 +45,8 @@ void Model::compile(OptimizerSpec optimizer, LossSpec loss, std::vector<MetricSp
 void Model::compile(CompileOptions options) {
   auto st = std::make_shared<TrainState>();
   // An optimizer object is used as given (its state persists across fits), as in Keras.
-  st->optimizer = options.optimizer.object ? options.optimizer.object
-                                           : optim::get(options.optimizer.name);
+  st->optimizer =
+      options.optimizer.object ? options.optimizer.object : optim::get(options.optimizer.name);
   if (options.loss.empty()) {
     throw Error("Model \"{}\": compile() needs a loss (e.g. .loss = \"mse\")", name());
   }
@@ -83,9 +83,10 @@ namespace optim {
 
 TrainState& TrainAccess::state(const Model& model) {
   if (!model.state_->train) {
-    throw Error("Model \"{}\" must be compiled before training or evaluating it; call "
-                "compile() first",
-                model.name());
+    throw Error(
+        "Model \"{}\" must be compiled before training or evaluating it; call "
+        "compile() first",
+        model.name());
   }
   return *model.state_->train;
 }
@@ -122,8 +123,8 @@ void build_train_graph(const Model& model) {
   }
   for (auto& [k, w] : opt.loss_weights) {
     if (std::find(out_names.begin(), out_names.end(), k) == out_names.end()) {
-      throw Error("compile: loss_weights names \"{}\", which is not an output of model \"{}\"",
-                  k, model.name());
+      throw Error("compile: loss_weights names \"{}\", which is not an output of model \"{}\"", k,
+                  model.name());
     }
   }
 
@@ -280,8 +281,8 @@ Dataset optim::make_dataset(const Model& model, TrainState& st, const Data& x, c
     Tensor sw = xt::ones<float>({d.n});
     if (sample_weight) {
       if (sample_weight->size() != d.n) {
-        throw Error("sample_weight has {} entries but there are {} samples",
-                    sample_weight->size(), d.n);
+        throw Error("sample_weight has {} entries but there are {} samples", sample_weight->size(),
+                    d.n);
       }
       if (!all_finite(*sample_weight)) throw Error("sample_weight contains NaN or Inf");
       std::copy(sample_weight->begin(), sample_weight->end(), sw.begin());
@@ -331,6 +332,21 @@ void optim::feed_pointers(const Batch& b, std::vector<const Tensor*>& feeds) {
   for (auto& t : b.xs) feeds.push_back(&t);
   for (auto& t : b.ys) feeds.push_back(&t);
   for (auto& t : b.sws) feeds.push_back(&t);
+}
+
+void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx) {
+  auto& ex = *st.executor;
+  ex.forward(feeds, ctx);
+  if (shape_of(st.seed) != shape_of(ex.output(0)) || st.seed.data()[0] != 1.0f) {
+    st.seed = Tensor::from_shape(ex.output(0).shape());  // d(total)/d(total) = 1
+    st.seed.fill(1.0f);
+  }
+  const Tensor* seed = &st.seed;
+  ex.backward(std::span<const Tensor* const>(&seed, 1), ctx);
+  for (std::size_t i = 0; i < st.trainable.size(); ++i) {
+    const Tensor& g = ex.variable_grad(i);
+    st.grad_ptrs[i] = g.size() ? &g : &st.zero_grads[i];
+  }
 }
 
 namespace {
@@ -433,18 +449,7 @@ struct Trackers {
 };
 
 void train_step(TrainState& st, const std::vector<const Tensor*>& feeds) {
-  auto& ex = *st.executor;
-  ex.forward(feeds, Context{.training = true});
-  if (shape_of(st.seed) != shape_of(ex.output(0)) || st.seed.data()[0] != 1.0f) {
-    st.seed = Tensor::from_shape(ex.output(0).shape());  // d(total)/d(total) = 1
-    st.seed.fill(1.0f);
-  }
-  const Tensor* seed = &st.seed;
-  ex.backward(std::span<const Tensor* const>(&seed, 1), Context{.training = true});
-  for (std::size_t i = 0; i < st.trainable.size(); ++i) {
-    const Tensor& g = ex.variable_grad(i);
-    st.grad_ptrs[i] = g.size() ? &g : &st.zero_grads[i];
-  }
+  optim::backprop(st, feeds, Context{.training = true});
   st.optimizer->apply(st.grad_ptrs, st.trainable_raw);
 }
 
@@ -526,8 +531,8 @@ History Model::fit(const Data& x, const Data& y, FitOptions options) {
   const std::size_t steps = (train.n + bs - 1) / bs;
   for (auto& cb : cbs) {
     cb->set_model(this);
-    cb->set_params({.epochs = options.epochs, .steps = static_cast<int>(steps),
-                    .verbose = options.verbose});
+    cb->set_params(
+        {.epochs = options.epochs, .steps = static_cast<int>(steps), .verbose = options.verbose});
   }
   stop_training = false;
   for (auto& cb : cbs) cb->on_train_begin({});
@@ -585,38 +590,41 @@ std::vector<double> Model::evaluate(const Data& x, const Data& y, EvaluateOption
     cbs.push_back(c.object);
   }
   for (auto& cb : cbs) cb->on_test_begin({});
-  auto logs = run_evaluation(st, d, static_cast<std::size_t>(options.batch_size), "", cbs,
-                             options.verbose);
+  auto logs =
+      run_evaluation(st, d, static_cast<std::size_t>(options.batch_size), "", cbs, options.verbose);
   for (auto& cb : cbs) cb->on_test_end(logs);
   return logs_in_order(*this, logs);
 }
+
+namespace {
+// train_on_batch / test_on_batch: the data as one batch, one step, the batch's logs.
+std::vector<double> one_batch(Model& model, TrainState& st, const Dataset& d, bool train) {
+  std::vector<const Tensor*> feeds;
+  optim::feed_pointers(d, feeds);
+  if (train) {
+    train_step(st, feeds);
+  } else {
+    st.executor->forward(feeds, Context{.training = false});
+  }
+  Trackers tr;
+  tr.reset(st);
+  tr.update(st, d);
+  return logs_in_order(model, tr.logs(st, ""));
+}
+}  // namespace
 
 std::vector<double> Model::train_on_batch(const Data& x, const Data& y,
                                           std::optional<Tensor> sample_weight) {
   ensure_built(input_list(x));
   TrainState& st = ready_state(*this);
-  Dataset d = make_dataset(*this, st, x, y, sample_weight, {});
-  std::vector<const Tensor*> feeds;
-  feed_pointers(d, feeds);
-  train_step(st, feeds);
-  Trackers tr;
-  tr.reset(st);
-  tr.update(st, d);
-  return logs_in_order(*this, tr.logs(st, ""));
+  return one_batch(*this, st, make_dataset(*this, st, x, y, sample_weight, {}), true);
 }
 
 std::vector<double> Model::test_on_batch(const Data& x, const Data& y,
                                          std::optional<Tensor> sample_weight) {
   ensure_built(input_list(x));
   TrainState& st = ready_state(*this);
-  Dataset d = make_dataset(*this, st, x, y, sample_weight, {});
-  std::vector<const Tensor*> feeds;
-  feed_pointers(d, feeds);
-  st.executor->forward(feeds, Context{.training = false});
-  Trackers tr;
-  tr.reset(st);
-  tr.update(st, d);
-  return logs_in_order(*this, tr.logs(st, ""));
+  return one_batch(*this, st, make_dataset(*this, st, x, y, sample_weight, {}), false);
 }
 
 Gradients Model::compute_gradients(const Data& x, const Data& y) {
@@ -625,18 +633,10 @@ Gradients Model::compute_gradients(const Data& x, const Data& y) {
   Dataset d = make_dataset(*this, st, x, y, std::nullopt, {});
   std::vector<const Tensor*> feeds;
   feed_pointers(d, feeds);
-  auto& ex = *st.executor;
-  ex.forward(feeds, Context{.training = true});
-  Tensor seed = Tensor::from_shape(ex.output(0).shape());
-  seed.fill(1.0f);
-  const Tensor* sp = &seed;
-  ex.backward(std::span<const Tensor* const>(&sp, 1), Context{.training = true});
+  optim::backprop(st, feeds, Context{.training = true});
   Gradients g;
-  g.loss = ex.output(0).data()[0];
-  for (std::size_t i = 0; i < st.trainable.size(); ++i) {
-    const Tensor& gi = ex.variable_grad(i);
-    g.grads.push_back(gi.size() ? gi : st.zero_grads[i]);
-  }
+  g.loss = st.executor->output(0).data()[0];
+  for (const Tensor* gi : st.grad_ptrs) g.grads.push_back(*gi);
   return g;
 }
 

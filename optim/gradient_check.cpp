@@ -26,16 +26,9 @@ double check_gradients(Model& model, const std::vector<Tensor>& x, const std::ve
     ex.forward(feeds, ctx);
     return static_cast<double>(ex.output(0).data()[0]);
   };
-  loss_at();
-  Tensor seed = Tensor::from_shape(ex.output(0).shape());
-  seed.fill(1.0f);
-  const Tensor* sp = &seed;
-  ex.backward(std::span<const Tensor* const>(&sp, 1), ctx);
+  optim::backprop(st, feeds, ctx);
   std::vector<Tensor> analytic;
-  for (std::size_t i = 0; i < st.trainable.size(); ++i) {
-    const Tensor& g = ex.variable_grad(i);
-    analytic.push_back(g.size() ? g : st.zero_grads[i]);
-  }
+  for (const Tensor* g : st.grad_ptrs) analytic.push_back(*g);
 
   double worst = 0.0;
   std::mt19937 pick(12345);

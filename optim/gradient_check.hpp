@@ -8,7 +8,7 @@
 namespace plexus::testing {
 
 struct GradientCheckOptions {
-  float step = 1e-3f;                   // finite-difference step h
+  float step = 1e-3f;                       // finite-difference step h
   std::size_t max_entries_per_weight = 64;  // large weights are checked on a sample of entries
 };
 

@@ -1,10 +1,9 @@
 #include "optim/progbar.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace plexus::optim {
 

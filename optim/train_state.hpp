@@ -22,7 +22,7 @@ struct OutputState {
   std::string name;                    // the output layer's name
   std::shared_ptr<losses::Loss> loss;  // null: this output is not trained
   double weight = 1.0;
-  Shape target_shape;                  // symbolic, from the loss
+  Shape target_shape;  // symbolic, from the loss
   std::vector<MetricSpec> metric_specs;
   std::vector<std::shared_ptr<metrics::Metric>> metrics;  // resolved on first data
   NodePtr target;
@@ -39,7 +39,7 @@ struct TrainState {
   std::vector<Variable> trainable;
   std::vector<VariableData*> trainable_raw;
   std::vector<const Tensor*> grad_ptrs;
-  std::vector<Tensor> zero_grads;  // for trainable weights the loss does not reach
+  std::vector<Tensor> zero_grads;    // for trainable weights the loss does not reach
   std::vector<std::size_t> trained;  // indices of the outputs that have a loss
   bool metrics_resolved = false;
   Tensor seed;  // d(total)/d(total) = 1
@@ -69,6 +69,9 @@ Dataset make_dataset(const Model& model, TrainState& st, const Data& x, const Da
 // The executor's feeds for a dataset or batch: inputs, targets, sample weights.
 void feed_pointers(const Dataset& data, std::vector<const Tensor*>& feeds);
 void feed_pointers(const Batch& batch, std::vector<const Tensor*>& feeds);
+// One forward and one reverse pass of the total loss; leaves a gradient per trainable
+// weight in st.grad_ptrs (zeros for weights the loss does not reach).
+void backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx);
 
 // Reaches a model's training state (Model befriends this).
 struct TrainAccess {

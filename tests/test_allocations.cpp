@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
-
 #include <plexus.hpp>
 
 namespace {
@@ -52,11 +51,11 @@ long allocations_of_fit(px::Model& model, std::size_t n, int epochs) {
 
 void expect_no_per_step_allocation(px::Model& model) {
   allocations_of_fit(model, 64, 1);  // warm-up: plans, optimizer slots, metric state
-  const long few_steps = allocations_of_fit(model, 64, 2);   // 2 x 8 steps
+  const long few_steps = allocations_of_fit(model, 64, 2);    // 2 x 8 steps
   const long many_steps = allocations_of_fit(model, 640, 2);  // 2 x 80 steps
   // Whatever fit() allocates per call or per epoch is the same for both; per step: nothing.
-  EXPECT_EQ(many_steps, few_steps) << "about " << (many_steps - few_steps) / 144.0
-                                   << " allocations per training step";
+  EXPECT_EQ(many_steps, few_steps)
+      << "about " << (many_steps - few_steps) / 144.0 << " allocations per training step";
 }
 
 }  // namespace

@@ -4,9 +4,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <plexus.hpp>
+#include <sstream>
 
 namespace px = plexus;
 
@@ -53,11 +52,11 @@ class Recorder : public px::callbacks::Callback {
 TEST(Callbacks, UserCallbackSeesEveryEventAndCanStopTraining) {
   auto s = linear_problem();
   auto rec = std::make_shared<Recorder>();
-  auto hist = s.model.fit(s.x, s.y,
-                          {.epochs = 10, .batch_size = 8, .validation_split = 0.25, .verbose = 0,
-                           .callbacks = {rec}});
+  auto hist = s.model.fit(
+      s.x, s.y,
+      {.epochs = 10, .batch_size = 8, .validation_split = 0.25, .verbose = 0, .callbacks = {rec}});
   EXPECT_EQ(hist.history.at("loss").size(), 3u);  // stopped after epoch 2
-  std::vector<std::string> want{"train_begin",   "epoch_begin 0", "batch_end with loss",
+  std::vector<std::string> want{"train_begin",     "epoch_begin 0", "batch_end with loss",
                                 "epoch_end 0 val", "epoch_begin 1", "batch_end with loss",
                                 "epoch_end 1 val", "epoch_begin 2", "batch_end with loss",
                                 "epoch_end 2 val", "train_end"};
@@ -100,8 +99,11 @@ TEST(Callbacks, ReduceLROnPlateauCutsTheRateAfterPatienceEpochs) {
 
 TEST(Callbacks, TerminateOnNaNStopsAtTheFirstBadBatch) {
   auto s = linear_problem(1e6);  // diverges to inf quickly
-  auto hist = s.model.fit(
-      s.x, s.y, {.epochs = 50, .batch_size = 4, .verbose = 0, .callbacks = {px::callbacks::TerminateOnNaN()}});
+  auto hist = s.model.fit(s.x, s.y,
+                          {.epochs = 50,
+                           .batch_size = 4,
+                           .verbose = 0,
+                           .callbacks = {px::callbacks::TerminateOnNaN()}});
   EXPECT_LT(hist.history.at("loss").size(), 50u);
 }
 
@@ -117,8 +119,9 @@ TEST(Callbacks, LearningRateSchedulerSetsTheRateEachEpoch) {
 TEST(Callbacks, LambdaCallbackRunsTheGivenFunctions) {
   auto s = linear_problem();
   int epochs = 0, batches = 0;
-  auto cb = px::callbacks::LambdaCallback({.on_epoch_end = [&](int, px::callbacks::Logs&) { ++epochs; },
-                                           .on_batch_end = [&](int, const px::callbacks::Logs&) { ++batches; }});
+  auto cb = px::callbacks::LambdaCallback(
+      {.on_epoch_end = [&](int, px::callbacks::Logs&) { ++epochs; },
+       .on_batch_end = [&](int, const px::callbacks::Logs&) { ++batches; }});
   s.model.fit(s.x, s.y, {.epochs = 2, .batch_size = 16, .verbose = 0, .callbacks = {cb}});
   EXPECT_EQ(epochs, 2);
   EXPECT_EQ(batches, 4);

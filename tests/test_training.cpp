@@ -4,9 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
-
 #include <plexus.hpp>
+#include <sstream>
 
 namespace px = plexus;
 
@@ -104,11 +103,11 @@ TEST(Training, TwoInputsTwoOutputsWithASharedLayerTrainAndBothLossesFall) {
   auto score = px::layers::Dense(1, {.activation = "sigmoid", .name = "score"})(merged);
   auto klass = px::layers::Dense(3, {.activation = "softmax", .name = "klass"})(merged);
   px::Model model({a, b}, {score, klass}, "two_heads");
-  model.compile({.optimizer = "adam",
-                 .loss = {{"score", "binary_crossentropy"},
-                          {"klass", "sparse_categorical_crossentropy"}},
-                 .loss_weights = {{"score", 1.0}, {"klass", 0.5}},
-                 .metrics = {"accuracy"}});
+  model.compile(
+      {.optimizer = "adam",
+       .loss = {{"score", "binary_crossentropy"}, {"klass", "sparse_categorical_crossentropy"}},
+       .loss_weights = {{"score", 1.0}, {"klass", 0.5}},
+       .metrics = {"accuracy"}});
   // Targets that depend on the inputs: score = [sum(a) > sum(b)], klass = argmax of 3 sums.
   const std::size_t n = 256;
   px::Tensor xa = px::Tensor::from_shape({n, 8}), xb = px::Tensor::from_shape({n, 8});
@@ -133,9 +132,8 @@ TEST(Training, TwoInputsTwoOutputsWithASharedLayerTrainAndBothLossesFall) {
   EXPECT_NEAR(hist.history.at("loss").back(),
               hist.history.at("score_loss").back() + 0.5 * hist.history.at("klass_loss").back(),
               1e-3);
-  EXPECT_EQ(model.metrics_names(),
-            (std::vector<std::string>{"loss", "score_loss", "klass_loss", "score_accuracy",
-                                      "klass_accuracy"}));
+  EXPECT_EQ(model.metrics_names(), (std::vector<std::string>{"loss", "score_loss", "klass_loss",
+                                                             "score_accuracy", "klass_accuracy"}));
   auto outs = model.predict({xa, xb});
   ASSERT_EQ(outs.size(), 2u);
   EXPECT_EQ(px::shape_of(outs[1]), (px::Shape{static_cast<px::Dim>(n), 3}));
@@ -152,11 +150,11 @@ TEST(Training, EarlyStoppingRestoresTheBestWeights) {
   px::Tensor y = x;
   px::Tensor y_val = -x;
   std::vector<std::vector<px::Tensor>> per_epoch;
-  auto record = px::callbacks::LambdaCallback(
-      {.on_epoch_end = [&](int, px::callbacks::Logs&) { per_epoch.push_back(model.get_weights()); }});
-  auto early = std::make_shared<px::callbacks::EarlyStopping>(
-      px::callbacks::EarlyStoppingOptions{.monitor = "val_loss", .patience = 2,
-                                          .restore_best_weights = true});
+  auto record = px::callbacks::LambdaCallback({.on_epoch_end = [&](int, px::callbacks::Logs&) {
+    per_epoch.push_back(model.get_weights());
+  }});
+  auto early = std::make_shared<px::callbacks::EarlyStopping>(px::callbacks::EarlyStoppingOptions{
+      .monitor = "val_loss", .patience = 2, .restore_best_weights = true});
   auto hist = model.fit(x, y,
                         {.epochs = 50,
                          .batch_size = 4,
@@ -206,9 +204,9 @@ TEST(Training, InputsAndTargetsByName) {
   auto model = zero_linear();
   model.compile("sgd", "mse");
   px::Tensor x = xt::ones<float>({3, 1});
-  auto by_name = model.evaluate(std::map<std::string, px::Tensor>{{"x", x}},
-                                std::map<std::string, px::Tensor>{{"lin", column(3, 1.f)}},
-                                {.verbose = 0});
+  auto by_name =
+      model.evaluate(std::map<std::string, px::Tensor>{{"x", x}},
+                     std::map<std::string, px::Tensor>{{"lin", column(3, 1.f)}}, {.verbose = 0});
   auto by_list = model.evaluate(x, column(3, 1.f), {.verbose = 0});
   EXPECT_EQ(by_name, by_list);
   EXPECT_THROW(model.evaluate(std::map<std::string, px::Tensor>{{"nope", x}}, column(3, 1.f)),
@@ -260,7 +258,9 @@ TEST(TrainingErrors, NanOrInfInData) {
             std::string::npos);
   px::Tensor y = xt::zeros<float>({2});
   y(0) = INFINITY;
-  EXPECT_NE(error_of([&] { m.fit(xt::zeros<float>({2, 4}), y); }).find("NaN or Inf"),
+  EXPECT_NE(error_of([&] {
+              m.fit(xt::zeros<float>({2, 4}), y);
+            }).find("NaN or Inf"),
             std::string::npos);
 }
 
@@ -300,8 +300,9 @@ TEST(TrainingErrors, LossThatDoesNotFitTheOutput) {
 
 TEST(TrainingErrors, UnknownNamesAndUncompiledModels) {
   auto m = classifier();
-  EXPECT_NE(error_of([&] { m.fit(xt::zeros<float>({2, 4}), xt::zeros<float>({2})); })
-                .find("compile"),
+  EXPECT_NE(error_of([&] {
+              m.fit(xt::zeros<float>({2, 4}), xt::zeros<float>({2}));
+            }).find("compile"),
             std::string::npos);
   EXPECT_NE(error_of([&] { m.compile("adma", "mse"); }).find("adma"), std::string::npos);
   EXPECT_NE(error_of([&] { m.compile("adam", "mse_typo"); }).find("mse_typo"), std::string::npos);

@@ -1,7 +1,6 @@
 // A separate project using an installed plexus: build a model, run it, print its size.
-#include <plexus.hpp>
-
 #include <cstdio>
+#include <plexus.hpp>
 
 namespace px = plexus;
 
