@@ -38,7 +38,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   virtual std::vector<SymbolicTensor> call_list(const std::vector<SymbolicTensor>& xs);
   // Output shape without building a graph; the default traces call() on a fresh Input.
   virtual Shape compute_output_shape(const Shape& input_shape);
-  // Keras's get_config(): the layer's constructor arguments (for summary/DOT/saving).
+  // The activation a layer applies ("relu"), or empty: shown by DOT's show_layer_activations.
   virtual std::string activation_name() const { return {}; }
 
   // --- calling ------------------------------------------------------------------

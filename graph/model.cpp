@@ -1,5 +1,6 @@
 #include "graph/model.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "graph/input_layer.hpp"
@@ -183,7 +184,7 @@ std::vector<Tensor> Model::predict_refs(const std::vector<Data::Ref>& refs,
         s[0] = n;
         results[o].resize(s);
       }
-      std::copy(y.begin(), y.end(), results[o].data() + start * (y.size() / count));
+      std::copy_n(y.data(), y.size(), results[o].data() + start * (y.size() / count));
     }
   }
   return results;
