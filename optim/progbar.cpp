@@ -62,10 +62,8 @@ void Progbar::update(int step, const std::map<std::string, double>& values, bool
     }
   }
   if (interactive_ && verbose_ == 1) {
-    std::string pad =
-        line.size() < last_width_ ? std::string(last_width_ - line.size(), ' ') : std::string();
-    std::fprintf(out_, "\r%s%s", line.c_str(), pad.c_str());
-    last_width_ = line.size();
+    // Back to the line's start, draw, and erase what a longer previous line left behind.
+    std::fprintf(out_, "\r%s\x1b[K", line.c_str());
     if (finalize) std::fputc('\n', out_);
   } else {
     std::fprintf(out_, "%s\n", line.c_str());

@@ -28,7 +28,6 @@ class Progbar {
   bool interactive_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
-  std::size_t last_width_ = 0;
 };
 
 }  // namespace plexus::optim
