@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "graph/executor.hpp"
 #include "graph/model.hpp"
+#include "graph/ops.hpp"
 
 namespace plexus::test {
 
@@ -152,5 +153,18 @@ std::string error_message(F&& f) {
   ADD_FAILURE() << "expected a px::Error";
   return {};
 }
+
+// API.md's example of a custom layer: composes differentiable ops, gets its VJP for free.
+class Scale : public Layer {
+ public:
+  using Layer::Layer;
+  void build(const Shape& input_shape) override {
+    alpha_ = add_weight("alpha", {input_shape.back()}, "ones");
+  }
+  SymbolicTensor call(const SymbolicTensor& x) override { return ops::multiply(x, alpha_); }
+
+ private:
+  SymbolicTensor alpha_;
+};
 
 }  // namespace plexus::test

@@ -4,24 +4,11 @@
 #include <filesystem>
 #include <plexus.hpp>
 
+#include "graph_helpers.hpp"
+
 namespace px = plexus;
 
-namespace {
-// API.md, "Extending": a custom layer made of ops.
-class Scale : public px::Layer {
- public:
-  using px::Layer::Layer;
-  void build(const px::Shape& input_shape) override {
-    alpha_ = add_weight("alpha", {input_shape.back()}, "ones");
-  }
-  px::SymbolicTensor call(const px::SymbolicTensor& x) override {
-    return px::ops::multiply(x, alpha_);
-  }
-
- private:
-  px::SymbolicTensor alpha_;
-};
-}  // namespace
+using plexus::test::Scale;  // API.md's custom layer, as written there
 
 TEST(Api, FunctionalSequentialTrainingAndInspectionAsDocumented) {
   px::utils::clear_session();

@@ -185,20 +185,8 @@ TEST(Graph, SequentialAndFunctionalAgree) {
 
 // --- custom layers ------------------------------------------------------------------------------
 
-// API.md's example: a custom layer composes differentiable ops.
-class Scale : public px::Layer {
- public:
-  using px::Layer::Layer;
-  void build(const px::Shape& input_shape) override {
-    alpha_ = add_weight("alpha", {input_shape.back()}, "ones");
-  }
-  px::SymbolicTensor call(const px::SymbolicTensor& x) override {
-    return px::ops::multiply(x, alpha_);
-  }
-
- private:
-  px::SymbolicTensor alpha_;
-};
+// Scale (API.md's example) is in graph_helpers.hpp, shared with test_api.cpp.
+using plexus::test::Scale;
 
 // A custom layer with a less trivial composition: y = x * sigmoid(x · w) + b^2.
 class Gate : public px::Layer {
