@@ -90,6 +90,19 @@ class GraphRunner {
     return grads;
   }
 
+  // The reverse pass alone, after a forward() (variable gradients, zeros when none).
+  std::vector<Tensor> backward(const std::vector<Tensor>& cotangents, bool training = false) {
+    std::vector<const Tensor*> seeds;
+    for (auto& c : cotangents) seeds.push_back(&c);
+    exec_->backward(seeds, Context{.training = training});
+    std::vector<Tensor> grads;
+    for (std::size_t i = 0; i < wrt_.size(); ++i) {
+      const Tensor* g = exec_->variable_grad(i);
+      grads.push_back(g ? *g : Tensor(xt::zeros<float>(wrt_[i].value().shape())));
+    }
+    return grads;
+  }
+
   std::vector<Tensor> feed_gradients(const std::vector<Tensor>& xs,
                                      const std::vector<Tensor>& cotangents, bool training = false) {
     gradients(xs, cotangents, training);

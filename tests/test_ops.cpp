@@ -522,6 +522,34 @@ std::vector<Case> cases() {
   add(
       "slice_axis0_0_1", [] { return kn::slice(0, 0, 1); }, {normal({3, 2})}, slice_ref(0, 0, 1));
 
+  // split: several outputs, compared as the pieces (slices) flattened one after another.
+  auto split_ref = [slice_ref](std::vector<Dim> sizes, Dim axis) {
+    return [=](const Inputs& in) {
+      std::vector<float> all;
+      Dim start = 0;
+      for (Dim size : sizes) {
+        const Tensor piece = slice_ref(axis, start, start + size)(in);
+        all.insert(all.end(), piece.begin(), piece.end());
+        start += size;
+      }
+      Tensor out = Tensor::from_shape({all.size()});
+      std::copy(all.begin(), all.end(), out.begin());
+      return out;
+    };
+  };
+  add(
+      "split_last_1_2_3",
+      [] {
+        return kn::split({1, 2, 3}, -1);
+      },
+      {normal({2, 6})}, split_ref({1, 2, 3}, -1));
+  add(
+      "split_axis1_2_1",
+      [] {
+        return kn::split({2, 1}, 1);
+      },
+      {normal({2, 3, 4})}, split_ref({2, 1}, 1));
+
   auto gather_ref = [](Dim axis) {
     return [axis](const Inputs& in) {
       const Tensor& x = in[0];
@@ -603,8 +631,36 @@ double max_abs(const Tensor& t) {
 }
 
 // sum(out * cotangent) in double.
+// A kernel's output; for a kernel with several outputs, all of them flattened and
+// concatenated in order (the table's references for those produce the same layout).
+Tensor eval_flat(px::Kernel& k, const Inputs& in) {
+  if (k.num_outputs() == 1) return px::eval(k, in);
+  const std::vector<Tensor> outs = px::eval_all(k, in);
+  std::size_t n = 0;
+  for (auto& o : outs) n += o.size();
+  Tensor flat = Tensor::from_shape({n});
+  std::size_t at = 0;
+  for (auto& o : outs) {
+    std::copy(o.begin(), o.end(), flat.begin() + static_cast<std::ptrdiff_t>(at));
+    at += o.size();
+  }
+  return flat;
+}
+
+// The VJP for a cotangent laid out like eval_flat's output.
+std::vector<Tensor> vjp_flat(px::Kernel& k, const Inputs& in, const Tensor& cot) {
+  if (k.num_outputs() == 1) return px::eval_vjp(k, in, cot);
+  std::vector<Tensor> gouts = px::eval_all(k, in);
+  std::size_t at = 0;
+  for (auto& g : gouts) {
+    std::copy_n(cot.data() + at, g.size(), g.data());
+    at += g.size();
+  }
+  return px::eval_vjp_all(k, in, gouts);
+}
+
 double loss(px::Kernel& k, const Inputs& in, const Tensor& cot) {
-  const Tensor out = px::eval(k, in);
+  const Tensor out = eval_flat(k, in);
   double s = 0;
   for (std::size_t i = 0; i < out.size(); ++i) s += double(out.data()[i]) * cot.data()[i];
   return s;
@@ -628,9 +684,15 @@ TEST_P(OpTest, ForwardMatchesReference) {
   Inputs in;
   for (const Gen& g : c.inputs) in.push_back(g(rng));
   auto kernel = c.make();
-  const Tensor out = px::eval(*kernel, in);
+  const Tensor out = eval_flat(*kernel, in);
   // xsimd's exp/log/tanh/erf are accurate to a few float ulps; 1e-5 leaves margin.
   expect_close(out, c.reference(in), 1e-5, 1e-6, c.name + " forward");
+  if (kernel->num_outputs() > 1) {  // several outputs: forward_all into fixed buffers
+    auto copy = kernel->clone();
+    EXPECT_EQ(copy->num_outputs(), kernel->num_outputs());
+    expect_close(eval_flat(*copy, in), out, 0, 0, c.name + " clone");
+    return;
+  }
 
   // The kernel writes into the caller's buffer without reallocating it.
   std::vector<Shape> shapes;
@@ -672,9 +734,9 @@ TEST_P(OpTest, GradientMatchesFiniteDifferences) {
   Inputs in;
   for (const Gen& g : c.inputs) in.push_back(g(rng));
   auto kernel = c.make();
-  Tensor out = px::eval(*kernel, in);
+  Tensor out = eval_flat(*kernel, in);
   const Tensor cot = normal(px::shape_of(out))(rng);
-  const std::vector<Tensor> grads = px::eval_vjp(*kernel, in, cot);
+  const std::vector<Tensor> grads = vjp_flat(*kernel, in, cot);
   ASSERT_EQ(grads.size(), in.size());
 
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -705,6 +767,13 @@ TEST_P(OpTest, GradientMatchesFiniteDifferences) {
   }
 
   // backward accumulates: a second call on the same buffers doubles the gradients.
+  if (kernel->num_outputs() > 1) {
+    std::vector<Tensor> twice = vjp_flat(*kernel, in, Tensor(2.0f * cot));
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      expect_close(twice[i], Tensor(2.0f * grads[i]), 1e-5, 1e-6, c.name + " linearity");
+    }
+    return;
+  }
   std::vector<Tensor> acc = grads;
   std::vector<const Tensor*> ptrs;
   std::vector<Tensor*> gptrs;
@@ -732,13 +801,13 @@ TEST(OpTable, CoversEveryKernel) {
   std::set<std::string> seen;
   for (const Case& c : cases()) seen.insert(c.make()->name());
   for (const char* name :
-       {"matmul",       "add",        "subtract",    "multiply", "divide",  "pow",
-        "maximum",      "minimum",    "where",       "negative", "exp",     "log",
-        "sqrt",         "square",     "abs",         "tanh",     "sigmoid", "relu",
-        "elu",          "selu",       "leaky_relu",  "softplus", "gelu",    "swish",
-        "hard_sigmoid", "clip",       "affine",      "sum",      "mean",    "max",
-        "reshape",      "transpose",  "concatenate", "slice",    "gather",  "take_along_axis",
-        "softmax",      "log_softmax"}) {
+       {"matmul",       "add",         "subtract",    "multiply", "divide",  "pow",
+        "maximum",      "minimum",     "where",       "negative", "exp",     "log",
+        "sqrt",         "square",      "abs",         "tanh",     "sigmoid", "relu",
+        "elu",          "selu",        "leaky_relu",  "softplus", "gelu",    "swish",
+        "hard_sigmoid", "clip",        "affine",      "sum",      "mean",    "max",
+        "reshape",      "transpose",   "concatenate", "slice",    "gather",  "take_along_axis",
+        "softmax",      "log_softmax", "split"}) {
     EXPECT_TRUE(seen.count(name)) << name << " has no gradient-test case";
   }
 }
