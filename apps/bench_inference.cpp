@@ -16,9 +16,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <plexus.hpp>
+#include <xtensor/xrandom.hpp>
 #include <string>
 #include <vector>
 

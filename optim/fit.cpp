@@ -161,15 +161,23 @@ callbacks::Logs run_evaluation(TrainState& st, const Dataset& d, std::size_t bat
   tr.reset(st);
   const std::size_t steps = (d.n + batch_size - 1) / batch_size;
   optim::Progbar bar(static_cast<int>(steps), verbose);
-  Batch batch;
-  std::vector<const Tensor*> feeds;
+  Batch& batch = st.eval_batch;  // kept across calls: a repeated evaluate reuses its buffers
+  std::vector<const Tensor*>& feeds = st.eval_feeds;
   for (std::size_t s = 0; s < steps; ++s) {
     const std::size_t begin = s * batch_size, count = std::min(batch_size, d.n - begin);
     for (auto& cb : cbs) cb->on_test_batch_begin(static_cast<int>(s), {});
-    fill_batch(d, nullptr, begin, count, batch);
-    feed_pointers(batch, feeds);
+    if (steps == 1) {
+      feed_pointers(d, feeds);  // one batch: the caller's tensors, not copies
+    } else {
+      fill_batch(d, nullptr, begin, count, batch);
+      feed_pointers(batch, feeds);
+    }
     st.executor->forward(feeds, Context{.training = false});
-    tr.update(st, batch);
+    if (steps == 1) {
+      tr.update(st, d);
+    } else {
+      tr.update(st, batch);
+    }
     if (verbose || !cbs.empty()) {
       auto logs = tr.logs(st, prefix);
       for (auto& cb : cbs) cb->on_test_batch_end(static_cast<int>(s), logs);

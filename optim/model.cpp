@@ -128,7 +128,7 @@ Tensor Model::predict(const Tensor& x, PredictOptions options) const {
     throw Error("Model \"{}\" has {} outputs; call predict with a list to get them all", name(),
                 outputs().size());
   }
-  return predict(std::vector<Tensor>{x}, options)[0];
+  return predict_refs({Data::borrow(x)}, options)[0];  // the caller's tensor, not a copy
 }
 
 std::vector<Tensor> Model::predict(const std::map<std::string, Tensor>& xs,

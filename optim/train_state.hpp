@@ -33,6 +33,12 @@ struct OutputState {
   std::size_t pred_out = 0;  // the Function's "<name>" output (the prediction)
 };
 
+// One batch, gathered from a Dataset into buffers that are re-used from step to step.
+struct Batch {
+  std::vector<Tensor> xs, ys, sws;
+  std::size_t n = 0;
+};
+
 struct TrainState {
   std::shared_ptr<CompileOptions> compile_options;
   std::shared_ptr<Optimizer> optimizer;
@@ -49,6 +55,8 @@ struct TrainState {
   bool metrics_resolved = false;
   Tensor seed;  // d(total)/d(total) = 1
   std::vector<const Tensor*> seeds;
+  Batch eval_batch;  // evaluation's batch buffers, reused across calls
+  std::vector<const Tensor*> eval_feeds;
 };
 
 // Data laid out for batching: inputs in model order (the caller's tensors, not copies),
@@ -58,12 +66,6 @@ struct Dataset {
   std::vector<Data::Ref> xs;
   std::vector<Data::Ref> ys;
   std::vector<Data::Ref> sws;
-  std::size_t n = 0;
-};
-
-// One batch, gathered from a Dataset into buffers that are re-used from step to step.
-struct Batch {
-  std::vector<Tensor> xs, ys, sws;
   std::size_t n = 0;
 };
 
