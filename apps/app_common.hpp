@@ -157,7 +157,7 @@ inline double median(std::vector<double> v) {
   return n == 0 ? 0.0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// Writes the training curves; a missing gnuplot is a warning, not a failed run.
+// Writes the training curves; a missing rsvg-convert (for .png) is a warning, not a failed run.
 inline void save_curves(const px::History& history, const std::string& path,
                         const std::string& title) {
   if (path.empty()) return;

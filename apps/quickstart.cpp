@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
     fmt::print("Gradient check (autodiff vs finite differences): max relative error {:.2e}\n",
                error);
 
-    // Pictures: the graph (Graphviz) and the training curves (gnuplot).
+    // Pictures: the graph (Graphviz) and the training curves (SVG; PNG via rsvg-convert).
     std::filesystem::create_directories(out);
     const std::string model_png = (std::filesystem::path(out) / "spirals_model.png").string();
     const std::string curves_png = (std::filesystem::path(out) / "spirals_curves.png").string();

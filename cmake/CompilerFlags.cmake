@@ -19,3 +19,27 @@ find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
 endif()
+
+# Sanitizers: -DPLEXUS_SANITIZE=address,undefined instruments the library, the tests and the
+# apps alike (set before any target is defined). Errors abort at the first report
+# (-fno-sanitize-recover=all), so a test cannot pass with a UBSan finding in its log.
+set(PLEXUS_SANITIZE "" CACHE STRING
+    "Comma-separated sanitizers for every target, e.g. address,undefined (empty: none)")
+if(PLEXUS_SANITIZE)
+  add_compile_options(-fsanitize=${PLEXUS_SANITIZE} -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${PLEXUS_SANITIZE})
+endif()
+
+# libFuzzer targets (tests/fuzz/): -DPLEXUS_FUZZ=ON with CMAKE_CXX_COMPILER=clang++, in a
+# build folder of their own (tests/fuzz/run.sh makes one). The library is compiled with
+# coverage instrumentation plus ASan and UBSan; each fuzz target links libFuzzer's main.
+option(PLEXUS_FUZZ "Build the libFuzzer targets in tests/fuzz (clang only)" OFF)
+if(PLEXUS_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "PLEXUS_FUZZ needs clang: configure with -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()

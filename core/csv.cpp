@@ -5,6 +5,7 @@
 #include "core/datasets.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/shape.hpp"
 
 namespace plexus::datasets {
 namespace {
@@ -102,7 +103,7 @@ Tensor load_csv(const std::filesystem::path& path, const CsvOptions& options) {
   if (options.delimiter == '\n' || options.delimiter == '\r' || options.delimiter == '\0') {
     throw Error("load_csv: invalid delimiter for {}", path.string());
   }
-  const std::string text = detail::read_file_bytes(path);
+  const std::string text = detail::read_file_bytes(path, options.max_bytes, "the CSV text");
   const std::string file = path.string();
   std::string_view rest(text);
   if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);  // UTF-8 byte-order mark
@@ -156,7 +157,7 @@ Tensor load_csv(const std::filesystem::path& path, const CsvOptions& options) {
     throw Error("{}: no data rows (the file is empty or holds only blank{} lines)", file,
                 options.skip_rows ? " or skipped" : "");
   }
-  Tensor t(Tensor::shape_type{rows, keep.size()});
+  Tensor t = allocate_tensor({static_cast<Dim>(rows), static_cast<Dim>(keep.size())}, file);
   std::copy(values.begin(), values.end(), t.data());
   return t;
 }

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "core/shape.hpp"
 
 namespace plexus::utils {
 namespace {
@@ -40,6 +41,11 @@ Tensor to_categorical(const Tensor& y, std::int64_t num_classes) {
     if (n == 0) throw Error("to_categorical: cannot infer num_classes from an empty label tensor");
     float max = 0;
     for (std::size_t i = 0; i < n; ++i) max = std::max(max, labels[i]);
+    // Checked before the conversion, which would be undefined beyond int64's range.
+    if (max >= static_cast<float>(kMaxElements)) {
+      throw Error("to_categorical: the largest label, {}, asks for more classes than can be held",
+                  max);
+    }
     num_classes = static_cast<std::int64_t>(max) + 1;
   } else {
     for (std::size_t i = 0; i < n; ++i) {
@@ -51,7 +57,8 @@ Tensor to_categorical(const Tensor& y, std::int64_t num_classes) {
   }
   const auto k = static_cast<std::size_t>(num_classes);
   shape.push_back(k);
-  Tensor out(shape, 0.0f);
+  Tensor out = allocate_tensor(Shape(shape.begin(), shape.end()), 0.0f,
+                               fmt::format("to_categorical ({} classes)", num_classes));
   float* o = out.data();
   for (std::size_t i = 0; i < n; ++i) o[i * k + static_cast<std::size_t>(labels[i])] = 1.0f;
   return out;

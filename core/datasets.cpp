@@ -14,6 +14,7 @@ struct FileSpec {
   const char* dotted;  // the same file as some mirrors and archives name it
   std::uint32_t magic;
   const char* sha256;  // of the .gz file
+  std::uint64_t size;  // of the .gz file: downloads are capped at it
 };
 
 struct DatasetSpec {
@@ -33,13 +34,13 @@ const DatasetSpec& mnist_spec() {
       {"https://storage.googleapis.com/cvdf-datasets/mnist/",
        "https://ossci-datasets.s3.amazonaws.com/mnist/"},
       {{"train-images-idx3-ubyte", "train-images.idx3-ubyte", kImages,
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"},
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422},
        {"train-labels-idx1-ubyte", "train-labels.idx1-ubyte", kLabels,
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"},
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881},
        {"t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte", kImages,
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"},
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877},
        {"t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte", kLabels,
-        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}}};
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542}}};
   return spec;
 }
 
@@ -50,13 +51,13 @@ const DatasetSpec& fashion_spec() {
       {"https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"},
       {{"train-images-idx3-ubyte", "train-images.idx3-ubyte", kImages,
-        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"},
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26421880},
        {"train-labels-idx1-ubyte", "train-labels.idx1-ubyte", kLabels,
-        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"},
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29515},
        {"t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte", kImages,
-        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"},
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4422102},
        {"t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte", kLabels,
-        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"}}};
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5148}}};
   return spec;
 }
 
@@ -132,7 +133,8 @@ std::filesystem::path locate(const DatasetSpec& spec, const FileSpec& file,
       return utils::get_file(gz, base + gz,
                              {.file_hash = file.sha256,
                               .cache_dir = cache_root,
-                              .cache_subdir = std::string("datasets/") + spec.name});
+                              .cache_subdir = std::string("datasets/") + spec.name,
+                              .file_size = file.size});
     } catch (const Error& e) {
       failures += fmt::format("\n  {}", e.what());
     }

@@ -66,7 +66,8 @@ TrainTest load_data(const LoadOptions& options);
 // the shape in its header. expected_magic = 0 accepts any valid header; otherwise the magic
 // number must match (2051 = 3-D unsigned-byte images, 2049 = 1-D unsigned-byte labels).
 // Throws px::Error naming the file on a wrong magic number, a truncated or over-long file,
-// or corrupt gzip data.
+// or corrupt gzip data. The header is checked before the body is read, and no more data is
+// read (or inflated) than the header says the file holds.
 Tensor read_idx(const std::filesystem::path& path, std::uint32_t expected_magic = 0);
 
 struct CsvOptions {
@@ -78,6 +79,9 @@ struct CsvOptions {
   // Columns to keep, 0-based, in this order; negative counts from the end (numpy's usecols).
   // Empty keeps every column. Columns not kept are not parsed, so they may hold text.
   std::vector<std::ptrdiff_t> usecols = {};
+  // The most text (after gzip inflation) read before giving up with a px::Error, so that a
+  // small hostile .gz cannot fill the memory. 4 GiB by default.
+  std::size_t max_bytes = std::size_t{4} << 30;
 };
 
 // Reads a numeric CSV file (plain or gzipped) into a (rows, cols) tensor. Blank lines are

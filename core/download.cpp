@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,103 +18,39 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 
 namespace plexus::utils {
 namespace {
 
-// ---- SHA-256 (FIPS 180-4) ----
+// SHA-256 by OpenSSL's EVP interface.
 class Sha256 {
  public:
-  void update(const unsigned char* p, std::size_t n) {
-    total_ += n;
-    if (used_) {
-      const std::size_t take = std::min(n, sizeof buf_ - used_);
-      std::memcpy(buf_ + used_, p, take);
-      used_ += take;
-      p += take;
-      n -= take;
-      if (used_ < sizeof buf_) return;
-      block(buf_);
-      used_ = 0;
+  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
+      throw Error("sha256: cannot start OpenSSL's SHA-256");
     }
-    for (; n >= 64; p += 64, n -= 64) block(p);
-    std::memcpy(buf_, p, n);
-    used_ = n;
   }
-
+  void update(const void* p, std::size_t n) {
+    if (EVP_DigestUpdate(ctx_.get(), p, n) != 1) throw Error("sha256: OpenSSL digest failed");
+  }
   std::string hex() {
-    const std::uint64_t bits = total_ * 8;
-    const unsigned char pad = 0x80;
-    update(&pad, 1);
-    const unsigned char zero = 0;
-    while (used_ != 56) update(&zero, 1);
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(bits >> (56 - 8 * i));
-    update(len, 8);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), digest, &len) != 1) {
+      throw Error("sha256: OpenSSL digest failed");
+    }
     static const char* digits = "0123456789abcdef";
     std::string out;
-    for (std::uint32_t v : h_) {
-      for (int s = 28; s >= 0; s -= 4) out += digits[(v >> s) & 0xf];
+    for (unsigned int i = 0; i < len; ++i) {
+      out += digits[digest[i] >> 4];
+      out += digits[digest[i] & 0xf];
     }
     return out;
   }
 
  private:
-  static std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-
-  void block(const unsigned char* p) {
-    static constexpr std::uint32_t k[64] = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-        0xc67178f2};
-    std::uint32_t w[64];
-    for (int i = 0; i < 16; ++i) {
-      w[i] = std::uint32_t{p[4 * i]} << 24 | std::uint32_t{p[4 * i + 1]} << 16 |
-             std::uint32_t{p[4 * i + 2]} << 8 | std::uint32_t{p[4 * i + 3]};
-    }
-    for (int i = 16; i < 64; ++i) {
-      const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-      const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3];
-    std::uint32_t e = h_[4], f = h_[5], g = h_[6], h = h_[7];
-    for (int i = 0; i < 64; ++i) {
-      const std::uint32_t t1 =
-          h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
-      const std::uint32_t t2 =
-          (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-      h = g;
-      g = f;
-      f = e;
-      e = d + t1;
-      d = c;
-      c = b;
-      b = a;
-      a = t1 + t2;
-    }
-    h_[0] += a;
-    h_[1] += b;
-    h_[2] += c;
-    h_[3] += d;
-    h_[4] += e;
-    h_[5] += f;
-    h_[6] += g;
-    h_[7] += h;
-  }
-
-  std::uint32_t h_[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  unsigned char buf_[64] = {};
-  std::size_t used_ = 0;
-  std::uint64_t total_ = 0;
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
 };
 
 struct FileCloser {
@@ -126,58 +63,50 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// Removes the temporary download unless it was renamed into place.
-struct TempFile {
-  std::filesystem::path path;
-  ~TempFile() {
-    if (!path.empty()) {
-      std::error_code ec;
-      std::filesystem::remove(path, ec);
-    }
-  }
-};
-
 struct Sink {
-  std::FILE* file;
+  int fd;
   Sha256 hash;
-  bool write_failed = false;
+  std::uint64_t written = 0;
+  std::uint64_t max_size = 0;  // 0: no cap
   int write_errno = 0;
+  bool too_large = false;
 };
 
 std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* sink = static_cast<Sink*>(user);
   const std::size_t n = size * count;
-  if (std::fwrite(data, 1, n, sink->file) != n) {
-    sink->write_failed = true;
-    sink->write_errno = errno;
+  if (sink->max_size != 0 && sink->written + n > sink->max_size) {
+    sink->too_large = true;
+    return 0;  // aborts the transfer
+  }
+  if (const int e = detail::write_all(sink->fd, std::string_view(data, n))) {
+    sink->write_errno = e;
     return 0;
   }
-  sink->hash.update(reinterpret_cast<const unsigned char*>(data), n);
+  sink->written += n;
+  sink->hash.update(data, n);
   return n;
 }
 
-void download(const std::string& url, const std::filesystem::path& dest,
-              const std::string& expected_hash) {
+// Downloads url into tmp (an empty file made by write_file_atomic).
+void download_to(const std::string& url, const std::filesystem::path& tmp,
+                 const std::filesystem::path& dest, const std::string& expected_hash,
+                 std::uint64_t max_size) {
   static std::once_flag curl_init;
   std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
-  std::string tmpl = dest.string() + ".part-XXXXXX";
-  const int fd = mkstemp(tmpl.data());
-  if (fd < 0) {
-    throw Error("cannot create a temporary file next to {}: {}", dest.string(),
-                std::strerror(errno));
+  struct Fd {
+    int fd;
+    ~Fd() {
+      if (fd >= 0) ::close(fd);
+    }
+  } out{::open(tmp.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC)};
+  if (out.fd < 0) {
+    throw Error("downloading {}: cannot write {}: {}", url, tmp.string(), std::strerror(errno));
   }
-  TempFile temp{tmpl};
-  fchmod(fd, 0644);
-  std::unique_ptr<std::FILE, FileCloser> file(fdopen(fd, "wb"));
-  if (!file) {
-    ::close(fd);
-    throw Error("cannot write {}: {}", tmpl, std::strerror(errno));
-  }
-
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) throw Error("downloading {}: cannot start libcurl", url);
-  Sink sink{file.get(), {}};
+  Sink sink{out.fd, {}, 0, max_size};
   char errbuf[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
@@ -191,23 +120,33 @@ void download(const std::string& url, const std::filesystem::path& dest,
   curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);  // abort a stalled transfer
   curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "plexus");
+  // A server announcing more than the cap is refused before the body is sent; one that
+  // does not announce it is stopped by write_body.
+  if (max_size != 0) {
+    curl_easy_setopt(curl.get(), CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_size));
+  }
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https,file");
   curl_easy_setopt(curl.get(), CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #endif
   const CURLcode rc = curl_easy_perform(curl.get());
-  if (sink.write_failed) {
-    throw Error("downloading {}: cannot write {}: {}", url, tmpl, std::strerror(sink.write_errno));
+  if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    throw Error(
+        "downloading {}: the file is larger than the expected {} bytes; the download was "
+        "stopped and discarded (nothing was written to {})",
+        url, max_size, dest.string());
+  }
+  if (sink.write_errno != 0) {
+    throw Error("downloading {}: cannot write {}: {}", url, tmp.string(),
+                std::strerror(sink.write_errno));
   }
   if (rc != CURLE_OK) {
     throw Error("downloading {} failed: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
   }
-  if (std::fflush(file.get()) != 0 || ::fsync(fileno(file.get())) != 0) {
-    throw Error("downloading {}: cannot write {}: {}", url, tmpl, std::strerror(errno));
-  }
-  std::FILE* raw = file.release();
-  if (std::fclose(raw) != 0) {
-    throw Error("downloading {}: cannot write {}: {}", url, tmpl, std::strerror(errno));
+  const int fd = out.fd;
+  out.fd = -1;
+  if (::close(fd) != 0) {
+    throw Error("downloading {}: cannot write {}: {}", url, tmp.string(), std::strerror(errno));
   }
   const std::string got = sink.hash.hex();
   if (!expected_hash.empty() && got != expected_hash) {
@@ -216,17 +155,23 @@ void download(const std::string& url, const std::filesystem::path& dest,
         "(nothing was written to {})",
         url, expected_hash, got, dest.string());
   }
-  std::error_code ec;
-  std::filesystem::rename(temp.path, dest, ec);
-  if (ec) throw Error("cannot move {} to {}: {}", tmpl, dest.string(), ec.message());
-  temp.path.clear();
+}
+
+void download(const std::string& url, const std::filesystem::path& dest,
+              const std::string& expected_hash, std::uint64_t max_size) {
+  detail::write_file_atomic(
+      dest,
+      [&](const std::filesystem::path& tmp) {
+        download_to(url, tmp, dest, expected_hash, max_size);
+      },
+      fmt::format("downloading {}", url));
 }
 
 }  // namespace
 
 std::string sha256_hex(const void* data, std::size_t size) {
   Sha256 h;
-  h.update(static_cast<const unsigned char*>(data), size);
+  h.update(data, size);
   return h.hex();
 }
 
@@ -280,7 +225,7 @@ std::filesystem::path get_file(std::string_view fname, std::string_view origin,
   if (ec) throw Error("cannot create the cache folder {}: {}", folder.string(), ec.message());
   std::fprintf(stderr, "Downloading data from %.*s\n", static_cast<int>(origin.size()),
                origin.data());
-  download(std::string(origin), dest, hash);
+  download(std::string(origin), dest, hash, options.file_size);
   return dest;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -17,12 +18,16 @@ struct GetFileOptions {
   std::string cache_subdir = "datasets";
   // Download even when a cached copy exists.
   bool force_download = false;
+  // Expected size in bytes; when set, a download that grows past it is stopped and
+  // discarded (a hostile or broken mirror cannot fill the disk). 0: unknown, no cap.
+  std::uint64_t file_size = 0;
 };
 
 // Returns <cache_dir>/<cache_subdir>/<fname>, downloading it from origin (http, https or
 // file URL, through libcurl) unless a cached copy exists that matches file_hash. A download
 // is written to a temporary file next to the target and renamed into place only when it is
-// complete and its checksum matches, so the cache never holds a partial or wrong file.
+// complete and its checksum matches (and fsync'ed, with its folder: detail::write_file_atomic),
+// so the cache never holds a partial or wrong file.
 // Throws px::Error naming the URL on a network or HTTP error and on a checksum mismatch.
 std::filesystem::path get_file(std::string_view fname, std::string_view origin,
                                const GetFileOptions& options = {});
@@ -30,7 +35,7 @@ std::filesystem::path get_file(std::string_view fname, std::string_view origin,
 // The default cache root: ~/.plexus, or /tmp/.plexus without a usable home folder.
 std::filesystem::path default_cache_dir();
 
-// SHA-256 as 64 lower-case hex digits.
+// SHA-256 as 64 lower-case hex digits (OpenSSL EVP).
 std::string sha256_hex(const void* data, std::size_t size);
 inline std::string sha256_hex(std::string_view bytes) {
   return sha256_hex(bytes.data(), bytes.size());

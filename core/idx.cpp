@@ -1,10 +1,12 @@
 // IDX files (the MNIST format): a big-endian header 0x00 0x00 <type> <rank>, one 32-bit
 // big-endian size per dimension, then the elements in row-major order, big-endian.
+#include <algorithm>
 #include <cstring>
 
 #include "core/datasets.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/shape.hpp"
 
 namespace plexus::datasets {
 namespace {
@@ -86,14 +88,17 @@ void convert(unsigned code, const unsigned char* src, std::size_t n, float* dst)
 }  // namespace
 
 Tensor read_idx(const std::filesystem::path& path, std::uint32_t expected_magic) {
-  const std::string bytes = detail::read_file_bytes(path);
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  // The header is read and checked first; the body is then read (and, for gzip, inflated)
+  // only up to the size the header states, plus one byte to detect an over-long file.
+  detail::InputFile in(path);
   const std::string file = path.string();
-  if (bytes.size() < 4) {
+  unsigned char head[4 + 4 * 255];
+  std::size_t have = in.read(head, 4);
+  if (have < 4) {
     throw Error("{}: truncated IDX file: expected at least a 4-byte header, got {} bytes", file,
-                bytes.size());
+                have);
   }
-  const std::uint32_t magic = be32(p);
+  const std::uint32_t magic = be32(head);
   if (expected_magic != 0 && magic != expected_magic) {
     throw Error("{}: wrong IDX magic number: expected {} ({}), got {} ({})", file, expected_magic,
                 describe_magic(expected_magic), magic, describe_magic(magic));
@@ -107,33 +112,58 @@ Tensor read_idx(const std::filesystem::path& path, std::uint32_t expected_magic)
   }
   const std::size_t rank = magic & 0xff;
   const std::size_t header = 4 + 4 * rank;
-  if (bytes.size() < header) {
+  have += in.read(head + 4, header - 4);
+  if (have < header) {
     throw Error("{}: truncated IDX file: expected a {}-byte header for {} dimensions, got {} bytes",
-                file, header, rank, bytes.size());
+                file, header, rank, have);
   }
   Tensor::shape_type shape(rank);
   std::string dims;
-  std::uint64_t count = 1;
-  bool overflow = false;
   for (std::size_t i = 0; i < rank; ++i) {
-    shape[i] = be32(p + 4 + 4 * i);
+    shape[i] = be32(head + 4 + 4 * i);
     dims += fmt::format("{}{}", i ? " x " : "", shape[i]);
-    overflow |= __builtin_mul_overflow(count, std::uint64_t{shape[i]}, &count);
   }
-  std::uint64_t expected = 0;
-  overflow |= __builtin_mul_overflow(count, std::uint64_t{elem}, &expected);
-  overflow |= __builtin_add_overflow(expected, std::uint64_t{header}, &expected);
-  if (overflow) throw Error("{}: IDX header sizes {} are too large", file, dims);
-  if (bytes.size() != expected) {
-    const std::string body =
+  // Every dimension counts, zero or not: (0, 2^32-1, 2^32-1) holds no element but its
+  // strides still overflow.
+  std::size_t count;
+  try {
+    count = checked_size(shape, file);
+  } catch (const Error&) {
+    throw Error("{}: IDX header sizes {} are too large", file, dims);
+  }
+  std::uint64_t body = 0, expected = 0;
+  if (__builtin_mul_overflow(std::uint64_t{count}, std::uint64_t{elem}, &body) ||
+      __builtin_add_overflow(body, std::uint64_t{header}, &expected)) {
+    throw Error("{}: IDX header sizes {} are too large", file, dims);
+  }
+  auto size_error = [&](bool truncated, const std::string& got) {
+    const std::string what =
         elem == 1 ? fmt::format("{} bytes", dims.empty() ? "1" : dims)
                   : fmt::format("{} {}-byte {} values", dims.empty() ? "1" : dims, elem, type_name);
-    throw Error("{}: {} IDX file: expected {} bytes ({}-byte header + {}), got {}", file,
-                bytes.size() < expected ? "truncated" : "over-long", expected, header, body,
-                bytes.size());
+    return Error("{}: {} IDX file: expected {} bytes ({}-byte header + {}), got {}", file,
+                 truncated ? "truncated" : "over-long", expected, header, what, got);
+  };
+  // A plain file's size is known before anything is allocated.
+  if (!in.gzipped() && in.stored_size() != expected) {
+    throw size_error(in.stored_size() < expected, std::to_string(in.stored_size()));
   }
-  Tensor t(shape);
-  convert(code, p + header, static_cast<std::size_t>(count), t.data());
+  check_allocation(count, Shape(shape.begin(), shape.end()), file);
+  // The buffer grows with the data that actually arrives (geometrically, never past the
+  // header's size), so a small .gz whose header claims gigabytes costs only what it holds.
+  std::string bytes;
+  if (!in.gzipped()) bytes.reserve(static_cast<std::size_t>(body));
+  while (bytes.size() < body) {
+    const std::size_t want = std::min<std::size_t>(static_cast<std::size_t>(body) - bytes.size(),
+                                                   std::max<std::size_t>(bytes.size(), 1 << 20));
+    const std::size_t old = bytes.size();
+    bytes.resize(old + want);
+    const std::size_t got = in.read(bytes.data() + old, want);
+    bytes.resize(old + got);
+    if (got < want) throw size_error(true, std::to_string(header + bytes.size()));
+  }
+  if (in.more()) throw size_error(false, fmt::format("more than {}", expected));
+  Tensor t = allocate_tensor(Shape(shape.begin(), shape.end()), file);
+  convert(code, reinterpret_cast<const unsigned char*>(bytes.data()), count, t.data());
   return t;
 }
 

@@ -5,10 +5,13 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xtensor.hpp>
 
 #include "core/error.hpp"
 #include "core/kernel_util.hpp"
 #include "core/random.hpp"
+#include "core/shape.hpp"
 
 namespace plexus::initializers {
 
@@ -48,27 +51,9 @@ void fill_truncated_normal(Tensor& t, float mean, float stddev) {
   }
 }
 
-// Orthonormal columns of a [rows, cols] (rows >= cols) row-major matrix, in place, by
-// modified Gram-Schmidt done twice per column ("twice is enough": keeps Q^T Q = I to
-// rounding even for nearly dependent columns), in double precision. The diagonal of the
-// implied R is positive, which is the sign fix Keras applies (q *= sign(diag(r))).
-void orthonormalize_columns(std::vector<double>& a, std::size_t rows, std::size_t cols) {
-  for (std::size_t j = 0; j < cols; ++j) {
-    for (int pass = 0; pass < 2; ++pass) {
-      for (std::size_t i = 0; i < j; ++i) {
-        double dot = 0.0;
-        for (std::size_t r = 0; r < rows; ++r) dot += a[r * cols + i] * a[r * cols + j];
-        for (std::size_t r = 0; r < rows; ++r) a[r * cols + j] -= dot * a[r * cols + i];
-      }
-    }
-    double norm = 0.0;
-    for (std::size_t r = 0; r < rows; ++r) norm += a[r * cols + j] * a[r * cols + j];
-    norm = std::sqrt(norm);
-    if (norm == 0.0) throw Error("orthogonal: degenerate random matrix (column {} is zero)", j);
-    for (std::size_t r = 0; r < rows; ++r) a[r * cols + j] /= norm;
-  }
-}
-
+// Keras's Orthogonal: Q of the QR decomposition (LAPACK geqrf/orgqr through xtensor-blas)
+// of a normal [max(r, c), min(r, c)] matrix, its columns multiplied by the signs of R's
+// diagonal (q *= sign(diag(r))), transposed when r < c.
 void fill_orthogonal(Tensor& t, float gain) {
   if (t.dimension() < 2) {
     throw Error("orthogonal: needs a shape of rank 2 or more, received {}", shape_str(shape_of(t)));
@@ -77,18 +62,22 @@ void fill_orthogonal(Tensor& t, float gain) {
   const std::size_t rows = cols == 0 ? 0 : t.size() / cols;
   const std::size_t tall = std::max(rows, cols), wide = std::min(rows, cols);
   if (wide == 0) return;
-  std::vector<double> a(tall * wide);
+  xt::xtensor<double, 2> a = xt::xtensor<double, 2>::from_shape({tall, wide});
   std::normal_distribution<double> normal(0.0, 1.0);
   Generator& gen = generator();
-  for (double& v : a) v = normal(gen);
-  orthonormalize_columns(a, tall, wide);
+  for (double& v : a) v = normal(gen);  // row-major: a(i, j) is the (i * wide + j)-th draw
+  auto [q, r] = xt::linalg::qr(a, xt::linalg::qrmode::reduced);
+  for (std::size_t j = 0; j < wide; ++j) {
+    if (r(j, j) == 0.0) throw Error("orthogonal: degenerate random matrix (column {} is zero)", j);
+  }
   float* out = t.data();
-  if (rows >= cols) {
-    for (std::size_t i = 0; i < a.size(); ++i) out[i] = gain * static_cast<float>(a[i]);
-  } else {  // [cols, rows] orthonormal columns -> transpose: orthonormal rows
-    for (std::size_t r = 0; r < rows; ++r) {
-      for (std::size_t c = 0; c < cols; ++c) {
-        out[r * cols + c] = gain * static_cast<float>(a[c * rows + r]);
+  for (std::size_t i = 0; i < tall; ++i) {
+    for (std::size_t j = 0; j < wide; ++j) {
+      const double v = gain * (r(j, j) < 0 ? -q(i, j) : q(i, j));
+      if (rows >= cols) {
+        out[i * cols + j] = static_cast<float>(v);
+      } else {  // [cols, rows] orthonormal columns -> transpose: orthonormal rows
+        out[j * cols + i] = static_cast<float>(v);
       }
     }
   }
@@ -253,10 +242,11 @@ Initializer get(const InitializerSpec& spec) {
 
 void fill(const InitializerSpec& spec, Tensor& t) { get(spec)(t); }
 
-Tensor make(const InitializerSpec& spec, const Shape& shape) {
+Tensor make(const InitializerSpec& spec, const Shape& shape, std::string_view what) {
   const Initializer init = get(spec);  // unknown names fail before any allocation
-  Tensor t;
-  resize_to(t, shape);
+  const std::string name =
+      what.empty() ? std::string("initializer \"") + spec.name + '"' : std::string(what);
+  Tensor t = allocate_tensor(shape, name);
   init(t);
   return t;
 }

@@ -62,8 +62,11 @@ using Initializer = std::function<void(Tensor&)>;
 // Resolves a spec (throws px::Error for an unknown name, listing the known ones).
 Initializer get(const InitializerSpec& spec);
 void fill(const InitializerSpec& spec, Tensor& t);
-// A new tensor of the given (concrete) shape, filled.
-Tensor make(const InitializerSpec& spec, const Shape& shape);
+// A new tensor of the given (concrete) shape, filled. `what` names the weight in errors
+// (e.g. "weight \"dense/kernel\""; default: the initializer): a shape whose size cannot be
+// represented, or that is larger than the machine's memory, is a px::Error giving the size
+// asked for (core/shape.hpp), not std::bad_alloc.
+Tensor make(const InitializerSpec& spec, const Shape& shape, std::string_view what = {});
 
 // The canonical snake_case name for a name, class name or alias; throws px::Error
 // "Unknown initializer "x". Known initializers: constant, glorot_normal, ..." otherwise.

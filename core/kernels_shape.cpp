@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
+#include "core/shape.hpp"
 
 namespace plexus::kernels {
 namespace {
@@ -65,15 +66,8 @@ class Reshape final : public Kernel {
     check_arity("reshape", in, 1);
     const Dim n = num_elements(in[0]);
     if (n < 0) return target_;  // symbolic: checked again once the batch is known
-    Dim known = 1;
-    bool infer = false;
-    for (Dim d : target_) {
-      if (d == -1) {
-        infer = true;
-      } else {
-        known *= d;
-      }
-    }
+    const Dim known = checked_known_product(target_, 0, "reshape");
+    const bool infer = num_elements(target_) < 0;
     Shape out = target_;
     if (infer) {
       if (known == 0 || n % known != 0) throw mismatch(in[0]);

@@ -1,5 +1,5 @@
-// Internal: finding and running an external program (Graphviz for plot_model, gnuplot for
-// plot_history).
+// Internal: running an external program (Graphviz for plot_model, rsvg-convert for
+// plot_history's PNG files).
 #pragma once
 
 #include <string>
@@ -7,10 +7,6 @@
 #include <vector>
 
 namespace plexus::detail {
-
-// The full path of `program` on $PATH, or "" when there is none (the file a shell's
-// command lookup would run: the first regular, executable file; an empty entry is ".").
-std::string find_program(const std::string& program);
 
 // How a program run by run_program() ended.
 struct ProgramResult {
@@ -23,12 +19,15 @@ struct ProgramResult {
   std::string how() const;
 };
 
-// Runs the executable at `path` with `argv` (argv[0] is the program's name) and waits for
-// it: stdin and stdout on /dev/null, stderr captured. A program that fails is reported in
-// the result; one that cannot be started or waited for throws px::Error
-// "<caller>: cannot run <program>: <reason>" or "<caller>: waiting for <program> failed:
-// <reason>", where `program` is how the message names it (e.g. Graphviz "/usr/bin/dot").
-ProgramResult run_program(const std::string& path, std::vector<std::string> argv,
-                          std::string_view caller, std::string_view program);
+// Runs argv[0], found on PATH by posix_spawnp (the lookup a shell does), with `argv`, and
+// waits for it: `input` is written to its stdin (then closed: end of file), stdout goes to
+// /dev/null and stderr is captured. A program that fails is reported in the result. When
+// there is no such program, throws px::Error(not_found); one that cannot be started or
+// waited for throws px::Error "<caller>: cannot run <program>: <reason>" or "<caller>:
+// waiting for <program> failed: <reason>", where `program` is how messages name it
+// (e.g. Graphviz "dot").
+ProgramResult run_program(std::vector<std::string> argv, std::string_view input,
+                          std::string_view caller, std::string_view program,
+                          const std::string& not_found);
 
 }  // namespace plexus::detail

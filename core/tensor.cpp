@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <new>
 
 #include "core/error.hpp"
+#include "core/shape.hpp"
 
 namespace plexus {
 
@@ -22,14 +24,7 @@ std::string shape_str(const Shape& shape) {
 
 Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
 
-Dim num_elements(const Shape& shape) {
-  Dim n = 1;
-  for (Dim d : shape) {
-    if (d < 0) return -1;
-    n *= d;
-  }
-  return n;
-}
+Dim num_elements(const Shape& shape) { return checked_product(shape, 0, "num_elements"); }
 
 std::size_t normalize_axis(Dim axis, std::size_t rank, const char* what) {
   const Dim r = static_cast<Dim>(rank);
@@ -53,12 +48,14 @@ void resize_to(Tensor& t, const Shape& shape) {
     same = static_cast<Dim>(t.shape()[i]) == shape[i];
   }
   if (same) return;
-  Tensor::shape_type s(shape.size());
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] < 0) throw Error("resize_to: shape {} has an unknown dimension", shape_str(shape));
-    s[i] = static_cast<std::size_t>(shape[i]);
+  const std::size_t count = checked_size(shape, "resize_to");
+  check_allocation(count, shape, "resize_to");
+  try {
+    t.resize(Tensor::shape_type(shape.begin(), shape.end()));
+  } catch (const std::bad_alloc&) {
+    throw Error("resize_to: cannot allocate {} floats ({}) for shape {}: out of memory", count,
+                byte_size_str(static_cast<double>(count) * sizeof(float)), shape_str(shape));
   }
-  t.resize(s);
 }
 
 }  // namespace plexus

@@ -19,13 +19,15 @@ using Shape = std::vector<Dim>;
 std::string shape_str(const Shape& shape);
 // The concrete shape of a tensor as a Shape.
 Shape shape_of(const Tensor& t);
-// Number of elements; -1 when a dimension is unknown.
+// Number of elements; -1 when a dimension is unknown. Throws px::Error when the product of
+// the known dimensions cannot be represented (core/shape.hpp).
 Dim num_elements(const Shape& shape);
 // Resolves a possibly negative axis against a rank; throws px::Error when out of range.
 std::size_t normalize_axis(Dim axis, std::size_t rank, const char* what);
 // True when both shapes are equal, treating -1 as a wildcard.
 bool shapes_compatible(const Shape& a, const Shape& b);
-// Resizes t to shape (all dimensions known) without touching the data if already that shape.
+// Resizes t to shape (all dimensions known) without touching the data if already that shape;
+// a shape too large to represent or to allocate is a px::Error (core/shape.hpp).
 void resize_to(Tensor& t, const Shape& shape);
 
 }  // namespace plexus

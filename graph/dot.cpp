@@ -232,33 +232,30 @@ void plot_model(const graph::Functional& model, std::string_view to_file,
   std::string format = fs::path(target).extension().string();
   format = format.empty() ? "png" : format.substr(1);  // Keras: no extension means png
 
-  const std::string dot = detail::find_program("dot");
-  if (dot.empty()) {
-    throw Error(
-        "plot_model: the Graphviz program \"dot\" was not found on PATH; install the Debian "
-        "package graphviz");
-  }
   const std::string text = model_to_dot(model, options);  // errors before touching files
 
-  detail::TempFile source((fs::temp_directory_path() / "plexus_model_XXXXXX").string(),
-                          "plot_model", "a temporary file");
-  {
-    std::ofstream f(source.path());
-    f << text;
-    if (!f) throw Error("plot_model: cannot write the temporary file \"{}\"", source.path());
-  }
-  // Rendered under a temporary name next to the target, renamed only on success.
-  detail::TempFile rendered(target + ".tmp_XXXXXX", "plot_model", "a temporary output file");
-
+  // The DOT text goes to Graphviz on stdin (no temporary source file, so neither TMPDIR nor
+  // a full disk can hand it a truncated graph); the picture is rendered into a temporary
+  // file next to the target and renamed into place only once dot has succeeded.
   const std::string type_arg = "-T" + format;
-  const detail::ProgramResult run =
-      detail::run_program(dot, {"dot", type_arg, "-o", rendered.path(), source.path()},
-                          "plot_model", fmt::format("Graphviz \"{}\"", dot));
-  if (!run.succeeded()) {
-    throw Error("plot_model: Graphviz \"{} {}\" failed to write \"{}\" ({}){}{}", dot, type_arg,
-                target, run.how(), run.errors.empty() ? "" : ": ", run.errors);
-  }
-  rendered.commit(target);
+  detail::write_file_atomic(
+      target,
+      [&](const std::filesystem::path& tmp) {
+        const detail::ProgramResult run = detail::run_program(
+            {"dot", type_arg, "-o", tmp.string()}, text, "plot_model", "Graphviz \"dot\"",
+            "plot_model: the Graphviz program \"dot\" was not found on PATH; install the Debian "
+            "package graphviz");
+        if (!run.succeeded()) {
+          throw Error("plot_model: Graphviz \"dot {}\" failed to write \"{}\" ({}){}{}", type_arg,
+                      target, run.how(), run.errors.empty() ? "" : ": ", run.errors);
+        }
+        std::error_code ec;
+        if (fs::file_size(tmp, ec) == 0 || ec) {
+          throw Error("plot_model: Graphviz \"dot {}\" wrote nothing to \"{}\"{}{}", type_arg,
+                      target, run.errors.empty() ? "" : ": ", run.errors);
+        }
+      },
+      "plot_model");
 }
 
 }  // namespace plexus::utils

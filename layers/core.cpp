@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/shape.hpp"
 #include "graph/ops.hpp"
 #include "layers/activations.hpp"
 
@@ -12,14 +13,7 @@ namespace plexus::layers {
 
 namespace {
 // Dimensions after the batch, all known ("(None, 4, 3)" -> 12); -1 if one is unknown.
-Dim features(const Shape& shape) {
-  Dim n = 1;
-  for (std::size_t i = 1; i < shape.size(); ++i) {
-    if (shape[i] < 0) return -1;
-    n *= shape[i];
-  }
-  return n;
-}
+Dim features(const Shape& shape) { return checked_product(shape, 1, "the input's features"); }
 }  // namespace
 
 // --- Activation ------------------------------------------------------------------------
@@ -120,8 +114,7 @@ Shape ReshapeLayer::compute_output_shape(const Shape& input_shape) {
   }
   const Dim in = features(input_shape);
   Shape out{input_shape[0]};
-  Dim known = 1;
-  for (Dim d : target_) known *= d == -1 ? 1 : d;
+  const Dim known = checked_known_product(target_, 0, "target_shape");
   const bool has_unknown = num_elements(target_) < 0;
   auto mismatch = [&] {
     return Error(

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "optim/model.hpp"
 #include "optim/optimizers.hpp"
 
@@ -100,54 +101,51 @@ CSVLogger::CSVLogger(std::string filename, CSVLoggerOptions options)
 CSVLogger::CSVLogger(const CSVLogger& other)
     : Callback(other), filename_(other.filename_), options_(other.options_), keys_(other.keys_) {}
 
-CSVLogger::~CSVLogger() {
-  if (file_) std::fclose(file_);
-}
+CSVLogger::~CSVLogger() = default;
 
 void CSVLogger::on_train_begin(const Logs&) {
-  bool has_header = false;
+  contents_.clear();
   if (options_.append) {
-    if (std::FILE* f = std::fopen(filename_.c_str(), "r")) {
-      has_header = std::fgetc(f) != EOF;
-      std::fclose(f);
+    std::error_code ec;
+    if (std::filesystem::exists(filename_, ec)) {
+      contents_ = detail::read_file_bytes(filename_, std::size_t{1} << 30, "the CSV log");
+      if (!contents_.empty() && contents_.back() != '\n') contents_ += '\n';
     }
   }
-  file_ = std::fopen(filename_.c_str(), options_.append ? "a" : "w");
-  if (!file_) throw Error("CSVLogger: cannot open \"{}\" for writing", filename_);
+  // Fails now, with the reason, when the file cannot be written at all.
+  detail::write_file_atomic(filename_, contents_, "CSVLogger");
+  active_ = true;
   keys_.clear();
-  if (has_header) keys_.push_back("");  // header already written by an earlier run
+  if (!contents_.empty()) keys_.push_back("");  // header already written by an earlier run
 }
 
 void CSVLogger::on_epoch_end(int epoch, Logs& logs) {
-  if (!file_) return;
+  if (!active_) return;
   const char sep = options_.separator;
   if (keys_.empty() || (keys_.size() == 1 && keys_[0].empty())) {
     bool write_header = keys_.empty();
     keys_.clear();
     for (auto& [k, v] : logs) keys_.push_back(k);
     if (write_header) {
-      std::fprintf(file_, "epoch");
-      for (auto& k : keys_) std::fprintf(file_, "%c%s", sep, k.c_str());
-      std::fputc('\n', file_);
+      contents_ += "epoch";
+      for (auto& k : keys_) contents_ += fmt::format("{}{}", sep, k);
+      contents_ += '\n';
     }
   }
-  std::fprintf(file_, "%d", epoch);
+  contents_ += fmt::format("{}", epoch);
   for (auto& k : keys_) {
     auto it = logs.find(k);
     if (it == logs.end()) {
-      std::fprintf(file_, "%cNA", sep);
+      contents_ += fmt::format("{}NA", sep);
     } else {
-      std::fprintf(file_, "%c%s", sep, fmt::format("{}", it->second).c_str());
+      contents_ += fmt::format("{}{}", sep, it->second);
     }
   }
-  std::fputc('\n', file_);
-  std::fflush(file_);
+  contents_ += '\n';
+  detail::write_file_atomic(filename_, contents_, "CSVLogger");
 }
 
-void CSVLogger::on_train_end(const Logs&) {
-  if (file_) std::fclose(file_);
-  file_ = nullptr;
-}
+void CSVLogger::on_train_end(const Logs&) { active_ = false; }
 
 // --- ReduceLROnPlateau ---------------------------------------------------------------
 

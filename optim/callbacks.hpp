@@ -64,7 +64,11 @@ struct CSVLoggerOptions {
   bool append = false;
 };
 
-// Streams epoch results to a CSV file: "epoch,<keys in sorted order>".
+// Writes epoch results to a CSV file: "epoch,<keys in sorted order>". After every epoch the
+// whole log is written anew with detail::write_file_atomic (temporary file, fsync, rename),
+// so the file always holds every finished epoch, never a truncated line, and a write error
+// (a full disk) stops fit with a px::Error giving the reason. append = true keeps the rows
+// of an existing file.
 class CSVLogger : public Callback {
  public:
   explicit CSVLogger(std::string filename, CSVLoggerOptions options = {});
@@ -77,7 +81,8 @@ class CSVLogger : public Callback {
  private:
   std::string filename_;
   CSVLoggerOptions options_;
-  std::FILE* file_ = nullptr;
+  std::string contents_;  // the whole file as written so far
+  bool active_ = false;   // between on_train_begin and on_train_end
   std::vector<std::string> keys_;
 };
 

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "optim/callbacks.hpp"
+#include "optim/option_checks.hpp"
 #include "optim/progbar.hpp"
 #include "optim/train_state.hpp"
 
@@ -198,6 +199,7 @@ std::vector<double> logs_in_order(const Model& model, const callbacks::Logs& log
 // --- fit -----------------------------------------------------------------------------------
 
 History Model::fit(const Data& x, const Data& y, FitOptions options) {
+  optim::check_fit_options(options);
   ensure_built(input_list(x));
   TrainState& st = ready_state(*this);
   if (options.batch_size <= 0) throw Error("fit: batch_size must be positive");

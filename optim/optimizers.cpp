@@ -16,6 +16,7 @@
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "optim/lookup.hpp"
+#include "optim/option_checks.hpp"
 
 namespace plexus::optim {
 
@@ -65,6 +66,8 @@ double l2_squared(const Tensor& t) {
 // --- Optimizer ------------------------------------------------------------------------------
 
 Optimizer::Optimizer(const char* optimizer, Config config) : config_(std::move(config)) {
+  if (!config_.learning_rate.is_schedule())
+    check_learning_rate(config_.learning_rate.at(0), optimizer);
   const Config& c = config_;
   if (c.clipnorm.has_value() + c.clipvalue.has_value() + c.global_clipnorm.has_value() > 1) {
     throw Error(
@@ -195,6 +198,7 @@ void Optimizer::apply(std::span<const Tensor* const> grads, std::span<VariableDa
 
   FlushDenormals ftz;
   const double lr = learning_rate();
+  check_learning_rate(lr, name());
   const std::int64_t step = iterations_ + 1;
   begin_step(step);
   for (std::size_t i = 0; i < grads.size(); ++i) {

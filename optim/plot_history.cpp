@@ -1,6 +1,5 @@
-// plot_history: the same panels either as SVG written here or as a gnuplot script.
-// Both renderers share one layout (families, series order, colours, axis ranges), so a
-// .png and a .svg of the same history show the same picture.
+// plot_history: one renderer, the SVG written here; a .png is that SVG rasterised by
+// rsvg-convert, so a .png and a .svg of the same history show the same picture.
 #include "optim/plot_history.hpp"
 
 #include <algorithm>
@@ -8,7 +7,6 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <utility>
 
@@ -320,93 +318,25 @@ void svg_panel(std::string& out, const Panel& p, const std::vector<double>& epoc
   out += "</g>\n";
 }
 
-// --- files and processes ------------------------------------------------------------------
+// --- PNG ---------------------------------------------------------------------------------
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  f.close();
-  if (!f) throw Error("plot_history: cannot write \"{}\"", path);
-}
-
-// A gnuplot single-quoted string: no escapes, a quote is doubled; line breaks become spaces
-// (a single-quoted string cannot span lines).
-std::string gp_string(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    out += (c == '\n' || c == '\r') ? ' ' : c;
-    if (c == '\'') out += '\'';
-  }
-  return out + "'";
-}
-
-std::string gnuplot_script(const Layout& layout, const PlotHistoryOptions& o,
-                           const std::string& output) {
-  const int width = layout.columns * o.panel_width;
-  const int height = layout.rows * o.panel_height + (o.title.empty() ? 0 : kTitleHeight);
-  std::string s = fmt::format(
-      "if (strstrt(GPVAL_TERMINALS, ' pngcairo ') > 0) {{\n"
-      "  set terminal pngcairo size {0},{1} noenhanced font 'sans,10'\n"
-      "}} else {{\n"
-      "  set terminal png size {0},{1} noenhanced\n"
-      "}}\n"
-      "set output {2}\n"
-      "set datafile missing 'NaN'\n"
-      "set grid lc rgb '#e5e5e5'\n"
-      "set key below horizontal reverse Left\n"
-      "set xlabel 'epoch' offset 0,0.4\n",
-      width, height, gp_string(output));
-  const bool dots = layout.epochs.size() <= 50;
-  for (std::size_t pi = 0; pi < layout.panels.size(); ++pi) {
-    const Panel& p = layout.panels[pi];
-    s += fmt::format("$p{} << EOD\n", pi);
-    for (std::size_t i = 0; i < layout.epochs.size(); ++i) {
-      s += fmt::format("{}", layout.epochs[i]);
-      for (const auto& series : p.series) {
-        const double v = i < series.y.size() ? series.y[i] : NAN;
-        s += std::isfinite(v) ? fmt::format(" {}", v) : std::string(" NaN");
-      }
-      s += "\n";
-    }
-    s += "EOD\n";
-  }
-  s += fmt::format("set multiplot layout {},{}{}\n", layout.rows, layout.columns,
-                   o.title.empty() ? "" : " title " + gp_string(o.title));
-  for (std::size_t pi = 0; pi < layout.panels.size(); ++pi) {
-    const Panel& p = layout.panels[pi];
-    s += fmt::format("set title {}\nset xrange [{}:{}]\nset yrange [{}:{}]\n", gp_string(p.family),
-                     p.x.lo, p.x.hi, p.y.lo, p.y.hi);
-    s += fmt::format("set ytics {} format '%.{}f'\n",
-                     p.y.ticks.size() > 1 ? p.y.ticks[1] - p.y.ticks[0] : 1.0, p.y.decimals);
-    s += fmt::format("set xtics {}\n", p.x.ticks.size() > 1 ? p.x.ticks[1] - p.x.ticks[0] : 1.0);
-    s += "plot";
-    for (std::size_t si = 0; si < p.series.size(); ++si) {
-      const Series& series = p.series[si];
-      s +=
-          fmt::format("{} $p{} using 1:{} with {} lc rgb '{}' lw 2 dt {}{} title {}", si ? "," : "",
-                      pi, si + 2, dots ? "linespoints" : "lines", series.color,
-                      series.validation ? 2 : 1, dots ? " pt 7 ps 0.5" : "", gp_string(series.key));
-    }
-    s += "\n";
-  }
-  s += "unset multiplot\nunset output\n";
-  return s;
-}
-
-void run_gnuplot(const std::string& script_path, const std::string& target) {
-  const std::string gnuplot = detail::find_program("gnuplot");
-  if (gnuplot.empty()) {
-    throw Error(
-        "plot_history: \"gnuplot\" was not found on PATH, so \"{}\" cannot be rendered; install "
-        "gnuplot (Debian package gnuplot-nox) or write an .svg file instead, which needs no "
-        "external program",
-        target);
-  }
+// The SVG rasterised by librsvg's rsvg-convert, read from stdin.
+void render_png(const std::string& svg, const std::filesystem::path& tmp,
+                const std::string& target) {
   const detail::ProgramResult run = detail::run_program(
-      gnuplot, {"gnuplot", script_path}, "plot_history", fmt::format("\"{}\"", gnuplot));
+      {"rsvg-convert", "--format=png", "--output", tmp.string()}, svg, "plot_history",
+      "\"rsvg-convert\"",
+      fmt::format("plot_history: \"rsvg-convert\" was not found on PATH, so \"{}\" cannot be "
+                  "rendered; install it (Debian package librsvg2-bin) or write an .svg file "
+                  "instead, which needs no external program",
+                  target));
   if (!run.succeeded()) {
-    throw Error("plot_history: gnuplot failed to write \"{}\" ({}){}{}", target, run.how(),
+    throw Error("plot_history: rsvg-convert failed to write \"{}\" ({}){}{}", target, run.how(),
                 run.errors.empty() ? "" : ": ", run.errors);
+  }
+  std::error_code ec;
+  if (std::filesystem::file_size(tmp, ec) == 0 || ec) {
+    throw Error("plot_history: rsvg-convert wrote nothing to \"{}\"", target);
   }
 }
 
@@ -450,20 +380,13 @@ void plot_history(const History& history, std::string_view path,
     throw Error("plot_history: cannot write \"{}\": the file name must end in .svg or .png",
                 target);
   }
-  const Layout layout = make_layout(history, options);  // errors before touching files
-  detail::TempFile out(target + ".tmp_XXXXXX", "plot_history", "the temporary file");
+  const std::string svg = history_to_svg(history, options);  // errors before touching files
   if (ext == ".svg") {
-    write_text(out.path(), history_to_svg(history, options));
+    detail::write_file_atomic(target, svg, "plot_history");
   } else {
-    detail::TempFile script((fs::temp_directory_path() / "plexus_plot_XXXXXX").string(),
-                            "plot_history", "the temporary file");
-    write_text(script.path(), gnuplot_script(layout, options, out.path()));
-    run_gnuplot(script.path(), target);
-    if (fs::file_size(out.path()) == 0) {
-      throw Error("plot_history: gnuplot wrote nothing to \"{}\"", target);
-    }
+    detail::write_file_atomic(
+        target, [&](const fs::path& tmp) { render_png(svg, tmp, target); }, "plot_history");
   }
-  out.commit(target);
 }
 
 }  // namespace plexus::utils

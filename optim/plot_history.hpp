@@ -2,7 +2,7 @@
 // matplotlib from history.history).
 //
 //   px::History hist = model.fit(x, y, {.epochs = 20, .validation_split = 0.2});
-//   px::utils::plot_history(hist, "curves.png");   // rendered by gnuplot
+//   px::utils::plot_history(hist, "curves.png");   // the SVG, rasterised by rsvg-convert
 //   px::utils::plot_history(hist, "curves.svg");   // written directly, no external program
 //
 // One panel per metric family, side by side: "loss" (with the per-output "<name>_loss" of a
@@ -28,10 +28,10 @@ struct PlotHistoryOptions {
 };
 
 // Writes the curves of `history` to `path`: ".svg" is written by plexus itself, ".png" is
-// rendered by gnuplot (`gnuplot` on PATH, Debian package gnuplot-nox). The file appears
-// complete or not at all (it is written under a temporary name and renamed). Throws
-// px::Error on an empty history, an unknown key, another extension, or when gnuplot is
-// missing or fails.
+// the same SVG rasterised by librsvg (`rsvg-convert` on PATH, Debian package librsvg2-bin).
+// The file appears complete or not at all (detail::write_file_atomic: a temporary file in
+// the same folder, fsync'ed and renamed). Throws px::Error on an empty history, an unknown
+// key, another extension, or when rsvg-convert is missing or fails.
 void plot_history(const History& history, std::string_view path,
                   const PlotHistoryOptions& options = {});
 

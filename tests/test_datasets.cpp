@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -776,3 +777,131 @@ TEST(TrainTestSplit, Errors) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- hostile files (issue 12)
+
+namespace {
+
+// A gzip member holding `bytes` (zlib's gzip wrapper).
+std::string gzip_member(const std::string& bytes) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&zs, bytes.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  zs.avail_in = static_cast<uInt>(bytes.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// `head` followed by `mib` MiB of zeros, as about mib KiB of gzip: one member per MiB of
+// zeros, back to back (gzip's concatenated members are one stream), so the bomb is built
+// in milliseconds and never held inflated by the test.
+std::string gzip_bomb(const std::string& head, std::size_t mib) {
+  std::string out = gzip_member(head);
+  const std::string zeros = gzip_member(std::string(1 << 20, '\0'));
+  for (std::size_t i = 0; i < mib; ++i) out += zeros;
+  return out;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TEST(Idx, ZeroDimensionWithHugeOthersIsAnError) {
+  // dims (0, 4294967295, 4294967295): 0 bytes of data, so the old size check passed and the
+  // tensor's stride computation overflowed (signed overflow, undefined behaviour).
+  TempDir tmp;
+  const fs::path p = tmp.path() / "zero.idx";
+  write_file(p,
+             std::string("\x00\x00\x08\x03\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff", 16));
+  EXPECT_EQ(error_of([&] { px::datasets::read_idx(p); }),
+            p.string() + ": IDX header sizes 0 x 4294967295 x 4294967295 are too large");
+  write_gz(tmp.path() / "zero.idx.gz", read_whole(p));
+  EXPECT_NE(
+      error_of([&] { px::datasets::read_idx(tmp.path() / "zero.idx.gz"); }).find("are too large"),
+      std::string::npos);
+  // A zero dimension with sizes that fit is an empty tensor, as numpy gives.
+  write_file(p, idx_bytes(0x00000803, {0, 28, 28}, ""));
+  EXPECT_EQ(px::shape_of(px::datasets::read_idx(p)), (px::Shape{0, 28, 28}));
+}
+
+TEST(Idx, GzipBombIsRejectedAfterTheHeaderWithoutInflatingIt) {
+  // A valid 1-element IDX file followed by 1 GiB of zeros in about 1 MB of gzip: the old
+  // reader inflated all of it (1.2 GB RSS, 27 s) before looking at the header.
+  TempDir tmp;
+  const fs::path p = tmp.path() / "bomb-idx1-ubyte.gz";
+  write_file(p, gzip_bomb(idx_bytes(0x00000801, {1}, "\x07"), 1024));
+  EXPECT_LT(fs::file_size(p), 2u << 20);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(
+      error_of([&] { px::datasets::read_idx(p); }),
+      p.string() +
+          ": over-long IDX file: expected 9 bytes (8-byte header + 1 bytes), got more than 9");
+  EXPECT_LT(seconds_since(t0), 2.0);  // stops at the first byte past the stated size
+}
+
+TEST(Idx, GzipHeaderClaimingMoreThanItHoldsCostsOnlyWhatItHolds) {
+  // 1 GiB claimed (8 x 2^27 bytes), 100 bytes present: the body buffer grows with the data
+  // that arrives, so this is a quick "truncated" error, not a 1 GiB allocation.
+  TempDir tmp;
+  const fs::path p = tmp.path() / "liar.gz";
+  write_gz(p, idx_bytes(0x00000802, {8, 1u << 27}, std::string(100, 'x')));
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  EXPECT_EQ(error_of([&] { px::datasets::read_idx(p); }),
+            p.string() +
+                ": truncated IDX file: expected 1073741836 bytes (12-byte header + 8 x 134217728 "
+                "bytes), got 112");
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 200 * 1024);  // KiB: far below 1 GiB
+}
+
+TEST(Csv, GzipBombStopsAtTheCap) {
+  TempDir tmp;
+  const fs::path p = tmp.path() / "bomb.csv.gz";
+  write_file(p, gzip_bomb("1,2\n3,4\n", 64));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(error_of([&] { px::datasets::load_csv(p, {.max_bytes = 1 << 20}); }),
+            p.string() +
+                ": the CSV text holds more than 1048576 bytes once inflated; refusing to read "
+                "further (raise the limit if the file is really that large)");
+  EXPECT_LT(seconds_since(t0), 2.0);
+  // Under the cap the same reader works, gzip members and all.
+  write_file(p, gzip_member("1,2\n") + gzip_member("3,4\n"));
+  const px::Tensor t = px::datasets::load_csv(p, {.max_bytes = 8});
+  EXPECT_EQ(px::shape_of(t), (px::Shape{2, 2}));
+  EXPECT_EQ(t(1, 1), 4.0f);
+}
+
+TEST(Download, ALargerFileThanExpectedIsStoppedAndDiscarded) {
+  TempDir served, cache;
+  write_file(served.path() / "big.bin", std::string(300000, 'z'));
+  const std::string url = "file://" + (served.path() / "big.bin").string();
+  const std::string msg = error_of(
+      [&] { px::utils::get_file("big.bin", url, {.cache_dir = cache.path(), .file_size = 1000}); });
+  EXPECT_EQ(msg, "downloading " + url +
+                     ": the file is larger than the expected 1000 bytes; the download was stopped "
+                     "and discarded (nothing was written to " +
+                     (cache.path() / "datasets" / "big.bin").string() + ")");
+  EXPECT_TRUE(files_under(cache.path()).empty());
+  // The same over HTTP, where the size is only known as the body arrives.
+  LocalHttpServer server(served.path());
+  START_SERVER_OR_SKIP(server);
+  EXPECT_NE(error_of([&] {
+              px::utils::get_file("big.bin", server.url() + "big.bin",
+                                  {.cache_dir = cache.path(), .file_size = 1000});
+            }).find("larger than the expected 1000 bytes"),
+            std::string::npos);
+  EXPECT_TRUE(files_under(cache.path()).empty());
+  // The expected size itself is fine.
+  EXPECT_EQ(read_whole(px::utils::get_file("big.bin", url,
+                                           {.cache_dir = cache.path(), .file_size = 300000})),
+            std::string(300000, 'z'));
+}

@@ -1,4 +1,4 @@
-// px::utils::plot_history: SVG content, PNG through gnuplot, errors, atomic writes.
+// px::utils::plot_history: SVG content, PNG through rsvg-convert, errors, atomic writes.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -74,7 +74,7 @@ class ScopedPath {
   std::optional<std::string> old_;
 };
 
-bool have_gnuplot() { return std::system("gnuplot --version > /dev/null 2>&1") == 0; }
+bool have_rsvg() { return std::system("rsvg-convert --version > /dev/null 2>&1") == 0; }
 
 }  // namespace
 
@@ -156,8 +156,8 @@ TEST(PlotHistory, WritesSvgFilesAtomically) {
   EXPECT_EQ(dir.files(), std::vector<std::string>{"curves.svg"});
 }
 
-TEST(PlotHistory, WritesPngWithGnuplot) {
-  if (!have_gnuplot()) GTEST_SKIP() << "gnuplot is not installed";
+TEST(PlotHistory, WritesPngFromTheSvg) {
+  if (!have_rsvg()) GTEST_SKIP() << "rsvg-convert (librsvg2-bin) is not installed";
   ScratchDir dir;
   const fs::path out = dir.path() / "curves.png";
   px::History h = sample_history();
@@ -179,8 +179,8 @@ TEST(PlotHistory, ErrorsAreClearAndLeaveNoFiles) {
       FAIL() << "expected px::Error";
     } catch (const px::Error& e) {
       const std::string msg = e.what();
-      EXPECT_NE(msg.find("gnuplot"), std::string::npos) << msg;
-      EXPECT_NE(msg.find("gnuplot-nox"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("rsvg-convert"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("librsvg2-bin"), std::string::npos) << msg;
       EXPECT_NE(msg.find(".svg"), std::string::npos) << msg;
     }
   }

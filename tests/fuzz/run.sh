@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan + UBSan) in build-fuzz/ and runs each one for
+# SECONDS seconds (default 60) on a copy of its seed corpus, one after the other.
+#   tests/fuzz/run.sh 30                 # every target, 30 s each
+#   tests/fuzz/run.sh 600 fuzz_idx       # one target
+# A finding stops with exit status 1; the crashing input is left in build-fuzz/findings/.
+# Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_JOBS (default 2), FUZZ_NICE (nice
+# level for the runs, default 0).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds="${1:-60}"
+shift || true
+build="${FUZZ_BUILD_DIR:-build-fuzz}"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DPLEXUS_FUZZ=ON -DPLEXUS_BUILD_TESTS=OFF \
+  -DPLEXUS_BUILD_APPS=OFF >/dev/null
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for f in tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$f" .cpp)"); done
+fi
+cmake --build "$build" -j"${FUZZ_JOBS:-2}" --target "${targets[@]}"
+mkdir -p "$build/findings"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+status=0
+for t in "${targets[@]}"; do
+  seeds="tests/fuzz/corpus/${t#fuzz_}"
+  work="$build/corpus/${t#fuzz_}"
+  mkdir -p "$work"
+  [ -d "$seeds" ] && cp -n "$seeds"/* "$work"/ 2>/dev/null || true
+  echo "== $t: ${seconds} s"
+  log="$build/$t.log"
+  if nice -n "${FUZZ_NICE:-0}" "$build/tests/fuzz/$t" -max_total_time="$seconds" \
+      -rss_limit_mb=2048 -max_len=65536 -timeout=30 -print_final_stats=1 \
+      -artifact_prefix="$build/findings/$t-" "$work" >"$log" 2>&1; then
+    grep -E "^stat::number_of_executed_units|^Done [0-9]+ runs" "$log" | tail -2
+  else
+    echo "$t: FINDING (see $log and $build/findings/)"
+    tail -40 "$log"
+    status=1
+  fi
+done
+exit $status
