@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,13 @@
 #include "graph/symbolic.hpp"
 
 namespace plexus {
+
+using Config = nlohmann::ordered_json;  // core/config.hpp
+template <typename Base>
+class ObjectRef;  // core/registry.hpp
+namespace initializers {
+class Initializer;
+}
 
 class Layer : public std::enable_shared_from_this<Layer> {
  public:
@@ -67,9 +75,30 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
  protected:
   // Creates a weight "<layer name>/<name>" and returns it as a symbolic tensor for call().
+  // The initializer is a name ("ones") or an object (px::initializers::HeNormal({.seed = 1})).
   SymbolicTensor add_weight(std::string_view name, const Shape& shape,
-                            std::string_view initializer = "glorot_uniform", bool trainable = true);
+                            const char* initializer = "glorot_uniform", bool trainable = true);
   void mark_built() { built_ = true; }
+
+  // --- add_weight with initializer objects, regularizers and constraints ------------
+  // (core/initializers.hpp, graph/regularizers.hpp, core/constraints.hpp)
+  SymbolicTensor add_weight(std::string_view name, const Shape& shape,
+                            const ObjectRef<initializers::Initializer>& initializer,
+                            bool trainable = true);
+  SymbolicTensor add_weight(std::string_view name, const Shape& shape,
+                            const ObjectRef<initializers::Initializer>& initializer, bool trainable,
+                            const ObjectRef<regularizers::Regularizer>& regularizer,
+                            const ObjectRef<constraints::Constraint>& constraint);
+
+ public:
+  // --- config (Keras 3 get_config; graph/layer_config.cpp) ---------------------------
+  // {"name", "trainable", "dtype"} here; each layer appends its options field by field.
+  // A layer class also provides `static LayerRef from_config(const Config&)`, and user
+  // classes register (px::register_layer<T>("package>Name"), layers/registry.hpp).
+  virtual Config get_config() const;
+  // Applies the base keys of a config to a new layer: name, trainable; checks that dtype
+  // is float32 (plexus computes in float32 only). px::Error naming the class otherwise.
+  void apply_base_config(const Config& config);
 
  private:
   std::string name_;
