@@ -36,4 +36,5 @@
 #include "optim/optimizers.hpp"
 #include "optim/plot_history.hpp"
 #include "optim/progbar.hpp"
+#include "optim/saving/saving.hpp"
 #include "optim/schedules.hpp"

@@ -2,6 +2,7 @@
 // InputLayer. All are compositions of px::ops, so their gradients come from autodiff.
 #include "layers/core.hpp"
 
+#include <string>
 #include <utility>
 
 #include "core/config.hpp"
@@ -201,7 +202,8 @@ LayerRef ActivationLayer::from_config(const Config& config) {
 
 Config DropoutLayer::get_config() const {
   Config c = Layer::get_config();
-  c["rate"] = rate_;
+  // The shortest decimal of the float (0.2, not 0.20000000298023224), as Keras writes it.
+  c["rate"] = std::stod(fmt::format("{}", rate_));
   c["seed"] = seed_;
   c["noise_shape"] = nullptr;
   return c;

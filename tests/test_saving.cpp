@@ -13,6 +13,7 @@
 
 #include "graph_helpers.hpp"
 #include "optim/saving/saving.hpp"
+#include "optim/saving/zip.hpp"
 
 namespace px = plexus;
 namespace fs = std::filesystem;
@@ -141,6 +142,48 @@ TEST(KerasFiles, Keras3ConfigMatchesWhatPlexusWrites) {
     }
   }
   EXPECT_EQ(m.count_params(), 202u);
+}
+
+// What plexus writes for a Keras model is what Keras wrote, but for the keys Keras adds for
+// its own bookkeeping (shared_object_id, quantization_config) and the ones plexus always
+// writes (activity_regularizer: null).
+void strip_bookkeeping(Config& c) {
+  if (c.is_object()) {
+    c.erase("shared_object_id");
+    c.erase("quantization_config");
+    c.erase("activity_regularizer");
+    c.erase("compile_config");
+    for (auto& [k, v] : c.items()) strip_bookkeeping(v);
+  } else if (c.is_array()) {
+    for (auto& v : c) strip_bookkeeping(v);
+  }
+}
+
+TEST(KerasFiles, PlexusWritesKerasConfigs) {
+  const fs::path dir = keras_files() / "keras3_generated";
+  for (const std::string stem : {"seq_mlp_pima", "functional_multi_io"}) {
+    SCOPED_TRACE(stem);
+    px::Model m = px::saving::load_model((dir / (stem + ".keras")).string());
+    const fs::path out = fs::temp_directory_path() / ("plexus_cfg_" + stem + ".keras");
+    px::saving::save_model(m, out.string());
+    auto config_json = [](const fs::path& p) {
+      const auto entries = px::saving::zip::read(p.string(), {"config.json"}, 1 << 20);
+      EXPECT_NE(entries.find("config.json"), nullptr);
+      return Config::parse(*entries.find("config.json"));
+    };
+    Config ours = config_json(out);
+    Config theirs = config_json(dir / (stem + ".keras"));
+    strip_bookkeeping(ours);
+    strip_bookkeeping(theirs);
+    // Keras writes Dropout's call kwarg training=False; plexus writes no kwargs.
+    for (auto& l : theirs["config"]["layers"]) {
+      if (l.contains("inbound_nodes")) {
+        for (auto& n : l["inbound_nodes"]) n["kwargs"] = Config::object();
+      }
+    }
+    EXPECT_EQ(ours, theirs) << ours.dump(1) << "\n---\n" << theirs.dump(1);
+    fs::remove(out);
+  }
 }
 
 // --- older Keras and other repositories ---------------------------------------------------

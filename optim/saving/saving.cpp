@@ -104,7 +104,12 @@ Config functional_config(const graph::Functional& g);
 Config layer_entry(const Layer& layer) {
   if (auto* g = dynamic_cast<const graph::Functional*>(&layer)) return functional_config(*g);
   Config c = layers::serialize(layer);
-  if (!dynamic_cast<const graph::InputLayer*>(&layer)) c["build_config"] = build_config(layer);
+  // Keras writes a build_config for layers that have a build step; InputLayer, Dropout and
+  // Activation are built when made.
+  const std::string cls = layer.class_name();
+  if (cls != "InputLayer" && cls != "Dropout" && cls != "Activation") {
+    c["build_config"] = build_config(layer);
+  }
   return c;
 }
 

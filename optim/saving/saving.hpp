@@ -48,3 +48,9 @@ void save_weights(const Model& model, const std::string& path);
 void load_weights(const Model& model, const std::string& path);
 
 }  // namespace plexus::saving
+
+// API.md's spelling: px::models::load_model(path), px::models::model_from_json(json).
+namespace plexus::models {
+using saving::load_model;
+using saving::model_from_json;
+}  // namespace plexus::models
