@@ -20,3 +20,12 @@ find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 set(PLEXUS_PRIVATE_LIBS ${BLAS_LIBRARIES} Threads::Threads ZLIB::ZLIB CURL::libcurl
     OpenSSL::Crypto)
+# Configs and saving: nlohmann-json (header-only, in plexus's public headers).
+find_package(nlohmann_json REQUIRED)
+# Saving: HDF5 (C API) for weights files, libzip for .keras archives. Found with
+# pkg-config: FindHDF5 needs the C language enabled, and Debian's libzip CMake package
+# refers to tools (zipcmp) that libzip-dev does not install.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PLEXUS_HDF5 REQUIRED IMPORTED_TARGET GLOBAL hdf5-serial)
+pkg_check_modules(PLEXUS_LIBZIP REQUIRED IMPORTED_TARGET GLOBAL libzip)
+list(APPEND PLEXUS_PRIVATE_LIBS PkgConfig::PLEXUS_HDF5 PkgConfig::PLEXUS_LIBZIP)

@@ -20,59 +20,203 @@
 // (0.87962566103423978 is the stddev of a unit normal truncated at +-2: dividing by it
 // keeps the truncated draw's variance at the target.)
 //
-// Keras class names ("GlorotUniform", "HeNormal") and aliases ("uniform", "normal",
-// "zero", "one") are accepted too.
+// Each is a class with Keras's class name, options and get_config():
+//   px::initializers::HeNormal({.seed = 1})          // {"seed": 1, ...}
+//   px::initializers::RandomNormal({.stddev = 0.1})
+// and is built by name or config through Initializer::registry(): snake_case names
+// ("he_normal"), class names ("HeNormal") and Keras's aliases ("uniform", "normal",
+// "zero", "one") are accepted. A seeded initializer draws from its own generator, so it
+// gives the same values every time (Keras 3); unseeded ones draw from plexus::generator().
 #pragma once
 
-#include <functional>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
+#include "core/config.hpp"
+#include "core/registry.hpp"
 #include "core/tensor.hpp"
 
 namespace plexus::initializers {
 
-// An initializer by name, with the parameters the parameterised ones read (the others
-// ignore them). Converts implicitly from a name: make("he_normal", {784, 64}).
-struct InitializerSpec {
-  std::string name;
-  float value = 0.0f;     // constant
-  float mean = 0.0f;      // random_normal, truncated_normal
-  float stddev = 0.05f;   // random_normal, truncated_normal
-  float minval = -0.05f;  // random_uniform
-  float maxval = 0.05f;   // random_uniform
-  float gain = 1.0f;      // orthogonal, identity
+class Initializer {
+ public:
+  virtual ~Initializer() = default;
+  virtual std::string class_name() const = 0;
+  virtual Config get_config() const { return Config::object(); }
+  // Fills an existing tensor (its shape decides the fans).
+  virtual void fill(Tensor& t) const = 0;
+  // A new tensor of the given (concrete) shape, filled.
+  Tensor operator()(const Shape& shape) const;
 
-  InitializerSpec(const char* n) : name(n) {}             // NOLINT: implicit by design
-  InitializerSpec(std::string_view n) : name(n) {}        // NOLINT
-  InitializerSpec(std::string n) : name(std::move(n)) {}  // NOLINT
+  // Built-ins by Keras class name and alias; add user classes with add_custom.
+  static Registry<Initializer>& registry();
 };
 
-// Specs for the parameterised initializers.
-InitializerSpec constant(float value);
-InitializerSpec random_normal(float mean = 0.0f, float stddev = 0.05f);
-InitializerSpec random_uniform(float minval = -0.05f, float maxval = 0.05f);
-InitializerSpec truncated_normal(float mean = 0.0f, float stddev = 0.05f);
-InitializerSpec orthogonal(float gain = 1.0f);
+// An option field holding an initializer: a name, an object or a config.
+using InitializerRef = ObjectRef<Initializer>;
 
-// Fills an existing tensor (its shape decides the fans).
-using Initializer = std::function<void(Tensor&)>;
-// Resolves a spec (throws px::Error for an unknown name, listing the known ones).
-Initializer get(const InitializerSpec& spec);
-void fill(const InitializerSpec& spec, Tensor& t);
-// A new tensor of the given (concrete) shape, filled. `what` names the weight in errors
-// (e.g. "weight \"dense/kernel\""; default: the initializer): a shape whose size cannot be
-// represented, or that is larger than the machine's memory, is a px::Error giving the size
-// asked for (core/shape.hpp), not std::bad_alloc.
-Tensor make(const InitializerSpec& spec, const Shape& shape, std::string_view what = {});
+// A new tensor of the given shape, filled by an initializer given by name or object.
+// `what` names the weight in errors (e.g. "weight \"dense/kernel\""; default: the
+// initializer): a shape whose size cannot be represented, or that is larger than the
+// machine's memory, is a px::Error giving the size asked for (core/shape.hpp), not
+// std::bad_alloc.
+Tensor make(const InitializerRef& init, const Shape& shape, std::string_view what = {});
 
-// The canonical snake_case name for a name, class name or alias; throws px::Error
-// "Unknown initializer "x". Known initializers: constant, glorot_normal, ..." otherwise.
-std::string canonical_name(std::string_view name);
-// Canonical names, sorted.
-std::vector<std::string> known_names();
+struct SeedOptions {
+  std::optional<std::int64_t> seed = std::nullopt;
+};
+PLEXUS_CONFIG_FIELDS(SeedOptions, seed)
+
+class Zeros : public Initializer {
+ public:
+  std::string class_name() const override { return "Zeros"; }
+  void fill(Tensor& t) const override;
+};
+
+class Ones : public Initializer {
+ public:
+  std::string class_name() const override { return "Ones"; }
+  void fill(Tensor& t) const override;
+};
+
+struct ConstantOptions {
+  double value = 0.0;
+};
+PLEXUS_CONFIG_FIELDS(ConstantOptions, value)
+class Constant : public Initializer {
+ public:
+  explicit Constant(double value = 0.0) : options_{value} {}
+  explicit Constant(ConstantOptions options) : options_(options) {}
+  std::string class_name() const override { return "Constant"; }
+  Config get_config() const override { return options_; }
+  void fill(Tensor& t) const override;
+
+ private:
+  ConstantOptions options_;
+};
+
+struct RandomNormalOptions {
+  double mean = 0.0;
+  double stddev = 0.05;
+  std::optional<std::int64_t> seed = std::nullopt;
+};
+PLEXUS_CONFIG_FIELDS(RandomNormalOptions, mean, stddev, seed)
+class RandomNormal : public Initializer {
+ public:
+  explicit RandomNormal(RandomNormalOptions options = {}) : options_(options) {}
+  std::string class_name() const override { return "RandomNormal"; }
+  Config get_config() const override { return options_; }
+  void fill(Tensor& t) const override;
+
+ private:
+  RandomNormalOptions options_;
+};
+
+struct TruncatedNormalOptions {
+  double mean = 0.0;
+  double stddev = 0.05;
+  std::optional<std::int64_t> seed = std::nullopt;
+};
+PLEXUS_CONFIG_FIELDS(TruncatedNormalOptions, mean, stddev, seed)
+class TruncatedNormal : public Initializer {
+ public:
+  explicit TruncatedNormal(TruncatedNormalOptions options = {}) : options_(options) {}
+  std::string class_name() const override { return "TruncatedNormal"; }
+  Config get_config() const override { return options_; }
+  void fill(Tensor& t) const override;
+
+ private:
+  TruncatedNormalOptions options_;
+};
+
+struct RandomUniformOptions {
+  double minval = -0.05;
+  double maxval = 0.05;
+  std::optional<std::int64_t> seed = std::nullopt;
+};
+PLEXUS_CONFIG_FIELDS(RandomUniformOptions, minval, maxval, seed)
+class RandomUniform : public Initializer {
+ public:
+  explicit RandomUniform(RandomUniformOptions options = {}) : options_(options) {}
+  std::string class_name() const override { return "RandomUniform"; }
+  Config get_config() const override { return options_; }
+  void fill(Tensor& t) const override;
+
+ private:
+  RandomUniformOptions options_;
+};
+
+struct VarianceScalingOptions {
+  double scale = 1.0;
+  std::string mode = "fan_in";                    // fan_in, fan_out, fan_avg
+  std::string distribution = "truncated_normal";  // truncated_normal, untruncated_normal, uniform
+  std::optional<std::int64_t> seed = std::nullopt;
+};
+PLEXUS_CONFIG_FIELDS(VarianceScalingOptions, scale, mode, distribution, seed)
+// n = fan_in, fan_out or (fan_in + fan_out) / 2; uniform: U(-l, l), l = sqrt(3 scale / n);
+// truncated_normal: stddev sqrt(scale / n) / 0.8796...; untruncated_normal: sqrt(scale / n).
+class VarianceScaling : public Initializer {
+ public:
+  explicit VarianceScaling(VarianceScalingOptions options = {});
+  std::string class_name() const override { return "VarianceScaling"; }
+  Config get_config() const override;
+  void fill(Tensor& t) const override;
+
+ protected:
+  VarianceScalingOptions options_;
+};
+
+// The named variance-scaling initializers; their config is {"seed", "input_axes",
+// "output_axes"} (Keras 3.15; plexus reads only null axes).
+#define PLEXUS_VARIANCE_SCALING(Name)                         \
+  class Name : public VarianceScaling {                       \
+   public:                                                    \
+    explicit Name(SeedOptions options = {});                  \
+    std::string class_name() const override { return #Name; } \
+    Config get_config() const override;                       \
+  };
+PLEXUS_VARIANCE_SCALING(GlorotUniform)  // scale 1, fan_avg, uniform
+PLEXUS_VARIANCE_SCALING(GlorotNormal)   // scale 1, fan_avg, truncated_normal
+PLEXUS_VARIANCE_SCALING(HeUniform)      // scale 2, fan_in, uniform
+PLEXUS_VARIANCE_SCALING(HeNormal)       // scale 2, fan_in, truncated_normal
+PLEXUS_VARIANCE_SCALING(LecunUniform)   // scale 1, fan_in, uniform
+PLEXUS_VARIANCE_SCALING(LecunNormal)    // scale 1, fan_in, truncated_normal
+#undef PLEXUS_VARIANCE_SCALING
+
+struct OrthogonalOptions {
+  double gain = 1.0;
+  std::optional<std::int64_t> seed = std::nullopt;
+};
+PLEXUS_CONFIG_FIELDS(OrthogonalOptions, gain, seed)
+class Orthogonal : public Initializer {
+ public:
+  explicit Orthogonal(OrthogonalOptions options = {}) : options_(options) {}
+  std::string class_name() const override { return "Orthogonal"; }
+  Config get_config() const override { return options_; }
+  void fill(Tensor& t) const override;
+
+ private:
+  OrthogonalOptions options_;
+};
+
+struct IdentityOptions {
+  double gain = 1.0;
+};
+PLEXUS_CONFIG_FIELDS(IdentityOptions, gain)
+class Identity : public Initializer {
+ public:
+  explicit Identity(IdentityOptions options = {}) : options_(options) {}
+  std::string class_name() const override { return "Identity"; }
+  Config get_config() const override { return options_; }
+  void fill(Tensor& t) const override;
+
+ private:
+  IdentityOptions options_;
+};
 
 // Keras's compute_fans (see above).
 struct Fans {

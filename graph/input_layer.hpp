@@ -13,6 +13,12 @@ class InputLayer : public Layer {
   // The symbolic tensor this layer feeds, (None, *shape); made on first use.
   SymbolicTensor output();
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // The input's shape, without the batch.
+  const Shape& shape() const { return shape_; }
+  // Keras 3: {"batch_shape", "dtype", "sparse", "ragged", "name", "optional"}; reads
+  // Keras 2's batch_input_shape too (graph/layer_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   Shape shape_;

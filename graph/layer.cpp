@@ -9,8 +9,10 @@
 #include <mutex>
 #include <typeinfo>
 
+#include "core/constraints.hpp"
 #include "core/initializers.hpp"
 #include "graph/detail.hpp"
+#include "graph/regularizers.hpp"
 
 namespace plexus {
 
@@ -277,19 +279,34 @@ std::size_t Layer::count_params() const {
   return n;
 }
 
+SymbolicTensor Layer::add_weight(std::string_view name, const Shape& shape, const char* initializer,
+                                 bool trainable) {
+  return add_weight(name, shape, initializers::InitializerRef(initializer), trainable, {}, {});
+}
+
 SymbolicTensor Layer::add_weight(std::string_view name, const Shape& shape,
-                                 std::string_view initializer, bool trainable) {
+                                 const initializers::InitializerRef& initializer, bool trainable) {
+  return add_weight(name, shape, initializer, trainable, {}, {});
+}
+
+SymbolicTensor Layer::add_weight(std::string_view name, const Shape& shape,
+                                 const initializers::InitializerRef& initializer, bool trainable,
+                                 const regularizers::RegularizerRef& regularizer,
+                                 const constraints::ConstraintRef& constraint) {
   auto data = std::make_shared<VariableData>();
   data->name = std::string(name);
   // Keras 3 paths: the names of the layers being called, outermost first ("block/dense").
   detail::CallFrame* frame = detail::current_frame();
   const std::string scope = frame && frame->layer == this ? detail::current_path() : name_;
   data->path = fmt::format("{}/{}", scope, name);
-  data->value = initializers::make(initializer, shape);
+  data->value = initializers::make(initializer, shape, fmt::format("weight \"{}\"", data->path));
   data->trainable = trainable;
+  data->regularizer = regularizer.get();
+  data->constraint = constraint.get();
   own_weights_.emplace_back(data);
   auto node = make_node(Node::Kind::kVariable, shape, data->path);
   node->variable = data;
+  data->node = node;
   return SymbolicTensor(node, nullptr);
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,12 @@ namespace plexus {
 
 template <typename T>
 class LayerHandle;
+using Config = nlohmann::ordered_json;  // core/config.hpp
+template <typename Base>
+class ObjectRef;  // core/registry.hpp
+namespace initializers {
+class Initializer;
+}
 
 class Layer : public std::enable_shared_from_this<Layer> {
  public:
@@ -84,16 +91,38 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
  protected:
   // Creates a weight "<layer name>/<name>" and returns it as a symbolic tensor for call().
+  // The initializer is a name ("ones") or an object (px::initializers::HeNormal({.seed = 1})).
   SymbolicTensor add_weight(std::string_view name, const Shape& shape,
-                            std::string_view initializer = "glorot_uniform", bool trainable = true);
+                            const char* initializer = "glorot_uniform", bool trainable = true);
   // Declares that after each training step `variable` (a non-trainable weight of this
   // layer, from add_weight) takes the value of `new_value` (same shape). Call it from
   // call(); inference never evaluates it, and a frozen layer's updates are not applied.
   void add_update(const SymbolicTensor& variable, const SymbolicTensor& new_value);
+
   void mark_built() { built_ = true; }
   // Whether layers called inside call() become sub-layers (a Functional model's layers
   // are its own already).
   virtual bool tracks_called_layers() const { return true; }
+
+  // --- add_weight with initializer objects, regularizers and constraints ------------
+  // (core/initializers.hpp, graph/regularizers.hpp, core/constraints.hpp)
+  SymbolicTensor add_weight(std::string_view name, const Shape& shape,
+                            const ObjectRef<initializers::Initializer>& initializer,
+                            bool trainable = true);
+  SymbolicTensor add_weight(std::string_view name, const Shape& shape,
+                            const ObjectRef<initializers::Initializer>& initializer, bool trainable,
+                            const ObjectRef<regularizers::Regularizer>& regularizer,
+                            const ObjectRef<constraints::Constraint>& constraint);
+
+ public:
+  // --- config (Keras 3 get_config; graph/layer_config.cpp) ---------------------------
+  // {"name", "trainable", "dtype"} here; each layer appends its options field by field.
+  // A layer class also provides `static LayerRef from_config(const Config&)`, and user
+  // classes register (px::register_layer<T>("package>Name"), layers/registry.hpp).
+  virtual Config get_config() const;
+  // Applies the base keys of a config to a new layer: name, trainable; checks that dtype
+  // is float32 (plexus computes in float32 only). px::Error naming the class otherwise.
+  void apply_base_config(const Config& config);
 
  private:
   std::string name_;

@@ -15,6 +15,13 @@ namespace plexus {
 
 class Layer;
 struct LayerCall;
+struct Node;
+namespace regularizers {
+class Regularizer;
+}
+namespace constraints {
+class Constraint;
+}
 
 // A weight: owned by one layer, shared by every call of it.
 struct VariableData : std::enable_shared_from_this<VariableData> {
@@ -22,6 +29,13 @@ struct VariableData : std::enable_shared_from_this<VariableData> {
   std::string path;  // "dense/kernel" (Keras 3 variable path)
   Tensor value;
   bool trainable = true;
+  // Keras's add_weight(regularizer=, constraint=): the training step adds the
+  // regularizer's penalty (regularizers::penalty) to the loss and applies the constraint
+  // to the value after each optimizer step. Either may be null.
+  std::shared_ptr<regularizers::Regularizer> regularizer;
+  std::shared_ptr<constraints::Constraint> constraint;
+  // The variable node add_weight made (graph/regularizers.cpp builds penalties on it).
+  std::weak_ptr<Node> node;
 };
 
 // A handle on a weight (model.trainable_weights() returns these).

@@ -2,8 +2,10 @@
 // InputLayer. All are compositions of px::ops, so their gradients come from autodiff.
 #include "layers/core.hpp"
 
+#include <string>
 #include <utility>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/shape.hpp"
 #include "graph/ops.hpp"
@@ -19,8 +21,8 @@ Dim features(const Shape& shape) { return checked_product(shape, 1, "the input's
 // --- Activation ------------------------------------------------------------------------
 
 ActivationLayer::ActivationLayer(std::string_view activation, ActivationOptions options)
-    : Layer(options.name), activation_(activation) {
-  activations::check_name(activation_, "Activation");
+    : Layer(options.name),
+      activation_(activations::canonical_name(Config(activation), "Activation")) {
   set_declared_input_shape(std::move(options.input_shape));
 }
 
@@ -34,7 +36,8 @@ LayerHandle<ActivationLayer> Activation(std::string_view activation, ActivationO
 
 // --- Dropout ---------------------------------------------------------------------------
 
-DropoutLayer::DropoutLayer(float rate, DropoutOptions options) : Layer(options.name), rate_(rate) {
+DropoutLayer::DropoutLayer(float rate, DropoutOptions options)
+    : Layer(options.name), rate_(rate), seed_(options.seed) {
   // Keras accepts rate = 1, which would divide by zero in inverted dropout; a layer that
   // drops everything is certainly a mistake, so it is refused here.
   if (!(rate_ >= 0.0f && rate_ < 1.0f)) {
@@ -164,6 +167,94 @@ LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, InputLayerOptions 
 
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, std::string_view name) {
   return make_layer<graph::InputLayer>(shape, name);
+}
+
+// --- configs ---------------------------------------------------------------------------
+
+namespace {
+std::string where(const char* cls, const Config& c) {
+  return fmt::format("{} \"{}\"", cls, config::name_of(c));
+}
+}  // namespace
+
+Config ActivationLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["activation"] = activation_;
+  return c;
+}
+
+LayerRef ActivationLayer::from_config(const Config& config) {
+  const std::string w = where("Activation", config);
+  auto a = config.find("activation");
+  if (a == config.end()) throw Error("{}: the config needs \"activation\"", w);
+  auto layer = make_layer<ActivationLayer>(activations::canonical_name(*a, w),
+                                           ActivationOptions{config::name_of(config), {}});
+  layer->apply_base_config(config);
+  return layer;
+}
+
+Config DropoutLayer::get_config() const {
+  Config c = Layer::get_config();
+  // The shortest decimal of the float (0.2, not 0.20000000298023224), as Keras writes it.
+  c["rate"] = std::stod(fmt::format("{}", rate_));
+  c["seed"] = seed_;
+  c["noise_shape"] = nullptr;
+  return c;
+}
+
+LayerRef DropoutLayer::from_config(const Config& config) {
+  const std::string w = where("Dropout", config);
+  config::refuse_set(config, w, {"noise_shape"});
+  auto r = config.find("rate");
+  if (r == config.end() || !r->is_number())
+    throw Error("{}: the config needs a number \"rate\"", w);
+  DropoutOptions o;
+  o.seed = config::get_or<std::optional<std::int64_t>>(config, "seed", std::nullopt);
+  o.name = config::name_of(config);
+  auto layer = make_layer<DropoutLayer>(r->get<float>(), std::move(o));
+  layer->apply_base_config(config);
+  return layer;
+}
+
+Config FlattenLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["data_format"] = "channels_last";
+  return c;
+}
+
+LayerRef FlattenLayer::from_config(const Config& config) {
+  const std::string w = where("Flatten", config);
+  const std::string format = config::get_or<std::string>(config, "data_format", "channels_last");
+  if (format != "channels_last") {
+    throw Error("{}: data_format \"{}\" is not supported (only channels_last)", w, format);
+  }
+  auto layer = make_layer<FlattenLayer>(FlattenOptions{config::name_of(config), {}});
+  layer->apply_base_config(config);
+  return layer;
+}
+
+Config ReshapeLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["target_shape"] = target_;
+  return c;
+}
+
+LayerRef ReshapeLayer::from_config(const Config& config) {
+  const std::string w = where("Reshape", config);
+  auto t = config.find("target_shape");
+  if (t == config.end() || !t->is_array()) {
+    throw Error("{}: the config needs a list \"target_shape\"", w);
+  }
+  Shape target;
+  for (const auto& d : *t) {
+    if (!d.is_number_integer())
+      throw Error("{}: target_shape must hold integers, received {}", w, t->dump());
+    target.push_back(d.get<Dim>());
+  }
+  auto layer =
+      make_layer<ReshapeLayer>(std::move(target), ReshapeOptions{config::name_of(config), {}});
+  layer->apply_base_config(config);
+  return layer;
 }
 
 }  // namespace plexus::layers

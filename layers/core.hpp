@@ -3,23 +3,40 @@
 //   auto h = px::layers::Dense(64, "relu")(x);
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/config.hpp"
+#include "core/constraints.hpp"
+#include "core/initializers.hpp"
 #include "graph/input_layer.hpp"
 #include "graph/layer.hpp"
+#include "graph/regularizers.hpp"
 
 namespace plexus::layers {
 
+// Each layer's config is {"name", "trainable", "dtype"}, its positional arguments, then
+// its option struct field by field (PLEXUS_CONFIG_FIELDS): the struct is the config.
 struct DenseOptions {
   std::string activation = "linear";
   bool use_bias = true;
-  std::string kernel_initializer = "glorot_uniform";
-  std::string bias_initializer = "zeros";
+  initializers::InitializerRef kernel_initializer = "glorot_uniform";
+  initializers::InitializerRef bias_initializer = "zeros";
+  regularizers::RegularizerRef kernel_regularizer = nullptr;
+  regularizers::RegularizerRef bias_regularizer = nullptr;
+  // Stored in the config; adding it to the loss is the training step's business.
+  regularizers::RegularizerRef activity_regularizer = nullptr;
+  constraints::ConstraintRef kernel_constraint = nullptr;
+  constraints::ConstraintRef bias_constraint = nullptr;
   std::string name{};
   Shape input_shape{};  // Keras input_shape=(8,), to start a Sequential
   Dim input_dim = 0;    // Keras input_dim=8 (same as input_shape = {8})
 };
+PLEXUS_CONFIG_FIELDS(DenseOptions, activation, use_bias, kernel_initializer, bias_initializer,
+                     kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+                     bias_constraint)
 
 // Dense: [..., in] -> [..., units]; y = activation(x · kernel + bias).
 // Weights (Keras order and layout): kernel (in, units), bias (units).
@@ -33,6 +50,9 @@ class DenseLayer : public Layer {
   std::string activation_name() const override { return options_.activation; }
   Dim units() const { return units_; }
   const DenseOptions& options() const { return options_; }
+  // name, trainable, dtype, units, then DenseOptions.
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   Dim units_;
@@ -58,6 +78,8 @@ class ActivationLayer : public Layer {
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
   std::string activation_name() const override { return activation_; }
+  Config get_config() const override;  // + "activation"
+  static LayerRef from_config(const Config& config);
 
  private:
   std::string activation_;
@@ -69,6 +91,9 @@ LayerHandle<ActivationLayer> Activation(std::string_view activation,
 // --- Dropout ---------------------------------------------------------------------------
 
 struct DropoutOptions {
+  // Kept in the config for Keras; plexus's dropout masks come from the library generator
+  // (px::utils::set_random_seed) whatever the seed.
+  std::optional<std::int64_t> seed = std::nullopt;
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
@@ -83,9 +108,12 @@ class DropoutLayer : public Layer {
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
   float rate() const { return rate_; }
+  Config get_config() const override;  // + rate, seed, noise_shape (always null)
+  static LayerRef from_config(const Config& config);
 
  private:
   float rate_;
+  std::optional<std::int64_t> seed_;
 };
 
 LayerHandle<DropoutLayer> Dropout(float rate, DropoutOptions options = {});
@@ -104,6 +132,8 @@ class FlattenLayer : public Layer {
   std::string class_name() const override { return "Flatten"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+  Config get_config() const override;  // + data_format ("channels_last")
+  static LayerRef from_config(const Config& config);
 };
 
 LayerHandle<FlattenLayer> Flatten(FlattenOptions options = {});
@@ -124,6 +154,8 @@ class ReshapeLayer : public Layer {
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
   const Shape& target_shape() const { return target_; }
+  Config get_config() const override;  // + target_shape
+  static LayerRef from_config(const Config& config);
 
  private:
   Shape target_;

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "graph/ops.hpp"
 
@@ -232,6 +233,21 @@ LayerHandle<ConcatenateLayer> Concatenate(Dim axis, MergeOptions options) {
 }
 LayerHandle<ConcatenateLayer> Concatenate(MergeOptions options) {
   return make_layer<ConcatenateLayer>(Dim{-1}, std::move(options));
+}
+
+// --- configs ---------------------------------------------------------------------------
+
+Config ConcatenateLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["axis"] = axis_;
+  return c;
+}
+
+LayerRef ConcatenateLayer::from_config(const Config& config) {
+  const Dim axis = config::get_or<Dim>(config, "axis", -1);
+  auto layer = make_layer<ConcatenateLayer>(axis, MergeOptions{config::name_of(config)});
+  layer->apply_base_config(config);
+  return layer;
 }
 
 }  // namespace plexus::layers

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "graph/layer.hpp"
 
 namespace plexus::layers {
@@ -28,6 +29,9 @@ class MergeLayer : public Layer {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes);
   // A list of one input.
   Shape compute_output_shape(const Shape& input_shape) override;
+  // Merges have the base config only; from_config builds any of them by class name.
+  template <typename T>
+  static LayerRef from_config(const Config& config);
 
  protected:
   // Folds the inputs (already brought to one rank) into the result.
@@ -108,10 +112,19 @@ class ConcatenateLayer : public Layer {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes);
   Shape compute_output_shape(const Shape& input_shape) override;
   Dim axis() const { return axis_; }
+  Config get_config() const override;  // + axis
+  static LayerRef from_config(const Config& config);
 
  private:
   Dim axis_;
 };
+
+template <typename T>
+LayerRef MergeLayer::from_config(const Config& config) {
+  auto layer = make_layer<T>(MergeOptions{config::name_of(config)});
+  layer->apply_base_config(config);
+  return layer;
+}
 
 LayerHandle<AddLayer> Add(MergeOptions options = {});
 LayerHandle<SubtractLayer> Subtract(MergeOptions options = {});

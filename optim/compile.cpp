@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "graph/ops.hpp"
+#include "graph/regularizers.hpp"
 #include "optim/model_state.hpp"
 #include "optim/train_state.hpp"
 
@@ -206,6 +207,13 @@ void build_train_graph(const Model& model) {
     st.outputs.push_back(std::move(os));
   }
   if (!total.defined()) throw Error("compile: no output of model \"{}\" has a loss", model.name());
+  // Keras adds the weights' regularization penalties to the loss (and so to the logged
+  // "loss"), on the weights' own nodes so their gradients add up with the model's.
+  for (auto& w : model.weights()) {
+    if (w.data()->regularizer) {
+      total = ops::add(total, regularizers::penalty(*w.data()->regularizer, w.data()));
+    }
+  }
   outs[0].tensor = total;
   st.trained.clear();
   for (std::size_t o = 0; o < st.outputs.size(); ++o) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "core/constraints.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "optim/callbacks.hpp"
@@ -45,6 +46,10 @@ void optim::train_step(TrainState& st, const std::vector<const Tensor*>& feeds) 
   bool any = false;
   for (const Tensor* g : st.grad_ptrs) any |= g != nullptr;
   if (any) st.optimizer->apply(st.grad_ptrs, st.trainable_raw);
+  // Constraints project the weights after each optimizer step (Keras's kernel_constraint).
+  for (VariableData* v : st.trainable_raw) {
+    if (v->constraint) v->constraint->apply(v->value);
+  }
   // State updates, once per step, after the optimizer (a frozen layer's are skipped).
   for (std::size_t u = 0; u < st.updates.size(); ++u) {
     const StateUpdate& up = st.updates[u];

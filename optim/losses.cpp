@@ -1,17 +1,20 @@
 #include "optim/losses.hpp"
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <numbers>
+#include <typeinfo>
 
 #include "core/error.hpp"
 #include "core/kernels.hpp"
 #include "graph/function.hpp"
 #include "graph/ops.hpp"
-#include "optim/lookup.hpp"
 
 namespace plexus::losses {
 
@@ -317,68 +320,100 @@ ST KLDivergence::per_sample(const ST& y_true, const ST& y_pred) const {
   return ops::sum(ops::multiply(y, ops::log(ops::divide(y, p))), {-1});
 }
 
-// --- lookup ----------------------------------------------------------------------------
+// --- configs and lookup ------------------------------------------------------------------
+
+std::string Loss::class_name() const {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status);
+  std::string full = status == 0 && demangled ? demangled : typeid(*this).name();
+  std::free(demangled);
+  auto pos = full.rfind("::");
+  return pos == std::string::npos ? full : full.substr(pos + 2);
+}
+
+Config Loss::get_config() const { return {{"name", name()}, {"reduction", "sum_over_batch_size"}}; }
+
+namespace {
+Config with_base(const Loss& loss, const Config& options) {
+  Config c = loss.Loss::get_config();
+  c.update(options);
+  return c;
+}
+}  // namespace
+
+Config Huber::get_config() const { return with_base(*this, options_); }
+Config BinaryCrossentropy::get_config() const { return with_base(*this, options_); }
+Config CategoricalCrossentropy::get_config() const { return with_base(*this, options_); }
+Config SparseCategoricalCrossentropy::get_config() const {
+  Config c = with_base(*this, options_);
+  c["ignore_class"] = nullptr;
+  return c;
+}
 
 namespace {
 
-using detail::make;
-
-// snake_case names (shown in errors) and their aliases.
-const detail::Registry<Loss>& registry() {
-  static const detail::Registry<Loss> r = {
-      {"mean_squared_error", make<MeanSquaredError>()},
-      {"mse", make<MeanSquaredError>()},
-      {"mean_absolute_error", make<MeanAbsoluteError>()},
-      {"mae", make<MeanAbsoluteError>()},
-      {"binary_crossentropy", make<BinaryCrossentropy>()},
-      {"categorical_crossentropy", make<CategoricalCrossentropy>()},
-      {"sparse_categorical_crossentropy", make<SparseCategoricalCrossentropy>()},
-      {"huber", make<Huber>()},
-      {"huber_loss", make<Huber>()},
-      {"hinge", make<Hinge>()},
-      {"kl_divergence", make<KLDivergence>()},
-      {"kld", make<KLDivergence>()},
-      {"poisson", make<Poisson>()},
-      {"log_cosh", make<LogCosh>()},
-      {"logcosh", make<LogCosh>()},
-  };
-  return r;
+// Keras writes "sum_over_batch_size" (Keras 2: "auto"); plexus's training reduces that way.
+void check_reduction(const Config& c, std::string_view cls) {
+  const std::string r = config::get_or<std::string>(c, "reduction", "sum_over_batch_size");
+  if (r != "sum_over_batch_size" && r != "auto") {
+    throw Error("{}: reduction \"{}\" is not supported (only sum_over_batch_size)", cls, r);
+  }
 }
 
-// Keras class names, compared in lower case.
-const std::map<std::string, std::string>& class_names() {
-  static const std::map<std::string, std::string> r = {
-      {"meansquarederror", "mse"},
-      {"meanabsoluteerror", "mae"},
-      {"binarycrossentropy", "binary_crossentropy"},
-      {"categoricalcrossentropy", "categorical_crossentropy"},
-      {"sparsecategoricalcrossentropy", "sparse_categorical_crossentropy"},
-      {"huber", "huber"},
-      {"hinge", "hinge"},
-      {"kldivergence", "kl_divergence"},
-      {"poisson", "poisson"},
-      {"logcosh", "log_cosh"},
+template <typename T>
+Registry<Loss>::Factory plain(const char* cls) {
+  return [cls](const Config& c) -> std::shared_ptr<Loss> {
+    check_reduction(c, cls);
+    return std::make_shared<T>();
   };
-  return r;
+}
+template <typename T, typename Options>
+Registry<Loss>::Factory with_options(const char* cls) {
+  return [cls](const Config& c) -> std::shared_ptr<Loss> {
+    check_reduction(c, cls);
+    return std::make_shared<T>(c.get<Options>());
+  };
+}
+
+void add_builtins(Registry<Loss>& r) {
+  r.add("MeanSquaredError", plain<MeanSquaredError>("MeanSquaredError"),
+        {"mean_squared_error", "mse"});
+  r.add("MeanAbsoluteError", plain<MeanAbsoluteError>("MeanAbsoluteError"),
+        {"mean_absolute_error", "mae"});
+  r.add("BinaryCrossentropy",
+        with_options<BinaryCrossentropy, BinaryCrossentropyOptions>("BinaryCrossentropy"),
+        {"binary_crossentropy"});
+  r.add("CategoricalCrossentropy",
+        with_options<CategoricalCrossentropy, CategoricalCrossentropyOptions>(
+            "CategoricalCrossentropy"),
+        {"categorical_crossentropy"});
+  r.add("SparseCategoricalCrossentropy",
+        [](const Config& c) -> std::shared_ptr<Loss> {
+          check_reduction(c, "SparseCategoricalCrossentropy");
+          config::refuse_set(c, "SparseCategoricalCrossentropy", {"ignore_class"});
+          return std::make_shared<SparseCategoricalCrossentropy>(
+              c.get<SparseCategoricalCrossentropyOptions>());
+        },
+        {"sparse_categorical_crossentropy"});
+  r.add("Huber", with_options<Huber, HuberOptions>("Huber"), {"huber", "huber_loss"});
+  r.add("Hinge", plain<Hinge>("Hinge"), {"hinge"});
+  r.add("KLDivergence", plain<KLDivergence>("KLDivergence"),
+        {"kl_divergence", "kld", "kullback_leibler_divergence"});
+  r.add("Poisson", plain<Poisson>("Poisson"), {"poisson"});
+  r.add("LogCosh", plain<LogCosh>("LogCosh"), {"log_cosh", "logcosh"});
 }
 
 }  // namespace
 
-std::vector<std::string> names() {
-  std::vector<std::string> out;
-  for (const auto& [k, f] : registry()) out.push_back(k);
-  return out;
+Registry<Loss>& Loss::registry() {
+  static Registry<Loss> r("loss", "keras.losses");
+  static const bool filled = (add_builtins(r), true);
+  (void)filled;
+  return r;
 }
 
-std::shared_ptr<Loss> get(std::string_view name) {
-  const std::string key = detail::to_lower(name);
-  auto it = registry().find(key);
-  if (it == registry().end()) {
-    auto c = class_names().find(key);
-    if (c != class_names().end()) it = registry().find(c->second);
-  }
-  if (it == registry().end()) detail::throw_unknown_name("loss", name, names());
-  return it->second();
-}
+std::vector<std::string> names() { return Loss::registry().names(); }
+
+std::shared_ptr<Loss> get(std::string_view name) { return Loss::registry().create(name); }
 
 }  // namespace plexus::losses

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.hpp"
+#include "core/registry.hpp"
 #include "core/tensor.hpp"
 #include "graph/symbolic.hpp"
 
@@ -61,6 +63,14 @@ class Loss {
   }
   // The per-sample values, evaluated eagerly (Keras's reduction=None).
   Tensor call(const Tensor& y_true, const Tensor& y_pred) const;
+
+  // --- config ---------------------------------------------------------------------
+  // Keras's class name ("MeanSquaredError"); the default is the C++ type's name.
+  virtual std::string class_name() const;
+  // {"name", "reduction": "sum_over_batch_size"} then the loss's options.
+  virtual Config get_config() const;
+  // Every built-in by class name and alias ("mse"); user classes add_custom.
+  static Registry<Loss>& registry();
 };
 
 // --- regression ----------------------------------------------------------------------
@@ -68,6 +78,7 @@ class Loss {
 // mean(square(y_true - y_pred), axis=-1).
 class MeanSquaredError : public Loss {
  public:
+  std::string class_name() const override { return "MeanSquaredError"; }
   std::string name() const override { return "mean_squared_error"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
@@ -76,6 +87,7 @@ class MeanSquaredError : public Loss {
 // mean(abs(y_true - y_pred), axis=-1).
 class MeanAbsoluteError : public Loss {
  public:
+  std::string class_name() const override { return "MeanAbsoluteError"; }
   std::string name() const override { return "mean_absolute_error"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
@@ -84,10 +96,13 @@ class MeanAbsoluteError : public Loss {
 struct HuberOptions {
   double delta = 1.0;
 };
+PLEXUS_CONFIG_FIELDS(HuberOptions, delta)
 // x = y_pred - y_true: 0.5 x^2 where |x| <= delta, else delta |x| - 0.5 delta^2; mean over
 // the last axis. Written as 0.5 q^2 + delta (|x| - q) with q = min(|x|, delta) (no branch).
 class Huber : public Loss {
  public:
+  std::string class_name() const override { return "Huber"; }
+  Config get_config() const override;
   explicit Huber(HuberOptions options = {});
   std::string name() const override { return "huber_loss"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
@@ -101,6 +116,7 @@ class Huber : public Loss {
 // x = y_pred - y_true: mean(x + softplus(-2x) - log(2), axis=-1) = mean(log(cosh(x))).
 class LogCosh : public Loss {
  public:
+  std::string class_name() const override { return "LogCosh"; }
   std::string name() const override { return "log_cosh"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
@@ -109,6 +125,7 @@ class LogCosh : public Loss {
 // mean(y_pred - y_true * log(y_pred + eps), axis=-1).
 class Poisson : public Loss {
  public:
+  std::string class_name() const override { return "Poisson"; }
   std::string name() const override { return "poisson"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
@@ -121,10 +138,13 @@ struct BinaryCrossentropyOptions {
   double label_smoothing = 0.0;  // y * (1 - ls) + ls / 2
   Dim axis = -1;                 // the axis the mean is taken over
 };
+PLEXUS_CONFIG_FIELDS(BinaryCrossentropyOptions, from_logits, label_smoothing, axis)
 // Probabilities: p = clip(y_pred, eps, 1 - eps); -(y log p + (1 - y) log(1 - p)).
 // Logits (stable): max(x, 0) - x y + log(1 + exp(-|x|)). Mean over `axis`.
 class BinaryCrossentropy : public Loss {
  public:
+  std::string class_name() const override { return "BinaryCrossentropy"; }
+  Config get_config() const override;
   explicit BinaryCrossentropy(BinaryCrossentropyOptions options = {});
   std::string name() const override { return "binary_crossentropy"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
@@ -141,10 +161,13 @@ struct CategoricalCrossentropyOptions {
   double label_smoothing = 0.0;  // y * (1 - ls) + ls / num_classes
   Dim axis = -1;                 // the class axis
 };
+PLEXUS_CONFIG_FIELDS(CategoricalCrossentropyOptions, from_logits, label_smoothing, axis)
 // One-hot targets. Probabilities: p / sum(p, axis), clipped to [eps, 1 - eps], then
 // -sum(y log p, axis). Logits: -sum(y log_softmax(x), axis) (stable for any logit).
 class CategoricalCrossentropy : public Loss {
  public:
+  std::string class_name() const override { return "CategoricalCrossentropy"; }
+  Config get_config() const override;
   explicit CategoricalCrossentropy(CategoricalCrossentropyOptions options = {});
   std::string name() const override { return "categorical_crossentropy"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
@@ -159,11 +182,14 @@ class CategoricalCrossentropy : public Loss {
 struct SparseCategoricalCrossentropyOptions {
   bool from_logits = false;
 };
+PLEXUS_CONFIG_FIELDS(SparseCategoricalCrossentropyOptions, from_logits)
 // Integer class ids (stored as floats) of shape y_pred without its last axis.
 // -log p[y] with p normalised and clipped as in CategoricalCrossentropy, or
 // -log_softmax(x)[y] from logits; picked with ops::take_along_axis.
 class SparseCategoricalCrossentropy : public Loss {
  public:
+  std::string class_name() const override { return "SparseCategoricalCrossentropy"; }
+  Config get_config() const override;  // + from_logits, ignore_class (null)
   explicit SparseCategoricalCrossentropy(SparseCategoricalCrossentropyOptions options = {});
   std::string name() const override { return "sparse_categorical_crossentropy"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
@@ -180,6 +206,7 @@ class SparseCategoricalCrossentropy : public Loss {
 // first mapped to -1/1 (Keras's convert_binary_labels_to_hinge).
 class Hinge : public Loss {
  public:
+  std::string class_name() const override { return "Hinge"; }
   std::string name() const override { return "hinge"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
@@ -188,6 +215,7 @@ class Hinge : public Loss {
 // sum(y log(y / p), axis=-1) with y and p clipped to [eps, 1].
 class KLDivergence : public Loss {
  public:
+  std::string class_name() const override { return "KLDivergence"; }
   std::string name() const override { return "kl_divergence"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
@@ -197,7 +225,7 @@ class KLDivergence : public Loss {
 // "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
 // "huber"/"huber_loss", "hinge", "kl_divergence"/"kld", "poisson", "log_cosh"/"logcosh";
 // Keras class names ("BinaryCrossentropy") work too. Unknown names throw px::Error
-// listing the known ones.
+// listing the known ones. Loss::registry().create(config) builds one from a config.
 std::shared_ptr<Loss> get(std::string_view name);
 // The names get() accepts, sorted.
 std::vector<std::string> names();

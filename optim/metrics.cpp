@@ -8,8 +8,8 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/registry.hpp"
 #include "graph/function.hpp"
-#include "optim/lookup.hpp"
 #include "optim/losses.hpp"
 
 namespace plexus::metrics {
@@ -621,94 +621,6 @@ AccuracyKind accuracy_kind(const Shape& y_true_shape, const Shape& y_pred_shape)
     return AccuracyKind::kSparse;
   }
   return AccuracyKind::kCategorical;
-}
-
-namespace {
-
-using detail::make;
-
-const detail::Registry<Metric>& registry() {
-  static const detail::Registry<Metric> r = {
-      {"binary_accuracy", make<BinaryAccuracy>()},
-      {"categorical_accuracy", make<CategoricalAccuracy>()},
-      {"sparse_categorical_accuracy", make<SparseCategoricalAccuracy>()},
-      {"top_k_categorical_accuracy", make<TopKCategoricalAccuracy>()},
-      {"mean_squared_error", make<MeanSquaredError>()},
-      {"mse", make<MeanSquaredError>()},
-      {"mean_absolute_error", make<MeanAbsoluteError>()},
-      {"mae", make<MeanAbsoluteError>()},
-      {"precision", make<Precision>()},
-      {"recall", make<Recall>()},
-      {"auc", make<AUC>()},
-  };
-  return r;
-}
-
-// Keras class names, compared in lower case.
-const std::map<std::string, std::string>& class_names() {
-  static const std::map<std::string, std::string> r = {
-      {"binaryaccuracy", "binary_accuracy"},
-      {"categoricalaccuracy", "categorical_accuracy"},
-      {"sparsecategoricalaccuracy", "sparse_categorical_accuracy"},
-      {"topkcategoricalaccuracy", "top_k_categorical_accuracy"},
-      {"meansquarederror", "mse"},
-      {"meanabsoluteerror", "mae"},
-  };
-  return r;
-}
-
-}  // namespace
-
-std::vector<std::string> names() {
-  std::vector<std::string> out{"accuracy", "acc"};
-  for (const auto& [k, f] : registry()) out.push_back(k);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::shared_ptr<Metric> get(std::string_view name, const Shape& y_true_shape,
-                            const Shape& y_pred_shape) {
-  const std::string key = detail::to_lower(name);
-  std::shared_ptr<Metric> metric;
-  if (key == "accuracy" || key == "acc") {
-    switch (accuracy_kind(y_true_shape, y_pred_shape)) {
-      case AccuracyKind::kBinary:
-        metric = std::make_shared<BinaryAccuracy>();
-        break;
-      case AccuracyKind::kSparse:
-        metric = std::make_shared<SparseCategoricalAccuracy>();
-        break;
-      case AccuracyKind::kCategorical:
-        metric = std::make_shared<CategoricalAccuracy>();
-        break;
-    }
-  } else {
-    auto it = registry().find(key);
-    if (it == registry().end()) {
-      auto c = class_names().find(key);
-      if (c != class_names().end()) it = registry().find(c->second);
-    }
-    if (it != registry().end()) {
-      metric = it->second();
-    } else {
-      // A loss used as a metric (Keras wraps loss functions in MeanMetricWrapper).
-      const auto loss_names = losses::names();
-      bool is_loss = false;
-      try {
-        auto loss = losses::get(name);
-        metric = std::make_shared<LossMetric>(std::move(loss));
-        is_loss = true;
-      } catch (const Error&) {
-      }
-      if (!is_loss) {
-        std::vector<std::string> known = names();
-        known.insert(known.end(), loss_names.begin(), loss_names.end());
-        detail::throw_unknown_name("metric", name, known);
-      }
-    }
-  }
-  metric->set_name(std::string(name));
-  return metric;
 }
 
 }  // namespace plexus::metrics

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.hpp"
+#include "core/registry.hpp"
 #include "core/tensor.hpp"
 
 namespace plexus::losses {
@@ -45,6 +47,14 @@ class Metric {
   // A metric with the same configuration and name and a fresh state (one per output).
   virtual std::shared_ptr<Metric> clone() const = 0;
 
+  // --- config (optim/metrics_config.cpp) --------------------------------------------
+  // Keras's class name ("BinaryAccuracy"); the default is the C++ type's name.
+  virtual std::string class_name() const;
+  // {"name", "dtype": "float32"} then the metric's options (Keras 3 keys).
+  virtual Config get_config() const;
+  // Built-ins by class name and alias ("mse"); see get() for "accuracy" and loss names.
+  static Registry<Metric>& registry();
+
  private:
   std::string name_;
 };
@@ -53,6 +63,7 @@ class Metric {
 // it: update_state(batch_loss, batch_size).
 class Mean : public Metric {
  public:
+  std::string class_name() const override { return "Mean"; }
   explicit Mean(std::string_view name = "mean") : Metric(name) {}
   void reset_state() override;
   double result() const override;  // total / count, 0 when nothing was seen
@@ -102,6 +113,8 @@ struct BinaryAccuracyOptions {
 // mean over the last axis of (y_true == (y_pred > threshold)).
 class BinaryAccuracy : public MeanMetricWrapper {
  public:
+  std::string class_name() const override { return "BinaryAccuracy"; }
+  Config get_config() const override;
   explicit BinaryAccuracy(BinaryAccuracyOptions options = {});
   std::shared_ptr<Metric> clone() const override;
 
@@ -115,6 +128,7 @@ class BinaryAccuracy : public MeanMetricWrapper {
 // argmax(y_true, -1) == argmax(y_pred, -1) (one-hot targets).
 class CategoricalAccuracy : public MeanMetricWrapper {
  public:
+  std::string class_name() const override { return "CategoricalAccuracy"; }
   explicit CategoricalAccuracy(std::string_view name = "categorical_accuracy")
       : MeanMetricWrapper(name) {}
   std::shared_ptr<Metric> clone() const override;
@@ -126,6 +140,7 @@ class CategoricalAccuracy : public MeanMetricWrapper {
 // y_true == argmax(y_pred, -1) (integer class ids, shape (N,) or (N, 1)).
 class SparseCategoricalAccuracy : public MeanMetricWrapper {
  public:
+  std::string class_name() const override { return "SparseCategoricalAccuracy"; }
   explicit SparseCategoricalAccuracy(std::string_view name = "sparse_categorical_accuracy")
       : MeanMetricWrapper(name) {}
   std::shared_ptr<Metric> clone() const override;
@@ -142,6 +157,8 @@ struct TopKCategoricalAccuracyOptions {
 // TensorFlow's in_top_k: fewer than k entries strictly larger).
 class TopKCategoricalAccuracy : public MeanMetricWrapper {
  public:
+  std::string class_name() const override { return "TopKCategoricalAccuracy"; }
+  Config get_config() const override;
   explicit TopKCategoricalAccuracy(TopKCategoricalAccuracyOptions options = {});
   std::shared_ptr<Metric> clone() const override;
 
@@ -157,6 +174,7 @@ class TopKCategoricalAccuracy : public MeanMetricWrapper {
 // mean(square(y_true - y_pred), axis=-1), averaged.
 class MeanSquaredError : public MeanMetricWrapper {
  public:
+  std::string class_name() const override { return "MeanSquaredError"; }
   explicit MeanSquaredError(std::string_view name = "mean_squared_error")
       : MeanMetricWrapper(name) {}
   std::shared_ptr<Metric> clone() const override;
@@ -168,6 +186,7 @@ class MeanSquaredError : public MeanMetricWrapper {
 // mean(abs(y_true - y_pred), axis=-1), averaged.
 class MeanAbsoluteError : public MeanMetricWrapper {
  public:
+  std::string class_name() const override { return "MeanAbsoluteError"; }
   explicit MeanAbsoluteError(std::string_view name = "mean_absolute_error")
       : MeanMetricWrapper(name) {}
   std::shared_ptr<Metric> clone() const override;
@@ -180,6 +199,8 @@ class MeanAbsoluteError : public MeanMetricWrapper {
 // averaged. Evaluated through a small cached executor.
 class LossMetric : public MeanMetricWrapper {
  public:
+  std::string class_name() const override { return "MeanMetricWrapper"; }
+  Config get_config() const override;  // + "fn": the loss
   LossMetric(std::shared_ptr<losses::Loss> loss, std::string_view name = {});
   ~LossMetric() override;
   LossMetric(const LossMetric& other);
@@ -214,6 +235,8 @@ struct RecallOptions {
 // positive and y_true != 0 as a true label; sample weights weight each prediction.
 class Precision : public Metric {
  public:
+  std::string class_name() const override { return "Precision"; }
+  Config get_config() const override;
   explicit Precision(PrecisionOptions options = {});
   void reset_state() override;
   void update_state(const Tensor& y_true, const Tensor& y_pred,
@@ -234,6 +257,7 @@ class Precision : public Metric {
 // true_positives / (true_positives + false_negatives).
 class Recall : public Precision {
  public:
+  std::string class_name() const override { return "Recall"; }
   explicit Recall(RecallOptions options = {});
   double result() const override;
   std::shared_ptr<Metric> clone() const override;
@@ -250,6 +274,8 @@ struct AUCOptions {
 // thresholds in [0, 1] (with -eps and 1 + eps at the ends), as Keras computes it.
 class AUC : public Metric {
  public:
+  std::string class_name() const override { return "AUC"; }
+  Config get_config() const override;
   explicit AUC(AUCOptions options = {});
   void reset_state() override;
   void update_state(const Tensor& y_true, const Tensor& y_pred,

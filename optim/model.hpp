@@ -86,6 +86,12 @@ class Model {
   optim::Optimizer& optimizer() const;
   bool compiled() const;
 
+  // --- saving (optim/saving/) ------------------------------------------------------
+  void save(const std::string& path) const;          // ".keras": Keras 3's archive
+  void save_weights(const std::string& path) const;  // ".weights.h5": Keras 3's layout
+  void load_weights(const std::string& path);        // also legacy ".h5" weights
+  std::string to_json() const;                       // config.json's model entry
+
   // --- inference ----------------------------------------------------------------------
   Tensor predict(const Tensor& x, PredictOptions options = {}) const;
   std::vector<Tensor> predict(const std::vector<Tensor>& xs, PredictOptions options = {}) const;

@@ -15,7 +15,6 @@
 
 #include "core/cpu.hpp"
 #include "core/error.hpp"
-#include "optim/lookup.hpp"
 #include "optim/option_checks.hpp"
 
 namespace plexus::optim {
@@ -65,10 +64,10 @@ double l2_squared(const Tensor& t) {
 
 // --- Optimizer ------------------------------------------------------------------------------
 
-Optimizer::Optimizer(const char* optimizer, Config config) : config_(std::move(config)) {
+Optimizer::Optimizer(const char* optimizer, Shared config) : config_(std::move(config)) {
   if (!config_.learning_rate.is_schedule())
     check_learning_rate(config_.learning_rate.at(0), optimizer);
-  const Config& c = config_;
+  const Shared& c = config_;
   if (c.clipnorm.has_value() + c.clipvalue.has_value() + c.global_clipnorm.has_value() > 1) {
     throw Error(
         "{}: only one of clipnorm, clipvalue and global_clipnorm can be set (received "
@@ -503,33 +502,6 @@ void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slo
         w -= m * lr / ((u + eps) * correction);
       },
       slots[0], slots[1]);
-}
-
-// --- lookup -------------------------------------------------------------------------------------
-
-namespace {
-using detail::make;
-
-const detail::Registry<Optimizer>& registry() {
-  static const detail::Registry<Optimizer> r = {
-      {"sgd", make<SGD>()},           {"rmsprop", make<RMSprop>()}, {"adam", make<Adam>()},
-      {"adamw", make<AdamW>()},       {"nadam", make<Nadam>()},     {"adagrad", make<Adagrad>()},
-      {"adadelta", make<Adadelta>()}, {"adamax", make<Adamax>()},
-  };
-  return r;
-}
-}  // namespace
-
-std::vector<std::string> names() {
-  std::vector<std::string> out;
-  for (const auto& [k, f] : registry()) out.push_back(k);
-  return out;
-}
-
-std::shared_ptr<Optimizer> get(std::string_view name) {
-  auto it = registry().find(detail::to_lower(name));
-  if (it == registry().end()) detail::throw_unknown_name("optimizer", name, names());
-  return it->second();
 }
 
 }  // namespace plexus::optim

@@ -27,6 +27,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/config.hpp"
+#include "core/registry.hpp"
 #include "core/tensor.hpp"
 #include "graph/symbolic.hpp"
 #include "optim/schedules.hpp"
@@ -84,12 +86,26 @@ class Optimizer {
   const std::optional<double>& clipvalue() const { return config_.clipvalue; }
   const std::optional<double>& global_clipnorm() const { return config_.global_clipnorm; }
 
+  // --- config (optim/optimizer_config.cpp) -----------------------------------------
+  // Keras's class name ("Adam"; name() is Keras's default instance name "adam").
+  virtual std::string class_name() const = 0;
+  // Keras 3's keys: name, learning_rate (the current one; a schedule as its dict),
+  // weight_decay, clipnorm, global_clipnorm, clipvalue, use_ema (false), ema_momentum,
+  // ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps (null), then
+  // the optimizer's own options (beta_1, ...).
+  Config get_config() const;
+  // Every built-in by class name ("Adam", also "adam"); user classes add_custom.
+  static Registry<Optimizer>& registry();
+
  protected:
+  // The option struct as a config (its fields by name).
+  virtual Config options_config() const = 0;
+
   static constexpr std::size_t kMaxSlots = 3;
   using Slots = std::array<float*, kMaxSlots>;
 
   // The options every optimizer shares.
-  struct Config {
+  struct Shared {
     LearningRate learning_rate;
     std::optional<double> weight_decay;
     std::optional<double> clipnorm;
@@ -98,7 +114,7 @@ class Optimizer {
     std::vector<std::string> exclude_from_weight_decay;
   };
   // Throws px::Error naming `optimizer` when more than one clipping option is set.
-  Optimizer(const char* optimizer, Config config);
+  Optimizer(const char* optimizer, Shared config);
   // The shared options of one of the option structs below (they all name them alike).
   template <typename Options>
   Optimizer(const char* optimizer, const Options& o)
@@ -133,7 +149,7 @@ class Optimizer {
   };
   VariableState& state_for(const VariableData& var, std::size_t n);
 
-  Config config_;
+  Shared config_;
   std::int64_t iterations_ = 0;
   std::deque<VariableState> state_;  // in first-update order (references stay valid)
   std::unordered_map<const VariableData*, std::size_t> index_;
@@ -151,9 +167,17 @@ struct SGDOptions {
   std::optional<double> clipvalue = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
 };
+PLEXUS_CONFIG_FIELDS(SGDOptions, learning_rate, momentum, nesterov, weight_decay, clipnorm,
+                     clipvalue, global_clipnorm)
 // momentum 0: w -= lr g. Otherwise v = momentum v - lr g, then w += v, or with nesterov
 // w += momentum v - lr g.
 class SGD : public Optimizer {
+ public:
+  std::string class_name() const override { return "SGD"; }
+
+ protected:
+  Config options_config() const override { return options_; }
+
  public:
   explicit SGD(SGDOptions options = {});
   std::string name() const override { return "SGD"; }
@@ -180,10 +204,18 @@ struct RMSpropOptions {
   std::optional<double> clipvalue = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
 };
+PLEXUS_CONFIG_FIELDS(RMSpropOptions, learning_rate, rho, momentum, epsilon, centered, weight_decay,
+                     clipnorm, clipvalue, global_clipnorm)
 // v = rho v + (1 - rho) g^2; centered: a = rho a + (1 - rho) g, d = v - a^2 + eps, else
 // d = v + eps; inc = lr g / sqrt(d); with momentum m = momentum m + inc, w -= m; else
 // w -= inc.
 class RMSprop : public Optimizer {
+ public:
+  std::string class_name() const override { return "RMSprop"; }
+
+ protected:
+  Config options_config() const override { return options_; }
+
  public:
   explicit RMSprop(RMSpropOptions options = {});
   std::string name() const override { return "rmsprop"; }
@@ -210,10 +242,18 @@ struct AdamOptions {
   std::optional<double> clipvalue = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
 };
+PLEXUS_CONFIG_FIELDS(AdamOptions, learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
+                     clipnorm, clipvalue, global_clipnorm)
 // t = iterations + 1; alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t);
 // m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2); (amsgrad: v_hat = max(v_hat, v));
 // w -= alpha m / (sqrt(v) + eps).
 class Adam : public Optimizer {
+ public:
+  std::string class_name() const override { return "Adam"; }
+
+ protected:
+  Config options_config() const override { return options_; }
+
  public:
   explicit Adam(AdamOptions options = {});
   std::string name() const override { return "adam"; }
@@ -240,8 +280,16 @@ struct AdamWOptions {
   std::optional<double> clipvalue = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
 };
+PLEXUS_CONFIG_FIELDS(AdamWOptions, learning_rate, weight_decay, beta_1, beta_2, epsilon, amsgrad,
+                     clipnorm, clipvalue, global_clipnorm)
 // Adam with decoupled weight decay (on by default).
 class AdamW : public Adam {
+ public:
+  std::string class_name() const override { return "AdamW"; }
+
+ protected:
+  Config options_config() const override { return adamw_options_; }
+
  public:
   explicit AdamW(AdamWOptions options = {});
   std::string name() const override { return "adamw"; }
@@ -262,11 +310,19 @@ struct NadamOptions {
   std::optional<double> clipvalue = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
 };
+PLEXUS_CONFIG_FIELDS(NadamOptions, learning_rate, beta_1, beta_2, epsilon, weight_decay, clipnorm,
+                     clipvalue, global_clipnorm)
 // Adam with Nesterov momentum and Keras's momentum schedule
 // u_t = beta_1 (1 - 0.5 * 0.96^t), u_product = prod u_t:
 // m_hat = u_{t+1} m / (1 - u_product u_{t+1}) + (1 - u_t) g / (1 - u_product),
 // v_hat = v / (1 - beta_2^t), w -= lr m_hat / (sqrt(v_hat) + eps).
 class Nadam : public Optimizer {
+ public:
+  std::string class_name() const override { return "Nadam"; }
+
+ protected:
+  Config options_config() const override { return options_; }
+
  public:
   explicit Nadam(NadamOptions options = {});
   std::string name() const override { return "nadam"; }
@@ -293,8 +349,16 @@ struct AdagradOptions {
   std::optional<double> clipvalue = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
 };
+PLEXUS_CONFIG_FIELDS(AdagradOptions, learning_rate, initial_accumulator_value, epsilon,
+                     weight_decay, clipnorm, clipvalue, global_clipnorm)
 // acc += g^2 (starting at initial_accumulator_value); w -= lr g / sqrt(acc + eps).
 class Adagrad : public Optimizer {
+ public:
+  std::string class_name() const override { return "Adagrad"; }
+
+ protected:
+  Config options_config() const override { return options_; }
+
  public:
   explicit Adagrad(AdagradOptions options = {});
   std::string name() const override { return "adagrad"; }
@@ -320,9 +384,17 @@ struct AdadeltaOptions {
   std::optional<double> clipvalue = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
 };
+PLEXUS_CONFIG_FIELDS(AdadeltaOptions, learning_rate, rho, epsilon, weight_decay, clipnorm,
+                     clipvalue, global_clipnorm)
 // a = rho a + (1 - rho) g^2; d = -sqrt(b + eps) g / sqrt(a + eps);
 // b = rho b + (1 - rho) d^2; w += lr d.
 class Adadelta : public Optimizer {
+ public:
+  std::string class_name() const override { return "Adadelta"; }
+
+ protected:
+  Config options_config() const override { return options_; }
+
  public:
   explicit Adadelta(AdadeltaOptions options = {});
   std::string name() const override { return "adadelta"; }
@@ -348,8 +420,16 @@ struct AdamaxOptions {
   std::optional<double> clipvalue = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
 };
+PLEXUS_CONFIG_FIELDS(AdamaxOptions, learning_rate, beta_1, beta_2, epsilon, weight_decay, clipnorm,
+                     clipvalue, global_clipnorm)
 // m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|); w -= lr m / ((1 - beta_1^t)(u + eps)).
 class Adamax : public Optimizer {
+ public:
+  std::string class_name() const override { return "Adamax"; }
+
+ protected:
+  Config options_config() const override { return options_; }
+
  public:
   explicit Adamax(AdamaxOptions options = {});
   std::string name() const override { return "adamax"; }

@@ -115,4 +115,117 @@ double CosineDecay::operator()(std::int64_t step) const {
   return decay(s - warmup_steps_, *warmup_target_);
 }
 
+// --- configs ---------------------------------------------------------------------------
+
+Config ExponentialDecay::get_config() const {
+  return {{"initial_learning_rate", initial_},
+          {"decay_steps", decay_steps_},
+          {"decay_rate", decay_rate_},
+          {"staircase", staircase_},
+          {"name", name()}};
+}
+
+Config PiecewiseConstantDecay::get_config() const {
+  return {{"boundaries", boundaries_}, {"values", values_}, {"name", name()}};
+}
+
+Config PolynomialDecay::get_config() const {
+  return {{"initial_learning_rate", initial_},
+          {"decay_steps", decay_steps_},
+          {"end_learning_rate", end_},
+          {"power", power_},
+          {"cycle", cycle_},
+          {"name", name()}};
+}
+
+Config InverseTimeDecay::get_config() const {
+  return {{"initial_learning_rate", initial_},
+          {"decay_steps", decay_steps_},
+          {"decay_rate", decay_rate_},
+          {"staircase", staircase_},
+          {"name", name()}};
+}
+
+Config CosineDecay::get_config() const {
+  Config c = {{"initial_learning_rate", initial_},
+              {"decay_steps", decay_steps_},
+              {"alpha", alpha_},
+              {"name", name()}};
+  c["warmup_target"] = warmup_target_;
+  c["warmup_steps"] = warmup_steps_;
+  return c;
+}
+
+namespace {
+
+double required(const Config& c, const char* key, const char* cls) {
+  auto it = c.find(key);
+  if (it == c.end() || !it->is_number()) {
+    throw Error("{}: the config needs a number \"{}\"", cls, key);
+  }
+  return it->get<double>();
+}
+
+void add_builtins(Registry<LearningRateSchedule>& r) {
+  using config::get_or;
+  r.add("ExponentialDecay", [](const Config& c) {
+    return std::make_shared<ExponentialDecay>(
+        required(c, "initial_learning_rate", "ExponentialDecay"),
+        required(c, "decay_steps", "ExponentialDecay"),
+        required(c, "decay_rate", "ExponentialDecay"), get_or<bool>(c, "staircase", false));
+  });
+  r.add("PiecewiseConstantDecay", [](const Config& c) {
+    return std::make_shared<PiecewiseConstantDecay>(
+        get_or<std::vector<double>>(c, "boundaries", {}),
+        get_or<std::vector<double>>(c, "values", {}));
+  });
+  r.add("PolynomialDecay", [](const Config& c) {
+    return std::make_shared<PolynomialDecay>(
+        required(c, "initial_learning_rate", "PolynomialDecay"),
+        required(c, "decay_steps", "PolynomialDecay"),
+        get_or<double>(c, "end_learning_rate", 0.0001), get_or<double>(c, "power", 1.0),
+        get_or<bool>(c, "cycle", false));
+  });
+  r.add("InverseTimeDecay", [](const Config& c) {
+    return std::make_shared<InverseTimeDecay>(
+        required(c, "initial_learning_rate", "InverseTimeDecay"),
+        required(c, "decay_steps", "InverseTimeDecay"),
+        required(c, "decay_rate", "InverseTimeDecay"), get_or<bool>(c, "staircase", false));
+  });
+  r.add("CosineDecay", [](const Config& c) {
+    return std::make_shared<CosineDecay>(
+        required(c, "initial_learning_rate", "CosineDecay"),
+        required(c, "decay_steps", "CosineDecay"), get_or<double>(c, "alpha", 0.0),
+        get_or<std::optional<double>>(c, "warmup_target", std::nullopt),
+        get_or<double>(c, "warmup_steps", 0.0));
+  });
+}
+
+}  // namespace
+
+Registry<LearningRateSchedule>& LearningRateSchedule::registry() {
+  static Registry<LearningRateSchedule> r("learning rate schedule", "keras.optimizers.schedules");
+  static const bool filled = (add_builtins(r), true);
+  (void)filled;
+  return r;
+}
+
+void to_json(Config& j, const LearningRate& lr) {
+  if (lr.is_schedule()) {
+    j = LearningRateSchedule::registry().serialize(*lr.schedule());
+  } else {
+    j = lr.at(0);
+  }
+}
+
+void from_json(const Config& j, LearningRate& lr) {
+  if (j.is_number()) {
+    lr = LearningRate(j.get<double>());
+  } else if (j.is_object()) {
+    lr = LearningRate(LearningRateSchedule::registry().create(j));
+  } else {
+    throw Error("learning_rate must be a number or a schedule config, received {}", j.dump());
+  }
+}
+
 }  // namespace plexus::optim

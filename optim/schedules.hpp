@@ -14,6 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/config.hpp"
+#include "core/registry.hpp"
+
 namespace plexus::optim {
 
 class LearningRateSchedule {
@@ -22,12 +25,19 @@ class LearningRateSchedule {
   // The learning rate at optimizer step `step` (0 before the first update).
   virtual double operator()(std::int64_t step) const = 0;
   virtual std::string name() const = 0;  // Keras's default name, e.g. "ExponentialDecay"
+  // Keras's class name and config (keras.optimizers.schedules), e.g.
+  // {"initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name"}.
+  virtual std::string class_name() const = 0;
+  virtual Config get_config() const = 0;
+  static Registry<LearningRateSchedule>& registry();
 };
 
 // initial_learning_rate * decay_rate ^ (step / decay_steps); the exponent is floored when
 // staircase is true.
 class ExponentialDecay : public LearningRateSchedule {
  public:
+  std::string class_name() const override { return "ExponentialDecay"; }
+  Config get_config() const override;
   ExponentialDecay(double initial_learning_rate, double decay_steps, double decay_rate,
                    bool staircase = false);
   double operator()(std::int64_t step) const override;
@@ -42,6 +52,8 @@ class ExponentialDecay : public LearningRateSchedule {
 // boundaries[i], values.back() after the last boundary.
 class PiecewiseConstantDecay : public LearningRateSchedule {
  public:
+  std::string class_name() const override { return "PiecewiseConstantDecay"; }
+  Config get_config() const override;
   PiecewiseConstantDecay(std::vector<double> boundaries, std::vector<double> values);
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "PiecewiseConstant"; }
@@ -54,6 +66,8 @@ class PiecewiseConstantDecay : public LearningRateSchedule {
 // cycle, decay_steps grows to the first multiple of itself >= step.
 class PolynomialDecay : public LearningRateSchedule {
  public:
+  std::string class_name() const override { return "PolynomialDecay"; }
+  Config get_config() const override;
   PolynomialDecay(double initial_learning_rate, double decay_steps,
                   double end_learning_rate = 0.0001, double power = 1.0, bool cycle = false);
   double operator()(std::int64_t step) const override;
@@ -68,6 +82,8 @@ class PolynomialDecay : public LearningRateSchedule {
 // staircase is true).
 class InverseTimeDecay : public LearningRateSchedule {
  public:
+  std::string class_name() const override { return "InverseTimeDecay"; }
+  Config get_config() const override;
   InverseTimeDecay(double initial_learning_rate, double decay_steps, double decay_rate,
                    bool staircase = false);
   double operator()(std::int64_t step) const override;
@@ -84,6 +100,8 @@ class InverseTimeDecay : public LearningRateSchedule {
 //   lr * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha).
 class CosineDecay : public LearningRateSchedule {
  public:
+  std::string class_name() const override { return "CosineDecay"; }
+  Config get_config() const override;
   CosineDecay(double initial_learning_rate, double decay_steps, double alpha = 0.0,
               std::optional<double> warmup_target = std::nullopt, double warmup_steps = 0.0);
   double operator()(std::int64_t step) const override;
@@ -116,5 +134,9 @@ class LearningRate {
   double value_ = 0.0;
   std::shared_ptr<LearningRateSchedule> schedule_;
 };
+
+// A learning rate in a config: a number, or a schedule's Keras dict.
+void to_json(Config& j, const LearningRate& lr);
+void from_json(const Config& j, LearningRate& lr);
 
 }  // namespace plexus::optim

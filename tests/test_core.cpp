@@ -10,9 +10,11 @@
 
 #include <thread>
 
+#include "core/constraints.hpp"
 #include "core/random.hpp"
 #include "graph/function.hpp"
 #include "graph/ops.hpp"
+#include "graph/regularizers.hpp"
 #include "graph/summary.hpp"
 #include "graph_helpers.hpp"
 #include "layers/core.hpp"
@@ -384,4 +386,22 @@ TEST(Optimizers, StateIsKeyedByTheVariableAndEnumerable) {
   EXPECT_EQ(vars[0].variable, w.data());
   // Adam's first moment after one step from zero: (1 - beta_1) * g = 0.1.
   EXPECT_NEAR((*vars[0].values)[0], 0.1f, 1e-6);
+}
+
+TEST(Regularizers, PenaltiesJoinTheLossAndConstraintsFollowEachStep) {
+  px::utils::clear_session();
+  auto x = px::Input({2});
+  auto y = px::layers::Dense(1, {.use_bias = false,
+                                 .kernel_initializer = "ones",
+                                 .kernel_regularizer = px::regularizers::L2(0.5),
+                                 .kernel_constraint = px::constraints::NonNeg()})(x);
+  px::Model m(x, y);
+  m.compile(px::optim::SGD({.learning_rate = 2.0}), "mse");
+  Tensor xs = xt::zeros<float>({4, 2}), ys = xt::zeros<float>({4, 1});
+  // mse is 0 on zero inputs; the loss is the penalty 0.5 * (1 + 1).
+  EXPECT_NEAR(m.evaluate(xs, ys, {.verbose = 0})[0], 1.0, 1e-6);
+  // One SGD step: w -= 2 * d(0.5 w^2)/dw gives -1; NonNeg then projects it to 0.
+  m.train_on_batch(xs, ys);
+  EXPECT_EQ(m.get_weights()[0](0, 0), 0.0f);
+  EXPECT_EQ(m.get_weights()[0](1, 0), 0.0f);
 }

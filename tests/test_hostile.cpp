@@ -116,7 +116,7 @@ TEST(HugeAllocations, InitializersMakeNamesWhatItAllocates) {
       [] {
         px::initializers::make("ones", {k2pow62, 8});
       },
-      "initializer \"ones\"", "too many elements");
+      "initializer \"Ones\"", "too many elements");
 }
 
 TEST(HugeAllocations, ToCategoricalReportsTheSize) {

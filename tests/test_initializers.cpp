@@ -118,7 +118,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Initializers, Constants) {
   EXPECT_EQ(init::make("zeros", {3, 2}), xt::zeros<float>({3, 2}));
   EXPECT_EQ(init::make("ones", {4}), xt::ones<float>({4}));
-  const Tensor c = init::make(init::constant(3.5f), {2, 2});
+  const Tensor c = init::Constant(3.5)({2, 2});
   for (float v : c) EXPECT_EQ(v, 3.5f);
   const Tensor id = init::make("identity", {3, 4});
   EXPECT_EQ(id, (Tensor{{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}}));
@@ -126,11 +126,11 @@ TEST(Initializers, Constants) {
 
 TEST(Initializers, RandomDistributions) {
   px::utils::set_random_seed(5);
-  Stats s = stats(init::make(init::random_normal(1.0f, 2.0f), {200, 300}));
+  Stats s = stats(init::RandomNormal({.mean = 1.0, .stddev = 2.0})({200, 300}));
   EXPECT_NEAR(s.mean, 1.0, 0.03);
   EXPECT_NEAR(s.stddev, 2.0, 0.03);
 
-  s = stats(init::make(init::random_uniform(-1.0f, 3.0f), {200, 300}));
+  s = stats(init::RandomUniform({.minval = -1.0, .maxval = 3.0})({200, 300}));
   EXPECT_GE(s.min, -1.0);
   EXPECT_LT(s.max, 3.0);
   EXPECT_NEAR(s.mean, 1.0, 0.03);
@@ -144,7 +144,7 @@ TEST(Initializers, RandomDistributions) {
   EXPECT_LT(s.max, 0.05);
 
   // Truncated at mean +- 2 stddev (so the spread shrinks to 0.8796 stddev).
-  s = stats(init::make(init::truncated_normal(0.5f, 0.1f), {200, 300}));
+  s = stats(init::TruncatedNormal({.mean = 0.5, .stddev = 0.1})({200, 300}));
   EXPECT_GE(s.min, 0.5 - 0.2 - 1e-6);
   EXPECT_LE(s.max, 0.5 + 0.2 + 1e-6);
   EXPECT_NEAR(s.mean, 0.5, 0.002);
@@ -190,7 +190,7 @@ TEST(Initializers, OrthogonalIsOrthogonal) {
   // Wide: orthonormal rows (Q Q^T = I).
   EXPECT_LT(orthogonality_error(init::make("orthogonal", {8, 40}), 8, 40, false, 1.0), 1e-5);
   // Square, with gain: Q^T Q = gain^2 I.
-  EXPECT_LT(orthogonality_error(init::make(init::orthogonal(2.0f), {32, 32}), 32, 32, true, 2.0),
+  EXPECT_LT(orthogonality_error(init::Orthogonal({.gain = 2.0})({32, 32}), 32, 32, true, 2.0),
             1e-4);
   // Conv kernel [3, 3, 4, 8] -> flattened [36, 8].
   EXPECT_LT(orthogonality_error(init::make("Orthogonal", {3, 3, 4, 8}), 36, 8, true, 1.0), 1e-5);
@@ -203,14 +203,41 @@ TEST(Initializers, NamesAliasesAndClassNames) {
   px::utils::set_random_seed(1);
   const Tensor b = init::make(std::string("glorot_uniform"), {4, 4});
   EXPECT_EQ(a, b);
-  EXPECT_EQ(init::canonical_name("HeNormal"), "he_normal");
-  EXPECT_EQ(init::canonical_name("normal"), "random_normal");
-  EXPECT_EQ(init::canonical_name("uniform"), "random_uniform");
-  EXPECT_EQ(init::canonical_name("zero"), "zeros");
-  EXPECT_EQ(init::canonical_name(std::string_view("TruncatedNormal")), "truncated_normal");
+  const auto& reg = init::Initializer::registry();
+  EXPECT_EQ(reg.class_name_of("he_normal"), "HeNormal");
+  EXPECT_EQ(reg.class_name_of("normal"), "RandomNormal");
+  EXPECT_EQ(reg.class_name_of("uniform"), "RandomUniform");
+  EXPECT_EQ(reg.class_name_of("zero"), "Zeros");
+  EXPECT_EQ(reg.class_name_of(std::string_view("truncated_normal")), "TruncatedNormal");
   Tensor t = xt::ones<float>({2, 2});
-  init::fill("zeros", t);
+  init::Zeros().fill(t);
   EXPECT_EQ(t, xt::zeros<float>({2, 2}));
+}
+
+// A seeded initializer draws from its own generator: the same values on every call and
+// whatever the library seed (Keras 3); different seeds differ.
+TEST(Initializers, SeededInitializersRepeat) {
+  px::utils::set_random_seed(1);
+  const Tensor a = init::HeNormal({.seed = 7})({30, 20});
+  px::utils::set_random_seed(2);
+  const Tensor b = init::HeNormal({.seed = 7})({30, 20});
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, init::HeNormal({.seed = 8})({30, 20}));
+  EXPECT_EQ(init::RandomUniform({.seed = 3})({5, 5}), init::RandomUniform({.seed = 3})({5, 5}));
+}
+
+TEST(Initializers, VarianceScalingMatchesNamedOnes) {
+  const Tensor a = init::VarianceScaling(
+      {.scale = 2.0, .mode = "fan_in", .distribution = "uniform", .seed = 4})({40, 30});
+  const Tensor b = init::HeUniform({.seed = 4})({40, 30});
+  EXPECT_EQ(a, b);
+  // fan_out: the limit follows the second dimension.
+  const Tensor c = init::VarianceScaling(
+      {.scale = 1.0, .mode = "fan_out", .distribution = "uniform", .seed = 4})({400, 30});
+  EXPECT_LT(stats(c).max, std::sqrt(3.0 / 30));
+  EXPECT_GT(stats(c).max, 0.95 * std::sqrt(3.0 / 30));
+  EXPECT_THROW(init::VarianceScaling({.mode = "fan_sideways"}), px::Error);
+  EXPECT_THROW(init::VarianceScaling({.distribution = "cauchy"}), px::Error);
 }
 
 TEST(Initializers, UnknownNameListsKnownOnes) {
@@ -218,13 +245,18 @@ TEST(Initializers, UnknownNameListsKnownOnes) {
     init::make("glorot_unifrom", {2, 2});
     FAIL() << "expected px::Error";
   } catch (const px::Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "Unknown initializer \"glorot_unifrom\". Known initializers: constant, "
-              "glorot_normal, glorot_uniform, he_normal, he_uniform, identity, lecun_normal, "
-              "lecun_uniform, ones, orthogonal, random_normal, random_uniform, "
-              "truncated_normal, zeros");
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("Unknown initializer \"glorot_unifrom\". Did you mean \"glorot_uniform\"? "
+                        "Known initializers: ",
+                        0),
+              0u)
+        << msg;
+    for (const char* n : {"GlorotUniform", "he_normal", "Orthogonal", "zeros", "VarianceScaling"}) {
+      EXPECT_NE(msg.find(n), std::string::npos) << n << " in " << msg;
+    }
   }
-  EXPECT_THROW(init::get("nope"), px::Error);  // fails when resolved, not when used
+  // A name fails when it is resolved (an InitializerRef is built), not when it is used.
+  EXPECT_THROW(init::InitializerRef("nope"), px::Error);
 }
 
 }  // namespace

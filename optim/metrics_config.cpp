@@ -1,0 +1,215 @@
+// Metric configs (Keras 3 get_config keys), the metric registry and metrics::get.
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <typeinfo>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "optim/losses.hpp"
+#include "optim/metrics.hpp"
+
+namespace plexus::metrics {
+
+std::string Metric::class_name() const {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status);
+  std::string full = status == 0 && demangled ? demangled : typeid(*this).name();
+  std::free(demangled);
+  auto pos = full.rfind("::");
+  return pos == std::string::npos ? full : full.substr(pos + 2);
+}
+
+Config Metric::get_config() const { return {{"name", name()}, {"dtype", "float32"}}; }
+
+Config BinaryAccuracy::get_config() const {
+  Config c = Metric::get_config();
+  c["threshold"] = threshold_;
+  return c;
+}
+
+Config TopKCategoricalAccuracy::get_config() const {
+  Config c = Metric::get_config();
+  c["k"] = k_;
+  return c;
+}
+
+Config LossMetric::get_config() const {
+  Config c = Metric::get_config();
+  c["fn"] = losses::Loss::registry().serialize(*loss_);
+  return c;
+}
+
+Config Precision::get_config() const {
+  Config c = Metric::get_config();
+  c["thresholds"] = options_.thresholds;
+  c["top_k"] = options_.top_k;
+  c["class_id"] = options_.class_id;
+  return c;
+}
+
+Config AUC::get_config() const {
+  Config c = Metric::get_config();
+  c["num_thresholds"] = options_.num_thresholds;
+  c["curve"] = options_.curve;
+  c["summation_method"] = options_.summation_method;
+  c["multi_label"] = false;
+  c["num_labels"] = nullptr;
+  c["label_weights"] = nullptr;
+  c["from_logits"] = options_.from_logits;
+  return c;
+}
+
+namespace {
+
+using config::get_or;
+
+void check_dtype(const Config& c, const char* cls) {
+  const std::string dtype = get_or<std::string>(c, "dtype", "float32");
+  if (dtype != "float32") {
+    throw Error("{}: dtype \"{}\" is not supported (plexus metrics are float32)", cls, dtype);
+  }
+}
+
+// Keras's thresholds: null, a number, or a list (plexus: one threshold).
+std::optional<double> threshold_from(const Config& c, const char* cls) {
+  auto it = c.find("thresholds");
+  if (it == c.end() || it->is_null()) return std::nullopt;
+  if (it->is_number()) return it->get<double>();
+  if (it->is_array() && it->size() == 1 && (*it)[0].is_number()) return (*it)[0].get<double>();
+  throw Error("{}: thresholds {} is not supported (plexus takes one threshold)", cls, it->dump());
+}
+
+template <typename T>
+Registry<Metric>::Factory plain(const char* cls, const char* default_name) {
+  return [cls, default_name](const Config& c) -> std::shared_ptr<Metric> {
+    check_dtype(c, cls);
+    return std::make_shared<T>(get_or<std::string>(c, "name", default_name));
+  };
+}
+
+void add_builtins(Registry<Metric>& r) {
+  r.add("Mean", plain<Mean>("Mean", "mean"));
+  r.add("BinaryAccuracy",
+        [](const Config& c) -> std::shared_ptr<Metric> {
+          check_dtype(c, "BinaryAccuracy");
+          return std::make_shared<BinaryAccuracy>(
+              BinaryAccuracyOptions{get_or<std::string>(c, "name", "binary_accuracy"),
+                                    get_or<double>(c, "threshold", 0.5)});
+        },
+        {"binary_accuracy"});
+  r.add("CategoricalAccuracy",
+        plain<CategoricalAccuracy>("CategoricalAccuracy", "categorical_accuracy"),
+        {"categorical_accuracy"});
+  r.add(
+      "SparseCategoricalAccuracy",
+      plain<SparseCategoricalAccuracy>("SparseCategoricalAccuracy", "sparse_categorical_accuracy"),
+      {"sparse_categorical_accuracy"});
+  r.add(
+      "TopKCategoricalAccuracy",
+      [](const Config& c) -> std::shared_ptr<Metric> {
+        check_dtype(c, "TopKCategoricalAccuracy");
+        return std::make_shared<TopKCategoricalAccuracy>(TopKCategoricalAccuracyOptions{
+            get_or<int>(c, "k", 5), get_or<std::string>(c, "name", "top_k_categorical_accuracy")});
+      },
+      {"top_k_categorical_accuracy"});
+  r.add("MeanSquaredError", plain<MeanSquaredError>("MeanSquaredError", "mean_squared_error"),
+        {"mean_squared_error", "mse"});
+  r.add("MeanAbsoluteError", plain<MeanAbsoluteError>("MeanAbsoluteError", "mean_absolute_error"),
+        {"mean_absolute_error", "mae"});
+  r.add("MeanMetricWrapper", [](const Config& c) -> std::shared_ptr<Metric> {
+    check_dtype(c, "MeanMetricWrapper");
+    auto fn = c.find("fn");
+    if (fn == c.end() || fn->is_null()) {
+      throw Error("MeanMetricWrapper: the config needs \"fn\" (a loss)");
+    }
+    return std::make_shared<LossMetric>(losses::Loss::registry().create(*fn),
+                                        get_or<std::string>(c, "name", ""));
+  });
+  r.add("Precision",
+        [](const Config& c) -> std::shared_ptr<Metric> {
+          check_dtype(c, "Precision");
+          return std::make_shared<Precision>(PrecisionOptions{
+              threshold_from(c, "Precision"), get_or<std::optional<int>>(c, "top_k", std::nullopt),
+              get_or<std::optional<int>>(c, "class_id", std::nullopt),
+              get_or<std::string>(c, "name", "precision")});
+        },
+        {"precision"});
+  r.add("Recall",
+        [](const Config& c) -> std::shared_ptr<Metric> {
+          check_dtype(c, "Recall");
+          return std::make_shared<Recall>(RecallOptions{
+              threshold_from(c, "Recall"), get_or<std::optional<int>>(c, "top_k", std::nullopt),
+              get_or<std::optional<int>>(c, "class_id", std::nullopt),
+              get_or<std::string>(c, "name", "recall")});
+        },
+        {"recall"});
+  r.add("AUC",
+        [](const Config& c) -> std::shared_ptr<Metric> {
+          check_dtype(c, "AUC");
+          config::refuse_set(c, "AUC", {"multi_label", "num_labels", "label_weights"});
+          if (auto t = c.find("thresholds"); t != c.end() && !t->is_null()) {
+            throw Error("AUC: explicit thresholds are not supported (plexus uses num_thresholds)");
+          }
+          AUCOptions o;
+          o.num_thresholds = get_or<int>(c, "num_thresholds", 200);
+          o.curve = get_or<std::string>(c, "curve", "ROC");
+          o.summation_method = get_or<std::string>(c, "summation_method", "interpolation");
+          o.name = get_or<std::string>(c, "name", "auc");
+          o.from_logits = get_or<bool>(c, "from_logits", false);
+          return std::make_shared<AUC>(o);
+        },
+        {"auc"});
+}
+
+}  // namespace
+
+Registry<Metric>& Metric::registry() {
+  static Registry<Metric> r("metric", "keras.metrics");
+  static const bool filled = (add_builtins(r), true);
+  (void)filled;
+  return r;
+}
+
+std::vector<std::string> names() {
+  std::vector<std::string> out = Metric::registry().names();
+  out.push_back("accuracy");
+  out.push_back("acc");
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::shared_ptr<Metric> get(std::string_view name, const Shape& y_true_shape,
+                            const Shape& y_pred_shape) {
+  const std::string key = detail::to_lower(name);
+  std::shared_ptr<Metric> metric;
+  if (key == "accuracy" || key == "acc") {
+    switch (accuracy_kind(y_true_shape, y_pred_shape)) {
+      case AccuracyKind::kBinary:
+        metric = std::make_shared<BinaryAccuracy>();
+        break;
+      case AccuracyKind::kSparse:
+        metric = std::make_shared<SparseCategoricalAccuracy>();
+        break;
+      case AccuracyKind::kCategorical:
+        metric = std::make_shared<CategoricalAccuracy>();
+        break;
+    }
+  } else if (Metric::registry().contains(name)) {
+    metric = Metric::registry().create(name);
+  } else if (losses::Loss::registry().contains(name)) {
+    // A loss used as a metric (Keras wraps loss functions in MeanMetricWrapper).
+    metric = std::make_shared<LossMetric>(losses::get(name));
+  } else {
+    std::vector<std::string> known = names();
+    const auto loss_names = losses::names();
+    known.insert(known.end(), loss_names.begin(), loss_names.end());
+    throw Error("Unknown metric \"{}\".{} Known metrics: {}", name,
+                detail::did_you_mean(name, known), detail::join_sorted(known));
+  }
+  metric->set_name(std::string(name));
+  return metric;
+}
+
+}  // namespace plexus::metrics

@@ -1,0 +1,80 @@
+// A small, checking wrapper over the HDF5 C API for Keras weight files. Every read checks
+// the object's kind, type, rank and shape before it allocates, so a hostile file is a
+// px::Error, never a crash or an unbounded allocation in plexus.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.hpp"
+
+namespace plexus::saving::h5 {
+
+// An open HDF5 object (file, group, dataset, ...), closed with the right H5*close.
+class Handle {
+ public:
+  Handle() = default;
+  Handle(std::int64_t id, int (*close)(std::int64_t));
+  std::int64_t id() const { return id_ ? *id_ : -1; }
+  explicit operator bool() const { return id_ != nullptr; }
+
+ private:
+  std::shared_ptr<std::int64_t> id_;
+};
+
+class Group {
+ public:
+  Group() = default;
+  Group(Handle handle, std::string path, std::string file)
+      : handle_(std::move(handle)), path_(std::move(path)), file_(std::move(file)) {}
+
+  const std::string& path() const { return path_; }  // "/layers/dense/vars"
+  bool has_group(std::string_view name) const;
+  bool has_dataset(std::string_view name) const;
+  // Names of the direct children, in HDF5's (alphabetical) order.
+  std::vector<std::string> children() const;
+  Group group(std::string_view name) const;         // px::Error if missing
+  Group create_group(std::string_view name) const;  // or the existing one
+  // A float dataset (float32 or float64 on disk) as a Tensor. With `expected`, the shape
+  // must match (px::Error naming `what` and both shapes) — checked before reading.
+  Tensor read_dataset(std::string_view name, const Shape* expected = nullptr,
+                      std::string_view what = {}) const;
+  // The shape of a dataset without reading it (checks it is a simple float or integer array).
+  Shape dataset_shape(std::string_view name) const;
+  // An integer scalar dataset (optimizer iterations).
+  std::int64_t read_int_scalar(std::string_view name) const;
+  void write_dataset(std::string_view name, const Tensor& value) const;
+  void write_int_scalar(std::string_view name, std::int64_t value) const;
+
+  // String attributes: scalar or 1-D, fixed or variable length (h5py writes both).
+  bool has_attribute(std::string_view name) const;
+  std::vector<std::string> string_attribute(std::string_view name) const;
+  void set_string_attribute(std::string_view name, const std::string& value) const;
+  void set_string_list_attribute(std::string_view name, const std::vector<std::string>& v) const;
+
+ private:
+  std::string where(std::string_view name) const;
+  Handle handle_;
+  std::string path_, file_;
+};
+
+// An HDF5 file: open(path) to read, create(path) to write (truncating).
+class File {
+ public:
+  static File open(const std::string& path);
+  static File create(const std::string& path);
+  // Reads an in-memory image (a file inside a .keras archive).
+  static File open_image(const std::string& bytes, const std::string& label);
+  const Group& root() const { return root_; }
+  void flush() const;
+
+ private:
+  Handle handle_;
+  Group root_;
+};
+
+}  // namespace plexus::saving::h5
