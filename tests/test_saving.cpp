@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "graph_helpers.hpp"
+#include "optim/saving/checkpoint.hpp"
 #include "optim/saving/saving.hpp"
 #include "optim/saving/zip.hpp"
 
@@ -371,6 +372,60 @@ TEST(Saving, CorruptFilesAreErrors) {
                        "class_name"));
   EXPECT_TRUE(
       contains(error_message([&] { px::saving::model_from_json("{oops"); }), "not valid JSON"));
+  fs::remove_all(dir);
+}
+
+// --- ModelCheckpoint ------------------------------------------------------------------------
+
+TEST(ModelCheckpoint, FormatsPathsLikePython) {
+  const px::callbacks::Logs logs{{"val_loss", 0.12345}, {"accuracy", 0.5}};
+  using px::callbacks::format_checkpoint_path;
+  EXPECT_EQ(format_checkpoint_path("m-{epoch:02d}-{val_loss:.2f}.keras", 2, {}, logs),
+            "m-03-0.12.keras");
+  EXPECT_EQ(format_checkpoint_path("{{x}}-{accuracy:.3f}-{epoch}.keras", 0, {}, logs),
+            "{x}-0.500-1.keras");
+  EXPECT_EQ(format_checkpoint_path("b{batch:03d}.keras", 0, 9, logs), "b010.keras");
+  EXPECT_TRUE(
+      contains(error_message([&] { format_checkpoint_path("m-{val_acc:.2f}.keras", 0, {}, logs); }),
+               "{val_acc}, which is not available (have: epoch, accuracy, val_loss)"));
+  EXPECT_THROW(format_checkpoint_path("m-{epoch.keras", 0, {}, logs), px::Error);
+  EXPECT_THROW(px::callbacks::ModelCheckpoint({.filepath = "m.h5"}), px::Error);
+  EXPECT_THROW(px::callbacks::ModelCheckpoint({.filepath = "m.keras", .save_weights_only = true}),
+               px::Error);
+}
+
+TEST(ModelCheckpoint, SavesBestModelsDuringFit) {
+  px::utils::set_random_seed(4);
+  auto in = px::Input({1});
+  px::Model model(in, px::layers::Dense(1, {.name = "lin"})(in));
+  Tensor x = Tensor::from_shape({32, 1}), y = Tensor::from_shape({32, 1});
+  for (std::size_t i = 0; i < 32; ++i) {
+    x(i, 0) = static_cast<float>(i) / 32.0f - 0.5f;
+    y(i, 0) = 2.0f * x(i, 0);
+  }
+  model.compile(px::optim::SGD({.learning_rate = 0.05}), "mse");
+  const fs::path dir = fs::temp_directory_path() / "plexus_ckpt";
+  fs::remove_all(dir);
+  auto every =
+      std::make_shared<px::callbacks::ModelCheckpoint>(px::callbacks::ModelCheckpointOptions{
+          .filepath = (dir / "e{epoch:02d}-{loss:.3f}.weights.h5").string(),
+          .monitor = "loss",
+          .save_weights_only = true});
+  auto best =
+      std::make_shared<px::callbacks::ModelCheckpoint>(px::callbacks::ModelCheckpointOptions{
+          .filepath = (dir / "best.keras").string(), .monitor = "loss", .save_best_only = true});
+  auto hist =
+      model.fit(x, y, {.epochs = 3, .batch_size = 8, .verbose = 0, .callbacks = {every, best}});
+  const auto& loss = hist.history.at("loss");
+  for (int e = 0; e < 3; ++e) {
+    const std::string name = fmt::format("e{:02d}-{:.3f}.weights.h5", e + 1, loss[e]);
+    EXPECT_TRUE(fs::exists(dir / name)) << name;
+  }
+  // The loss falls every epoch here, so the best model is the last one.
+  ASSERT_LT(loss[2], loss[1]);
+  EXPECT_DOUBLE_EQ(best->best(), loss[2]);
+  px::Model loaded = px::saving::load_model((dir / "best.keras").string());
+  EXPECT_EQ(max_abs_diff(loaded.predict(x), model.predict(x)), 0.0);
   fs::remove_all(dir);
 }
 
