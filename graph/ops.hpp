@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/kernel.hpp"
+#include "core/kernels.hpp"
 #include "graph/symbolic.hpp"
 
 namespace plexus::ops {
@@ -69,7 +70,17 @@ SymbolicTensor take_along_axis(const SymbolicTensor& x, const SymbolicTensor& in
 
 SymbolicTensor softmax(const SymbolicTensor& x, Dim axis = -1);
 SymbolicTensor log_softmax(const SymbolicTensor& x, Dim axis = -1);
-SymbolicTensor dropout(const SymbolicTensor& x, float rate);
+SymbolicTensor dropout(const SymbolicTensor& x, float rate, Shape noise_shape = {});
+
+// Images (core/kernels.hpp: ConvConfig, PoolConfig): x [N, spatial..., C] or channels_first.
+SymbolicTensor conv(const SymbolicTensor& x, const SymbolicTensor& kernel,
+                    kernels::ConvConfig config = {});  // spatial rank = x.rank() - 2
+SymbolicTensor conv_transpose(const SymbolicTensor& x, const SymbolicTensor& kernel,
+                              kernels::ConvConfig config = {},
+                              std::vector<Dim> output_padding = {});
+SymbolicTensor max_pool(const SymbolicTensor& x, kernels::PoolConfig config = {});
+SymbolicTensor avg_pool(const SymbolicTensor& x, kernels::PoolConfig config = {});
+SymbolicTensor pad(const SymbolicTensor& x, std::vector<std::pair<Dim, Dim>> pads);
 
 }  // namespace plexus::ops
 
