@@ -301,6 +301,43 @@ class ConvEngine {
   std::vector<float> cols_, dcols_;
 };
 
+// An optional bias b [F] along the channel axis of an output y (both layouts):
+// fill_bias sets y = b, bias_gradient adds d(sum(y * dy))/db = sum of dy per channel.
+void fill_bias(const Image& y, bool cf, const float* b, float* out) {
+  const Dim P = y.h * y.w;
+  for (Dim n = 0; n < y.n; ++n) {
+    if (cf) {
+      for (Dim f = 0; f < y.c; ++f, out += P) std::fill(out, out + P, b[f]);
+    } else {
+      // A plain loop: std::copy would call memmove once per (short) row.
+      for (Dim p = 0; p < P; ++p, out += y.c) {
+        for (Dim f = 0; f < y.c; ++f) out[f] = b[f];
+      }
+    }
+  }
+}
+
+void bias_gradient(const Image& y, bool cf, const float* dy, float* db) {
+  const Dim P = y.h * y.w;
+  for (Dim n = 0; n < y.n; ++n) {
+    if (cf) {
+      for (Dim f = 0; f < y.c; ++f, dy += P) db[f] += sum_contiguous(dy, static_cast<std::size_t>(P));
+    } else {
+      for (Dim p = 0; p < P; ++p, dy += y.c) {
+        for (Dim f = 0; f < y.c; ++f) db[f] += dy[f];
+      }
+    }
+  }
+}
+
+// Throws unless a bias (input 2, when present) is [F].
+void check_bias(ShapeRefs in, Dim f, const char* op) {
+  if (in.size() == 3 && (in[2].size() != 1 || (in[2][0] >= 0 && in[2][0] != f))) {
+    throw Error("{}: the bias {} must have shape ({},), one value per output channel", op,
+                shape_str(in[2]), f);
+  }
+}
+
 // The configuration shared by conv and conv_transpose, resolved per spatial axis.
 struct Config {
   std::size_t rank;
@@ -380,17 +417,18 @@ Image image(const Tensor& t, const Config& cfg) {
 Shape tensor_shape(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
 
 // ---- conv ------------------------------------------------------------------------------
-// x [N, spatial..., C] (channels_first: [N, C, spatial...]), w [k..., C / groups, F]
-// -> [N, out spatial..., F].
+// x [N, spatial..., C] (channels_first: [N, C, spatial...]), w [k..., C / groups, F],
+// optional bias [F] -> [N, out spatial..., F]. The bias is the GEMM's starting value, so it
+// costs no pass of its own.
 class Conv final : public Kernel {
  public:
   Conv(std::size_t rank, ConvConfig config)
       : config_(std::move(config)), cfg_(resolve(rank, config_, "conv")) {}
   std::string name() const override { return "conv"; }
-  std::size_t num_inputs() const override { return 2; }
+  std::size_t num_inputs() const override { return 0; }  // 2, or 3 with a bias
 
   Shape output_shape(ShapeRefs in) const override {
-    check_arity("conv", in, 2);
+    check_arity("conv", in, in.size() == 3 ? 3 : 2);
     const Image x = spatial::image_of(in[0], cfg_.rank, cfg_.channels_first, "conv", "the input");
     const std::vector<Dim> k = kernel_size(in[1], cfg_.rank, "conv");
     const Dim cin = in[1][cfg_.rank], f = in[1][cfg_.rank + 1];
@@ -412,17 +450,25 @@ class Conv final : public Kernel {
           "\"valid\"",
           join(k), join(cfg_.dilation), shape_str(in[0]));
     }
+    check_bias(in, f, "conv");
     return spatial::shape_of_image(y, cfg_.rank, cfg_.channels_first);
   }
 
   void forward(TensorRefs in, Tensor& out, const Context&) override {
-    const Geometry g = geometry(cfg_, image(*in[0], cfg_), image(out, cfg_), tensor_shape(*in[1]));
-    engine_.forward(g, in[0]->data(), in[1]->data(), out.data(), 0.0f);
+    const Image yi = image(out, cfg_);
+    const Geometry g = geometry(cfg_, image(*in[0], cfg_), yi, tensor_shape(*in[1]));
+    const bool bias = in.size() == 3;
+    if (bias) fill_bias(yi, cfg_.channels_first, in[2]->data(), out.data());
+    engine_.forward(g, in[0]->data(), in[1]->data(), out.data(), bias ? 1.0f : 0.0f);
   }
 
   void backward(TensorRefs in, const Tensor& out, const Tensor& gout, GradRefs gin,
                 const Context&) override {
-    const Geometry g = geometry(cfg_, image(*in[0], cfg_), image(out, cfg_), tensor_shape(*in[1]));
+    const Image yi = image(out, cfg_);
+    const Geometry g = geometry(cfg_, image(*in[0], cfg_), yi, tensor_shape(*in[1]));
+    if (gin.size() == 3 && gin[2]) {
+      bias_gradient(yi, cfg_.channels_first, gout.data(), gin[2]->data());
+    }
     if (gin[1]) engine_.backward_weight(g, in[0]->data(), gout.data(), gin[1]->data());
     if (gin[0]) engine_.backward_input(g, gout.data(), in[1]->data(), gin[0]->data());
   }
@@ -436,8 +482,9 @@ class Conv final : public Kernel {
 };
 
 // ---- conv_transpose --------------------------------------------------------------------
-// x [N, spatial..., C_in], w [k..., filters / groups, C_in] -> [N, out spatial..., filters]:
-// the input-gradient of conv(out, w), i.e. the output that conv maps back onto x's shape.
+// x [N, spatial..., C_in], w [k..., filters / groups, C_in], optional bias [filters]
+// -> [N, out spatial..., filters]: the input-gradient of conv(out, w), i.e. the output that
+// conv maps back onto x's shape.
 class ConvTranspose final : public Kernel {
  public:
   ConvTranspose(std::size_t rank, ConvConfig config, std::vector<Dim> output_padding)
@@ -461,10 +508,10 @@ class ConvTranspose final : public Kernel {
     }
   }
   std::string name() const override { return "conv_transpose"; }
-  std::size_t num_inputs() const override { return 2; }
+  std::size_t num_inputs() const override { return 0; }  // 2, or 3 with a bias
 
   Shape output_shape(ShapeRefs in) const override {
-    check_arity("conv_transpose", in, 2);
+    check_arity("conv_transpose", in, in.size() == 3 ? 3 : 2);
     const Image x =
         spatial::image_of(in[0], cfg_.rank, cfg_.channels_first, "conv_transpose", "the input");
     const std::vector<Dim> k = kernel_size(in[1], cfg_.rank, "conv_transpose");
@@ -500,19 +547,30 @@ class ConvTranspose final : public Kernel {
       }
     }
     const Image y{x.n, len[0], len[1], filters};
+    check_bias(in, filters, "conv_transpose");
     return spatial::shape_of_image(y, cfg_.rank, cfg_.channels_first);
   }
 
-  // out = conv^T(x): zero, then accumulate conv's input-gradient of cotangent x.
+  // out = conv^T(x): the bias (or zero), then accumulate conv's input-gradient of
+  // cotangent x.
   void forward(TensorRefs in, Tensor& out, const Context&) override {
-    const Geometry g = geometry(cfg_, image(out, cfg_), image(*in[0], cfg_), tensor_shape(*in[1]));
-    std::fill(out.data(), out.data() + out.size(), 0.0f);
+    const Image yi = image(out, cfg_);
+    const Geometry g = geometry(cfg_, yi, image(*in[0], cfg_), tensor_shape(*in[1]));
+    if (in.size() == 3) {
+      fill_bias(yi, cfg_.channels_first, in[2]->data(), out.data());
+    } else {
+      std::fill(out.data(), out.data() + out.size(), 0.0f);
+    }
     engine_.backward_input(g, in[0]->data(), in[1]->data(), out.data());
   }
 
   void backward(TensorRefs in, const Tensor& out, const Tensor& gout, GradRefs gin,
                 const Context&) override {
-    const Geometry g = geometry(cfg_, image(out, cfg_), image(*in[0], cfg_), tensor_shape(*in[1]));
+    const Image yi = image(out, cfg_);
+    const Geometry g = geometry(cfg_, yi, image(*in[0], cfg_), tensor_shape(*in[1]));
+    if (gin.size() == 3 && gin[2]) {
+      bias_gradient(yi, cfg_.channels_first, gout.data(), gin[2]->data());
+    }
     if (gin[1]) engine_.backward_weight(g, gout.data(), in[0]->data(), gin[1]->data());
     if (gin[0]) engine_.forward(g, gout.data(), in[1]->data(), gin[0]->data(), 1.0f);
   }

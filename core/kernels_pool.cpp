@@ -1,7 +1,6 @@
 // Pooling (max and average, 1-D and 2-D, both data formats) and zero padding.
 //   max_pool: y = max over the window's taps inside the input (padding "same" never wins);
-//             VJP: gx[argmax] += g, the first maximum on ties (the argmax is kept from the
-//             forward in the kernel object).
+//             VJP: gx[argmax] += g, the first maximum (in row-major tap order) on ties.
 //   avg_pool: y = mean over the window's taps inside the input (TF/Keras: padded taps are
 //             not counted); VJP: each such tap gets g / count.
 //   pad:      zeros around x; VJP: the interior of g.
@@ -27,6 +26,22 @@ struct Strides {
 Strides strides_of(const Image& im, bool channels_first) {
   if (channels_first) return {im.c * im.h * im.w, im.w, 1, im.h * im.w};
   return {im.h * im.w * im.c, im.w * im.c, im.c, 1};
+}
+
+// The channels_last inner loops over n contiguous channels, with restrict pointers so that
+// they vectorise.
+void max_into(float* __restrict y, const float* __restrict x, Dim n) {
+  for (Dim c = 0; c < n; ++c) y[c] = std::max(y[c], x[c]);
+}
+// gx += g at the channels whose maximum is this tap and was not found at an earlier tap.
+void max_vjp_tap(float* __restrict gx, const float* __restrict x, const float* __restrict y,
+                 const float* __restrict g, float* __restrict found, Dim n) {
+  // Branch-free (found is 0 or 1), so that it vectorises: random data mispredicts branches.
+  for (Dim c = 0; c < n; ++c) {
+    const float hit = (x[c] == y[c] ? 1.0f : 0.0f) * (1.0f - found[c]);
+    gx[c] += hit * g[c];
+    found[c] += hit;
+  }
 }
 
 class Pool final : public Kernel {
@@ -60,32 +75,16 @@ class Pool final : public Kernel {
   }
 
   void forward(TensorRefs in, Tensor& out, const Context&) override {
-    const Tensor& x = *in[0];
-    if (max_) {
-      if (x.size() >= std::numeric_limits<std::uint32_t>::max()) {
-        throw Error("max_pool: inputs of 2^32 elements or more are not supported");
-      }
-      argmax_.resize(out.size());
-    }
     if (config_.channels_first) {
-      run<true>(x, out, nullptr, nullptr);
+      run<true>(*in[0], out, nullptr, nullptr);
     } else {
-      run<false>(x, out, nullptr, nullptr);
+      run<false>(*in[0], out, nullptr, nullptr);
     }
   }
 
   void backward(TensorRefs in, const Tensor& out, const Tensor& gout, GradRefs gin,
                 const Context&) override {
     if (!gin[0]) return;
-    if (max_) {
-      if (argmax_.size() != out.size()) {
-        throw Error("max_pool: backward without a forward of the same shape");
-      }
-      float* gx = gin[0]->data();
-      const float* g = gout.data();
-      for (std::size_t o = 0; o < out.size(); ++o) gx[argmax_[o]] += g[o];
-      return;
-    }
     if (config_.channels_first) {
       run<true>(*in[0], out, &gout, gin[0]);
     } else {
@@ -96,8 +95,10 @@ class Pool final : public Kernel {
   KernelPtr clone() const override { return std::make_shared<Pool>(rank_, config_, max_); }
 
  private:
-  // The forward (gout == nullptr) or the average's VJP over every output position; the
-  // channel loop is innermost (contiguous for channels_last).
+  // The forward (gout == nullptr) or the VJP, over every output position; the channel
+  // loop is innermost (contiguous for channels_last, so it vectorises). The max's VJP
+  // finds each window's first tap equal to the output again instead of keeping an argmax
+  // from the forward: cheaper than writing and reading one index per output.
   template <bool kChannelsFirst>
   void run(const Tensor& xt, const Tensor& yt, const Tensor* gout, Tensor* gx) {
     const Image x = image_of(xt);
@@ -111,7 +112,8 @@ class Pool final : public Kernel {
     float* py = const_cast<float*>(yt.data());
     const float* pg = gout ? gout->data() : nullptr;
     float* pgx = gx ? gx->data() : nullptr;
-    std::uint32_t* arg = argmax_.data();
+    if (max_ && pg) found_.resize(static_cast<std::size_t>(y.c));
+    float* found = found_.data();
     for (Dim n = 0; n < x.n; ++n) {
       for (Dim oh = 0; oh < y.h; ++oh) {
         const Dim h0 = std::max<Dim>(oh * wh.stride - ph, 0);
@@ -120,44 +122,56 @@ class Pool final : public Kernel {
           const Dim w0 = std::max<Dim>(ow * ww.stride - pw, 0);
           const Dim w1 = std::min<Dim>(ow * ww.stride - pw + ww.size, x.w);
           const Dim yo = n * sy.n + oh * sy.h + ow * sy.w;
-          if (max_) {
-            float* yr = py + yo;
-            std::uint32_t* ar = arg + yo;
-            const Dim first = n * sx.n + h0 * sx.h + w0 * sx.w;
-            for (Dim c = 0; c < y.c; ++c) {
-              yr[c * syc] = -std::numeric_limits<float>::infinity();
-              ar[c * syc] = static_cast<std::uint32_t>(first + c * sxc);
-            }
+          float* yr = py + yo;
+          auto tap = [&](Dim ih, Dim iw) { return n * sx.n + ih * sx.h + iw * sx.w; };
+          if (max_ && !pg) {
+            const float* first = px + tap(h0, w0);
+            for (Dim c = 0; c < y.c; ++c) yr[c * syc] = first[c * sxc];
             for (Dim ih = h0; ih < h1; ++ih) {
               for (Dim iw = w0; iw < w1; ++iw) {
-                const Dim xo = n * sx.n + ih * sx.h + iw * sx.w;
-                const float* xr = px + xo;
-                for (Dim c = 0; c < y.c; ++c) {
-                  const float v = xr[c * sxc];
-                  const bool more = v > yr[c * syc];
-                  yr[c * syc] = more ? v : yr[c * syc];
-                  ar[c * syc] = more ? static_cast<std::uint32_t>(xo + c * sxc) : ar[c * syc];
+                const float* xr = px + tap(ih, iw);
+                if constexpr (!kChannelsFirst) {
+                  max_into(yr, xr, y.c);
+                } else {
+                  for (Dim c = 0; c < y.c; ++c) yr[c * syc] = std::max(yr[c * syc], xr[c * sxc]);
                 }
               }
             }
-            continue;
-          }
-          const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
-          if (!pg) {
-            float* yr = py + yo;
+          } else if (max_) {
+            const float* gr = pg + yo;
+            std::fill(found, found + y.c, 0.0f);
+            for (Dim ih = h0; ih < h1; ++ih) {
+              for (Dim iw = w0; iw < w1; ++iw) {
+                const Dim xo = tap(ih, iw);
+                const float* xr = px + xo;
+                float* gxr = pgx + xo;
+                if constexpr (!kChannelsFirst) {
+                  max_vjp_tap(gxr, xr, yr, gr, found, y.c);
+                } else {
+                  for (Dim c = 0; c < y.c; ++c) {
+                    const bool hit = found[c] == 0.0f && xr[c * sxc] == yr[c * syc];
+                    gxr[c * sxc] += hit ? gr[c * syc] : 0.0f;
+                    found[c] = hit ? 1.0f : found[c];
+                  }
+                }
+              }
+            }
+          } else if (!pg) {
+            const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
             for (Dim c = 0; c < y.c; ++c) yr[c * syc] = 0.0f;
             for (Dim ih = h0; ih < h1; ++ih) {
               for (Dim iw = w0; iw < w1; ++iw) {
-                const float* xr = px + n * sx.n + ih * sx.h + iw * sx.w;
+                const float* xr = px + tap(ih, iw);
                 for (Dim c = 0; c < y.c; ++c) yr[c * syc] += xr[c * sxc];
               }
             }
             for (Dim c = 0; c < y.c; ++c) yr[c * syc] *= inv;
           } else {
+            const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
             const float* gr = pg + yo;
             for (Dim ih = h0; ih < h1; ++ih) {
               for (Dim iw = w0; iw < w1; ++iw) {
-                float* gxr = pgx + n * sx.n + ih * sx.h + iw * sx.w;
+                float* gxr = pgx + tap(ih, iw);
                 for (Dim c = 0; c < y.c; ++c) gxr[c * sxc] += gr[c * syc] * inv;
               }
             }
@@ -183,7 +197,7 @@ class Pool final : public Kernel {
   bool max_;
   std::vector<Dim> size_, strides_;
   std::array<Window, 2> win_{};
-  std::vector<std::uint32_t> argmax_;  // flat index into x per output (max_pool)
+  std::vector<float> found_;  // max_pool VJP: 1 at channels whose max tap was seen
 };
 
 // ---- pad -------------------------------------------------------------------------------

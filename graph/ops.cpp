@@ -206,14 +206,20 @@ std::size_t spatial_rank(const SymbolicTensor& x, const char* op) {
 }
 }  // namespace
 
-SymbolicTensor conv(const SymbolicTensor& x, const SymbolicTensor& kernel, k::ConvConfig config) {
-  return apply(k::conv(spatial_rank(x, "conv"), std::move(config)), {x, kernel});
+SymbolicTensor conv(const SymbolicTensor& x, const SymbolicTensor& kernel, k::ConvConfig config,
+                    const SymbolicTensor& bias) {
+  std::vector<SymbolicTensor> in = {x, kernel};
+  if (bias.defined()) in.push_back(bias);
+  return ops::apply(k::conv(spatial_rank(x, "conv"), std::move(config)), in);
 }
 SymbolicTensor conv_transpose(const SymbolicTensor& x, const SymbolicTensor& kernel,
-                              k::ConvConfig config, std::vector<Dim> output_padding) {
-  return apply(k::conv_transpose(spatial_rank(x, "conv_transpose"), std::move(config),
+                              k::ConvConfig config, std::vector<Dim> output_padding,
+                              const SymbolicTensor& bias) {
+  std::vector<SymbolicTensor> in = {x, kernel};
+  if (bias.defined()) in.push_back(bias);
+  return ops::apply(k::conv_transpose(spatial_rank(x, "conv_transpose"), std::move(config),
                                  std::move(output_padding)),
-               {x, kernel});
+               in);
 }
 SymbolicTensor max_pool(const SymbolicTensor& x, k::PoolConfig config) {
   return apply(k::max_pool(spatial_rank(x, "max_pool"), std::move(config)), {x});

@@ -73,11 +73,13 @@ SymbolicTensor log_softmax(const SymbolicTensor& x, Dim axis = -1);
 SymbolicTensor dropout(const SymbolicTensor& x, float rate, Shape noise_shape = {});
 
 // Images (core/kernels.hpp: ConvConfig, PoolConfig): x [N, spatial..., C] or channels_first.
+// Spatial rank = x.rank() - 2. A bias [F] (undefined: none) is added inside the kernel.
 SymbolicTensor conv(const SymbolicTensor& x, const SymbolicTensor& kernel,
-                    kernels::ConvConfig config = {});  // spatial rank = x.rank() - 2
+                    kernels::ConvConfig config = {}, const SymbolicTensor& bias = {});
 SymbolicTensor conv_transpose(const SymbolicTensor& x, const SymbolicTensor& kernel,
                               kernels::ConvConfig config = {},
-                              std::vector<Dim> output_padding = {});
+                              std::vector<Dim> output_padding = {},
+                              const SymbolicTensor& bias = {});
 SymbolicTensor max_pool(const SymbolicTensor& x, kernels::PoolConfig config = {});
 SymbolicTensor avg_pool(const SymbolicTensor& x, kernels::PoolConfig config = {});
 SymbolicTensor pad(const SymbolicTensor& x, std::vector<std::pair<Dim, Dim>> pads);

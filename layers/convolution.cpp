@@ -41,15 +41,6 @@ void check_call_channels(const Layer& layer, const Shape& s, std::size_t rank, b
   }
 }
 
-// y + bias along the channel axis.
-SymbolicTensor add_bias(const SymbolicTensor& y, const SymbolicTensor& bias, std::size_t rank,
-                        bool cf) {
-  if (!cf) return ops::add(y, bias);
-  Shape s{bias.shape()[0]};
-  s.insert(s.end(), rank, 1);
-  return ops::add(y, ops::reshape(bias, s));
-}
-
 Shape concat(std::vector<Dim> a, std::initializer_list<Dim> b) {
   a.insert(a.end(), b);
   return a;
@@ -123,8 +114,8 @@ SymbolicTensor ConvLayer::call(const SymbolicTensor& x) {
   }
   auto y = ops::conv(in, kernel_,
                      conv_config(options_.strides.values, options_.dilation_rate.values,
-                                 options_.padding, options_.groups, channels_first_));
-  if (options_.use_bias) y = add_bias(y, bias_, rank_, channels_first_);
+                                 options_.padding, options_.groups, channels_first_),
+                     bias_);
   return activations::apply(options_.activation, y);
 }
 
@@ -194,8 +185,7 @@ SymbolicTensor ConvTransposeLayer::call(const SymbolicTensor& x) {
   auto y = ops::conv_transpose(x, kernel_,
                                conv_config(options_.strides.values, options_.dilation_rate.values,
                                            options_.padding, 1, channels_first_),
-                               options_.output_padding.values);
-  if (options_.use_bias) y = add_bias(y, bias_, rank_, channels_first_);
+                               options_.output_padding.values, bias_);
   return activations::apply(options_.activation, y);
 }
 
@@ -264,8 +254,8 @@ SymbolicTensor DepthwiseConvLayer::call(const SymbolicTensor& x) {
   check_call_channels(*this, x.shape(), rank_, channels_first_, c);
   auto y = ops::conv(x, as_grouped(kernel_, rank_),
                      conv_config(options_.strides.values, options_.dilation_rate.values,
-                                 options_.padding, c, channels_first_));
-  if (options_.use_bias) y = add_bias(y, bias_, rank_, channels_first_);
+                                 options_.padding, c, channels_first_),
+                     bias_);
   return activations::apply(options_.activation, y);
 }
 
@@ -330,8 +320,7 @@ SymbolicTensor SeparableConvLayer::call(const SymbolicTensor& x) {
   auto y = ops::conv(x, as_grouped(depthwise_, rank_),
                      conv_config(options_.strides.values, options_.dilation_rate.values,
                                  options_.padding, c, channels_first_));
-  y = ops::conv(y, pointwise_, conv_config({}, {}, "valid", 1, channels_first_));
-  if (options_.use_bias) y = add_bias(y, bias_, rank_, channels_first_);
+  y = ops::conv(y, pointwise_, conv_config({}, {}, "valid", 1, channels_first_), bias_);
   return activations::apply(options_.activation, y);
 }
 

@@ -159,6 +159,16 @@ inline Tensor conv_transpose(const Tensor& xt, const Tensor& w, const Spec& sp,
   return out;
 }
 
+// y + b along the channel axis.
+inline Tensor add_bias(Tensor y, const Tensor& b, const Spec& sp) {
+  const View v = view(y, sp.rank, sp.channels_first);
+  for (Dim n = 0; n < v.n; ++n)
+    for (Dim h = 0; h < v.h; ++h)
+      for (Dim w = 0; w < v.w; ++w)
+        for (Dim c = 0; c < v.c; ++c) y.data()[v.at(n, h, w, c)] += b.data()[c];
+  return y;
+}
+
 inline Tensor pool(const Tensor& xt, std::size_t rank, std::vector<Dim> size,
                    std::vector<Dim> strides, bool same, bool cf, bool max) {
   const View x = view(xt, rank, cf);

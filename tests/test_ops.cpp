@@ -631,6 +631,19 @@ std::vector<Case> cases() {
         c.name, [=] { return kn::conv(spec.rank, config); }, {normal(c.x), normal(c.w)},
         [=](const Inputs& in) { return image_ref::conv(in[0], in[1], spec); });
   }
+  // With the fused bias (a third input).
+  for (std::size_t i : {0, 5, 10, 13}) {
+    const Conv& c = convs[i];
+    const auto spec = c.spec;
+    kn::ConvConfig config{spec.strides, spec.dilation, spec.same ? "same" : "valid", spec.groups,
+                          spec.channels_first};
+    add(
+        c.name + "_bias", [=] { return kn::conv(spec.rank, config); },
+        {normal(c.x), normal(c.w), normal({c.w.back()})},
+        [=](const Inputs& in) {
+          return image_ref::add_bias(image_ref::conv(in[0], in[1], spec), in[2], spec);
+        });
+  }
   struct ConvT {
     std::string name;
     Shape x, w;
@@ -661,6 +674,21 @@ std::vector<Case> cases() {
         c.name, [=] { return kn::conv_transpose(spec.rank, config, op); },
         {normal(c.x), normal(c.w)},
         [=](const Inputs& in) { return image_ref::conv_transpose(in[0], in[1], spec, op); });
+  }
+  for (std::size_t i : {1, 5}) {
+    const ConvT& c = transposed[i];
+    const auto spec = c.spec;
+    const auto op = c.output_padding;
+    kn::ConvConfig config{spec.strides, spec.dilation, spec.same ? "same" : "valid", spec.groups,
+                          spec.channels_first};
+    const Dim filters = c.w[c.w.size() - 2] * spec.groups;
+    add(
+        c.name + "_bias", [=] { return kn::conv_transpose(spec.rank, config, op); },
+        {normal(c.x), normal(c.w), normal({filters})},
+        [=](const Inputs& in) {
+          return image_ref::add_bias(image_ref::conv_transpose(in[0], in[1], spec, op), in[2],
+                                     spec);
+        });
   }
   struct Pool {
     std::string tag;
