@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < calls; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     auto y = model->forward(x);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::printf("libtorch cnn_infer threads=%d batch=%lld calls=%d best_ms=%.3f\n", threads,
               static_cast<long long>(batch), calls, 1e3 * best);
