@@ -17,6 +17,51 @@ std::vector<const Tensor*> pointers(const std::vector<Tensor>& inputs) {
 }
 }  // namespace
 
+void MultiKernel::forward(TensorRefs, Tensor&, const Context&) {
+  throw Error("{}: a kernel with {} outputs runs through forward_all()", name(), num_outputs());
+}
+void MultiKernel::backward(TensorRefs, const Tensor&, const Tensor&, GradRefs, const Context&) {
+  throw Error("{}: a kernel with {} outputs runs through backward_all()", name(), num_outputs());
+}
+
+std::vector<Tensor> eval_all(Kernel& kernel, const std::vector<Tensor>& inputs,
+                             const Context& ctx) {
+  const std::vector<Shape> shapes = kernel.output_shapes(shapes_of(inputs));
+  std::vector<Tensor> outs(shapes.size());
+  std::vector<Tensor*> op;
+  for (std::size_t k = 0; k < shapes.size(); ++k) {
+    resize_to(outs[k], shapes[k]);
+    op.push_back(&outs[k]);
+  }
+  kernel.forward_all(pointers(inputs), op, ctx);
+  return outs;
+}
+
+std::vector<Tensor> eval_vjp_all(Kernel& kernel, const std::vector<Tensor>& inputs,
+                                 const std::vector<Tensor>& gouts, const Context& ctx) {
+  std::vector<Tensor> outs = eval_all(kernel, inputs, ctx);
+  if (gouts.size() != outs.size()) {
+    throw Error("eval_vjp_all({}): {} cotangents for {} outputs", kernel.name(), gouts.size(),
+                outs.size());
+  }
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    if (shape_of(outs[k]) != shape_of(gouts[k])) {
+      throw Error("eval_vjp_all({}): cotangent {} has shape {}, output {}", kernel.name(), k,
+                  shape_str(shape_of(gouts[k])), shape_str(shape_of(outs[k])));
+    }
+  }
+  std::vector<Tensor> grads;
+  std::vector<Tensor*> gp;
+  grads.reserve(inputs.size());
+  for (const auto& t : inputs) {
+    grads.emplace_back(Tensor::from_shape(t.shape()));
+    grads.back().fill(0.0f);
+    gp.push_back(&grads.back());
+  }
+  kernel.backward_all(pointers(inputs), pointers(outs), pointers(gouts), gp, ctx);
+  return grads;
+}
+
 Tensor eval(Kernel& kernel, const std::vector<Tensor>& inputs, const Context& ctx) {
   Tensor out;
   resize_to(out, kernel.output_shape(shapes_of(inputs)));

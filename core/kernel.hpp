@@ -9,13 +9,17 @@
 //    It must not allocate on the steady-state path (use raw loops or xt::noalias).
 //  - backward() ACCUMULATES (+=) d(loss)/d(input i) into gin[i] for every non-null gin[i];
 //    gin[i] has input i's shape. It may read the inputs, the output and gout.
-//  - A kernel object belongs to one graph node, so it may keep scratch buffers between
-//    forward and backward (a dropout mask, say).
+//  - A kernel object belongs to one executor: each executor runs its own clone() of every
+//    node's kernel, so a kernel may keep scratch buffers between forward and backward (a
+//    dropout mask, say) without two executors (predict and train, two threads) sharing them.
+//  - A kernel with several outputs (split, an LSTM with its states) derives from
+//    MultiKernel: num_outputs() > 1, output_shapes(), forward_all(), backward_all().
 #pragma once
 
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/tensor.hpp"
 
@@ -39,16 +43,47 @@ class Kernel {
   virtual void forward(TensorRefs in, Tensor& out, const Context& ctx) = 0;
   virtual void backward(TensorRefs in, const Tensor& out, const Tensor& gout, GradRefs gin,
                         const Context& ctx) = 0;
-  // A fresh kernel with the same configuration (a model re-traced on new inputs).
+  // A fresh kernel with the same configuration and no scratch state.
   virtual std::shared_ptr<Kernel> clone() const = 0;
+
+  // --- several outputs (the defaults describe a single-output kernel) ---------------
+  virtual std::size_t num_outputs() const { return 1; }
+  virtual std::vector<Shape> output_shapes(ShapeRefs in) const { return {output_shape(in)}; }
+  // outs[k] is sized to output_shapes()[k].
+  virtual void forward_all(TensorRefs in, std::span<Tensor* const> outs, const Context& ctx) {
+    forward(in, *outs[0], ctx);
+  }
+  // gouts[k] = d(loss)/d(output k) (zeros for an output nothing uses); accumulates into gin.
+  virtual void backward_all(TensorRefs in, TensorRefs outs, TensorRefs gouts, GradRefs gin,
+                            const Context& ctx) {
+    backward(in, *outs[0], *gouts[0], gin, ctx);
+  }
+};
+
+// Base of kernels with several outputs: they implement output_shapes/forward_all/
+// backward_all; the single-output entry points are not used for them.
+class MultiKernel : public Kernel {
+ public:
+  Shape output_shape(ShapeRefs in) const final { return output_shapes(in).at(0); }
+  void forward(TensorRefs, Tensor&, const Context&) final;
+  void backward(TensorRefs, const Tensor&, const Tensor&, GradRefs, const Context&) final;
+  std::vector<Shape> output_shapes(ShapeRefs in) const override = 0;
+  void forward_all(TensorRefs in, std::span<Tensor* const> outs, const Context& ctx) override = 0;
+  void backward_all(TensorRefs in, TensorRefs outs, TensorRefs gouts, GradRefs gin,
+                    const Context& ctx) override = 0;
 };
 
 using KernelPtr = std::shared_ptr<Kernel>;
 
 // Runs one kernel eagerly on concrete tensors (tests, small utilities).
 Tensor eval(Kernel& kernel, const std::vector<Tensor>& inputs, const Context& ctx = {});
+std::vector<Tensor> eval_all(Kernel& kernel, const std::vector<Tensor>& inputs,
+                             const Context& ctx = {});
 // The VJP of one kernel at `inputs` for output cotangent `gout`: one gradient per input.
 std::vector<Tensor> eval_vjp(Kernel& kernel, const std::vector<Tensor>& inputs, const Tensor& gout,
                              const Context& ctx = {});
+// The same for a kernel with several outputs: one cotangent per output.
+std::vector<Tensor> eval_vjp_all(Kernel& kernel, const std::vector<Tensor>& inputs,
+                                 const std::vector<Tensor>& gouts, const Context& ctx = {});
 
 }  // namespace plexus

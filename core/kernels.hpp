@@ -62,6 +62,7 @@ KernelPtr reshape(Shape target);
 KernelPtr transpose(std::vector<std::size_t> perm = {});  // empty = reverse the axes
 KernelPtr concatenate(Dim axis = -1);                     // any number of inputs
 KernelPtr slice(Dim axis, Dim start, Dim stop);           // [start, stop) along axis
+KernelPtr split(std::vector<Dim> sizes, Dim axis);        // several outputs: pieces along axis
 // gather(x, indices) along axis: out shape x[:axis] + indices.shape + x[axis+1:];
 // indices hold integer-valued floats; no gradient to indices.
 KernelPtr gather(Dim axis = 0);

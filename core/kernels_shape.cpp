@@ -459,6 +459,84 @@ class TakeAlongAxis final : public Kernel {
   Dim axis_;
 };
 
+// Pieces of `sizes_` along the axis, one output each (the multi-output primitive).
+class Split final : public MultiKernel {
+ public:
+  Split(std::vector<Dim> sizes, Dim axis) : sizes_(std::move(sizes)), axis_(axis) {
+    if (sizes_.size() < 2) throw Error("split: needs at least 2 sizes, received {}", sizes_.size());
+    for (Dim d : sizes_) {
+      if (d <= 0) throw Error("split: sizes must be positive, received [{}]", join(sizes_));
+    }
+  }
+  std::string name() const override { return "split"; }
+  std::size_t num_inputs() const override { return 1; }
+  std::size_t num_outputs() const override { return sizes_.size(); }
+
+  std::vector<Shape> output_shapes(ShapeRefs in) const override {
+    check_arity("split", in, 1);
+    const std::size_t axis = normalize_axis(axis_, in[0].size(), "split");
+    Dim total = 0;
+    for (Dim d : sizes_) total += d;
+    if (in[0][axis] >= 0 && in[0][axis] != total) {
+      throw Error("split: sizes [{}] add up to {}, but axis {} of input {} has {}", join(sizes_),
+                  total, axis_, shape_str(in[0]), in[0][axis]);
+    }
+    std::vector<Shape> out;
+    for (Dim d : sizes_) {
+      Shape s = in[0];
+      s[axis] = d;
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+  void forward_all(TensorRefs in, std::span<Tensor* const> outs, const Context&) override {
+    const Geometry g = geometry(*in[0]);
+    const float* x = in[0]->data();
+    std::size_t start = 0;
+    for (std::size_t k = 0; k < sizes_.size(); ++k) {
+      const std::size_t len = static_cast<std::size_t>(sizes_[k]) * g.inner;
+      float* o = outs[k]->data();
+      for (std::size_t r = 0; r < g.outer; ++r) {
+        const float* src = x + r * g.n * g.inner + start;
+        std::copy(src, src + len, o + r * len);
+      }
+      start += len;
+    }
+  }
+  void backward_all(TensorRefs in, TensorRefs, TensorRefs gouts, GradRefs gin,
+                    const Context&) override {
+    if (!gin[0]) return;
+    const Geometry g = geometry(*in[0]);
+    float* gx = gin[0]->data();
+    std::size_t start = 0;
+    for (std::size_t k = 0; k < sizes_.size(); ++k) {
+      const std::size_t len = static_cast<std::size_t>(sizes_[k]) * g.inner;
+      const float* go = gouts[k]->data();
+      for (std::size_t r = 0; r < g.outer; ++r) {
+        float* dst = gx + r * g.n * g.inner + start;
+        const float* src = go + r * len;
+        for (std::size_t i = 0; i < len; ++i) dst[i] += src[i];
+      }
+      start += len;
+    }
+  }
+  KernelPtr clone() const override { return std::make_shared<Split>(sizes_, axis_); }
+
+ private:
+  struct Geometry {
+    std::size_t outer, n, inner;
+  };
+  Geometry geometry(const Tensor& x) const {
+    const std::size_t axis = normalize_axis(axis_, x.dimension(), "split");
+    Geometry g{1, x.shape()[axis], 1};
+    for (std::size_t d = 0; d < axis; ++d) g.outer *= x.shape()[d];
+    for (std::size_t d = axis + 1; d < x.dimension(); ++d) g.inner *= x.shape()[d];
+    return g;
+  }
+  std::vector<Dim> sizes_;
+  Dim axis_;
+};
+
 }  // namespace
 
 KernelPtr reshape(Shape target) { return std::make_shared<Reshape>(std::move(target)); }
@@ -470,6 +548,9 @@ KernelPtr slice(Dim axis, Dim start, Dim stop) {
   return std::make_shared<Slice>(axis, start, stop);
 }
 KernelPtr gather(Dim axis) { return std::make_shared<Gather>(axis); }
+KernelPtr split(std::vector<Dim> sizes, Dim axis) {
+  return std::make_shared<Split>(std::move(sizes), axis);
+}
 KernelPtr take_along_axis(Dim axis) { return std::make_shared<TakeAlongAxis>(axis); }
 
 }  // namespace plexus::kernels

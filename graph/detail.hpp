@@ -2,6 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
+
+#include "graph/symbolic.hpp"
 
 namespace plexus::detail {
 
@@ -17,5 +21,21 @@ struct CallDepthGuard {
   CallDepthGuard(const CallDepthGuard&) = delete;
   CallDepthGuard& operator=(const CallDepthGuard&) = delete;
 };
+
+// The layer calls running on this thread, innermost last: the parent of a layer called
+// inside another's call() (it becomes a sub-layer), the weight path prefix
+// ("block/dense/"), and where add_update() records state updates.
+struct CallFrame {
+  explicit CallFrame(Layer* layer);
+  ~CallFrame();
+  CallFrame(const CallFrame&) = delete;
+  CallFrame& operator=(const CallFrame&) = delete;
+  Layer* layer;
+  CallFrame* parent;
+  std::vector<StateUpdate> updates;
+};
+CallFrame* current_frame();
+// "block/dense": the names of the layers being called, outermost first.
+std::string current_path();
 
 }  // namespace plexus::detail

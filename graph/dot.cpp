@@ -212,9 +212,8 @@ void check_options(const DotOptions& o) {
 
 }  // namespace
 
-std::string model_to_dot(const Model& model, const DotOptions& options) {
+std::string model_to_dot(const graph::Functional& g, const DotOptions& options) {
   check_options(options);
-  const graph::Functional& g = model.graph();
   std::string out = fmt::format("digraph {} {{\n", dot_string(g.name()));
   out += fmt::format("  graph [rankdir={}, concentrate=true, dpi={}, splines={}];\n",
                      dot_string(options.rankdir), options.dpi, dot_string(options.splines));
@@ -225,7 +224,8 @@ std::string model_to_dot(const Model& model, const DotOptions& options) {
   return out + "}\n";
 }
 
-void plot_model(const Model& model, std::string_view to_file, const DotOptions& options) {
+void plot_model(const graph::Functional& model, std::string_view to_file,
+                const DotOptions& options) {
   namespace fs = std::filesystem;
   if (to_file.empty()) throw Error("plot_model: the output file name is empty");
   const std::string target(to_file);

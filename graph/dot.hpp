@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "graph/model.hpp"
+#include "graph/functional.hpp"
 
 namespace plexus::utils {
 
@@ -32,12 +32,12 @@ struct DotOptions {
 };
 
 // The model as Graphviz DOT: `digraph "<model name>" { ... }`.
-std::string model_to_dot(const Model& model, const DotOptions& options = {});
+std::string model_to_dot(const graph::Functional& model, const DotOptions& options = {});
 
 // Renders the model to `to_file` with Graphviz `dot`; the format is the file's extension
 // (png when there is none). Throws px::Error when `dot` is not on PATH or fails; the
 // output file is then left untouched (it is written under a temporary name and renamed).
-void plot_model(const Model& model, std::string_view to_file = "model.png",
+void plot_model(const graph::Functional& model, std::string_view to_file = "model.png",
                 const DotOptions& options = {});
 
 }  // namespace plexus::utils

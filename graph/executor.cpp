@@ -38,8 +38,22 @@ Executor::Executor(std::vector<NodePtr> feeds, std::vector<NodePtr> outputs, Opt
   std::unordered_map<const Node*, std::size_t> index;
   for (std::size_t i = 0; i < nodes_.size(); ++i) index[nodes_[i].get()] = i;
   inputs_of_.resize(nodes_.size());
+  outputs_of_.resize(nodes_.size());
+  kernels_.resize(nodes_.size());
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    for (auto& in : nodes_[i]->inputs) inputs_of_[i].push_back(index.at(in.get()));
+    const Node& n = *nodes_[i];
+    for (auto& in : n.inputs) inputs_of_[i].push_back(index.at(in.get()));
+    if (n.kind == Node::Kind::kOp) {
+      kernels_[i] = n.kernel->clone();
+      if (kernels_[i]->num_outputs() > 1) {
+        outputs_of_[i].assign(kernels_[i]->num_outputs(), nodes_.size());
+      }
+    }
+  }
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i]->kind != Node::Kind::kOutput) continue;
+    const std::size_t op = inputs_of_[i].at(0);
+    outputs_of_[op].at(nodes_[i]->output_index) = i;
   }
   for (auto& f : feeds) feed_index_.push_back(index.at(f.get()));
   for (auto& o : outputs_) output_index_.push_back(index.at(o.get()));
@@ -58,24 +72,32 @@ Executor::Executor(std::vector<NodePtr> feeds, std::vector<NodePtr> outputs, Opt
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       if (nodes_[i]->kind == Node::Kind::kVariable && nodes_[i]->variable == v) found = i;
     }
-    var_index_.push_back(found);  // == nodes_.size(): the variable is unused (zero gradient)
+    var_index_.push_back(found);  // == nodes_.size(): the variable is unused (no gradient)
     if (found < nodes_.size()) needs_grad_[found] = true;
   }
   if (options.wrt_feeds) {
     for (auto i : feed_index_) needs_grad_[i] = true;
   }
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const auto kind = nodes_[i]->kind;
+    if (kind != Node::Kind::kOp && kind != Node::Kind::kOutput) continue;
     for (auto j : inputs_of_[i]) {
-      if (needs_grad_[j] && nodes_[i]->kind == Node::Kind::kOp) needs_grad_[i] = true;
+      if (needs_grad_[j]) needs_grad_[i] = true;
     }
   }
   reached_.assign(nodes_.size(), 0);
   value_ptr_.assign(nodes_.size(), nullptr);
   args_.resize(nodes_.size());
   gargs_.resize(nodes_.size());
+  outs_.resize(nodes_.size());
+  couts_.resize(nodes_.size());
+  gouts_.resize(nodes_.size());
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     args_[i].resize(inputs_of_[i].size());
     gargs_[i].resize(inputs_of_[i].size());
+    outs_[i].resize(outputs_of_[i].size());
+    couts_[i].resize(outputs_of_[i].size());
+    gouts_[i].resize(outputs_of_[i].size());
     const Node& n = *nodes_[i];
     if (n.kind == Node::Kind::kVariable) value_ptr_[i] = &n.variable->value;
     if (n.kind == Node::Kind::kConstant) value_ptr_[i] = n.constant.get();
@@ -104,6 +126,8 @@ Executor::Plan& Executor::plan_for(std::span<const Tensor* const> feeds) {
   if (it == plans_.end()) {
     Plan plan;
     plan.values.resize(nodes_.size());
+    plan.multi.resize(nodes_.size());
+    plan.zeros.resize(nodes_.size());
     plan.grads.resize(nodes_.size());
     std::vector<Shape> concrete(nodes_.size());
     for (std::size_t f = 0; f < feeds.size(); ++f) concrete[feed_index_[f]] = key[f];
@@ -112,14 +136,31 @@ Executor::Plan& Executor::plan_for(std::span<const Tensor* const> feeds) {
       if (n.kind == Node::Kind::kOp) {
         std::vector<Shape> in;
         for (auto j : inputs_of_[i]) in.push_back(concrete[j]);
-        concrete[i] = n.kernel->output_shape(in);
-        resize_to(plan.values[i], concrete[i]);
+        if (outputs_of_[i].empty()) {
+          concrete[i] = kernels_[i]->output_shape(in);
+          resize_to(plan.values[i], concrete[i]);
+        } else {
+          const std::vector<Shape> shapes = kernels_[i]->output_shapes(in);
+          plan.multi[i].resize(shapes.size());
+          plan.zeros[i].resize(shapes.size());
+          for (std::size_t k = 0; k < shapes.size(); ++k) {
+            resize_to(plan.multi[i][k], shapes[k]);
+            if (needs_grad_[i] && outputs_of_[i][k] == nodes_.size()) {
+              resize_to(plan.zeros[i][k], shapes[k]);
+              plan.zeros[i][k].fill(0.0f);
+            }
+          }
+          concrete[i] = shapes.at(0);
+        }
+      } else if (n.kind == Node::Kind::kOutput) {
+        const std::size_t op = inputs_of_[i][0];
+        concrete[i] = shape_of(plan.multi[op].at(n.output_index));
       } else if (n.kind == Node::Kind::kVariable) {
         concrete[i] = shape_of(n.variable->value);
       } else if (n.kind == Node::Kind::kConstant) {
         concrete[i] = shape_of(*n.constant);
       }
-      if (needs_grad_[i]) resize_to(plan.grads[i], concrete[i]);
+      if (needs_grad_[i] && outputs_of_[i].empty()) resize_to(plan.grads[i], concrete[i]);
     }
     it = plans_.emplace(key, std::move(plan)).first;
   }
@@ -137,11 +178,22 @@ void Executor::forward(std::span<const Tensor* const> feeds, const Context& ctx)
   for (std::size_t f = 0; f < feeds.size(); ++f) value_ptr_[feed_index_[f]] = feeds[f];
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     Node& n = *nodes_[i];
+    if (n.kind == Node::Kind::kOutput) {
+      value_ptr_[i] = &plan.multi[inputs_of_[i][0]][n.output_index];
+      continue;
+    }
     if (n.kind != Node::Kind::kOp) continue;
     auto& args = args_[i];
     for (std::size_t a = 0; a < args.size(); ++a) args[a] = value_ptr_[inputs_of_[i][a]];
-    n.kernel->forward(args, plan.values[i], ctx);
-    value_ptr_[i] = &plan.values[i];
+    if (outputs_of_[i].empty()) {
+      kernels_[i]->forward(args, plan.values[i], ctx);
+      value_ptr_[i] = &plan.values[i];
+    } else {
+      auto& outs = outs_[i];
+      for (std::size_t k = 0; k < outs.size(); ++k) outs[k] = &plan.multi[i][k];
+      kernels_[i]->forward_all(args, outs, ctx);
+      value_ptr_[i] = &plan.multi[i][0];
+    }
   }
 }
 
@@ -171,7 +223,12 @@ void Executor::backward(std::span<const Tensor* const> seeds, const Context& ctx
   }
   for (std::size_t r = nodes_.size(); r-- > 0;) {
     Node& n = *nodes_[r];
-    if (n.kind != Node::Kind::kOp || !reached_[r]) continue;
+    if (!reached_[r]) continue;
+    if (n.kind == Node::Kind::kOutput) {
+      reached_[inputs_of_[r][0]] = 1;  // its gradient buffer is read by the op's backward_all
+      continue;
+    }
+    if (n.kind != Node::Kind::kOp) continue;
     auto& args = args_[r];
     auto& gargs = gargs_[r];
     bool any = false;
@@ -184,15 +241,26 @@ void Executor::backward(std::span<const Tensor* const> seeds, const Context& ctx
         any = true;
       }
     }
-    if (any) n.kernel->backward(args, plan.values[r], plan.grads[r], gargs, ctx);
+    if (!any) continue;
+    if (outputs_of_[r].empty()) {
+      kernels_[r]->backward(args, plan.values[r], plan.grads[r], gargs, ctx);
+    } else {
+      auto& couts = couts_[r];
+      auto& gouts = gouts_[r];
+      for (std::size_t k = 0; k < couts.size(); ++k) {
+        const std::size_t o = outputs_of_[r][k];
+        couts[k] = &plan.multi[r][k];
+        gouts[k] = o < nodes_.size() ? &plan.grads[o] : &plan.zeros[r][k];
+      }
+      kernels_[r]->backward_all(args, couts, gouts, gargs, ctx);
+    }
   }
 }
 
-const Tensor& Executor::variable_grad(std::size_t i) const {
-  static const Tensor kEmpty = Tensor::from_shape({0});  // size 0: the variable is unused
+const Tensor* Executor::variable_grad(std::size_t i) const {
   std::size_t j = var_index_.at(i);
-  if (j >= nodes_.size()) return kEmpty;
-  return plan_->grads[j];
+  if (j >= nodes_.size() || !reached_[j]) return nullptr;  // the outputs do not depend on it
+  return &plan_->grads[j];
 }
 
 const Tensor& Executor::feed_grad(std::size_t i) const { return plan_->grads[feed_index_.at(i)]; }

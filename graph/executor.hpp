@@ -1,9 +1,13 @@
 // The executor: runs a static graph forward and backward (reverse-mode autodiff).
 //
-// Built once from the nodes to feed and the nodes to compute. Nodes are sorted
-// topologically (by creation id — inputs are always older than the nodes using them),
-// and for each set of feed shapes (in practice: each batch size) a plan sizes every value
-// and gradient buffer once; later steps with the same shapes allocate nothing.
+// Built once from the nodes to feed and the nodes to compute (graph::Function makes one
+// for each user). Nodes are sorted topologically (by creation id — inputs are always
+// older than the nodes using them), and for each set of feed shapes (in practice: each
+// batch size) a plan sizes every value and gradient buffer once; later steps with the
+// same shapes allocate nothing. Each executor runs its own clone of every kernel, so
+// kernels' scratch state (dropout masks, im2col buffers) is never shared between two
+// executors — a predict between a forward and its backward, or predicts on two threads,
+// cannot disturb each other. One executor is used by one thread at a time.
 #pragma once
 
 #include <map>
@@ -34,9 +38,9 @@ class Executor {
 
   // Reverse pass after forward(): seeds[i] is d(loss)/d(output i) or nullptr for none.
   void backward(std::span<const Tensor* const> seeds, const Context& ctx);
-  // Gradient of the i-th variable of Options::wrt_variables (an empty tensor, size 0, when
-  // the outputs do not depend on it) / of the i-th feed.
-  const Tensor& variable_grad(std::size_t i) const;
+  // Gradient of the i-th variable of Options::wrt_variables, or nullptr when the seeded
+  // outputs do not depend on it ("no gradient", as Keras's None) / of the i-th feed.
+  const Tensor* variable_grad(std::size_t i) const;
   const Tensor& feed_grad(std::size_t i) const;
 
   // Nodes in execution order (for inspection and tests).
@@ -44,17 +48,21 @@ class Executor {
 
  private:
   struct Plan {
-    std::vector<Tensor> values;  // op node values (indexed by node)
-    std::vector<Tensor> grads;   // gradient buffers (indexed by node; empty if unused)
+    std::vector<Tensor> values;              // op node values (indexed by node)
+    std::vector<std::vector<Tensor>> multi;  // values of the outputs of multi-output ops
+    std::vector<std::vector<Tensor>> zeros;  // cotangents of their unused outputs
+    std::vector<Tensor> grads;               // gradient buffers (indexed by node; empty if unused)
   };
   Plan& plan_for(std::span<const Tensor* const> feeds);
 
   std::vector<NodePtr> nodes_;           // topological order
+  std::vector<KernelPtr> kernels_;       // this executor's clone of each op node's kernel
   std::vector<std::size_t> feed_index_;  // node index of each feed
   std::vector<std::size_t> output_index_;
   std::vector<std::size_t> var_index_;  // node index of each wrt variable
   std::vector<NodePtr> outputs_;
-  std::vector<std::vector<std::size_t>> inputs_of_;  // node -> input node indices
+  std::vector<std::vector<std::size_t>> inputs_of_;   // node -> input node indices
+  std::vector<std::vector<std::size_t>> outputs_of_;  // multi-output op -> its kOutput nodes
   std::vector<bool> needs_grad_;
   std::vector<char> reached_;
 
@@ -63,6 +71,9 @@ class Executor {
   std::vector<const Tensor*> value_ptr_;  // current value of every node
   std::vector<std::vector<const Tensor*>> args_;
   std::vector<std::vector<Tensor*>> gargs_;
+  std::vector<std::vector<Tensor*>> outs_;         // multi-output ops: output buffers
+  std::vector<std::vector<const Tensor*>> couts_;  // ... as inputs of backward_all
+  std::vector<std::vector<const Tensor*>> gouts_;  // ... and their cotangents
   std::vector<Shape> feed_shapes_scratch_;
 };
 

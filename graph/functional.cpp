@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 #include <set>
-#include <unordered_set>
 
 #include "graph/input_layer.hpp"
 
@@ -105,6 +104,7 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
     }
     if (c->layer.get() == this) throw Error("Model \"{}\" cannot contain itself", model);
   }
+  for (auto& l : layers_) track(l);
   mark_built();
 }
 
@@ -118,44 +118,10 @@ Layer& Functional::get_layer(std::string_view name) const {
               this->name(), known);
 }
 
-std::vector<Variable> Functional::weights() const {
-  std::vector<Variable> out;
-  std::unordered_set<const VariableData*> seen;
-  for (auto& l : layers_) {
-    for (auto& w : l->weights()) {
-      if (seen.insert(w.data().get()).second) out.push_back(w);
-    }
-  }
+std::vector<StateUpdate> Functional::updates() const {
+  std::vector<StateUpdate> out;
+  for (auto& c : calls_) out.insert(out.end(), c->updates.begin(), c->updates.end());
   return out;
-}
-
-std::vector<Variable> Functional::trainable_weights() const {
-  std::vector<Variable> out;
-  if (!trainable()) return out;
-  std::unordered_set<const VariableData*> seen;
-  for (auto& l : layers_) {
-    for (auto& w : l->trainable_weights()) {
-      if (seen.insert(w.data().get()).second) out.push_back(w);
-    }
-  }
-  return out;
-}
-
-std::vector<Variable> Functional::non_trainable_weights() const {
-  if (!trainable()) return weights();
-  std::vector<Variable> out;
-  std::unordered_set<const VariableData*> seen;
-  for (auto& l : layers_) {
-    for (auto& w : l->non_trainable_weights()) {
-      if (seen.insert(w.data().get()).second) out.push_back(w);
-    }
-  }
-  return out;
-}
-
-void Functional::set_trainable(bool trainable) {
-  Layer::set_trainable(trainable);
-  for (auto& l : layers_) l->set_trainable(trainable);
 }
 
 SymbolicTensor Functional::call(const SymbolicTensor& x) {

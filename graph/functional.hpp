@@ -26,10 +26,10 @@ class Functional : public Layer {
   const std::vector<std::shared_ptr<LayerCall>>& calls() const { return calls_; }
   Layer& get_layer(std::string_view name) const;
 
-  std::vector<Variable> weights() const override;
-  std::vector<Variable> trainable_weights() const override;
-  std::vector<Variable> non_trainable_weights() const override;
-  void set_trainable(bool trainable) override;
+  // A model's sub-layers are its layers: weights, freezing and saving recurse into them.
+  bool tracks_called_layers() const override { return false; }
+  // The state updates of every layer call in the graph (nested models' included).
+  std::vector<StateUpdate> updates() const;
   SymbolicTensor call(const SymbolicTensor& x) override;
   std::vector<SymbolicTensor> call_list(const std::vector<SymbolicTensor>& xs) override;
 

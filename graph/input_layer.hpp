@@ -16,7 +16,10 @@ class InputLayer : public Layer {
 
  private:
   Shape shape_;
-  SymbolicTensor output_;
+  NodePtr node_;
+  // The call holds this layer, so the layer may only watch it: a strong reference here
+  // would keep every Input alive forever.
+  std::weak_ptr<LayerCall> call_;
 };
 
 }  // namespace plexus::graph

@@ -2,6 +2,7 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <map>
@@ -91,6 +92,7 @@ std::vector<SymbolicTensor> Layer::call_list(const std::vector<SymbolicTensor>& 
 
 Shape Layer::compute_output_shape(const Shape& input_shape) {
   auto probe = make_node(Node::Kind::kInput, input_shape, "probe");
+  detail::CallFrame frame(this);
   if (!built_) {
     build_shapes_ = {input_shape};
     build(input_shape);
@@ -98,6 +100,61 @@ Shape Layer::compute_output_shape(const Shape& input_shape) {
   }
   detail::CallDepthGuard guard;
   return call(SymbolicTensor(probe, nullptr)).shape();
+}
+
+void Layer::track(const std::shared_ptr<Layer>& layer) {
+  if (!layer)
+    throw Error("Layer \"{}\" ({}): track() received an empty layer", name_, class_name());
+  if (layer.get() == this) return;
+  for (auto& l : sublayers_) {
+    if (l == layer) return;
+  }
+  // A layer may not own (directly or not) the layer that owns it.
+  std::vector<const Layer*> stack{layer.get()};
+  while (!stack.empty()) {
+    const Layer* l = stack.back();
+    stack.pop_back();
+    if (l == this) {
+      throw Error("Layer \"{}\" ({}) cannot own layer \"{}\", which owns it", name_, class_name(),
+                  layer->name());
+    }
+    for (auto& s : l->sublayers_) stack.push_back(s.get());
+  }
+  sublayers_.push_back(layer);
+}
+
+void Layer::set_trainable(bool trainable) {
+  trainable_ = trainable;
+  for (auto& l : sublayers_) l->set_trainable(trainable);
+}
+
+void Layer::add_update(const SymbolicTensor& variable, const SymbolicTensor& new_value) {
+  if (!variable.defined() || variable.node()->kind != Node::Kind::kVariable) {
+    throw Error("Layer \"{}\" ({}): add_update() needs a weight made by add_weight()", name_,
+                class_name());
+  }
+  const auto& data = variable.node()->variable;
+  bool own = false;
+  for (auto& w : own_weights_) own |= w.data() == data;
+  if (!own) {
+    throw Error("Layer \"{}\" ({}): add_update() on \"{}\", which is not a weight of this layer",
+                name_, class_name(), data->path);
+  }
+  if (data->trainable) {
+    throw Error(
+        "Layer \"{}\" ({}): add_update() on trainable weight \"{}\"; state updates are for "
+        "non-trainable weights (add_weight(..., trainable = false))",
+        name_, class_name(), data->path);
+  }
+  if (!new_value.defined() || new_value.shape() != shape_of(data->value)) {
+    throw Error("Layer \"{}\" ({}): the update of \"{}\" has shape {}, the weight {}", name_,
+                class_name(), data->path,
+                new_value.defined() ? shape_str(new_value.shape()) : std::string("(empty)"),
+                shape_str(shape_of(data->value)));
+  }
+  detail::CallFrame* frame = detail::current_frame();
+  if (frame == nullptr) return;  // not inside a call (a shape probe): nothing to update
+  frame->updates.push_back(StateUpdate{data, new_value.node(), shared_from_this()});
 }
 
 SymbolicTensor Layer::operator()(const SymbolicTensor& x) {
@@ -120,6 +177,11 @@ SymbolicTensors Layer::operator()(const std::vector<SymbolicTensor>& xs) {
     shapes.push_back(xs[i].shape());
   }
   const bool user_call = detail::layer_call_depth() == 0;
+  detail::CallFrame* parent = detail::current_frame();
+  if (parent && parent->layer != this && parent->layer->tracks_called_layers()) {
+    parent->layer->track(shared_from_this());
+  }
+  detail::CallFrame frame(this);
   std::vector<SymbolicTensor> outs;
   {
     detail::CallDepthGuard guard;
@@ -141,6 +203,9 @@ SymbolicTensors Layer::operator()(const std::vector<SymbolicTensor>& xs) {
   record->inputs = xs;
   record->id = detail::next_id();
   record->node_index = user_call ? num_calls_++ : num_calls_;
+  record->updates = frame.updates;
+  if (parent)
+    parent->updates.insert(parent->updates.end(), frame.updates.begin(), frame.updates.end());
   SymbolicTensors result;
   for (auto& o : outs) {
     record->outputs.push_back(o.node());
@@ -149,22 +214,38 @@ SymbolicTensors Layer::operator()(const std::vector<SymbolicTensor>& xs) {
   return result;
 }
 
-std::vector<Variable> Layer::weights() const { return own_weights_; }
+namespace {
+// Appends the weights of `from` to `out`, each once.
+void append_unique(std::vector<Variable>& out, const std::vector<Variable>& from) {
+  for (auto& w : from) {
+    if (std::find(out.begin(), out.end(), w) == out.end()) out.push_back(w);
+  }
+}
+}  // namespace
+
+std::vector<Variable> Layer::weights() const {
+  std::vector<Variable> out = own_weights_;
+  for (auto& l : sublayers_) append_unique(out, l->weights());
+  return out;
+}
 
 std::vector<Variable> Layer::trainable_weights() const {
   std::vector<Variable> out;
   if (!trainable_) return out;
-  for (auto& w : weights()) {
+  for (auto& w : own_weights_) {
     if (w.trainable()) out.push_back(w);
   }
+  for (auto& l : sublayers_) append_unique(out, l->trainable_weights());
   return out;
 }
 
 std::vector<Variable> Layer::non_trainable_weights() const {
+  if (!trainable_) return weights();
   std::vector<Variable> out;
-  for (auto& w : weights()) {
-    if (!trainable_ || !w.trainable()) out.push_back(w);
+  for (auto& w : own_weights_) {
+    if (!w.trainable()) out.push_back(w);
   }
+  for (auto& l : sublayers_) append_unique(out, l->non_trainable_weights());
   return out;
 }
 
@@ -200,7 +281,10 @@ SymbolicTensor Layer::add_weight(std::string_view name, const Shape& shape,
                                  std::string_view initializer, bool trainable) {
   auto data = std::make_shared<VariableData>();
   data->name = std::string(name);
-  data->path = fmt::format("{}/{}", name_, name);
+  // Keras 3 paths: the names of the layers being called, outermost first ("block/dense").
+  detail::CallFrame* frame = detail::current_frame();
+  const std::string scope = frame && frame->layer == this ? detail::current_path() : name_;
+  data->path = fmt::format("{}/{}", scope, name);
   data->value = initializers::make(initializer, shape);
   data->trainable = trainable;
   own_weights_.emplace_back(data);

@@ -16,6 +16,9 @@
 
 namespace plexus {
 
+template <typename T>
+class LayerHandle;
+
 class Layer : public std::enable_shared_from_this<Layer> {
  public:
   explicit Layer(std::string_view name = {});
@@ -45,9 +48,22 @@ class Layer : public std::enable_shared_from_this<Layer> {
   SymbolicTensor operator()(const SymbolicTensor& x);
   SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs);
 
+  // --- sub-layers -------------------------------------------------------------------
+  // Layers this layer owns, in the order they were tracked: every layer called inside its
+  // call() (or build()), and layers given to track(). Their weights are this layer's too
+  // (counted, trained, saved, with paths "block/dense/kernel"), as Keras tracks layers
+  // held as attributes.
+  const std::vector<std::shared_ptr<Layer>>& sublayers() const { return sublayers_; }
+  void track(const std::shared_ptr<Layer>& layer);
+  template <typename T>
+  void track(const LayerHandle<T>& layer) {
+    track(std::static_pointer_cast<Layer>(layer.get()));
+  }
+
   // --- weights --------------------------------------------------------------------
   bool built() const { return built_; }
-  // All weights in Keras order (creation order; nested layers in layer order).
+  // All weights in Keras order: this layer's own in creation order, then each
+  // sub-layer's, each weight once.
   virtual std::vector<Variable> weights() const;
   // Keras: nothing is trainable in a frozen layer (set_trainable(false)); models ask
   // their layers, so freezing one layer of a model freezes its weights.
@@ -57,7 +73,8 @@ class Layer : public std::enable_shared_from_this<Layer> {
   void set_weights(const std::vector<Tensor>& values);  // shape-checked
   std::size_t count_params() const;
   bool trainable() const { return trainable_; }
-  virtual void set_trainable(bool trainable) { trainable_ = trainable; }
+  // Freezing a layer freezes its sub-layers (Keras sets the flag recursively).
+  virtual void set_trainable(bool trainable);
 
   // Input shapes seen at build time (-1 for the batch), for summaries.
   const std::vector<Shape>& build_shapes() const { return build_shapes_; }
@@ -69,13 +86,21 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // Creates a weight "<layer name>/<name>" and returns it as a symbolic tensor for call().
   SymbolicTensor add_weight(std::string_view name, const Shape& shape,
                             std::string_view initializer = "glorot_uniform", bool trainable = true);
+  // Declares that after each training step `variable` (a non-trainable weight of this
+  // layer, from add_weight) takes the value of `new_value` (same shape). Call it from
+  // call(); inference never evaluates it, and a frozen layer's updates are not applied.
+  void add_update(const SymbolicTensor& variable, const SymbolicTensor& new_value);
   void mark_built() { built_ = true; }
+  // Whether layers called inside call() become sub-layers (a Functional model's layers
+  // are its own already).
+  virtual bool tracks_called_layers() const { return true; }
 
  private:
   std::string name_;
   bool built_ = false;
   bool trainable_ = true;
   std::vector<Variable> own_weights_;
+  std::vector<std::shared_ptr<Layer>> sublayers_;
   std::vector<Shape> build_shapes_;
   Shape declared_input_shape_;
   std::size_t num_calls_ = 0;  // user-level calls so far (the next LayerCall::node_index)

@@ -41,7 +41,7 @@ class OpLayer : public Layer {
         args.push_back(xs[next++]);
       }
     }
-    return {ops::apply(prototype_->clone(), args)};
+    return ops::apply_all(prototype_->clone(), args);
   }
 
  private:
@@ -53,7 +53,16 @@ class OpLayer : public Layer {
 
 namespace ops {
 
+namespace k = plexus::kernels;
+
 SymbolicTensor apply(KernelPtr kernel, const std::vector<SymbolicTensor>& inputs) {
+  if (kernel->num_outputs() != 1) {
+    throw Error("{} has {} outputs: use ops::apply_all", kernel->name(), kernel->num_outputs());
+  }
+  return apply_all(std::move(kernel), inputs)[0];
+}
+
+std::vector<SymbolicTensor> apply_all(KernelPtr kernel, const std::vector<SymbolicTensor>& inputs) {
   std::vector<Shape> shapes;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined()) throw Error("{}: input {} is an empty tensor", kernel->name(), i);
@@ -76,14 +85,28 @@ SymbolicTensor apply(KernelPtr kernel, const std::vector<SymbolicTensor>& inputs
     }
     if (!varying.empty()) {
       auto layer = make_layer<graph::OpLayer>(kernel, fixed);
-      return (*layer)(varying);
+      return (*layer)(varying);  // (SymbolicTensors converts to the vector)
     }
   }
-  Shape out_shape = kernel->output_shape(shapes);
-  auto node = make_node(Node::Kind::kOp, std::move(out_shape), kernel->name());
+  const std::size_t n_out = kernel->num_outputs();
+  std::vector<Shape> out_shapes = kernel->output_shapes(shapes);
+  auto node = make_node(Node::Kind::kOp, out_shapes.at(0), kernel->name());
   node->kernel = std::move(kernel);
   for (const auto& x : inputs) node->inputs.push_back(x.node());
-  return SymbolicTensor(node, nullptr);
+  if (n_out == 1) return {SymbolicTensor(node, nullptr)};
+  // Several outputs: one kOutput node per output names it (see graph/symbolic.hpp).
+  std::vector<SymbolicTensor> outs;
+  for (std::size_t k = 0; k < n_out; ++k) {
+    auto out = make_node(Node::Kind::kOutput, out_shapes[k], fmt::format("{}:{}", node->name, k));
+    out->inputs = {node};
+    out->output_index = k;
+    outs.emplace_back(out, nullptr);
+  }
+  return outs;
+}
+
+std::vector<SymbolicTensor> split(const SymbolicTensor& x, std::vector<Dim> sizes, Dim axis) {
+  return apply_all(k::split(std::move(sizes), axis), {x});
 }
 
 SymbolicTensor constant(Tensor value) {
@@ -93,8 +116,6 @@ SymbolicTensor constant(Tensor value) {
 }
 
 SymbolicTensor constant(float value) { return constant(Tensor({value})); }
-
-namespace k = plexus::kernels;
 
 SymbolicTensor matmul(const SymbolicTensor& a, const SymbolicTensor& b) {
   return apply(k::matmul(), {a, b});

@@ -15,6 +15,8 @@ namespace plexus::ops {
 // Appends a node applying `kernel` to `inputs`; checks shapes symbolically and throws
 // px::Error naming the op and the shapes on a mismatch.
 SymbolicTensor apply(KernelPtr kernel, const std::vector<SymbolicTensor>& inputs);
+// The same for a kernel with several outputs: one tensor per output, in order.
+std::vector<SymbolicTensor> apply_all(KernelPtr kernel, const std::vector<SymbolicTensor>& inputs);
 // A constant leaf (no gradient).
 SymbolicTensor constant(Tensor value);
 SymbolicTensor constant(float value);
@@ -64,6 +66,9 @@ SymbolicTensor reshape(const SymbolicTensor& x, Shape target);
 SymbolicTensor transpose(const SymbolicTensor& x, std::vector<std::size_t> perm = {});
 SymbolicTensor concatenate(const std::vector<SymbolicTensor>& xs, Dim axis = -1);
 SymbolicTensor slice(const SymbolicTensor& x, Dim axis, Dim start, Dim stop);
+// Splits x along `axis` into pieces of the given sizes (they must add up to the axis's
+// length): several outputs from one op (Keras ops.split with explicit sections).
+std::vector<SymbolicTensor> split(const SymbolicTensor& x, std::vector<Dim> sizes, Dim axis = -1);
 SymbolicTensor gather(const SymbolicTensor& x, const SymbolicTensor& indices, Dim axis = 0);
 SymbolicTensor take_along_axis(const SymbolicTensor& x, const SymbolicTensor& indices,
                                Dim axis = -1);

@@ -1,9 +1,11 @@
-// Model::summary_string(): Keras 3's model.summary() table, character for character.
+// graph::summary_string(): Keras 3's model.summary() table, character for character.
 //
 // Keras renders the table with the `rich` library (box.HEAVY_HEAD, show_lines=True, fixed
 // column widths, cells wrapped at spaces, over-long words cut with "…"), captured without
 // colour. The column widths come from Keras's `positions` and are then squeezed by rich's
 // ratio_reduce into `line_length`; both steps are reproduced here so the widths match.
+#include "graph/summary.hpp"
+
 #include <fmt/ranges.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -19,7 +21,6 @@
 
 #include "graph/functional.hpp"
 #include "graph/input_layer.hpp"
-#include "graph/model.hpp"
 
 namespace plexus {
 
@@ -270,8 +271,7 @@ bool sequential_like(const graph::Functional& g) {
 
 }  // namespace
 
-std::string Model::summary_string(int line_length) const {
-  const graph::Functional& g = graph();
+std::string graph::summary_string(const Functional& g, int line_length) {
   const bool is_sequential = g.class_name() == "Sequential";
   const bool seq_like = is_sequential || sequential_like(g);
 
@@ -325,12 +325,12 @@ std::string Model::summary_string(int line_length) const {
   }
   table.rule("└", "─", "┴", "┘");
 
-  const auto trainable = trainable_weights();
-  const auto non_trainable = non_trainable_weights();
+  const auto trainable = g.trainable_weights();
+  const auto non_trainable = g.non_trainable_weights();
   const std::size_t n_train = count(trainable);
   const std::size_t n_frozen = count(non_trainable);
   const double bytes = sizeof(float);
-  std::string out = fmt::format("Model: \"{}\"\n", name());
+  std::string out = fmt::format("Model: \"{}\"\n", g.name());
   out += table.out;
   out += fmt::format(" Total params: {} ({})\n", with_commas(n_train + n_frozen),
                      readable_size(static_cast<double>(n_train + n_frozen) * bytes));

@@ -18,6 +18,22 @@ int& layer_call_depth() {
   thread_local int depth = 0;
   return depth;
 }
+namespace {
+thread_local CallFrame* top_frame = nullptr;
+}
+CallFrame::CallFrame(Layer* l) : layer(l), parent(top_frame) { top_frame = this; }
+CallFrame::~CallFrame() { top_frame = parent; }
+CallFrame* current_frame() { return top_frame; }
+std::string current_path() {
+  std::vector<const CallFrame*> frames;
+  for (const CallFrame* f = top_frame; f; f = f->parent) frames.push_back(f);
+  std::string path;
+  for (std::size_t i = frames.size(); i-- > 0;) {
+    if (!path.empty()) path += '/';
+    path += frames[i]->layer->name();
+  }
+  return path;
+}
 }  // namespace detail
 
 void Variable::assign(const Tensor& value) {

@@ -17,7 +17,7 @@ class Layer;
 struct LayerCall;
 
 // A weight: owned by one layer, shared by every call of it.
-struct VariableData {
+struct VariableData : std::enable_shared_from_this<VariableData> {
   std::string name;  // "kernel"
   std::string path;  // "dense/kernel" (Keras 3 variable path)
   Tensor value;
@@ -45,8 +45,11 @@ class Variable {
   std::shared_ptr<VariableData> data_;
 };
 
+// One application of an operation. An op with several outputs is one kOp node followed by
+// one kOutput node per output (inputs = {the op node}, output_index = k): every edge of the
+// graph is then a node, and a SymbolicTensor names output k of the op through its kOutput.
 struct Node {
-  enum class Kind { kInput, kVariable, kConstant, kOp };
+  enum class Kind { kInput, kVariable, kConstant, kOp, kOutput };
   Kind kind = Kind::kOp;
   std::size_t id = 0;  // creation order; inputs always have smaller ids (a topological order)
   Shape shape;         // symbolic: -1 for the batch
@@ -55,6 +58,7 @@ struct Node {
   std::vector<std::shared_ptr<Node>> inputs;
   std::shared_ptr<VariableData> variable;  // kVariable
   std::shared_ptr<const Tensor> constant;  // kConstant
+  std::size_t output_index = 0;            // kOutput: which output of inputs[0]
 };
 using NodePtr = std::shared_ptr<Node>;
 
@@ -71,6 +75,8 @@ class SymbolicTensor {
   const Shape& shape() const { return node_->shape; }
   std::size_t rank() const { return node_->shape.size(); }
   const NodePtr& node() const { return node_; }
+  // Which output of its op this tensor is (0 unless the op has several outputs).
+  std::size_t index() const { return node_->output_index; }
   const std::shared_ptr<LayerCall>& history() const { return history_; }
   bool defined() const { return node_ != nullptr; }
 
@@ -90,6 +96,14 @@ class SymbolicTensors : public std::vector<SymbolicTensor> {
   const SymbolicTensor& single() const;
 };
 
+// A state update declared by a layer's call (Layer::add_update): after each training step
+// `variable` takes the value of `value` (BatchNormalization's moving statistics).
+struct StateUpdate {
+  std::shared_ptr<VariableData> variable;
+  NodePtr value;
+  std::shared_ptr<Layer> layer;  // the layer that declared it: a frozen layer's are skipped
+};
+
 // One call of a layer: its inputs (with their histories) and the nodes it output.
 struct LayerCall {
   std::shared_ptr<Layer> layer;
@@ -100,6 +114,8 @@ struct LayerCall {
   // Only calls made by user code count: calls made while tracing another layer (a nested
   // model re-run on new inputs) make no Keras node and share the next index.
   std::size_t node_index = 0;
+  // The state updates made during this call, its sub-layers' included.
+  std::vector<StateUpdate> updates;
 };
 
 // px::Input(shape, name): a symbolic input of a model; shape excludes the batch.

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
-#include "graph/model.hpp"
+#include "optim/model.hpp"
 #include "optim/optimizers.hpp"
 
 namespace plexus::callbacks {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/tensor.hpp"
-#include "graph/model_options.hpp"
 #include "optim/callback.hpp"
+#include "optim/model_options.hpp"
 
 namespace plexus::callbacks {
 

@@ -1,5 +1,5 @@
-// Model's training API: compile, fit, evaluate, train_on_batch, test_on_batch,
-// compute_gradients. See optim/train_state.hpp for how the loss joins the graph.
+// Model's training loops: fit, evaluate, train_on_batch, test_on_batch,
+// compute_gradients. See optim/train_state.hpp for the training Function.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -7,345 +7,49 @@
 
 #include "core/error.hpp"
 #include "core/random.hpp"
-#include "graph/detail.hpp"
-#include "graph/model_state.hpp"
-#include "graph/ops.hpp"
 #include "optim/callbacks.hpp"
 #include "optim/progbar.hpp"
 #include "optim/train_state.hpp"
 
 namespace plexus {
 
+using optim::Dataset;
 using optim::OutputState;
 using optim::TrainState;
 
-using optim::Dataset;
-
-namespace {
-
-std::string loss_key(const TrainState& st, const OutputState& o) {
-  return st.outputs.size() > 1 ? o.name + "_loss" : "loss";
-}
-std::string metric_key(const TrainState& st, const OutputState& o, const std::string& m) {
-  return st.outputs.size() > 1 ? o.name + "_" + m : m;
-}
-std::string spec_name(const MetricSpec& m) { return m.object ? m.object->name() : m.name; }
-
-}  // namespace
-
-// --- compile ---------------------------------------------------------------------------
-
-void Model::compile(OptimizerSpec optimizer, LossSpec loss, std::vector<MetricSpec> metrics) {
-  compile(CompileOptions{.optimizer = std::move(optimizer),
-                         .loss = std::move(loss),
-                         .loss_weights = {},
-                         .metrics = std::move(metrics)});
-}
-
-void Model::compile(CompileOptions options) {
-  auto st = std::make_shared<TrainState>();
-  // An optimizer object is used as given (its state persists across fits), as in Keras.
-  st->optimizer =
-      options.optimizer.object ? options.optimizer.object : optim::get(options.optimizer.name);
-  if (options.loss.empty()) {
-    throw Error("Model \"{}\": compile() needs a loss (e.g. .loss = \"mse\")", name());
-  }
-  st->compile_options = std::make_shared<CompileOptions>(std::move(options));
-  state_->train = st;
-  if (has_graph()) optim::build_train_graph(*this);
-}
-
-bool Model::compiled() const { return state_->train != nullptr; }
-
-optim::Optimizer& Model::optimizer() const {
-  if (!state_->train) throw Error("Model \"{}\" has not been compiled", name());
-  return *state_->train->optimizer;
-}
-
-std::vector<std::string> Model::metrics_names() const {
-  if (!state_->train) throw Error("Model \"{}\" has not been compiled", name());
-  if (!state_->train->executor) optim::build_train_graph(*this);
-  const TrainState& st = *state_->train;
-  std::vector<std::string> names{"loss"};
-  if (st.outputs.size() > 1) {
-    for (auto& o : st.outputs) {
-      if (o.loss) names.push_back(loss_key(st, o));
-    }
-  }
-  for (auto& o : st.outputs) {
-    if (!o.loss) continue;
-    for (auto& m : o.metric_specs) names.push_back(metric_key(st, o, spec_name(m)));
-  }
-  return names;
-}
-
 namespace optim {
-
-TrainState& TrainAccess::state(const Model& model) {
-  if (!model.state_->train) {
-    throw Error(
-        "Model \"{}\" must be compiled before training or evaluating it; call "
-        "compile() first",
-        model.name());
-  }
-  return *model.state_->train;
-}
-bool TrainAccess::has_state(const Model& model) { return model.state_->train != nullptr; }
-void TrainAccess::set_state(const Model& model, std::shared_ptr<TrainState> state) {
-  model.state_->train = std::move(state);
-}
-
-void build_train_graph(const Model& model) {
-  TrainState& st = TrainAccess::state(model);
-  const CompileOptions& opt = *st.compile_options;
-  auto& g = model.graph();
-  const auto out_names = model.output_names();
-  const std::size_t n_out = g.outputs().size();
-
-  // Resolve the loss of each output.
-  std::vector<LossItem> per_output(n_out);
-  if (!opt.loss.by_name.empty()) {
-    for (auto& [k, item] : opt.loss.by_name) {
-      auto it = std::find(out_names.begin(), out_names.end(), k);
-      if (it == out_names.end()) {
-        throw Error("compile: model \"{}\" has no output named \"{}\"; its outputs are [{}]",
-                    model.name(), k, fmt::format("{}", fmt::join(out_names, ", ")));
-      }
-      per_output[it - out_names.begin()] = item;
-    }
-  } else if (opt.loss.items.size() == 1) {
-    std::fill(per_output.begin(), per_output.end(), opt.loss.items[0]);
-  } else if (opt.loss.items.size() == n_out) {
-    per_output = opt.loss.items;
-  } else {
-    throw Error("compile: model \"{}\" has {} outputs but {} losses were given", model.name(),
-                n_out, opt.loss.items.size());
-  }
-  for (auto& [k, w] : opt.loss_weights) {
-    if (std::find(out_names.begin(), out_names.end(), k) == out_names.end()) {
-      throw Error("compile: loss_weights names \"{}\", which is not an output of model \"{}\"", k,
-                  model.name());
-    }
-  }
-
-  detail::CallDepthGuard no_auto_layers;  // the loss graph is not part of the model's layers
-  st.outputs.clear();
-  SymbolicTensor total;
-  std::vector<NodePtr> feeds, outs_loss, outs_pred;
-  for (auto& t : g.inputs()) feeds.push_back(t.node());
-  std::vector<NodePtr> target_feeds, weight_feeds;
-  for (std::size_t o = 0; o < n_out; ++o) {
-    OutputState os;
-    os.name = out_names[o];
-    const SymbolicTensor pred(g.outputs()[o].node(), nullptr);
-    if (!per_output[o].empty()) {
-      os.loss = per_output[o].object ? per_output[o].object : losses::get(per_output[o].name);
-      os.loss->check_output(pred.shape(), os.name);
-      auto w = opt.loss_weights.find(os.name);
-      os.weight = w == opt.loss_weights.end() ? 1.0 : w->second;
-      os.target_shape = os.loss->target_shape(pred.shape());
-      os.target = make_node(Node::Kind::kInput, os.target_shape, os.name + "_target");
-      os.sample_weight = make_node(Node::Kind::kInput, {-1}, os.name + "_sample_weight");
-      SymbolicTensor per = os.loss->per_sample(SymbolicTensor(os.target, nullptr), pred);
-      while (per.rank() > 1) per = ops::mean(per, {-1});
-      // Keras's "sum_over_batch_size": sum(loss * sample_weight) / batch size.
-      SymbolicTensor value =
-          ops::mean(ops::multiply(per, SymbolicTensor(os.sample_weight, nullptr)));
-      os.loss_value = value.node();
-      SymbolicTensor weighted = os.weight == 1.0 ? value : ops::multiply(value, float(os.weight));
-      total = total.defined() ? ops::add(total, weighted) : weighted;
-      os.metric_specs = opt.metrics;
-      target_feeds.push_back(os.target);
-      weight_feeds.push_back(os.sample_weight);
-      outs_loss.push_back(os.loss_value);
-    }
-    outs_pred.push_back(pred.node());
-    st.outputs.push_back(std::move(os));
-  }
-  if (!total.defined()) throw Error("compile: no output of model \"{}\" has a loss", model.name());
-  st.trained.clear();
-  for (std::size_t o = 0; o < st.outputs.size(); ++o) {
-    if (st.outputs[o].loss) st.trained.push_back(o);
-  }
-  st.total_loss = total.node();
-  feeds.insert(feeds.end(), target_feeds.begin(), target_feeds.end());
-  feeds.insert(feeds.end(), weight_feeds.begin(), weight_feeds.end());
-  std::vector<NodePtr> outs{st.total_loss};
-  outs.insert(outs.end(), outs_loss.begin(), outs_loss.end());
-  outs.insert(outs.end(), outs_pred.begin(), outs_pred.end());
-
-  st.trainable = model.trainable_weights();
-  graph::Executor::Options eo;
-  st.trainable_raw.clear();
-  for (auto& v : st.trainable) {
-    eo.wrt_variables.push_back(v.data());
-    st.trainable_raw.push_back(v.data().get());
-  }
-  st.executor = std::make_unique<graph::Executor>(feeds, outs, eo);
-  st.grad_ptrs.assign(st.trainable.size(), nullptr);
-  st.zero_grads.clear();
-  st.zero_grads.reserve(st.trainable.size());
-  for (auto& v : st.trainable) st.zero_grads.push_back(xt::zeros<float>(v.value().shape()));
-  st.metrics_resolved = false;
-}
-
+std::string loss_key(const TrainState& st, const OutputState& o);
+std::string metric_key(const TrainState& st, const OutputState& o, const std::string& m);
 }  // namespace optim
-
-namespace {
-
-using optim::TrainAccess;
-
-// The compiled state with its training graph (built on first use: a Sequential without an
-// input shape only gets its graph from the first data).
-TrainState& ready_state(const Model& model) {
-  TrainState& st = TrainAccess::state(model);
-  if (!st.executor) optim::build_train_graph(model);
-  return st;
-}
-
-const std::vector<std::size_t>& trained_outputs(const TrainState& st) { return st.trained; }
-
-// Targets in trained-output order from a tensor, a list or a map by output name.
-std::vector<Data::Ref> target_list(const Model& model, const TrainState& st, const Data& y) {
-  const auto& trained = trained_outputs(st);
-  std::vector<Data::Ref> ys;
-  if (!y.by_name.empty()) {
-    for (auto o : trained) {
-      auto it = y.by_name.find(st.outputs[o].name);
-      if (it == y.by_name.end()) {
-        throw Error("Model \"{}\": no target given for output \"{}\"", model.name(),
-                    st.outputs[o].name);
-      }
-      ys.push_back(it->second);
-    }
-    return ys;
-  }
-  if (y.list.size() == trained.size()) return y.list;
-  if (y.list.size() == st.outputs.size()) {
-    for (auto o : trained) ys.push_back(y.list[o]);
-    return ys;
-  }
-  throw Error("Model \"{}\" has {} output(s) with a loss, but {} target array(s) were given",
-              model.name(), trained.size(), y.list.size());
-}
-
-void check_sparse_labels(const Tensor& y, Dim classes, const std::string& output) {
-  const float* p = y.data();
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    const float v = p[i];
-    if (v != std::floor(v) || v < 0 || v >= static_cast<float>(classes)) {
-      throw Error(
-          "Target for output \"{}\": sparse label {} at index {} is outside [0, {}) (the output "
-          "has {} classes)",
-          output, v, i, classes, classes);
-    }
-  }
-}
-
-}  // namespace
-
-Dataset optim::make_dataset(const Model& model, TrainState& st, const Data& x, const Data& y,
-                            const std::optional<Tensor>& sample_weight,
-                            const std::map<int, double>& class_weight) {
-  Dataset d;
-  d.xs = model.input_list(x);
-  if (d.xs.empty()) throw Error("Model \"{}\": no input data given", model.name());
-  model.check_inputs(d.xs);
-  d.n = d.xs[0]->shape()[0];
-  auto raw = target_list(model, st, y);
-  const auto& trained = trained_outputs(st);
-  for (std::size_t k = 0; k < trained.size(); ++k) {
-    const OutputState& o = st.outputs[trained[k]];
-    const Shape& pred_shape = model.outputs()[trained[k]].shape();
-    Shape want = o.loss->conform_target_shape(shape_of(*raw[k]), pred_shape, o.name);
-    Data::Ref ref = raw[k];
-    if (want != shape_of(*raw[k])) {  // (N,) for (N, 1) and the like: reshape a copy
-      Tensor reshaped = *raw[k];
-      reshaped.reshape(std::vector<std::size_t>(want.begin(), want.end()));
-      ref = Data::own(std::move(reshaped));
-    }
-    const Tensor& t = *ref;
-    if (t.dimension() == 0 || t.shape()[0] != d.n) {
-      throw Error(
-          "Model \"{}\": inputs have {} samples but the target for output \"{}\" has {}; they "
-          "must match",
-          model.name(), d.n, o.name, t.dimension() ? t.shape()[0] : 0);
-    }
-    if (!all_finite(t)) {
-      throw Error("Target for output \"{}\" of model \"{}\" contains NaN or Inf", o.name,
-                  model.name());
-    }
-    if (o.loss->name() == "sparse_categorical_crossentropy") {
-      check_sparse_labels(t, pred_shape.back(), o.name);
-    }
-    Tensor sw = xt::ones<float>({d.n});
-    if (sample_weight) {
-      if (sample_weight->size() != d.n) {
-        throw Error("sample_weight has {} entries but there are {} samples", sample_weight->size(),
-                    d.n);
-      }
-      if (!all_finite(*sample_weight)) throw Error("sample_weight contains NaN or Inf");
-      std::copy(sample_weight->begin(), sample_weight->end(), sw.begin());
-    }
-    if (!class_weight.empty()) {
-      // Keras: class ids are the argmax of one-hot targets, else the rounded label.
-      const std::size_t row = t.size() / d.n;
-      for (std::size_t i = 0; i < d.n; ++i) {
-        const float* r = t.data() + i * row;
-        int cls = row > 1 ? static_cast<int>(std::max_element(r, r + row) - r)
-                          : static_cast<int>(std::lround(r[0]));
-        auto it = class_weight.find(cls);
-        if (it == class_weight.end()) {
-          throw Error("class_weight has no entry for class {} (sample {})", cls, i);
-        }
-        sw[i] *= static_cast<float>(it->second);
-      }
-    }
-    d.ys.push_back(std::move(ref));
-    d.sws.push_back(Data::own(std::move(sw)));
-  }
-  // Metrics such as "accuracy" resolve from the first targets' shapes (Keras's rule).
-  if (!st.metrics_resolved) {
-    for (std::size_t k = 0; k < trained.size(); ++k) {
-      OutputState& o = st.outputs[trained[k]];
-      o.metrics.clear();
-      for (auto& spec : o.metric_specs) {
-        o.metrics.push_back(spec.object ? spec.object
-                                        : metrics::get(spec.name, shape_of(*d.ys[k]),
-                                                       model.outputs()[trained[k]].shape()));
-      }
-    }
-    st.metrics_resolved = true;
-  }
-  return d;
-}
-
-void optim::feed_pointers(const Dataset& d, std::vector<const Tensor*>& feeds) {
-  feeds.clear();
-  for (auto& t : d.xs) feeds.push_back(t.get());
-  for (auto& t : d.ys) feeds.push_back(t.get());
-  for (auto& t : d.sws) feeds.push_back(t.get());
-}
-
-void optim::feed_pointers(const Batch& b, std::vector<const Tensor*>& feeds) {
-  feeds.clear();
-  for (auto& t : b.xs) feeds.push_back(&t);
-  for (auto& t : b.ys) feeds.push_back(&t);
-  for (auto& t : b.sws) feeds.push_back(&t);
-}
+using optim::loss_key;
+using optim::metric_key;
+using optim::ready_state;
 
 void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx) {
   auto& ex = *st.executor;
   ex.forward(feeds, ctx);
-  if (shape_of(st.seed) != shape_of(ex.output(0)) || st.seed.data()[0] != 1.0f) {
-    st.seed = Tensor::from_shape(ex.output(0).shape());  // d(total)/d(total) = 1
+  const Tensor& loss = ex.output(st.loss_out);
+  if (shape_of(st.seed) != shape_of(loss) || st.seed.data()[0] != 1.0f) {
+    st.seed = Tensor::from_shape(loss.shape());  // d(total)/d(total) = 1
     st.seed.fill(1.0f);
   }
-  const Tensor* seed = &st.seed;
-  ex.backward(std::span<const Tensor* const>(&seed, 1), ctx);
-  for (std::size_t i = 0; i < st.trainable.size(); ++i) {
-    const Tensor& g = ex.variable_grad(i);
-    st.grad_ptrs[i] = g.size() ? &g : &st.zero_grads[i];
+  st.seeds.assign(ex.num_outputs(), nullptr);  // (no allocation after the first step)
+  st.seeds[st.loss_out] = &st.seed;
+  ex.backward(st.seeds, ctx);
+  for (std::size_t i = 0; i < st.trainable.size(); ++i) st.grad_ptrs[i] = ex.variable_grad(i);
+}
+
+void optim::train_step(TrainState& st, const std::vector<const Tensor*>& feeds) {
+  optim::backprop(st, feeds, Context{.training = true});
+  bool any = false;
+  for (const Tensor* g : st.grad_ptrs) any |= g != nullptr;
+  if (any) st.optimizer->apply(st.grad_ptrs, st.trainable_raw);
+  // State updates, once per step, after the optimizer (a frozen layer's are skipped).
+  for (std::size_t u = 0; u < st.updates.size(); ++u) {
+    const StateUpdate& up = st.updates[u];
+    if (!up.layer->trainable()) continue;
+    const Tensor& v = st.executor->output(st.update_out[u]);
+    std::copy_n(v.data(), v.size(), up.variable->value.data());
   }
 }
 
@@ -424,13 +128,13 @@ struct Trackers {
   void update(TrainState& st, std::size_t n) {
     auto& ex = *st.executor;
     const double b = static_cast<double>(n);
-    loss_sum += ex.output(0).data()[0] * b;
+    loss_sum += ex.output(st.loss_out).data()[0] * b;
     count += b;
-    const auto& trained = trained_outputs(st);
+    const auto& trained = st.trained;
     for (std::size_t k = 0; k < trained.size(); ++k) {
       OutputState& o = st.outputs[trained[k]];
-      out_sums[trained[k]] += ex.output(1 + k).data()[0] * b;
-      const Tensor& pred = ex.output(1 + trained.size() + trained[k]);
+      out_sums[trained[k]] += ex.output(o.loss_out).data()[0] * b;
+      const Tensor& pred = ex.output(o.pred_out);
       for (auto& m : o.metrics) m->update_state(*ys_[k], pred, sws_[k]);
     }
   }
@@ -447,11 +151,6 @@ struct Trackers {
     return l;
   }
 };
-
-void train_step(TrainState& st, const std::vector<const Tensor*>& feeds) {
-  optim::backprop(st, feeds, Context{.training = true});
-  st.optimizer->apply(st.grad_ptrs, st.trainable_raw);
-}
 
 // Evaluates a dataset in batches (no training); returns logs with the given key prefix.
 callbacks::Logs run_evaluation(TrainState& st, const Dataset& d, std::size_t batch_size,
@@ -556,7 +255,7 @@ History Model::fit(const Data& x, const Data& y, FitOptions options) {
       }
       fill_batch(train, &order, begin, count, batch);
       feed_pointers(batch, feeds);
-      train_step(st, feeds);
+      optim::train_step(st, feeds);
       tr.update(st, batch);
       const bool last = s + 1 == steps;
       if (batch_callbacks || (options.verbose == 1 && !last)) {
@@ -602,7 +301,7 @@ std::vector<double> one_batch(Model& model, TrainState& st, const Dataset& d, bo
   std::vector<const Tensor*> feeds;
   optim::feed_pointers(d, feeds);
   if (train) {
-    train_step(st, feeds);
+    optim::train_step(st, feeds);
   } else {
     st.executor->forward(feeds, Context{.training = false});
   }
@@ -635,8 +334,10 @@ Gradients Model::compute_gradients(const Data& x, const Data& y) {
   feed_pointers(d, feeds);
   optim::backprop(st, feeds, Context{.training = true});
   Gradients g;
-  g.loss = st.executor->output(0).data()[0];
-  for (const Tensor* gi : st.grad_ptrs) g.grads.push_back(*gi);
+  g.loss = st.executor->output(st.loss_out).data()[0];
+  for (const Tensor* gi : st.grad_ptrs) {
+    g.grads.push_back(gi ? std::optional<Tensor>(*gi) : std::nullopt);
+  }
   return g;
 }
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "graph/model.hpp"
+#include "optim/model.hpp"
 
 namespace plexus::testing {
 

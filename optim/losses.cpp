@@ -9,8 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/kernels.hpp"
-#include "graph/detail.hpp"
-#include "graph/executor.hpp"
+#include "graph/function.hpp"
 #include "graph/ops.hpp"
 #include "optim/lookup.hpp"
 
@@ -134,15 +133,11 @@ Tensor Loss::call(const Tensor& y_true, const Tensor& y_pred) const {
   // model, check_output() asks for a feature axis.
   if (pred_shape.size() >= 2) check_output(pred_shape, "y_pred");
   const Tensor target = conform_target(y_true, pred_shape, "y_pred");
-  // Ops made here belong to no layer: keep them out of any model being traced.
-  detail::CallDepthGuard no_auto_layers;
-  NodePtr t = make_node(Node::Kind::kInput, shape_of(target), "y_true");
-  NodePtr p = make_node(Node::Kind::kInput, pred_shape, "y_pred");
-  const ST out = per_sample(ST(t, nullptr), ST(p, nullptr));
-  graph::Executor executor({t, p}, {out.node()}, {});
-  const Tensor* feeds[] = {&target, &y_pred};
-  executor.forward(feeds, Context{});
-  return executor.output(0);
+  // Placeholders belong to no layer: ops on them never join a model being traced.
+  const ST t = graph::placeholder(shape_of(target), "y_true");
+  const ST p = graph::placeholder(pred_shape, "y_pred");
+  const graph::Function f({t, p}, {{"loss", per_sample(t, p)}}, name());
+  return std::move(f({&target, &y_pred})[0]);
 }
 
 double Loss::operator()(const Tensor& y_true, const Tensor& y_pred,

@@ -8,8 +8,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
-#include "graph/detail.hpp"
-#include "graph/executor.hpp"
+#include "graph/function.hpp"
 #include "optim/lookup.hpp"
 #include "optim/losses.hpp"
 
@@ -392,13 +391,10 @@ void LossMetric::values(const Tensor& y_true, const Tensor& y_pred, Tensor& out)
   Cache& c = *cache_;
   if (!c.executor || c.target_shape != target_shape || c.pred_shape != pred_shape) {
     loss_->check_output(pred_shape, name());
-    detail::CallDepthGuard no_auto_layers;
-    NodePtr t = make_node(Node::Kind::kInput, target_shape, "y_true");
-    NodePtr p = make_node(Node::Kind::kInput, pred_shape, "y_pred");
-    const SymbolicTensor v =
-        loss_->per_sample(SymbolicTensor(t, nullptr), SymbolicTensor(p, nullptr));
-    c.executor = std::make_unique<graph::Executor>(
-        std::vector<NodePtr>{t, p}, std::vector<NodePtr>{v.node()}, graph::Executor::Options{});
+    const SymbolicTensor t = graph::placeholder(target_shape, "y_true");
+    const SymbolicTensor p = graph::placeholder(pred_shape, "y_pred");
+    c.executor =
+        graph::Function({t, p}, {{"values", loss_->per_sample(t, p)}}, name()).make_executor();
     c.target_shape = target_shape;
     c.pred_shape = pred_shape;
   }

@@ -87,9 +87,17 @@ void Optimizer::exclude_from_weight_decay(std::vector<std::string> var_names) {
 }
 
 Optimizer::VariableState& Optimizer::state_for(const VariableData& var, std::size_t n) {
-  auto it = state_.find(&var);
-  if (it != state_.end()) return it->second;
-  VariableState& s = state_[&var];
+  auto it = index_.find(&var);
+  if (it != index_.end()) {
+    VariableState& s = state_[it->second];
+    // The address may have been reused by a new variable after the old one died.
+    if (!s.owned || s.variable.lock().get() == &var) return s;
+    index_.erase(it);
+  }
+  index_[&var] = state_.size();
+  VariableState& s = state_.emplace_back();
+  s.variable = std::const_pointer_cast<VariableData>(var.weak_from_this().lock());
+  s.owned = !s.variable.expired();
   for (std::size_t k = 0; k < kMaxSlots; ++k) {
     if (uses_slot(k)) s.slots[k].assign(n, slot_initial_value(k));
   }
@@ -99,8 +107,34 @@ Optimizer::VariableState& Optimizer::state_for(const VariableData& var, std::siz
   return s;
 }
 
-void Optimizer::apply_gradients(const std::vector<Tensor>& grads,
+std::vector<Optimizer::SlotView> Optimizer::variables() const {
+  std::vector<SlotView> out;
+  for (const auto& s : state_) {
+    auto v = s.variable.lock();
+    if (!v) continue;
+    for (std::size_t k = 0; k < kMaxSlots; ++k) {
+      if (uses_slot(k)) out.push_back(SlotView{v, k, &s.slots[k]});
+    }
+  }
+  return out;
+}
+
+void Optimizer::apply_gradients(const std::vector<std::optional<Tensor>>& grads,
                                 const std::vector<Variable>& vars) {
+  if (grads.size() != vars.size()) {
+    throw Error("Optimizer \"{}\": received {} gradients for {} variables", name(), grads.size(),
+                vars.size());
+  }
+  std::vector<const Tensor*> g(grads.size());
+  std::vector<VariableData*> v(vars.size());
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    g[i] = grads[i] ? &*grads[i] : nullptr;
+    v[i] = vars[i].data().get();
+  }
+  apply(g, v);
+}
+
+void Optimizer::apply_tensors(const std::vector<Tensor>& grads, const std::vector<Variable>& vars) {
   if (grads.size() != vars.size()) {
     throw Error("Optimizer \"{}\": received {} gradients for {} variables", name(), grads.size(),
                 vars.size());

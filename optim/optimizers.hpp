@@ -16,7 +16,9 @@
 #pragma once
 
 #include <array>
+#include <concepts>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -40,10 +42,20 @@ class Optimizer {
   // Keras: optimizer.apply_gradients(zip(grads, vars)). A missing gradient — an empty or
   // default-constructed (rank-0) Tensor for a weight with axes, e.g. for a weight the loss
   // does not reach — is skipped, as Keras skips None gradients.
-  void apply_gradients(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
+  // As model.compute_gradients() returns them: std::nullopt is "no gradient" (skipped).
+  void apply_gradients(const std::vector<std::optional<Tensor>>& grads,
+                       const std::vector<Variable>& vars);
+  // A plain list of tensors (a braced list goes to the overload above).
+  template <typename G>
+  requires std::same_as<G, std::vector<Tensor>>
+  void apply_gradients(const G& grads, const std::vector<Variable>& vars) {
+    apply_tensors(grads, vars);
+  }
   // The same without copies, for fit(): grads[i] is the gradient of vars[i] (same number
   // of elements), or nullptr / missing as above to skip it. Increments iterations() once.
   void apply(std::span<const Tensor* const> grads, std::span<VariableData* const> vars);
+
+  void apply_tensors(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
 
   std::int64_t iterations() const { return iterations_; }
   // The current rate (a schedule is evaluated at iterations()).
@@ -57,6 +69,15 @@ class Optimizer {
 
   // A fresh optimizer (no state, iterations 0) with the same configuration.
   virtual std::shared_ptr<Optimizer> clone() const = 0;
+
+  // The optimizer's state, enumerable in the order the variables were first updated
+  // (model order for fit()): for each variable, each slot the optimizer uses (Adam: m, v).
+  struct SlotView {
+    std::shared_ptr<VariableData> variable;
+    std::size_t slot;
+    const std::vector<float>* values;
+  };
+  std::vector<SlotView> variables() const;
 
   const std::optional<double>& weight_decay() const { return config_.weight_decay; }
   const std::optional<double>& clipnorm() const { return config_.clipnorm; }
@@ -104,6 +125,8 @@ class Optimizer {
 
  private:
   struct VariableState {
+    std::weak_ptr<VariableData> variable;  // the key, checked: an address can be reused
+    bool owned = true;                     // false: a variable not held by a shared_ptr
     std::array<std::vector<float>, kMaxSlots> slots;
     std::vector<float> clipped;  // the clipped gradient, when clipping is on
     bool decay = true;           // weight decay applies to this variable
@@ -112,7 +135,8 @@ class Optimizer {
 
   Config config_;
   std::int64_t iterations_ = 0;
-  std::unordered_map<const VariableData*, VariableState> state_;
+  std::deque<VariableState> state_;  // in first-update order (references stay valid)
+  std::unordered_map<const VariableData*, std::size_t> index_;
 };
 
 // --- the optimizers ----------------------------------------------------------------------

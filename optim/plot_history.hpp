@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "graph/model_options.hpp"
+#include "optim/model_options.hpp"
 
 namespace plexus::utils {
 

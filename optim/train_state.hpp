@@ -1,19 +1,22 @@
 // Internal: what compile() attaches to a model (not part of the public API).
 //
-// compile() appends the loss to the model's graph: each output gets a target feed and a
-// sample-weight feed, its per-sample loss is built from px::ops, and the total loss is
-// the weighted sum of the per-output means. One executor then runs one training step as
-// one forward and one reverse pass over the same sorted nodes.
+// compile() makes the training step a graph::Function on top of the model's graph: its
+// inputs are the model's inputs, then a target and a sample-weight placeholder for each
+// output with a loss; its named outputs are "loss" (the weighted sum of the per-output
+// means), "<output>_loss" and "<output>" (the prediction, for metrics) for each trained
+// output, and "update:<variable path>" for each state update. One training step is one
+// forward and one reverse pass of that Function's executor, then the optimizer step, the
+// state updates and the constraints.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "graph/executor.hpp"
-#include "graph/model.hpp"
+#include "graph/function.hpp"
 #include "optim/losses.hpp"
 #include "optim/metrics.hpp"
+#include "optim/model.hpp"
 #include "optim/optimizers.hpp"
 
 namespace plexus::optim {
@@ -24,25 +27,28 @@ struct OutputState {
   double weight = 1.0;
   Shape target_shape;  // symbolic, from the loss
   std::vector<MetricSpec> metric_specs;
+  bool from_flat_list = true;  // metrics given as one list for all outputs
   std::vector<std::shared_ptr<metrics::Metric>> metrics;  // resolved on first data
-  NodePtr target;
-  NodePtr sample_weight;
-  NodePtr loss_value;  // weighted mean over the batch
+  std::size_t loss_out = 0;                               // the Function's "<name>_loss" output
+  std::size_t pred_out = 0;  // the Function's "<name>" output (the prediction)
 };
 
 struct TrainState {
   std::shared_ptr<CompileOptions> compile_options;
   std::shared_ptr<Optimizer> optimizer;
   std::vector<OutputState> outputs;
-  NodePtr total_loss;
+  graph::Function function;  // see above
   std::unique_ptr<graph::Executor> executor;
+  std::size_t loss_out = 0;  // the Function's "loss" output
   std::vector<Variable> trainable;
   std::vector<VariableData*> trainable_raw;
-  std::vector<const Tensor*> grad_ptrs;
-  std::vector<Tensor> zero_grads;    // for trainable weights the loss does not reach
-  std::vector<std::size_t> trained;  // indices of the outputs that have a loss
+  std::vector<const Tensor*> grad_ptrs;  // null: no gradient (the loss does not reach it)
+  std::vector<StateUpdate> updates;
+  std::vector<std::size_t> update_out;  // the Function output of each update
+  std::vector<std::size_t> trained;     // indices of the outputs that have a loss
   bool metrics_resolved = false;
   Tensor seed;  // d(total)/d(total) = 1
+  std::vector<const Tensor*> seeds;
 };
 
 // Data laid out for batching: inputs in model order (the caller's tensors, not copies),
@@ -70,8 +76,10 @@ Dataset make_dataset(const Model& model, TrainState& st, const Data& x, const Da
 void feed_pointers(const Dataset& data, std::vector<const Tensor*>& feeds);
 void feed_pointers(const Batch& batch, std::vector<const Tensor*>& feeds);
 // One forward and one reverse pass of the total loss; leaves a gradient per trainable
-// weight in st.grad_ptrs (zeros for weights the loss does not reach).
+// weight in st.grad_ptrs (null for weights the loss does not reach).
 void backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx);
+// One training step: backprop, the optimizer step, then the state updates.
+void train_step(TrainState& st, const std::vector<const Tensor*>& feeds);
 
 // Reaches a model's training state (Model befriends this).
 struct TrainAccess {
@@ -80,7 +88,12 @@ struct TrainAccess {
   static void set_state(const Model& model, std::shared_ptr<TrainState> state);
 };
 
-// Appends the loss graph of the compiled model and makes its executor.
+// Makes the training Function of the compiled model and its executor.
 void build_train_graph(const Model& model);
+// Forgets the training Function (the model's graph changed); rebuilt on next use.
+void invalidate_train_graph(TrainState& st);
+// The compiled state with its training graph, built on first use (a Sequential without
+// an input shape only gets its graph from the first data).
+TrainState& ready_state(const Model& model);
 
 }  // namespace plexus::optim

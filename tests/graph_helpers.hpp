@@ -13,8 +13,8 @@
 
 #include "core/error.hpp"
 #include "graph/executor.hpp"
-#include "graph/model.hpp"
 #include "graph/ops.hpp"
+#include "optim/model.hpp"
 
 namespace plexus::test {
 
@@ -84,8 +84,8 @@ class GraphRunner {
     exec_->backward(seeds, Context{.training = training});
     std::vector<Tensor> grads;
     for (std::size_t i = 0; i < wrt_.size(); ++i) {
-      const Tensor& g = exec_->variable_grad(i);
-      grads.push_back(g.size() == 0 ? Tensor(xt::zeros<float>(wrt_[i].value().shape())) : g);
+      const Tensor* g = exec_->variable_grad(i);
+      grads.push_back(g ? *g : Tensor(xt::zeros<float>(wrt_[i].value().shape())));
     }
     return grads;
   }

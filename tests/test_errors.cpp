@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/model.hpp"
+#include "optim/model.hpp"
 #include "graph_helpers.hpp"
 #include "layers/activations.hpp"
 #include "layers/core.hpp"
@@ -70,7 +70,7 @@ TEST(Errors, WrongNumberOfInputsAndBadValues) {
             "Input 0 \"pixels\" of model \"mnist_mlp\" contains NaN or Inf");
   Tensor ok = xt::zeros<float>({2, 784});
   EXPECT_EQ(error_message([&] { model.predict(ok, {.batch_size = 0}); }),
-            "predict: batch_size must be positive");
+            "predict: batch_size must be positive, received 0");
 }
 
 TEST(Errors, WrongSymbolicInputShapeWhenCallingAModel) {

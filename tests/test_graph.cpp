@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/random.hpp"
-#include "graph/model.hpp"
+#include "optim/model.hpp"
 #include "graph/ops.hpp"
 #include "graph_helpers.hpp"
 #include "layers/core.hpp"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/random.hpp"
-#include "graph/model.hpp"
+#include "optim/model.hpp"
 #include "graph_helpers.hpp"
 #include "layers/activations.hpp"
 #include "layers/core.hpp"

@@ -14,7 +14,7 @@
 #include "core/error.hpp"
 #include "graph/detail.hpp"
 #include "graph/executor.hpp"
-#include "graph/model_options.hpp"
+#include "optim/model_options.hpp"
 #include "graph/ops.hpp"
 #include "optim/losses.hpp"
 

@@ -9,7 +9,7 @@
 #include <xtensor/xview.hpp>
 
 #include "core/error.hpp"
-#include "graph/model_options.hpp"
+#include "optim/model_options.hpp"
 #include "optim/metrics.hpp"
 
 namespace px = plexus;

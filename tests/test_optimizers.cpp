@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "graph/model_options.hpp"
+#include "optim/model_options.hpp"
 #include "optim/optimizers.hpp"
 #include "optim/schedules.hpp"
 

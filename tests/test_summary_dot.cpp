@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "graph/dot.hpp"
-#include "graph/model.hpp"
+#include "optim/model.hpp"
 #include "graph_helpers.hpp"
 #include "layers/core.hpp"
 #include "layers/merging.hpp"

@@ -2,15 +2,18 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <string>
 
-#include "graph/executor.hpp"
-#include "graph/model.hpp"
+#include "graph/predictor.hpp"
+#include "optim/model.hpp"
 
 namespace plexus {
 
 struct Model::State {
   std::shared_ptr<graph::Functional> graph;
-  std::shared_ptr<graph::Executor> predict_executor;
+  std::shared_ptr<graph::Predictor> predictor;  // made on first predict
+  std::mutex predictor_mutex;
   std::shared_ptr<optim::TrainState> train;  // made by compile()
   std::string name;                          // before a Sequential is built
 };

@@ -1,7 +1,7 @@
-// Value types for Model's training API (compile/fit/evaluate/predict options).
-// Optimizers, losses, metrics and callbacks live in optim/; here they are only named, so
-// that options can hold "a name or an object" (`.optimizer = "adam"` or
-// `.optimizer = px::optim::Adam({...})`) without graph/ depending on optim/.
+// Value types for Model's training API (compile/fit/evaluate options). Optimizers,
+// losses, metrics and callbacks are only named here, so that options can hold "a name or
+// an object" (`.optimizer = "adam"` or `.optimizer = px::optim::Adam({...})`) without
+// every header that takes options including them all.
 #pragma once
 
 #include <concepts>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/tensor.hpp"
+#include "graph/data.hpp"
 
 namespace plexus {
 
@@ -70,7 +71,27 @@ struct LossSpec {
   bool empty() const { return items.empty() && by_name.empty(); }
 };
 
-// A callback object, held by shared pointer (so a callback keeps its state after fit).
+// Metrics for compile(): one list for every output with a loss (`{"accuracy"}`), or
+// Keras's dict form, a list per output name (`{{"score", {"mae"}}, {"klass", {"accuracy"}}}`).
+// With one list on a model with several outputs, a metric that does not apply to an
+// output is left out for it ("accuracy" on a regression head: a loss that is not a
+// cross-entropy or hinge); the dict form applies each metric exactly where it is named.
+struct MetricsSpec {
+  std::vector<MetricSpec> all;
+  std::vector<std::pair<std::string, std::vector<MetricSpec>>> by_output;
+
+  MetricsSpec() = default;
+  MetricsSpec(std::initializer_list<MetricSpec> list) : all(list) {}
+  MetricsSpec(std::vector<MetricSpec> list) : all(std::move(list)) {}
+  MetricsSpec(std::initializer_list<std::pair<std::string, std::vector<MetricSpec>>> m)
+      : by_output(m) {}
+  bool empty() const { return all.empty() && by_output.empty(); }
+};
+
+// The callback objects fit() drives. A callback passed as an lvalue is the user's own
+// object (referred to, not copied: `es.stopped_epoch()` is read from it after fit, so it
+// must outlive the call); a temporary is moved into a shared object; a shared_ptr is
+// shared.
 struct CallbackRef {
   std::shared_ptr<callbacks::Callback> object;
   CallbackRef(std::shared_ptr<callbacks::Callback> o) : object(std::move(o)) {}
@@ -78,46 +99,19 @@ struct CallbackRef {
   requires(std::derived_from<T, callbacks::Callback>) CallbackRef(std::shared_ptr<T> o)
       : object(std::move(o)) {}
   template <typename T>
-  requires(std::derived_from<std::decay_t<T>, callbacks::Callback>) CallbackRef(T&& o)
-      : object(std::make_shared<std::decay_t<T>>(std::forward<T>(o))) {}
-};
-
-// Inputs or targets: one tensor, a list in model order, or a map by input/output name.
-// Like std::string_view, a Data refers to the caller's tensors without copying them (a
-// 60000 x 784 training set is not duplicated); temporaries and xtensor expressions are
-// kept alive inside it. Pass it straight to fit/evaluate/predict; do not store it.
-struct Data {
-  using Ref = std::shared_ptr<const Tensor>;
-  std::vector<Ref> list;
-  std::map<std::string, Ref> by_name;
-
-  static Ref borrow(const Tensor& t) {
-    return Ref(&t, [](const Tensor*) {});
-  }
-  static Ref own(Tensor t) { return std::make_shared<const Tensor>(std::move(t)); }
-
-  Data() = default;
-  Data(const Tensor& t) : list{borrow(t)} {}
-  Data(Tensor&& t) : list{own(std::move(t))} {}
-  template <typename E>
-  Data(const xt::xexpression<E>& e) : list{own(Tensor(e))} {}  // xt::zeros<float>({n, 4}), ...
-  Data(const std::vector<Tensor>& ts) {
-    for (auto& t : ts) list.push_back(borrow(t));
-  }
-  Data(std::initializer_list<Tensor> ts) {
-    for (auto& t : ts) list.push_back(borrow(t));
-  }
-  Data(const std::map<std::string, Tensor>& m) {
-    for (auto& [k, t] : m) by_name.emplace(k, borrow(t));
-  }
-  bool empty() const { return list.empty() && by_name.empty(); }
+  requires(std::derived_from<T, callbacks::Callback>) CallbackRef(T& o)
+      : object(std::shared_ptr<callbacks::Callback>(&o, [](callbacks::Callback*) {})) {}
+  template <typename T>
+  requires(std::derived_from<T, callbacks::Callback> && !std::is_lvalue_reference_v<T>)
+      CallbackRef(T&& o)
+      : object(std::make_shared<T>(std::move(o))) {}
 };
 
 struct CompileOptions {
   OptimizerSpec optimizer = "rmsprop";  // Keras's default
   LossSpec loss{};
   std::map<std::string, double> loss_weights{};  // by output name; default 1
-  std::vector<MetricSpec> metrics{};
+  MetricsSpec metrics{};
 };
 
 struct ValidationData {
@@ -146,21 +140,18 @@ struct EvaluateOptions {
   std::vector<CallbackRef> callbacks{};
 };
 
-struct PredictOptions {
-  int batch_size = 32;
-  int verbose = 0;
-};
-
 // What fit() returns: one value per epoch for "loss", each metric, and "val_" versions.
 struct History {
   std::map<std::string, std::vector<double>> history;
   std::vector<int> epoch;
 };
 
-// model.compute_gradients(x, y): the loss and one gradient per trainable weight.
+// model.compute_gradients(x, y): the loss and one gradient per trainable weight, in
+// trainable_weights() order. A weight the loss does not reach has no gradient
+// (std::nullopt, Keras's None), not zeros; Optimizer::apply_gradients skips it.
 struct Gradients {
   double loss = 0.0;
-  std::vector<Tensor> grads;
+  std::vector<std::optional<Tensor>> grads;
 };
 
 }  // namespace plexus

@@ -1,10 +1,13 @@
-#include "graph/model.hpp"
+#include "optim/model.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
 #include "graph/input_layer.hpp"
-#include "graph/model_state.hpp"
+#include "graph/predictor.hpp"
+#include "graph/summary.hpp"
+#include "optim/model_state.hpp"
+#include "optim/train_state.hpp"
 
 namespace plexus {
 
@@ -35,7 +38,11 @@ graph::Functional& Model::graph() const {
 
 void Model::set_graph(std::shared_ptr<graph::Functional> g) const {
   state_->graph = std::move(g);
-  state_->predict_executor.reset();
+  std::lock_guard lock(state_->predictor_mutex);
+  state_->predictor.reset();
+  // A compiled model whose graph changed (Sequential::add/pop) retrains the new graph: its
+  // training Function is rebuilt on the next fit/evaluate, with the same compile options.
+  if (state_->train) optim::invalidate_train_graph(*state_->train);
 }
 
 bool Model::has_graph() const { return state_->graph != nullptr; }
@@ -82,8 +89,6 @@ void Model::set_weights(const std::vector<Tensor>& values) { graph().set_weights
 std::size_t Model::count_params() const { return graph().count_params(); }
 bool Model::trainable() const { return graph().trainable(); }
 void Model::set_trainable(bool trainable) { graph().set_trainable(trainable); }
-void Model::summary() const { std::fputs(summary_string().c_str(), stdout); }
-
 std::vector<Data::Ref> Model::input_list(const Data& x) const {
   if (!x.by_name.empty()) {
     const auto& ins = inputs();
@@ -106,29 +111,15 @@ std::vector<Data::Ref> Model::input_list(const Data& x) const {
 }
 
 void Model::check_inputs(const std::vector<Data::Ref>& xs) const {
-  const auto& ins = inputs();
-  if (xs.size() != ins.size()) {
-    throw Error("Model \"{}\" expects {} input(s), but received {}", name(), ins.size(), xs.size());
-  }
-  for (std::size_t i = 0; i < xs.size(); ++i) {
-    Shape got = shape_of(*xs[i]);
-    if (!shapes_compatible(ins[i].shape(), got)) {
-      throw Error("Input {} \"{}\" of model \"{}\": expected shape {}, received {}", i,
-                  ins[i].node()->name, name(), shape_str(ins[i].shape()), shape_str(got));
-    }
-    if (got.empty() || got[0] != shape_of(*xs[0])[0]) {
-      throw Error(
-          "Model \"{}\": input {} \"{}\" has {} samples but input 0 \"{}\" has {}; all inputs "
-          "need the same number of samples",
-          name(), i, ins[i].node()->name, got.empty() ? 0 : got[0], ins[0].node()->name,
-          shape_of(*xs[0])[0]);
-    }
-    if (got[0] == 0) throw Error("Model \"{}\": input {} is empty (0 samples)", name(), i);
-    if (!all_finite(*xs[i])) {
-      throw Error("Input {} \"{}\" of model \"{}\" contains NaN or Inf", i, ins[i].node()->name,
-                  name());
-    }
-  }
+  std::vector<const Tensor*> ptrs;
+  for (auto& r : xs) ptrs.push_back(r.get());
+  graph::check_inputs(graph(), ptrs);
+}
+
+void Model::summary() const { std::fputs(summary_string().c_str(), stdout); }
+
+std::string Model::summary_string(int line_length) const {
+  return graph::summary_string(graph(), line_length);
 }
 
 Tensor Model::predict(const Tensor& x, PredictOptions options) const {
@@ -153,41 +144,18 @@ std::vector<Tensor> Model::predict_refs(const std::vector<Data::Ref>& refs,
                                         PredictOptions options) const {
   ensure_built(refs);
   check_inputs(refs);
+  if (options.batch_size <= 0) {
+    throw Error("predict: batch_size must be positive, received {}", options.batch_size);
+  }
+  std::shared_ptr<graph::Predictor> predictor;
+  {
+    std::lock_guard lock(state_->predictor_mutex);
+    if (!state_->predictor) state_->predictor = std::make_shared<graph::Predictor>(state_->graph);
+    predictor = state_->predictor;
+  }
   std::vector<const Tensor*> xs;
   for (auto& r : refs) xs.push_back(r.get());
-  if (options.batch_size <= 0) throw Error("predict: batch_size must be positive");
-  auto& g = graph();
-  if (!state_->predict_executor) {
-    std::vector<NodePtr> feeds, outs;
-    for (auto& t : g.inputs()) feeds.push_back(t.node());
-    for (auto& t : g.outputs()) outs.push_back(t.node());
-    state_->predict_executor =
-        std::make_shared<graph::Executor>(feeds, outs, graph::Executor::Options{});
-  }
-  auto& exec = *state_->predict_executor;
-  const std::size_t n = xs[0]->shape()[0];
-  const std::size_t bs = static_cast<std::size_t>(options.batch_size);
-  std::vector<Tensor> batch(xs.size());
-  std::vector<const Tensor*> feeds(xs.size());
-  std::vector<Tensor> results(g.outputs().size());
-  for (std::size_t start = 0; start < n; start += bs) {
-    std::size_t count = std::min(bs, n - start);
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-      copy_rows(*xs[i], start, count, batch[i]);
-      feeds[i] = &batch[i];
-    }
-    exec.forward(feeds, Context{.training = false});
-    for (std::size_t o = 0; o < results.size(); ++o) {
-      const Tensor& y = exec.output(o);
-      if (start == 0) {
-        Tensor::shape_type s = y.shape();
-        s[0] = n;
-        results[o].resize(s);
-      }
-      std::copy_n(y.data(), y.size(), results[o].data() + start * (y.size() / count));
-    }
-  }
-  return results;
+  return predictor->predict(xs, static_cast<std::size_t>(options.batch_size));
 }
 
 // --- Sequential -------------------------------------------------------------------------

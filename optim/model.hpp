@@ -1,8 +1,10 @@
 // px::Model and px::Sequential: the user-facing handles on a Functional graph.
 //
 // A Model is a cheap handle: copies share the graph, the weights and the training state.
-// Graph queries, predict() and summary() are implemented in graph/; compile(), fit(),
-// evaluate() and the rest of training in optim/ (optim/fit.cpp).
+// It joins the two halves Keras's Model joins: the graph (graph::Functional — layers,
+// weights, summary, DOT — and graph::Predictor for inference) and the trainer (compile,
+// fit, evaluate: optim/fit.cpp), which is why it lives in optim/: graph/ knows nothing of
+// training.
 #pragma once
 
 #include <map>
@@ -12,7 +14,7 @@
 #include <vector>
 
 #include "graph/functional.hpp"
-#include "graph/model_options.hpp"
+#include "optim/model_options.hpp"
 
 namespace plexus {
 
@@ -20,9 +22,6 @@ namespace optim {
 struct TrainState;
 struct TrainAccess;  // optim/fit.cpp
 }  // namespace optim
-namespace graph {
-class Executor;
-}
 
 // model.stop_training = true (from a callback) ends fit() after the current batch/epoch.
 class StopFlag {
@@ -70,11 +69,12 @@ class Model {
   void set_trainable(bool trainable);
   void summary() const;  // prints summary_string() to stdout
   std::string summary_string(int line_length = 0) const;
-  graph::Functional& graph() const;  // the underlying Functional layer
+  graph::Functional& graph() const;                              // the underlying Functional layer
+  operator const graph::Functional&() const { return graph(); }  // for summary, DOT
 
   // --- training (optim/fit.cpp) -----------------------------------------------------
   void compile(CompileOptions options);
-  void compile(OptimizerSpec optimizer, LossSpec loss, std::vector<MetricSpec> metrics = {});
+  void compile(OptimizerSpec optimizer, LossSpec loss, MetricsSpec metrics = {});
   History fit(const Data& x, const Data& y, FitOptions options = {});
   std::vector<double> evaluate(const Data& x, const Data& y, EvaluateOptions options = {});
   std::vector<double> train_on_batch(const Data& x, const Data& y,
@@ -114,7 +114,7 @@ class Model {
   void set_pending_name(std::string name);  // the name before the graph exists
 
  private:
-  struct State;  // graph/model_state.hpp
+  struct State;  // optim/model.cpp
   std::shared_ptr<State> state_;
   friend struct optim::TrainAccess;
 };

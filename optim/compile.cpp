@@ -1,0 +1,240 @@
+// compile(): the training step as a graph::Function over the model's graph (see
+// optim/train_state.hpp), and metrics_names().
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "graph/ops.hpp"
+#include "optim/model_state.hpp"
+#include "optim/train_state.hpp"
+
+namespace plexus {
+
+using optim::OutputState;
+using optim::TrainState;
+
+namespace optim {
+
+std::string loss_key(const TrainState& st, const OutputState& o) {
+  return st.outputs.size() > 1 ? o.name + "_loss" : "loss";
+}
+std::string metric_key(const TrainState& st, const OutputState& o, const std::string& m) {
+  return st.outputs.size() > 1 ? o.name + "_" + m : m;
+}
+
+}  // namespace optim
+
+namespace {
+std::string spec_name(const MetricSpec& m) { return m.object ? m.object->name() : m.name; }
+}  // namespace
+
+void Model::compile(OptimizerSpec optimizer, LossSpec loss, MetricsSpec metrics) {
+  compile(CompileOptions{.optimizer = std::move(optimizer),
+                         .loss = std::move(loss),
+                         .loss_weights = {},
+                         .metrics = std::move(metrics)});
+}
+
+void Model::compile(CompileOptions options) {
+  auto st = std::make_shared<TrainState>();
+  // An optimizer object is used as given (its state persists across fits), as in Keras.
+  st->optimizer =
+      options.optimizer.object ? options.optimizer.object : optim::get(options.optimizer.name);
+  if (options.loss.empty()) {
+    throw Error("Model \"{}\": compile() needs a loss (e.g. .loss = \"mse\")", name());
+  }
+  st->compile_options = std::make_shared<CompileOptions>(std::move(options));
+  state_->train = st;
+  if (has_graph()) optim::build_train_graph(*this);
+}
+
+bool Model::compiled() const { return state_->train != nullptr; }
+
+optim::Optimizer& Model::optimizer() const {
+  if (!state_->train) throw Error("Model \"{}\" has not been compiled", name());
+  return *state_->train->optimizer;
+}
+
+std::vector<std::string> Model::metrics_names() const {
+  if (!state_->train) throw Error("Model \"{}\" has not been compiled", name());
+  const TrainState& st = optim::ready_state(*this);
+  std::vector<std::string> names{"loss"};
+  if (st.outputs.size() > 1) {
+    for (auto& o : st.outputs) {
+      if (o.loss) names.push_back(optim::loss_key(st, o));
+    }
+  }
+  for (auto& o : st.outputs) {
+    if (!o.loss) continue;
+    if (st.metrics_resolved) {
+      for (auto& m : o.metrics) names.push_back(optim::metric_key(st, o, m->name()));
+    } else {
+      for (auto& m : o.metric_specs) names.push_back(optim::metric_key(st, o, spec_name(m)));
+    }
+  }
+  return names;
+}
+
+namespace optim {
+
+TrainState& TrainAccess::state(const Model& model) {
+  if (!model.state_->train) {
+    throw Error(
+        "Model \"{}\" must be compiled before training or evaluating it; call "
+        "compile() first",
+        model.name());
+  }
+  return *model.state_->train;
+}
+bool TrainAccess::has_state(const Model& model) { return model.state_->train != nullptr; }
+void TrainAccess::set_state(const Model& model, std::shared_ptr<TrainState> state) {
+  model.state_->train = std::move(state);
+}
+
+TrainState& ready_state(const Model& model) {
+  TrainState& st = TrainAccess::state(model);
+  if (!st.executor) build_train_graph(model);
+  return st;
+}
+
+void invalidate_train_graph(TrainState& st) {
+  st.executor.reset();
+  st.function = graph::Function();
+  st.outputs.clear();
+  st.metrics_resolved = false;
+}
+
+namespace {
+
+// The loss item of each output, from one loss, a list in output order, or a map by name.
+std::vector<LossItem> losses_per_output(const Model& model, const CompileOptions& opt,
+                                        const std::vector<std::string>& out_names) {
+  const std::size_t n_out = out_names.size();
+  std::vector<LossItem> per_output(n_out);
+  if (!opt.loss.by_name.empty()) {
+    for (auto& [k, item] : opt.loss.by_name) {
+      auto it = std::find(out_names.begin(), out_names.end(), k);
+      if (it == out_names.end()) {
+        throw Error("compile: model \"{}\" has no output named \"{}\"; its outputs are [{}]",
+                    model.name(), k, fmt::format("{}", fmt::join(out_names, ", ")));
+      }
+      per_output[it - out_names.begin()] = item;
+    }
+  } else if (opt.loss.items.size() == 1) {
+    std::fill(per_output.begin(), per_output.end(), opt.loss.items[0]);
+  } else if (opt.loss.items.size() == n_out) {
+    per_output = opt.loss.items;
+  } else {
+    throw Error("compile: model \"{}\" has {} outputs but {} losses were given", model.name(),
+                n_out, opt.loss.items.size());
+  }
+  for (auto& [k, w] : opt.loss_weights) {
+    if (std::find(out_names.begin(), out_names.end(), k) == out_names.end()) {
+      throw Error("compile: loss_weights names \"{}\", which is not an output of model \"{}\"", k,
+                  model.name());
+    }
+  }
+  return per_output;
+}
+
+// The metric specs of each output: the flat list for all, or the dict form by name.
+std::vector<std::vector<MetricSpec>> metrics_per_output(const Model& model,
+                                                        const CompileOptions& opt,
+                                                        const std::vector<std::string>& out_names) {
+  std::vector<std::vector<MetricSpec>> per_output(out_names.size(), opt.metrics.all);
+  if (!opt.metrics.by_output.empty()) {
+    for (auto& list : per_output) list.clear();
+    for (auto& [k, list] : opt.metrics.by_output) {
+      auto it = std::find(out_names.begin(), out_names.end(), k);
+      if (it == out_names.end()) {
+        throw Error(
+            "compile: metrics name \"{}\", which is not an output of model \"{}\"; its outputs "
+            "are [{}]",
+            k, model.name(), fmt::format("{}", fmt::join(out_names, ", ")));
+      }
+      auto& dst = per_output[it - out_names.begin()];
+      dst.insert(dst.end(), list.begin(), list.end());
+    }
+  }
+  return per_output;
+}
+
+}  // namespace
+
+void build_train_graph(const Model& model) {
+  TrainState& st = TrainAccess::state(model);
+  const CompileOptions& opt = *st.compile_options;
+  auto& g = model.graph();
+  const auto out_names = model.output_names();
+  const std::size_t n_out = g.outputs().size();
+  const std::vector<LossItem> per_output = losses_per_output(model, opt, out_names);
+  const auto metric_specs = metrics_per_output(model, opt, out_names);
+
+  st.outputs.clear();
+  std::vector<SymbolicTensor> inputs = g.inputs();
+  std::vector<SymbolicTensor> targets, weights;
+  std::vector<graph::NamedOutput> outs{{"loss", {}}};
+  SymbolicTensor total;
+  for (std::size_t o = 0; o < n_out; ++o) {
+    OutputState os;
+    os.name = out_names[o];
+    const SymbolicTensor& pred = g.outputs()[o];
+    if (!per_output[o].empty()) {
+      os.loss = per_output[o].object ? per_output[o].object : losses::get(per_output[o].name);
+      os.loss->check_output(pred.shape(), os.name);
+      auto w = opt.loss_weights.find(os.name);
+      os.weight = w == opt.loss_weights.end() ? 1.0 : w->second;
+      os.target_shape = os.loss->target_shape(pred.shape());
+      // Placeholders belong to no layer, so the loss's ops never become model layers.
+      SymbolicTensor target = graph::placeholder(os.target_shape, os.name + "_target");
+      SymbolicTensor sw = graph::placeholder({-1}, os.name + "_sample_weight");
+      SymbolicTensor bare_pred(pred.node(), nullptr);
+      SymbolicTensor per = os.loss->per_sample(target, bare_pred);
+      while (per.rank() > 1) per = ops::mean(per, {-1});
+      // Keras's "sum_over_batch_size": sum(loss * sample_weight) / batch size.
+      SymbolicTensor value = ops::mean(ops::multiply(per, sw));
+      SymbolicTensor weighted = os.weight == 1.0 ? value : ops::multiply(value, float(os.weight));
+      total = total.defined() ? ops::add(total, weighted) : weighted;
+      os.metric_specs = metric_specs[o];
+      os.from_flat_list = opt.metrics.by_output.empty();
+      targets.push_back(target);
+      weights.push_back(sw);
+      os.loss_out = outs.size();
+      outs.push_back({os.name + "_loss", value});
+      os.pred_out = outs.size();
+      outs.push_back({os.name, bare_pred});
+    }
+    st.outputs.push_back(std::move(os));
+  }
+  if (!total.defined()) throw Error("compile: no output of model \"{}\" has a loss", model.name());
+  outs[0].tensor = total;
+  st.trained.clear();
+  for (std::size_t o = 0; o < st.outputs.size(); ++o) {
+    if (st.outputs[o].loss) st.trained.push_back(o);
+  }
+  // State updates (BatchNormalization's moving statistics) are outputs too.
+  st.updates = g.updates();
+  st.update_out.clear();
+  for (auto& u : st.updates) {
+    st.update_out.push_back(outs.size());
+    outs.push_back({fmt::format("update:{}#{}", u.variable->path, outs.size()),
+                    SymbolicTensor(u.value, nullptr)});
+  }
+  inputs.insert(inputs.end(), targets.begin(), targets.end());
+  inputs.insert(inputs.end(), weights.begin(), weights.end());
+  st.function = graph::Function(std::move(inputs), std::move(outs), model.name() + "_train");
+  st.loss_out = st.function.output_index("loss");
+
+  st.trainable = model.trainable_weights();
+  graph::Executor::Options eo;
+  st.trainable_raw.clear();
+  for (auto& v : st.trainable) {
+    eo.wrt_variables.push_back(v.data());
+    st.trainable_raw.push_back(v.data().get());
+  }
+  st.executor = st.function.make_executor(eo);
+  st.grad_ptrs.assign(st.trainable.size(), nullptr);
+  st.metrics_resolved = false;
+}
+
+}  // namespace optim
+}  // namespace plexus
