@@ -6,6 +6,7 @@
 // gradient back to each input's shape.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -114,5 +115,9 @@ KernelPtr pad(std::vector<std::pair<Dim, Dim>> pads);
 // draw per element; else one entry per axis, 1 where the mask is shared along the axis
 // (SpatialDropout2D: {-1, 1, 1, -1} drops whole channels), anything else = independent.
 KernelPtr dropout(float rate, Shape noise_shape = {});
+// training_select(a, b): a in training, b otherwise (same shapes); the gradient goes to the
+// chosen input. With `enabled` (shared, e.g. a layer's trainable flag) a is chosen only in
+// training while *enabled is true.
+KernelPtr training_select(std::shared_ptr<const bool> enabled = nullptr);
 
 }  // namespace plexus::kernels

@@ -1,4 +1,4 @@
-// Stochastic kernels.
+// Kernels that act differently in training: dropout (stochastic) and training_select.
 //   dropout (inverted): training: y = x * m, m_i = keep ? 1 / (1 - rate) : 0 with
 //   P(keep) = 1 - rate, seeded from plexus::generator(); VJP gx += g * m (the kept mask).
 //   Inference: y = x, gx += g. With a noise shape the mask has size 1 along the shared
@@ -120,10 +120,56 @@ class Dropout final : public Kernel {
   StridedLoop<2> loop_;
 };
 
+// ---- training_select ---------------------------------------------------------------------
+// y = a in training (when `enabled` says so too), else b; the gradient goes to the chosen
+// input only. BatchNormalization picks batch or moving statistics with it.
+class TrainingSelect final : public Kernel {
+ public:
+  explicit TrainingSelect(std::shared_ptr<const bool> enabled) : enabled_(std::move(enabled)) {}
+  std::string name() const override { return "training_select"; }
+  std::size_t num_inputs() const override { return 2; }
+  Shape output_shape(ShapeRefs in) const override {
+    check_arity("training_select", in, 2);
+    if (!shapes_compatible(in[0], in[1])) {
+      throw Error("training_select: the inputs {} and {} must have the same shape",
+                  shape_str(in[0]), shape_str(in[1]));
+    }
+    Shape out = in[0];
+    for (std::size_t d = 0; d < out.size(); ++d) {
+      if (out[d] < 0) out[d] = in[1][d];
+    }
+    return out;
+  }
+  void forward(TensorRefs in, Tensor& out, const Context& ctx) override {
+    const Tensor& x = *in[chosen(ctx)];
+    std::copy(x.data(), x.data() + x.size(), out.data());
+  }
+  void backward(TensorRefs, const Tensor&, const Tensor& gout, GradRefs gin,
+                const Context& ctx) override {
+    Tensor* g = gin[chosen(ctx)];
+    if (!g) return;
+    float* gx = g->data();
+    const float* go = gout.data();
+    for (std::size_t i = 0; i < gout.size(); ++i) gx[i] += go[i];
+  }
+  // Clones share the flag: every executor's copy follows the layer's trainable state.
+  KernelPtr clone() const override { return std::make_shared<TrainingSelect>(enabled_); }
+
+ private:
+  std::size_t chosen(const Context& ctx) const {
+    return ctx.training && (!enabled_ || *enabled_) ? 0 : 1;
+  }
+  std::shared_ptr<const bool> enabled_;
+};
+
 }  // namespace
 
 KernelPtr dropout(float rate, Shape noise_shape) {
   return std::make_shared<Dropout>(rate, std::move(noise_shape));
+}
+
+KernelPtr training_select(std::shared_ptr<const bool> enabled) {
+  return std::make_shared<TrainingSelect>(std::move(enabled));
 }
 
 }  // namespace plexus::kernels

@@ -215,6 +215,11 @@ SymbolicTensor dropout(const SymbolicTensor& x, float rate, Shape noise_shape) {
   return apply(k::dropout(rate, std::move(noise_shape)), {x});
 }
 
+SymbolicTensor training_select(const SymbolicTensor& a, const SymbolicTensor& b,
+                               std::shared_ptr<const bool> enabled) {
+  return apply(k::training_select(std::move(enabled)), {a, b});
+}
+
 namespace {
 std::size_t spatial_rank(const SymbolicTensor& x, const char* op) {
   if (x.rank() != 3 && x.rank() != 4) {
@@ -239,8 +244,8 @@ SymbolicTensor conv_transpose(const SymbolicTensor& x, const SymbolicTensor& ker
   std::vector<SymbolicTensor> in = {x, kernel};
   if (bias.defined()) in.push_back(bias);
   return ops::apply(k::conv_transpose(spatial_rank(x, "conv_transpose"), std::move(config),
-                                 std::move(output_padding)),
-               in);
+                                      std::move(output_padding)),
+                    in);
 }
 SymbolicTensor max_pool(const SymbolicTensor& x, k::PoolConfig config) {
   return apply(k::max_pool(spatial_rank(x, "max_pool"), std::move(config)), {x});

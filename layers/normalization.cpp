@@ -39,6 +39,71 @@ SymbolicTensor standardize(const SymbolicTensor& x, const std::vector<Dim>& axes
 }
 }  // namespace
 
+// --- BatchNormalization -------------------------------------------------------------------
+
+BatchNormalizationLayer::BatchNormalizationLayer(BatchNormalizationOptions options)
+    : Layer(options.name), options_(std::move(options)) {
+  if (!(options_.epsilon >= 0.0f)) {
+    throw Error("BatchNormalization: epsilon must be >= 0, received {}", options_.epsilon);
+  }
+  set_declared_input_shape(options_.input_shape);
+}
+
+void BatchNormalizationLayer::set_trainable(bool trainable) {
+  Layer::set_trainable(trainable);
+  *use_batch_statistics_ = trainable;
+}
+
+void BatchNormalizationLayer::build(const Shape& input_shape) {
+  const auto a =
+      static_cast<std::size_t>(normalized_axes({options_.axis}, input_shape.size(), *this)[0]);
+  const Dim c = input_shape[a];
+  if (c <= 0) {
+    throw Error(
+        "Layer \"{}\" (BatchNormalization): axis {} of input tensor should have a defined "
+        "dimension but the layer received an input with shape {}",
+        name(), options_.axis, shape_str(input_shape));
+  }
+  if (options_.scale) gamma_ = add_weight("gamma", {c}, options_.gamma_initializer);
+  if (options_.center) beta_ = add_weight("beta", {c}, options_.beta_initializer);
+  moving_mean_ = add_weight("moving_mean", {c}, options_.moving_mean_initializer, false);
+  moving_variance_ =
+      add_weight("moving_variance", {c}, options_.moving_variance_initializer, false);
+}
+
+SymbolicTensor BatchNormalizationLayer::call(const SymbolicTensor& x) {
+  const auto a = static_cast<std::size_t>(normalized_axes({options_.axis}, x.rank(), *this)[0]);
+  std::vector<Dim> reduce;
+  for (std::size_t d = 0; d < x.rank(); ++d) {
+    if (d != a) reduce.push_back(Dim(d));
+  }
+  // The per-feature statistics are (C); reshaped to (C, 1, ...) when the feature axis is
+  // not the last one, so that they broadcast against x.
+  Shape broadcast(x.rank() - a, 1);
+  broadcast[0] = x.shape()[a];
+  auto shaped = [&](const SymbolicTensor& v) {
+    return broadcast.size() == 1 ? v : ops::reshape(v, broadcast);
+  };
+  auto batch_mean = ops::mean(x, reduce);
+  auto batch_var = ops::mean(ops::square(ops::subtract(x, shaped(batch_mean))), reduce);
+  auto mean = ops::training_select(batch_mean, moving_mean_, use_batch_statistics_);
+  auto var = ops::training_select(batch_var, moving_variance_, use_batch_statistics_);
+  const float m = options_.momentum;
+  add_update(moving_mean_,
+             ops::add(ops::multiply(moving_mean_, m), ops::multiply(batch_mean, 1 - m)));
+  add_update(moving_variance_,
+             ops::add(ops::multiply(moving_variance_, m), ops::multiply(batch_var, 1 - m)));
+  auto y = ops::divide(ops::subtract(x, shaped(mean)),
+                       shaped(ops::sqrt(ops::add(var, options_.epsilon))));
+  if (options_.scale) y = ops::multiply(y, shaped(gamma_));
+  if (options_.center) y = ops::add(y, shaped(beta_));
+  return y;
+}
+
+LayerHandle<BatchNormalizationLayer> BatchNormalization(BatchNormalizationOptions options) {
+  return make_layer<BatchNormalizationLayer>(std::move(options));
+}
+
 // --- LayerNormalization -------------------------------------------------------------------
 
 LayerNormalizationLayer::LayerNormalizationLayer(LayerNormalizationOptions options)

@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "graph/model.hpp"
 #include "graph_helpers.hpp"
 #include "layers/activations.hpp"
 #include "layers/convolution.hpp"
@@ -27,6 +26,7 @@
 #include "layers/pooling.hpp"
 #include "layers/regularization.hpp"
 #include "layers/reshaping.hpp"
+#include "optim/model.hpp"
 
 namespace px = plexus;
 namespace L = plexus::layers;
@@ -390,6 +390,18 @@ std::vector<ImageCase> image_cases() {
        0},
       {"spatial_dropout1d", [] { return L::SpatialDropout1D(0.3f); }, {5, 3}, {-1, 5, 3}, 0, 0},
       // --- normalization ---
+      {"batch_normalization",
+       [] { return L::BatchNormalization(); },
+       {4, 4, 3},
+       {-1, 4, 4, 3},
+       4,
+       12},
+      {"batch_normalization_channels_first_no_center",
+       [] { return L::BatchNormalization({.axis = 1, .center = false}); },
+       {3, 4, 2},
+       {-1, 3, 4, 2},
+       3,
+       9},
       {"layer_normalization", [] { return L::LayerNormalization(); }, {5, 4}, {-1, 5, 4}, 2, 8},
       {"layer_normalization_axes_1_2",
        [] {
@@ -606,6 +618,40 @@ TEST(ImageLayers, NormalizationValues) {
     for (std::size_t c = 0; c < 6; ++c) norm += un(n, 0, c) * un(n, 0, c);
     EXPECT_NEAR(norm, 1.0, 1e-5);
   }
+}
+
+TEST(ImageLayers, BatchNormalizationTrainsOnBatchStatisticsAndUpdatesMovingOnes) {
+  px::utils::clear_session();
+  auto bn = L::BatchNormalization({.momentum = 0.5f, .epsilon = 1e-3f});
+  auto in = px::Input({2});
+  px::Model m(in, bn(in));
+  ASSERT_EQ(bn->weights().size(), 4u);
+  EXPECT_EQ(bn->weights()[2].path(), "batch_normalization/moving_mean");
+  EXPECT_EQ(bn->trainable_weights().size(), 2u);
+  EXPECT_EQ(bn->non_trainable_weights().size(), 2u);
+  // Feature 0: 1, 3 (mean 2, var 1); feature 1: 10, 10 (mean 10, var 0).
+  const Tensor x = {{1.0f, 10.0f}, {3.0f, 10.0f}};
+  const Tensor y = {{0.0f, 0.0f}, {0.0f, 0.0f}};
+  // Inference before training: moving mean 0, variance 1 -> x / sqrt(1 + epsilon).
+  EXPECT_LT(px::test::max_abs_diff(m.predict(x), Tensor(x / std::sqrt(1.001f))), 1e-5);
+  m.compile("sgd", "mse");
+  m.train_on_batch(x, y);
+  // One step: moving = 0.5 * initial + 0.5 * batch.
+  EXPECT_NEAR(bn->get_weights()[2](0), 1.0, 1e-6);
+  EXPECT_NEAR(bn->get_weights()[2](1), 5.0, 1e-6);
+  EXPECT_NEAR(bn->get_weights()[3](0), 1.0, 1e-6);
+  EXPECT_NEAR(bn->get_weights()[3](1), 0.5, 1e-6);
+  // Inference uses the moving statistics: (x - mean) / sqrt(var) * gamma + beta.
+  const Tensor p = m.predict(x);
+  const auto w = bn->get_weights();
+  EXPECT_NEAR(p(0, 0), (1.0 - 1.0) / std::sqrt(1.001) * w[0](0) + w[1](0), 1e-5);
+  EXPECT_NEAR(p(1, 1), (10.0 - 5.0) / std::sqrt(0.501) * w[0](1) + w[1](1), 1e-4);
+  // Frozen: inference mode in training too, and no update.
+  bn->set_trainable(false);
+  m.compile("sgd", "mse");
+  m.train_on_batch(x, y);
+  EXPECT_NEAR(bn->get_weights()[2](1), 5.0, 1e-6);
+  EXPECT_LT(px::test::max_abs_diff(m.predict(x), p), 1e-6);
 }
 
 TEST(ImageLayers, ActivationLayerValues) {

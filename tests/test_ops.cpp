@@ -720,6 +720,10 @@ std::vector<Case> cases() {
           });
     }
   }
+  // training_select outside training picks its second input (training: Dropout-style tests)
+  add(
+      "training_select_inference", [] { return kn::training_select(); },
+      {normal({2, 3}), normal({2, 3})}, [](const Inputs& in) { return in[1]; }, {false, true});
   const std::vector<std::pair<Dim, Dim>> pads2d = {{0, 0}, {1, 2}, {2, 1}, {0, 0}};
   add(
       "pad_2d", [=] { return kn::pad(pads2d); }, {normal({2, 3, 4, 2})},
@@ -984,6 +988,22 @@ TEST(Dropout, NoiseShapeSharesTheMaskAlongAxes) {
   EXPECT_GT(dropped, 0u);
   EXPECT_LT(dropped, 30u);
   EXPECT_THROW(out_shape_of(kn::dropout(0.5f, {-1, 1}), {{2, 3, 4}}), px::Error);
+}
+
+TEST(TrainingSelect, PicksTheFirstInputInTrainingWhileEnabled) {
+  auto enabled = std::make_shared<bool>(true);
+  auto k = kn::training_select(enabled);
+  Rng rng(6);
+  const Tensor a = normal({3, 2})(rng), b = normal({3, 2})(rng), g = normal({3, 2})(rng);
+  const px::Context train{.training = true};
+  expect_close(px::eval(*k, {a, b}, train), a, 0, 0, "training");
+  auto grads = px::eval_vjp(*k, {a, b}, g, train);
+  expect_close(grads[0], g, 0, 0, "training gradient to a");
+  EXPECT_EQ(max_abs(grads[1]), 0.0);
+  expect_close(px::eval(*k, {a, b}), b, 0, 0, "inference");
+  *enabled = false;  // a frozen layer: inference behaviour in training too, clones included
+  expect_close(px::eval(*k->clone(), {a, b}, train), b, 0, 0, "disabled");
+  EXPECT_THROW(out_shape_of(kn::training_select(), {{2, 3}, {3, 2}}), px::Error);
 }
 
 TEST(Dropout, RejectsBadRate) {
