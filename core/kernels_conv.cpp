@@ -321,7 +321,8 @@ void bias_gradient(const Image& y, bool cf, const float* dy, float* db) {
   const Dim P = y.h * y.w;
   for (Dim n = 0; n < y.n; ++n) {
     if (cf) {
-      for (Dim f = 0; f < y.c; ++f, dy += P) db[f] += sum_contiguous(dy, static_cast<std::size_t>(P));
+      for (Dim f = 0; f < y.c; ++f, dy += P)
+        db[f] += sum_contiguous(dy, static_cast<std::size_t>(P));
     } else {
       for (Dim p = 0; p < P; ++p, dy += y.c) {
         for (Dim f = 0; f < y.c; ++f) db[f] += dy[f];
@@ -373,8 +374,10 @@ std::vector<Dim> kernel_size(const Shape& w, std::size_t rank, const char* op) {
   return std::vector<Dim>(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(rank));
 }
 
-// The geometry of conv(x = conv input, y = conv output) with weight shape w.
-Geometry geometry(const Config& cfg, const Image& x, const Image& y, const Shape& w) {
+// The geometry of conv(x = conv input, y = conv output) with weight w (its shape read in
+// place: copying it into a Shape would allocate on every step).
+Geometry geometry(const Config& cfg, const Image& x, const Image& y, const Tensor& weight) {
+  const auto& w = weight.shape();
   Geometry g;
   g.n = x.n;
   g.h = x.h;
@@ -386,7 +389,7 @@ Geometry geometry(const Config& cfg, const Image& x, const Image& y, const Shape
   const std::size_t off = 2 - cfg.rank;
   std::array<Dim, 2> k{1, 1}, s{1, 1}, d{1, 1};
   for (std::size_t a = 0; a < cfg.rank; ++a) {
-    k[a + off] = w[a];
+    k[a + off] = static_cast<Dim>(w[a]);
     s[a + off] = cfg.strides[a];
     d[a + off] = cfg.dilation[a];
   }
@@ -413,8 +416,6 @@ Image image(const Tensor& t, const Config& cfg) {
   im.w = static_cast<Dim>(s[first + cfg.rank - 1]);
   return im;
 }
-
-Shape tensor_shape(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
 
 // ---- conv ------------------------------------------------------------------------------
 // x [N, spatial..., C] (channels_first: [N, C, spatial...]), w [k..., C / groups, F],
@@ -456,7 +457,7 @@ class Conv final : public Kernel {
 
   void forward(TensorRefs in, Tensor& out, const Context&) override {
     const Image yi = image(out, cfg_);
-    const Geometry g = geometry(cfg_, image(*in[0], cfg_), yi, tensor_shape(*in[1]));
+    const Geometry g = geometry(cfg_, image(*in[0], cfg_), yi, *in[1]);
     const bool bias = in.size() == 3;
     if (bias) fill_bias(yi, cfg_.channels_first, in[2]->data(), out.data());
     engine_.forward(g, in[0]->data(), in[1]->data(), out.data(), bias ? 1.0f : 0.0f);
@@ -465,7 +466,7 @@ class Conv final : public Kernel {
   void backward(TensorRefs in, const Tensor& out, const Tensor& gout, GradRefs gin,
                 const Context&) override {
     const Image yi = image(out, cfg_);
-    const Geometry g = geometry(cfg_, image(*in[0], cfg_), yi, tensor_shape(*in[1]));
+    const Geometry g = geometry(cfg_, image(*in[0], cfg_), yi, *in[1]);
     if (gin.size() == 3 && gin[2]) {
       bias_gradient(yi, cfg_.channels_first, gout.data(), gin[2]->data());
     }
@@ -555,7 +556,7 @@ class ConvTranspose final : public Kernel {
   // cotangent x.
   void forward(TensorRefs in, Tensor& out, const Context&) override {
     const Image yi = image(out, cfg_);
-    const Geometry g = geometry(cfg_, yi, image(*in[0], cfg_), tensor_shape(*in[1]));
+    const Geometry g = geometry(cfg_, yi, image(*in[0], cfg_), *in[1]);
     if (in.size() == 3) {
       fill_bias(yi, cfg_.channels_first, in[2]->data(), out.data());
     } else {
@@ -567,7 +568,7 @@ class ConvTranspose final : public Kernel {
   void backward(TensorRefs in, const Tensor& out, const Tensor& gout, GradRefs gin,
                 const Context&) override {
     const Image yi = image(out, cfg_);
-    const Geometry g = geometry(cfg_, yi, image(*in[0], cfg_), tensor_shape(*in[1]));
+    const Geometry g = geometry(cfg_, yi, image(*in[0], cfg_), *in[1]);
     if (gin.size() == 3 && gin[2]) {
       bias_gradient(yi, cfg_.channels_first, gout.data(), gin[2]->data());
     }
