@@ -6,6 +6,9 @@
 // gradient back to each input's shape.
 #pragma once
 
+#include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/kernel.hpp"
@@ -72,9 +75,49 @@ KernelPtr take_along_axis(Dim axis = -1);
 KernelPtr softmax(Dim axis = -1);
 KernelPtr log_softmax(Dim axis = -1);
 
+// --- images: convolution, pooling, padding (kernels_conv.cpp, kernels_pool.cpp) ---------
+// Images are [N, spatial..., C] (channels_last) or [N, C, spatial...] (channels_first),
+// with 1 or 2 spatial axes. Per-axis lists may be empty (all 1) or hold one value for
+// every axis. Padding "same" follows TF: ceil(in / stride) outputs, the odd padded element
+// after.
+struct ConvConfig {
+  std::vector<Dim> strides{};
+  std::vector<Dim> dilation{};
+  std::string padding = "valid";  // "valid" or "same"
+  Dim groups = 1;
+  bool channels_first = false;
+};
+// conv(x, w): w [k..., C / groups, F] (Keras's kernel layout) -> [N, out spatial..., F];
+// valid: out = floor((in - (k - 1) * dilation - 1) / stride) + 1. im2col + sgemm.
+KernelPtr conv(std::size_t spatial_rank, ConvConfig config = {});
+// conv_transpose(x, w): w [k..., filters / groups, C_in] (Keras's Conv2DTranspose layout)
+// -> [N, out spatial..., filters]: the transpose (input-gradient) of conv, with Keras's
+// output lengths (in * stride for same, in * stride + max(k - stride, 0) for valid, or
+// (in - 1) * stride + k - 2 * pad + output_padding when output_padding is given).
+KernelPtr conv_transpose(std::size_t spatial_rank, ConvConfig config = {},
+                         std::vector<Dim> output_padding = {});
+struct PoolConfig {
+  std::vector<Dim> pool_size{};  // empty = 2 on every axis
+  std::vector<Dim> strides{};    // empty = pool_size (Keras)
+  std::string padding = "valid";
+  bool channels_first = false;
+};
+// Max / mean over each window; "same" windows ignore the padded taps (the mean counts
+// only taps inside the input).
+KernelPtr max_pool(std::size_t spatial_rank, PoolConfig config = {});
+KernelPtr avg_pool(std::size_t spatial_rank, PoolConfig config = {});
+// Zeros around x: one (before, after) pair per axis.
+KernelPtr pad(std::vector<std::pair<Dim, Dim>> pads);
+
 // --- stochastic ---------------------------------------------------------------------
 // Inverted dropout: in training zero with probability rate and scale by 1/(1-rate);
-// identity otherwise. Draws from plexus::generator().
-KernelPtr dropout(float rate);
+// identity otherwise. Draws from plexus::generator(). noise_shape (Keras): empty = one
+// draw per element; else one entry per axis, 1 where the mask is shared along the axis
+// (SpatialDropout2D: {-1, 1, 1, -1} drops whole channels), anything else = independent.
+KernelPtr dropout(float rate, Shape noise_shape = {});
+// training_select(a, b): a in training, b otherwise (same shapes); the gradient goes to the
+// chosen input. With `enabled` (shared, e.g. a layer's trainable flag) a is chosen only in
+// training while *enabled is true.
+KernelPtr training_select(std::shared_ptr<const bool> enabled = nullptr);
 
 }  // namespace plexus::kernels

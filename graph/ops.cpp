@@ -211,7 +211,51 @@ SymbolicTensor softmax(const SymbolicTensor& x, Dim axis) { return apply(k::soft
 SymbolicTensor log_softmax(const SymbolicTensor& x, Dim axis) {
   return apply(k::log_softmax(axis), {x});
 }
-SymbolicTensor dropout(const SymbolicTensor& x, float rate) { return apply(k::dropout(rate), {x}); }
+SymbolicTensor dropout(const SymbolicTensor& x, float rate, Shape noise_shape) {
+  return apply(k::dropout(rate, std::move(noise_shape)), {x});
+}
+
+SymbolicTensor training_select(const SymbolicTensor& a, const SymbolicTensor& b,
+                               std::shared_ptr<const bool> enabled) {
+  return apply(k::training_select(std::move(enabled)), {a, b});
+}
+
+namespace {
+std::size_t spatial_rank(const SymbolicTensor& x, const char* op) {
+  if (x.rank() != 3 && x.rank() != 4) {
+    throw Error(
+        "{}: expected an input of rank 3 or 4 (batch, spatial..., channels), received "
+        "shape {}",
+        op, shape_str(x.shape()));
+  }
+  return x.rank() - 2;
+}
+}  // namespace
+
+SymbolicTensor conv(const SymbolicTensor& x, const SymbolicTensor& kernel, k::ConvConfig config,
+                    const SymbolicTensor& bias) {
+  std::vector<SymbolicTensor> in = {x, kernel};
+  if (bias.defined()) in.push_back(bias);
+  return ops::apply(k::conv(spatial_rank(x, "conv"), std::move(config)), in);
+}
+SymbolicTensor conv_transpose(const SymbolicTensor& x, const SymbolicTensor& kernel,
+                              k::ConvConfig config, std::vector<Dim> output_padding,
+                              const SymbolicTensor& bias) {
+  std::vector<SymbolicTensor> in = {x, kernel};
+  if (bias.defined()) in.push_back(bias);
+  return ops::apply(k::conv_transpose(spatial_rank(x, "conv_transpose"), std::move(config),
+                                      std::move(output_padding)),
+                    in);
+}
+SymbolicTensor max_pool(const SymbolicTensor& x, k::PoolConfig config) {
+  return apply(k::max_pool(spatial_rank(x, "max_pool"), std::move(config)), {x});
+}
+SymbolicTensor avg_pool(const SymbolicTensor& x, k::PoolConfig config) {
+  return apply(k::avg_pool(spatial_rank(x, "avg_pool"), std::move(config)), {x});
+}
+SymbolicTensor pad(const SymbolicTensor& x, std::vector<std::pair<Dim, Dim>> pads) {
+  return apply(k::pad(std::move(pads)), {x});
+}
 
 }  // namespace ops
 }  // namespace plexus

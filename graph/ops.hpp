@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/kernel.hpp"
+#include "core/kernels.hpp"
 #include "graph/symbolic.hpp"
 
 namespace plexus::ops {
@@ -74,7 +75,21 @@ SymbolicTensor take_along_axis(const SymbolicTensor& x, const SymbolicTensor& in
 
 SymbolicTensor softmax(const SymbolicTensor& x, Dim axis = -1);
 SymbolicTensor log_softmax(const SymbolicTensor& x, Dim axis = -1);
-SymbolicTensor dropout(const SymbolicTensor& x, float rate);
+SymbolicTensor dropout(const SymbolicTensor& x, float rate, Shape noise_shape = {});
+// a in training (and while *enabled, when given), b at inference; see kernels::training_select.
+SymbolicTensor training_select(const SymbolicTensor& a, const SymbolicTensor& b,
+                               std::shared_ptr<const bool> enabled = nullptr);
+
+// Images (core/kernels.hpp: ConvConfig, PoolConfig): x [N, spatial..., C] or channels_first.
+// Spatial rank = x.rank() - 2. A bias [F] (undefined: none) is added inside the kernel.
+SymbolicTensor conv(const SymbolicTensor& x, const SymbolicTensor& kernel,
+                    kernels::ConvConfig config = {}, const SymbolicTensor& bias = {});
+SymbolicTensor conv_transpose(const SymbolicTensor& x, const SymbolicTensor& kernel,
+                              kernels::ConvConfig config = {}, std::vector<Dim> output_padding = {},
+                              const SymbolicTensor& bias = {});
+SymbolicTensor max_pool(const SymbolicTensor& x, kernels::PoolConfig config = {});
+SymbolicTensor avg_pool(const SymbolicTensor& x, kernels::PoolConfig config = {});
+SymbolicTensor pad(const SymbolicTensor& x, std::vector<std::pair<Dim, Dim>> pads);
 
 }  // namespace plexus::ops
 

@@ -1,6 +1,9 @@
 #include "layers/activations.hpp"
 
+#include <limits>
+
 #include "core/error.hpp"
+#include "core/initializers.hpp"
 #include "graph/ops.hpp"
 
 namespace plexus::activations {
@@ -97,3 +100,109 @@ SymbolicTensor apply(std::string_view name, const SymbolicTensor& x) {
 }
 
 }  // namespace plexus::activations
+
+// --- activation layers ------------------------------------------------------------------------
+
+namespace plexus::layers {
+
+ReLULayer::ReLULayer(ReLUOptions options) : Layer(options.name), options_(std::move(options)) {
+  if (options_.max_value && *options_.max_value < 0.0f) {
+    throw Error("ReLU: max_value of a ReLU layer cannot be a negative value. Received: {}",
+                *options_.max_value);
+  }
+  if (options_.negative_slope < 0.0f) {
+    throw Error("ReLU: negative_slope of a ReLU layer cannot be a negative value. Received: {}",
+                options_.negative_slope);
+  }
+  if (options_.threshold != 0.0f) {
+    throw Error("ReLU: threshold {} is not available in plexus (only 0)", options_.threshold);
+  }
+  set_declared_input_shape(options_.input_shape);
+}
+
+SymbolicTensor ReLULayer::call(const SymbolicTensor& x) {
+  SymbolicTensor y =
+      options_.negative_slope == 0.0f ? ops::relu(x) : ops::leaky_relu(x, options_.negative_slope);
+  if (options_.max_value) {
+    y = ops::clip(y, -std::numeric_limits<float>::max(), *options_.max_value);
+  }
+  return y;
+}
+
+LayerHandle<ReLULayer> ReLU(ReLUOptions options) {
+  return make_layer<ReLULayer>(std::move(options));
+}
+
+LeakyReLULayer::LeakyReLULayer(LeakyReLUOptions options)
+    : Layer(options.name), options_(std::move(options)) {
+  if (options_.negative_slope < 0.0f) {
+    throw Error(
+        "LeakyReLU: the negative_slope value of a Leaky ReLU layer cannot be None or negative "
+        "value. Expected a float. Received: negative_slope={}",
+        options_.negative_slope);
+  }
+  set_declared_input_shape(options_.input_shape);
+}
+
+SymbolicTensor LeakyReLULayer::call(const SymbolicTensor& x) {
+  return ops::leaky_relu(x, options_.negative_slope);
+}
+
+LayerHandle<LeakyReLULayer> LeakyReLU(LeakyReLUOptions options) {
+  return make_layer<LeakyReLULayer>(std::move(options));
+}
+
+PReLULayer::PReLULayer(PReLUOptions options) : Layer(options.name), options_(std::move(options)) {
+  set_declared_input_shape(options_.input_shape);
+}
+
+void PReLULayer::build(const Shape& input_shape) {
+  Shape param(input_shape.begin() + (input_shape.empty() ? 0 : 1), input_shape.end());
+  for (Dim a : options_.shared_axes) {
+    if (a < 1 || a >= Dim(input_shape.size())) {
+      throw Error("Layer \"{}\" (PReLU): shared axis {} is out of range for input shape {}", name(),
+                  a, shape_str(input_shape));
+    }
+    param[static_cast<std::size_t>(a - 1)] = 1;
+  }
+  for (Dim d : param) {
+    if (d <= 0) {
+      throw Error(
+          "Layer \"{}\" (PReLU): the input shape {} must be known after the batch "
+          "(or the unknown axes shared)",
+          name(), shape_str(input_shape));
+    }
+  }
+  alpha_ = add_weight("alpha", param, options_.alpha_initializer);
+}
+
+SymbolicTensor PReLULayer::call(const SymbolicTensor& x) {
+  return ops::subtract(ops::relu(x), ops::multiply(alpha_, ops::relu(ops::negative(x))));
+}
+
+LayerHandle<PReLULayer> PReLU(PReLUOptions options) {
+  return make_layer<PReLULayer>(std::move(options));
+}
+
+ELULayer::ELULayer(ELUOptions options) : Layer(options.name), options_(std::move(options)) {
+  set_declared_input_shape(options_.input_shape);
+}
+
+SymbolicTensor ELULayer::call(const SymbolicTensor& x) { return ops::elu(x, options_.alpha); }
+
+LayerHandle<ELULayer> ELU(ELUOptions options) { return make_layer<ELULayer>(std::move(options)); }
+
+SoftmaxLayer::SoftmaxLayer(SoftmaxOptions options)
+    : Layer(options.name), options_(std::move(options)) {
+  set_declared_input_shape(options_.input_shape);
+}
+
+SymbolicTensor SoftmaxLayer::call(const SymbolicTensor& x) {
+  return ops::softmax(x, options_.axis);
+}
+
+LayerHandle<SoftmaxLayer> Softmax(SoftmaxOptions options) {
+  return make_layer<SoftmaxLayer>(std::move(options));
+}
+
+}  // namespace plexus::layers

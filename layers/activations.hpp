@@ -1,14 +1,17 @@
-// Activations by Keras name, composed from primitive ops (so they need no backward).
-// One registry (Activation::registry()) holds them; Keras serializes an activation as its
+// Activations by Keras name, and the activation layers (ReLU, LeakyReLU, PReLU, ELU,
+// Softmax), composed from primitive ops (so they need no backward). One registry
+// (Activation::registry()) holds the activations; Keras serializes an activation as its
 // name ("relu"), or as {"class_name": "function", "config": "relu", ...}, and both are read.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/config.hpp"
 #include "core/registry.hpp"
+#include "graph/layer.hpp"
 #include "graph/symbolic.hpp"
 
 namespace plexus::activations {
@@ -41,3 +44,112 @@ void check_name(std::string_view name, std::string_view where);
 const std::vector<std::string>& names();
 
 }  // namespace plexus::activations
+
+// --- activation layers (Keras 3 layers/activations/) ----------------------------------------
+
+namespace plexus::layers {
+
+// Fields in the order of Keras's ReLU constructor.
+struct ReLUOptions {
+  std::optional<float> max_value{};  // None: unbounded
+  float negative_slope = 0.0f;
+  float threshold = 0.0f;  // only 0 is implemented
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// ReLU: y = min(x >= 0 ? x : negative_slope * x, max_value).
+class ReLULayer : public Layer {
+ public:
+  explicit ReLULayer(ReLUOptions options);
+  std::string class_name() const override { return "ReLU"; }
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  ReLUOptions options_;
+};
+LayerHandle<ReLULayer> ReLU(ReLUOptions options = {});
+
+struct LeakyReLUOptions {
+  float negative_slope = 0.3f;  // the Keras 3 layer's default (the function's is 0.2)
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// LeakyReLU: y = x >= 0 ? x : negative_slope * x.
+class LeakyReLULayer : public Layer {
+ public:
+  explicit LeakyReLULayer(LeakyReLUOptions options);
+  std::string class_name() const override { return "LeakyReLU"; }
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  LeakyReLUOptions options_;
+};
+LayerHandle<LeakyReLULayer> LeakyReLU(LeakyReLUOptions options = {});
+
+// Fields in the order of Keras's PReLU constructor.
+struct PReLUOptions {
+  std::string alpha_initializer = "zeros";
+  std::vector<Dim> shared_axes{};  // axes (1-based, as Keras) sharing one alpha
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// PReLU: y = relu(x) - alpha * relu(-x), with a learned alpha per element of the sample
+// shape (size 1 along shared_axes). Weight: alpha (input shape without the batch).
+class PReLULayer : public Layer {
+ public:
+  explicit PReLULayer(PReLUOptions options);
+  std::string class_name() const override { return "PReLU"; }
+  void build(const Shape& input_shape) override;
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  PReLUOptions options_;
+  SymbolicTensor alpha_;
+};
+LayerHandle<PReLULayer> PReLU(PReLUOptions options = {});
+
+struct ELUOptions {
+  float alpha = 1.0f;
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// ELU: y = x > 0 ? x : alpha * (exp(x) - 1).
+class ELULayer : public Layer {
+ public:
+  explicit ELULayer(ELUOptions options);
+  std::string class_name() const override { return "ELU"; }
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  ELUOptions options_;
+};
+LayerHandle<ELULayer> ELU(ELUOptions options = {});
+
+struct SoftmaxOptions {
+  Dim axis = -1;
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// Softmax: y = exp(x) / sum(exp(x)) along axis.
+class SoftmaxLayer : public Layer {
+ public:
+  explicit SoftmaxLayer(SoftmaxOptions options);
+  std::string class_name() const override { return "Softmax"; }
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  SoftmaxOptions options_;
+};
+LayerHandle<SoftmaxLayer> Softmax(SoftmaxOptions options = {});
+
+}  // namespace plexus::layers

@@ -83,3 +83,17 @@ TEST(Allocations, SteadyStateTrainingStepOfADag) {
                 {"accuracy"});
   expect_no_per_step_allocation(model);
 }
+
+TEST(Allocations, SteadyStateTrainingStepOfAConvnet) {
+  // The image kernels keep their scratch (im2col columns, pooling masks, dropout masks) in
+  // the kernel object, sized on the first step.
+  px::utils::set_random_seed(3);
+  namespace L = px::layers;
+  px::Sequential model({L::Reshape({4, 5, 1}, {.input_shape = {20}}),
+                        L::Conv2D(4, 3, {.padding = "same", .use_bias = false}),
+                        L::BatchNormalization(), L::ReLU(), L::MaxPooling2D(2),
+                        L::SpatialDropout2D(0.2f), L::Conv2DTranspose(3, 2, {.strides = 2}),
+                        L::GlobalAveragePooling2D(), L::Dense(5, "softmax")});
+  model.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
+  expect_no_per_step_allocation(model);
+}

@@ -26,6 +26,7 @@
 #include "core/error.hpp"
 #include "core/kernels.hpp"
 #include "core/random.hpp"
+#include "image_reference.hpp"
 
 namespace px = plexus;
 namespace kn = plexus::kernels;
@@ -619,6 +620,146 @@ std::vector<Case> cases() {
     add(
         name + "_vector", [=] { return make(0); }, {normal({4})}, softmax_ref(0, log));
   }
+
+  // images: convolution (strides, "same" with odd and even sizes, dilation, groups, both
+  // data formats, 1-D and 2-D), transposed convolution, pooling, padding
+  struct Conv {
+    std::string name;
+    Shape x, w;
+    image_ref::Spec spec;
+  };
+  auto cf = [](image_ref::Spec s) {
+    s.channels_first = true;
+    return s;
+  };
+  const std::vector<Conv> convs = {
+      {"conv2d_valid", {2, 5, 6, 3}, {3, 2, 3, 4}, {}},
+      {"conv2d_same_odd_stride2", {1, 7, 5, 2}, {3, 3, 2, 3}, {2, {2}, {}, true}},
+      {"conv2d_same_even_kernel_strides_1_2", {1, 6, 5, 2}, {2, 4, 2, 2}, {2, {1, 2}, {}, true}},
+      {"conv2d_same_dilation2", {1, 7, 6, 2}, {3, 3, 2, 2}, {2, {}, {2}, true}},
+      {"conv2d_valid_dilation_2_1_stride2", {1, 8, 7, 2}, {2, 3, 2, 2}, {2, {2}, {2, 1}}},
+      {"conv2d_groups2", {2, 5, 5, 4}, {3, 3, 2, 6}, {2, {}, {}, false, 2}},
+      {"conv2d_depthwise_same", {1, 5, 4, 3}, {3, 3, 1, 6}, {2, {}, {}, true, 3}},
+      {"conv2d_pointwise", {2, 3, 4, 5}, {1, 1, 5, 3}, {}},
+      {"conv2d_pointwise_groups", {1, 3, 3, 4}, {1, 1, 2, 4}, {2, {}, {}, false, 2}},
+      {"conv2d_1x1_stride2", {1, 5, 5, 2}, {1, 1, 2, 3}, {2, {2}}},
+      {"conv2d_cf_same_stride2", {2, 3, 6, 5}, {3, 3, 3, 4}, cf({2, {2}, {}, true})},
+      {"conv2d_cf_groups2_dilation", {1, 4, 7, 6}, {2, 3, 2, 4}, cf({2, {}, {2, 1}, false, 2})},
+      {"conv2d_cf_pointwise", {1, 4, 3, 3}, {1, 1, 4, 2}, cf({})},
+      {"conv1d_valid", {2, 9, 3}, {3, 3, 4}, {1}},
+      {"conv1d_same_odd_stride2", {1, 7, 2}, {4, 2, 3}, {1, {2}, {}, true}},
+      {"conv1d_groups3", {1, 6, 3}, {2, 1, 3}, {1, {}, {}, false, 3}},
+      {"conv1d_cf_dilation2_same", {1, 3, 9}, {3, 3, 2}, cf({1, {}, {2}, true})},
+  };
+  for (const Conv& c : convs) {
+    const auto spec = c.spec;
+    kn::ConvConfig config{spec.strides, spec.dilation, spec.same ? "same" : "valid", spec.groups,
+                          spec.channels_first};
+    add(
+        c.name, [=] { return kn::conv(spec.rank, config); }, {normal(c.x), normal(c.w)},
+        [=](const Inputs& in) { return image_ref::conv(in[0], in[1], spec); });
+  }
+  // With the fused bias (a third input).
+  for (std::size_t i : {0, 5, 10, 13}) {
+    const Conv& c = convs[i];
+    const auto spec = c.spec;
+    kn::ConvConfig config{spec.strides, spec.dilation, spec.same ? "same" : "valid", spec.groups,
+                          spec.channels_first};
+    add(
+        c.name + "_bias", [=] { return kn::conv(spec.rank, config); },
+        {normal(c.x), normal(c.w), normal({c.w.back()})},
+        [=](const Inputs& in) {
+          return image_ref::add_bias(image_ref::conv(in[0], in[1], spec), in[2], spec);
+        });
+  }
+  struct ConvT {
+    std::string name;
+    Shape x, w;
+    image_ref::Spec spec;
+    std::vector<Dim> output_padding;
+  };
+  const std::vector<ConvT> transposed = {
+      {"conv2d_transpose_valid", {1, 3, 4, 2}, {3, 3, 3, 2}, {}, {}},
+      {"conv2d_transpose_same_stride2", {2, 3, 3, 2}, {3, 3, 2, 2}, {2, {2}, {}, true}, {}},
+      {"conv2d_transpose_same_odd_stride_2_3",
+       {1, 3, 2, 2},
+       {3, 2, 2, 2},
+       {2, {2, 3}, {}, true},
+       {}},
+      {"conv2d_transpose_valid_kernel_below_stride", {1, 2, 3, 2}, {1, 1, 2, 2}, {2, {2}}, {}},
+      {"conv2d_transpose_output_padding", {1, 3, 2, 2}, {3, 3, 2, 2}, {2, {2}, {}, true}, {1}},
+      {"conv2d_transpose_cf_dilation2", {1, 2, 3, 3}, {2, 2, 3, 2}, cf({2, {}, {2}}), {}},
+      {"conv2d_transpose_groups2", {1, 3, 3, 4}, {2, 2, 1, 4}, {2, {2}, {}, false, 2}, {}},
+      {"conv1d_transpose_same_stride3", {1, 4, 2}, {3, 3, 2}, {1, {3}, {}, true}, {}},
+      {"conv1d_transpose_cf_valid", {2, 2, 3}, {2, 2, 2}, cf({1, {2}}), {}},
+  };
+  for (const ConvT& c : transposed) {
+    const auto spec = c.spec;
+    const auto op = c.output_padding;
+    kn::ConvConfig config{spec.strides, spec.dilation, spec.same ? "same" : "valid", spec.groups,
+                          spec.channels_first};
+    add(
+        c.name, [=] { return kn::conv_transpose(spec.rank, config, op); },
+        {normal(c.x), normal(c.w)},
+        [=](const Inputs& in) { return image_ref::conv_transpose(in[0], in[1], spec, op); });
+  }
+  for (std::size_t i : {1, 5}) {
+    const ConvT& c = transposed[i];
+    const auto spec = c.spec;
+    const auto op = c.output_padding;
+    kn::ConvConfig config{spec.strides, spec.dilation, spec.same ? "same" : "valid", spec.groups,
+                          spec.channels_first};
+    const Dim filters = c.w[c.w.size() - 2] * spec.groups;
+    add(
+        c.name + "_bias", [=] { return kn::conv_transpose(spec.rank, config, op); },
+        {normal(c.x), normal(c.w), normal({filters})},
+        [=](const Inputs& in) {
+          return image_ref::add_bias(image_ref::conv_transpose(in[0], in[1], spec, op), in[2],
+                                     spec);
+        });
+  }
+  struct Pool {
+    std::string tag;
+    Shape x;
+    std::size_t rank;
+    std::vector<Dim> size, strides;
+    bool same, channels_first;
+  };
+  const std::vector<Pool> pools = {
+      {"2d_default", {2, 5, 4, 3}, 2, {}, {}, false, false},
+      {"2d_same_odd_3x3_stride2", {1, 5, 7, 2}, 2, {3}, {2}, true, false},
+      {"2d_overlap_valid_stride1", {1, 4, 4, 2}, 2, {2}, {1}, false, false},
+      {"2d_cf_same_2x3_strides_1_2", {1, 2, 5, 6}, 2, {2, 3}, {1, 2}, true, true},
+      {"1d_same_3_stride2", {2, 7, 3}, 1, {3}, {2}, true, false},
+      {"1d_cf_valid", {1, 2, 7}, 1, {2}, {}, false, true},
+  };
+  for (bool max : {true, false}) {
+    for (const Pool& p : pools) {
+      const kn::PoolConfig config{p.size, p.strides, p.same ? "same" : "valid", p.channels_first};
+      const std::size_t rank = p.rank;
+      const Pool q = p;
+      add(
+          std::string(max ? "max_pool" : "avg_pool") + p.tag,
+          [=] { return max ? kn::max_pool(rank, config) : kn::avg_pool(rank, config); },
+          {max ? distinct(p.x) : normal(p.x)},
+          [=](const Inputs& in) {
+            return image_ref::pool(in[0], q.rank, q.size.empty() ? std::vector<Dim>{2} : q.size,
+                                   q.strides, q.same, q.channels_first, max);
+          });
+    }
+  }
+  // training_select outside training picks its second input (training: Dropout-style tests)
+  add(
+      "training_select_inference", [] { return kn::training_select(); },
+      {normal({2, 3}), normal({2, 3})}, [](const Inputs& in) { return in[1]; }, {false, true});
+  const std::vector<std::pair<Dim, Dim>> pads2d = {{0, 0}, {1, 2}, {2, 1}, {0, 0}};
+  add(
+      "pad_2d", [=] { return kn::pad(pads2d); }, {normal({2, 3, 4, 2})},
+      [=](const Inputs& in) { return image_ref::pad(in[0], pads2d); });
+  const std::vector<std::pair<Dim, Dim>> pads1d = {{0, 0}, {0, 0}, {3, 0}};
+  add(
+      "pad_1d_cf", [=] { return kn::pad(pads1d); }, {normal({1, 2, 3})},
+      [=](const Inputs& in) { return image_ref::pad(in[0], pads1d); });
   return t;
 }
 
@@ -800,19 +941,26 @@ INSTANTIATE_TEST_SUITE_P(AllKernels, OpTest, testing::ValuesIn(cases()),
 TEST(OpTable, CoversEveryKernel) {
   std::set<std::string> seen;
   for (const Case& c : cases()) seen.insert(c.make()->name());
-  for (const char* name :
-       {"matmul",       "add",         "subtract",    "multiply", "divide",  "pow",
-        "maximum",      "minimum",     "where",       "negative", "exp",     "log",
-        "sqrt",         "square",      "abs",         "tanh",     "sigmoid", "relu",
-        "elu",          "selu",        "leaky_relu",  "softplus", "gelu",    "swish",
-        "hard_sigmoid", "clip",        "affine",      "sum",      "mean",    "max",
-        "reshape",      "transpose",   "concatenate", "slice",    "gather",  "take_along_axis",
-        "softmax",      "log_softmax", "split"}) {
+  for (const char* name : {"matmul",       "add",         "subtract", "multiply",
+                           "divide",       "pow",         "maximum",  "minimum",
+                           "where",        "negative",    "exp",      "log",
+                           "sqrt",         "square",      "abs",      "tanh",
+                           "sigmoid",      "relu",        "elu",      "selu",
+                           "leaky_relu",   "softplus",    "gelu",     "swish",
+                           "hard_sigmoid", "clip",        "affine",   "sum",
+                           "mean",         "max",         "reshape",  "transpose",
+                           "concatenate",  "slice",       "gather",   "take_along_axis",
+                           "softmax",      "log_softmax", "conv",     "conv_transpose",
+                           "max_pool",     "avg_pool",    "pad",      "split"}) {
     EXPECT_TRUE(seen.count(name)) << name << " has no gradient-test case";
   }
 }
 
 // ---- dropout -------------------------------------------------------------------------
+
+Shape out_shape_of(const px::KernelPtr& k, std::vector<Shape> shapes) {
+  return k->output_shape(shapes);
+}
 
 TEST(Dropout, InferenceIsIdentity) {
   auto k = kn::dropout(0.5f);
@@ -877,6 +1025,54 @@ TEST(Dropout, SameSeedSameMask) {
   const Tensor c = px::eval(*k, {x}, train);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
+}
+
+TEST(Dropout, NoiseShapeSharesTheMaskAlongAxes) {
+  // SpatialDropout2D's mask: one draw per (sample, channel), shared over rows and columns.
+  auto k = kn::dropout(0.5f, {-1, 1, 1, -1});
+  px::utils::set_random_seed(11);
+  Rng rng(4);
+  const Tensor x = uniform({6, 3, 4, 5}, 0.5f, 1.5f)(rng);
+  const Tensor g = normal({6, 3, 4, 5})(rng);
+  const px::Context train{.training = true};
+  const Tensor y = px::eval(*k, {x}, train);
+  std::vector<const Tensor*> in = {&x};
+  Tensor gx = xt::zeros<float>({6, 3, 4, 5});
+  std::vector<Tensor*> gin = {&gx};
+  k->backward(in, y, g, gin, train);
+  std::size_t dropped = 0;
+  for (std::size_t n = 0; n < 6; ++n) {
+    for (std::size_t c = 0; c < 5; ++c) {
+      const bool drop = y(n, 0, 0, c) == 0.0f;
+      dropped += drop;
+      for (std::size_t h = 0; h < 3; ++h) {
+        for (std::size_t w = 0; w < 4; ++w) {
+          const float m = drop ? 0.0f : 2.0f;
+          EXPECT_FLOAT_EQ(y(n, h, w, c), x(n, h, w, c) * m);
+          EXPECT_FLOAT_EQ(gx(n, h, w, c), g(n, h, w, c) * m);
+        }
+      }
+    }
+  }
+  EXPECT_GT(dropped, 0u);
+  EXPECT_LT(dropped, 30u);
+  EXPECT_THROW(out_shape_of(kn::dropout(0.5f, {-1, 1}), {{2, 3, 4}}), px::Error);
+}
+
+TEST(TrainingSelect, PicksTheFirstInputInTrainingWhileEnabled) {
+  auto enabled = std::make_shared<bool>(true);
+  auto k = kn::training_select(enabled);
+  Rng rng(6);
+  const Tensor a = normal({3, 2})(rng), b = normal({3, 2})(rng), g = normal({3, 2})(rng);
+  const px::Context train{.training = true};
+  expect_close(px::eval(*k, {a, b}, train), a, 0, 0, "training");
+  auto grads = px::eval_vjp(*k, {a, b}, g, train);
+  expect_close(grads[0], g, 0, 0, "training gradient to a");
+  EXPECT_EQ(max_abs(grads[1]), 0.0);
+  expect_close(px::eval(*k, {a, b}), b, 0, 0, "inference");
+  *enabled = false;  // a frozen layer: inference behaviour in training too, clones included
+  expect_close(px::eval(*k->clone(), {a, b}, train), b, 0, 0, "disabled");
+  EXPECT_THROW(out_shape_of(kn::training_select(), {{2, 3}, {3, 2}}), px::Error);
 }
 
 TEST(Dropout, RejectsBadRate) {

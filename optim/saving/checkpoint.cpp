@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "core/error.hpp"
-#include "graph/model.hpp"
+#include "optim/model.hpp"
 #include "optim/saving/saving.hpp"
 
 namespace plexus::callbacks {

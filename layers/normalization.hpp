@@ -1,0 +1,134 @@
+// Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
+// UnitNormalization (Keras 3 defaults, weight names and order), composed from px::ops.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/layer.hpp"
+
+namespace plexus::layers {
+
+// Fields in the order of Keras's BatchNormalization constructor.
+struct BatchNormalizationOptions {
+  Dim axis = -1;  // the feature (channel) axis
+  float momentum = 0.99f;
+  float epsilon = 1e-3f;
+  bool center = true;
+  bool scale = true;
+  std::string beta_initializer = "zeros";
+  std::string gamma_initializer = "ones";
+  std::string moving_mean_initializer = "zeros";
+  std::string moving_variance_initializer = "ones";
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// y = (x - mean) / sqrt(var + epsilon) * gamma + beta per feature of `axis`. In training
+// mean and var are the batch's (over every other axis; biased variance), and the moving
+// statistics follow them once per step: moving = moving * momentum + batch * (1 - momentum).
+// At inference, and in training while the layer is frozen (set_trainable(false), as in
+// Keras 3), the moving statistics are used and not updated.
+// Weights: gamma, beta (trainable), moving_mean, moving_variance (non-trainable), all (C).
+class BatchNormalizationLayer : public Layer {
+ public:
+  explicit BatchNormalizationLayer(BatchNormalizationOptions options);
+  std::string class_name() const override { return "BatchNormalization"; }
+  void build(const Shape& input_shape) override;
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  void set_trainable(bool trainable) override;
+
+ private:
+  BatchNormalizationOptions options_;
+  std::shared_ptr<bool> use_batch_statistics_ = std::make_shared<bool>(true);
+  SymbolicTensor gamma_, beta_, moving_mean_, moving_variance_;
+};
+
+LayerHandle<BatchNormalizationLayer> BatchNormalization(BatchNormalizationOptions options = {});
+
+// Fields in the order of Keras's LayerNormalization constructor.
+struct LayerNormalizationOptions {
+  std::vector<Dim> axis{-1};
+  float epsilon = 1e-3f;
+  bool center = true;
+  bool scale = true;
+  bool rms_scaling = false;  // y = x / sqrt(mean(x^2) + eps) * gamma (no centring)
+  std::string beta_initializer = "zeros";
+  std::string gamma_initializer = "ones";
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// y = (x - mean) / sqrt(var + epsilon) * gamma + beta, with mean and var over `axis` of each
+// sample. Weights: gamma, beta (shape: the input's dimensions at `axis`).
+class LayerNormalizationLayer : public Layer {
+ public:
+  explicit LayerNormalizationLayer(LayerNormalizationOptions options);
+  std::string class_name() const override { return "LayerNormalization"; }
+  void build(const Shape& input_shape) override;
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  std::vector<Dim> axes(std::size_t rank) const;
+  LayerNormalizationOptions options_;
+  SymbolicTensor gamma_, beta_;
+};
+
+LayerHandle<LayerNormalizationLayer> LayerNormalization(LayerNormalizationOptions options = {});
+
+// Fields in the order of Keras's GroupNormalization constructor.
+struct GroupNormalizationOptions {
+  Dim groups = 32;
+  Dim axis = -1;  // the channel axis
+  float epsilon = 1e-3f;
+  bool center = true;
+  bool scale = true;
+  std::string beta_initializer = "zeros";
+  std::string gamma_initializer = "ones";
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// The channels split into `groups` groups; each sample's group is normalised over its
+// channels and all other non-batch axes, then y = x_hat * gamma + beta per channel.
+// Weights: gamma (C), beta (C). groups must divide C; groups = -1 means one per channel.
+class GroupNormalizationLayer : public Layer {
+ public:
+  explicit GroupNormalizationLayer(GroupNormalizationOptions options);
+  std::string class_name() const override { return "GroupNormalization"; }
+  void build(const Shape& input_shape) override;
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  GroupNormalizationOptions options_;
+  Dim groups_ = 0;
+  SymbolicTensor gamma_, beta_;
+};
+
+LayerHandle<GroupNormalizationLayer> GroupNormalization(GroupNormalizationOptions options = {});
+
+struct UnitNormalizationOptions {
+  std::vector<Dim> axis{-1};
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// y = x / sqrt(max(sum(x^2 over axis), 1e-12)): unit L2 norm along `axis`. No weights.
+class UnitNormalizationLayer : public Layer {
+ public:
+  explicit UnitNormalizationLayer(UnitNormalizationOptions options);
+  std::string class_name() const override { return "UnitNormalization"; }
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  std::vector<Dim> axis_;
+};
+
+LayerHandle<UnitNormalizationLayer> UnitNormalization(UnitNormalizationOptions options = {});
+
+}  // namespace plexus::layers

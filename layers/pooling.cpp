@@ -1,0 +1,121 @@
+#include "layers/pooling.hpp"
+
+#include "core/error.hpp"
+#include "core/initializers.hpp"
+#include "core/kernels.hpp"
+#include "graph/ops.hpp"
+
+namespace plexus::layers {
+
+namespace {
+void check_rank(const Layer& layer, const Shape& s, std::size_t rank) {
+  if (s.size() != rank + 2) {
+    throw Error(
+        "Input 0 of layer \"{}\" is incompatible with the layer: expected ndim={}, found "
+        "ndim={}. Full shape received: {}",
+        layer.name(), rank + 2, s.size(), shape_str(s));
+  }
+}
+}  // namespace
+
+// --- MaxPooling / AveragePooling ----------------------------------------------------------
+
+PoolingLayer::PoolingLayer(std::size_t rank, bool max, IntTuple pool_size, PoolingOptions options)
+    : Layer(options.name), rank_(rank), max_(max), options_(std::move(options)) {
+  const std::string cls = class_name();
+  pool_size_ = detail::resolve_tuple(pool_size, rank_, cls, "pool_size");
+  if (!options_.strides.empty()) {
+    options_.strides = detail::resolve_tuple(options_.strides, rank_, cls, "strides");
+  }
+  detail::check_padding(options_.padding, cls);
+  channels_first_ = detail::channels_first(options_.data_format, cls);
+  set_declared_input_shape(options_.input_shape);
+}
+
+std::string PoolingLayer::class_name() const {
+  return std::string(max_ ? "MaxPooling" : "AveragePooling") + (rank_ == 1 ? "1D" : "2D");
+}
+
+namespace {
+kernels::PoolConfig pool_config(const std::vector<Dim>& size, const IntTuple& strides,
+                                const std::string& padding, bool cf) {
+  return {size, strides.values, padding, cf};
+}
+}  // namespace
+
+SymbolicTensor PoolingLayer::call(const SymbolicTensor& x) {
+  check_rank(*this, x.shape(), rank_);
+  const auto config = pool_config(pool_size_, options_.strides, options_.padding, channels_first_);
+  return max_ ? ops::max_pool(x, config) : ops::avg_pool(x, config);
+}
+
+Shape PoolingLayer::compute_output_shape(const Shape& input_shape) {
+  check_rank(*this, input_shape, rank_);
+  const auto config = pool_config(pool_size_, options_.strides, options_.padding, channels_first_);
+  auto k = max_ ? kernels::max_pool(rank_, config) : kernels::avg_pool(rank_, config);
+  return k->output_shape(std::vector<Shape>{input_shape});
+}
+
+LayerHandle<PoolingLayer> MaxPooling1D(IntTuple pool_size, PoolingOptions options) {
+  return make_layer<PoolingLayer>(1, true, std::move(pool_size), std::move(options));
+}
+LayerHandle<PoolingLayer> MaxPooling2D(IntTuple pool_size, PoolingOptions options) {
+  return make_layer<PoolingLayer>(2, true, std::move(pool_size), std::move(options));
+}
+LayerHandle<PoolingLayer> AveragePooling1D(IntTuple pool_size, PoolingOptions options) {
+  return make_layer<PoolingLayer>(1, false, std::move(pool_size), std::move(options));
+}
+LayerHandle<PoolingLayer> AveragePooling2D(IntTuple pool_size, PoolingOptions options) {
+  return make_layer<PoolingLayer>(2, false, std::move(pool_size), std::move(options));
+}
+
+// --- GlobalMaxPooling / GlobalAveragePooling ----------------------------------------------
+
+GlobalPoolingLayer::GlobalPoolingLayer(std::size_t rank, bool max, GlobalPoolingOptions options)
+    : Layer(options.name), rank_(rank), max_(max), options_(std::move(options)) {
+  channels_first_ = detail::channels_first(options_.data_format, class_name());
+  set_declared_input_shape(options_.input_shape);
+}
+
+std::string GlobalPoolingLayer::class_name() const {
+  return std::string(max_ ? "GlobalMaxPooling" : "GlobalAveragePooling") +
+         (rank_ == 1 ? "1D" : "2D");
+}
+
+void GlobalPoolingLayer::check_input(const Shape& s) const { check_rank(*this, s, rank_); }
+
+SymbolicTensor GlobalPoolingLayer::call(const SymbolicTensor& x) {
+  check_input(x.shape());
+  const auto axes = detail::spatial_axes(x.rank(), channels_first_);
+  return max_ ? ops::max(x, axes, options_.keepdims) : ops::mean(x, axes, options_.keepdims);
+}
+
+Shape GlobalPoolingLayer::compute_output_shape(const Shape& input_shape) {
+  check_input(input_shape);
+  const auto axes = detail::spatial_axes(input_shape.size(), channels_first_);
+  Shape out;
+  for (std::size_t a = 0; a < input_shape.size(); ++a) {
+    const bool spatial = std::find(axes.begin(), axes.end(), Dim(a)) != axes.end();
+    if (!spatial) {
+      out.push_back(input_shape[a]);
+    } else if (options_.keepdims) {
+      out.push_back(1);
+    }
+  }
+  return out;
+}
+
+LayerHandle<GlobalPoolingLayer> GlobalMaxPooling1D(GlobalPoolingOptions options) {
+  return make_layer<GlobalPoolingLayer>(1, true, std::move(options));
+}
+LayerHandle<GlobalPoolingLayer> GlobalMaxPooling2D(GlobalPoolingOptions options) {
+  return make_layer<GlobalPoolingLayer>(2, true, std::move(options));
+}
+LayerHandle<GlobalPoolingLayer> GlobalAveragePooling1D(GlobalPoolingOptions options) {
+  return make_layer<GlobalPoolingLayer>(1, false, std::move(options));
+}
+LayerHandle<GlobalPoolingLayer> GlobalAveragePooling2D(GlobalPoolingOptions options) {
+  return make_layer<GlobalPoolingLayer>(2, false, std::move(options));
+}
+
+}  // namespace plexus::layers

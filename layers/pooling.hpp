@@ -1,0 +1,73 @@
+// Pooling layers: MaxPooling1D/2D, AveragePooling1D/2D, GlobalMaxPooling1D/2D,
+// GlobalAveragePooling1D/2D, with Keras 3's defaults:
+//   auto p = px::layers::MaxPooling2D(2)(c);                   // 2x2, strides 2
+//   auto q = px::layers::AveragePooling2D(3, {.strides = 1, .padding = "same"})(c);
+// "same" windows ignore the padded taps (the average counts only taps inside the input).
+#pragma once
+
+#include <string>
+
+#include "graph/layer.hpp"
+#include "layers/spatial.hpp"
+
+namespace plexus::layers {
+
+// Fields in the order of Keras's MaxPooling2D constructor after pool_size.
+struct PoolingOptions {
+  IntTuple strides{};  // empty = None: the pool size
+  std::string padding = "valid";
+  std::string data_format = "channels_last";
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// [N, spatial..., C] -> [N, out spatial..., C]: the max or mean over each window.
+class PoolingLayer : public Layer {
+ public:
+  PoolingLayer(std::size_t rank, bool max, IntTuple pool_size, PoolingOptions options);
+  std::string class_name() const override;
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override;
+
+ private:
+  std::size_t rank_;
+  bool max_;
+  std::vector<Dim> pool_size_;
+  PoolingOptions options_;
+  bool channels_first_;
+};
+
+LayerHandle<PoolingLayer> MaxPooling1D(IntTuple pool_size = 2, PoolingOptions options = {});
+LayerHandle<PoolingLayer> MaxPooling2D(IntTuple pool_size = 2, PoolingOptions options = {});
+LayerHandle<PoolingLayer> AveragePooling1D(IntTuple pool_size = 2, PoolingOptions options = {});
+LayerHandle<PoolingLayer> AveragePooling2D(IntTuple pool_size = 2, PoolingOptions options = {});
+
+struct GlobalPoolingOptions {
+  std::string data_format = "channels_last";
+  bool keepdims = false;
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// [N, spatial..., C] -> [N, C] (keepdims: [N, 1..., C]): the max or mean over all positions.
+class GlobalPoolingLayer : public Layer {
+ public:
+  GlobalPoolingLayer(std::size_t rank, bool max, GlobalPoolingOptions options);
+  std::string class_name() const override;
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override;
+
+ private:
+  void check_input(const Shape& s) const;
+  std::size_t rank_;
+  bool max_;
+  GlobalPoolingOptions options_;
+  bool channels_first_;
+};
+
+LayerHandle<GlobalPoolingLayer> GlobalMaxPooling1D(GlobalPoolingOptions options = {});
+LayerHandle<GlobalPoolingLayer> GlobalMaxPooling2D(GlobalPoolingOptions options = {});
+LayerHandle<GlobalPoolingLayer> GlobalAveragePooling1D(GlobalPoolingOptions options = {});
+LayerHandle<GlobalPoolingLayer> GlobalAveragePooling2D(GlobalPoolingOptions options = {});
+
+}  // namespace plexus::layers

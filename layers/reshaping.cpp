@@ -1,0 +1,172 @@
+// Padding (the pad kernel), cropping (slices) and nearest upsampling (a broadcast
+// multiply by ones between two reshapes, so it needs no kernel of its own).
+#include "layers/reshaping.hpp"
+
+#include <xtensor/xbuilder.hpp>
+
+#include "core/error.hpp"
+#include "core/initializers.hpp"
+#include "graph/ops.hpp"
+
+namespace plexus::layers {
+
+namespace {
+void check_rank(const Layer& layer, const Shape& s, std::size_t rank) {
+  if (s.size() != rank + 2) {
+    throw Error(
+        "Input 0 of layer \"{}\" is incompatible with the layer: expected ndim={}, found "
+        "ndim={}. Full shape received: {}",
+        layer.name(), rank + 2, s.size(), shape_str(s));
+  }
+}
+std::size_t first_spatial(bool cf) { return cf ? 2 : 1; }
+}  // namespace
+
+// --- ZeroPadding ----------------------------------------------------------------------------
+
+ZeroPaddingLayer::ZeroPaddingLayer(std::size_t rank, PadTuple padding, ZeroPaddingOptions options)
+    : Layer(options.name), rank_(rank) {
+  pads_ = detail::resolve_pads(padding, rank_, class_name(), "padding");
+  channels_first_ = detail::channels_first(options.data_format, class_name());
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+std::vector<std::pair<Dim, Dim>> ZeroPaddingLayer::all_axes(std::size_t rank) const {
+  std::vector<std::pair<Dim, Dim>> p(rank, {0, 0});
+  for (std::size_t a = 0; a < rank_; ++a) p[first_spatial(channels_first_) + a] = pads_[a];
+  return p;
+}
+
+SymbolicTensor ZeroPaddingLayer::call(const SymbolicTensor& x) {
+  check_rank(*this, x.shape(), rank_);
+  return ops::pad(x, all_axes(x.rank()));
+}
+
+Shape ZeroPaddingLayer::compute_output_shape(const Shape& input_shape) {
+  check_rank(*this, input_shape, rank_);
+  Shape out = input_shape;
+  for (std::size_t a = 0; a < rank_; ++a) {
+    Dim& d = out[first_spatial(channels_first_) + a];
+    if (d >= 0) d += pads_[a].first + pads_[a].second;
+  }
+  return out;
+}
+
+LayerHandle<ZeroPaddingLayer> ZeroPadding1D(PadTuple padding, ZeroPaddingOptions options) {
+  return make_layer<ZeroPaddingLayer>(1, std::move(padding), std::move(options));
+}
+LayerHandle<ZeroPaddingLayer> ZeroPadding2D(PadTuple padding, ZeroPaddingOptions options) {
+  return make_layer<ZeroPaddingLayer>(2, std::move(padding), std::move(options));
+}
+
+// --- Cropping -------------------------------------------------------------------------------
+
+CroppingLayer::CroppingLayer(std::size_t rank, PadTuple cropping, CroppingOptions options)
+    : Layer(options.name), rank_(rank) {
+  crops_ = detail::resolve_pads(cropping, rank_, class_name(), "cropping");
+  channels_first_ = detail::channels_first(options.data_format, class_name());
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+Shape CroppingLayer::compute_output_shape(const Shape& input_shape) {
+  check_rank(*this, input_shape, rank_);
+  Shape out = input_shape;
+  for (std::size_t a = 0; a < rank_; ++a) {
+    Dim& d = out[first_spatial(channels_first_) + a];
+    if (d < 0) continue;
+    if (crops_[a].first + crops_[a].second >= d) {
+      throw Error(
+          "Layer \"{}\" (Cropping{}D): cropping ({}, {}) removes all of axis {} of the input "
+          "shape {}",
+          name(), rank_, crops_[a].first, crops_[a].second, first_spatial(channels_first_) + a,
+          shape_str(input_shape));
+    }
+    d -= crops_[a].first + crops_[a].second;
+  }
+  return out;
+}
+
+SymbolicTensor CroppingLayer::call(const SymbolicTensor& x) {
+  compute_output_shape(x.shape());
+  SymbolicTensor y = x;
+  for (std::size_t a = 0; a < rank_; ++a) {
+    const auto axis = static_cast<Dim>(first_spatial(channels_first_) + a);
+    const Dim n = x.shape()[static_cast<std::size_t>(axis)];
+    if (n < 0) {
+      throw Error(
+          "Layer \"{}\" (Cropping{}D): the spatial axes must be known, received input "
+          "with shape {}",
+          name(), rank_, shape_str(x.shape()));
+    }
+    if (crops_[a].first == 0 && crops_[a].second == 0) continue;
+    y = ops::slice(y, axis, crops_[a].first, n - crops_[a].second);
+  }
+  return y;
+}
+
+LayerHandle<CroppingLayer> Cropping1D(PadTuple cropping, CroppingOptions options) {
+  return make_layer<CroppingLayer>(1, std::move(cropping), std::move(options));
+}
+LayerHandle<CroppingLayer> Cropping2D(PadTuple cropping, CroppingOptions options) {
+  return make_layer<CroppingLayer>(2, std::move(cropping), std::move(options));
+}
+
+// --- UpSampling -----------------------------------------------------------------------------
+
+UpSamplingLayer::UpSamplingLayer(std::size_t rank, IntTuple size, UpSamplingOptions options)
+    : Layer(options.name), rank_(rank) {
+  size_ = detail::resolve_tuple(size, rank_, class_name(), "size");
+  channels_first_ = detail::channels_first(options.data_format, class_name());
+  if (options.interpolation != "nearest") {
+    throw Error("{}: interpolation \"{}\" is not available in plexus (only \"nearest\")",
+                class_name(), options.interpolation);
+  }
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+Shape UpSamplingLayer::compute_output_shape(const Shape& input_shape) {
+  check_rank(*this, input_shape, rank_);
+  Shape out = input_shape;
+  for (std::size_t a = 0; a < rank_; ++a) {
+    Dim& d = out[first_spatial(channels_first_) + a];
+    if (d >= 0) d *= size_[a];
+  }
+  return out;
+}
+
+SymbolicTensor UpSamplingLayer::call(const SymbolicTensor& x) {
+  const Shape out = compute_output_shape(x.shape());
+  // [N, ..., d, ...] -> [N, ..., d, 1, ...] * ones [..., s, ...] -> [N, ..., d * s, ...]
+  Shape expanded{-1}, ones_shape;
+  for (std::size_t a = 1; a < x.rank(); ++a) {
+    const Dim d = x.shape()[a];
+    if (d < 0) {
+      throw Error(
+          "Layer \"{}\" ({}): all dimensions after the batch must be known, received "
+          "input with shape {}",
+          name(), class_name(), shape_str(x.shape()));
+    }
+    expanded.push_back(d);
+    ones_shape.push_back(1);
+    const std::size_t s = a - first_spatial(channels_first_);
+    if (a >= first_spatial(channels_first_) && s < rank_) {
+      expanded.push_back(1);
+      ones_shape.push_back(size_[s]);
+    }
+  }
+  std::vector<std::size_t> ushape(ones_shape.begin(), ones_shape.end());
+  Tensor ones = xt::ones<float>(ushape);
+  auto y = ops::multiply(ops::reshape(x, expanded), ops::constant(std::move(ones)));
+  Shape target = out;
+  target[0] = -1;
+  return ops::reshape(y, target);
+}
+
+LayerHandle<UpSamplingLayer> UpSampling1D(IntTuple size, UpSamplingOptions options) {
+  return make_layer<UpSamplingLayer>(1, std::move(size), std::move(options));
+}
+LayerHandle<UpSamplingLayer> UpSampling2D(IntTuple size, UpSamplingOptions options) {
+  return make_layer<UpSamplingLayer>(2, std::move(size), std::move(options));
+}
+
+}  // namespace plexus::layers
