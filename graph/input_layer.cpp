@@ -12,17 +12,19 @@ InputLayer::InputLayer(Shape shape, std::string_view name) : Layer(name), shape_
 }
 
 SymbolicTensor InputLayer::output() {
-  if (!output_.defined()) {
+  if (auto call = call_.lock()) return SymbolicTensor(node_, std::move(call));
+  if (!node_) {
     Shape full{-1};
     full.insert(full.end(), shape_.begin(), shape_.end());
-    auto node = make_node(Node::Kind::kInput, full, name());
-    auto call = std::make_shared<LayerCall>();
-    call->layer = shared_from_this();
-    call->outputs = {node};
-    call->id = detail::next_id();
-    output_ = SymbolicTensor(node, call);
+    node_ = make_node(Node::Kind::kInput, full, name());
+    call_id_ = detail::next_id();
   }
-  return output_;
+  auto call = std::make_shared<LayerCall>();
+  call->layer = shared_from_this();
+  call->outputs = {node_};
+  call->id = call_id_;
+  call_ = call;
+  return SymbolicTensor(node_, std::move(call));
 }
 
 }  // namespace plexus::graph

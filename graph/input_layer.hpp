@@ -16,7 +16,12 @@ class InputLayer : public Layer {
 
  private:
   Shape shape_;
-  SymbolicTensor output_;
+  // The call is held weakly: it holds this layer, so a strong reference here was a cycle
+  // that leaked every Input(). Whoever holds the returned tensor keeps the call alive; made
+  // again (same node and id) if all of those are gone.
+  NodePtr node_;
+  std::weak_ptr<LayerCall> call_;
+  std::size_t call_id_ = 0;
 };
 
 }  // namespace plexus::graph
