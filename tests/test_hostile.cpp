@@ -191,3 +191,27 @@ TEST(NonsenseOptions, NaNLearningRateIsRejected) {
   t.model.optimizer().set_learning_rate(NAN);
   EXPECT_ERROR_WITH([&] { t.model.fit(t.x, t.y, {.verbose = 0}); }, "learning_rate", "nan");
 }
+
+// ---- leaks the sanitizer stage found -----------------------------------------------------
+
+TEST(Leaks, AnInputIsFreedWithTheLastTensorThatUsesIt) {
+  // The InputLayer held its call, which holds the InputLayer: every Input() leaked (LSan's
+  // first finding in .ci/run's sanitizer stage).
+  std::weak_ptr<void> layer;
+  {
+    auto x = px::Input({3});
+    layer = x.history()->layer;
+    EXPECT_FALSE(layer.expired());
+  }
+  EXPECT_TRUE(layer.expired());
+  {
+    auto in = px::Input({3});
+    px::Model model(in, px::layers::Dense(2)(in));
+    layer = in.history()->layer;
+    in = px::SymbolicTensor();
+    // The model keeps its input alive, and with it the same tensor.
+    EXPECT_FALSE(layer.expired());
+    EXPECT_EQ(model.predict(px::Tensor(xt::zeros<float>({2, 3}))).shape()[1], 2u);
+  }
+  EXPECT_TRUE(layer.expired());
+}

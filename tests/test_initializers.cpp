@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <string>
+#include <vector>
 #include <xtensor/xmath.hpp>
 
 #include "core/error.hpp"
@@ -195,6 +197,31 @@ TEST(Initializers, OrthogonalIsOrthogonal) {
   // Conv kernel [3, 3, 4, 8] -> flattened [36, 8].
   EXPECT_LT(orthogonality_error(init::make("Orthogonal", {3, 3, 4, 8}), 36, 8, true, 1.0), 1e-5);
   EXPECT_THROW(init::make("orthogonal", {5}), px::Error);
+}
+
+TEST(Initializers, OrthogonalIsTheQOfTheDrawnMatrixWithKerasSignFix) {
+  // Keras: q, r = qr(a); q *= sign(diag(r)). So a = q r with r upper triangular and a
+  // positive diagonal: r = q^T a must be that, for the normal matrix a the seed draws.
+  for (const Shape shape : {Shape{7, 3}, Shape{3, 7}}) {
+    const std::size_t rows = shape[0], cols = shape[1];
+    const std::size_t tall = std::max(rows, cols), wide = std::min(rows, cols);
+    px::utils::set_random_seed(11);
+    std::vector<double> a(tall * wide);  // [tall, wide], row-major, in draw order
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (double& v : a) v = normal(px::generator());
+    px::utils::set_random_seed(11);
+    const Tensor w = init::make("orthogonal", shape);
+    // q [tall, wide]: w itself when tall, its transpose when wide.
+    auto q = [&](std::size_t i, std::size_t j) { return double(rows >= cols ? w(i, j) : w(j, i)); };
+    for (std::size_t i = 0; i < wide; ++i) {
+      for (std::size_t j = 0; j < wide; ++j) {
+        double r = 0;
+        for (std::size_t k = 0; k < tall; ++k) r += q(k, i) * a[k * wide + j];
+        if (i > j) EXPECT_NEAR(r, 0.0, 1e-5) << i << "," << j;
+        if (i == j) EXPECT_GT(r, 0.0) << i;
+      }
+    }
+  }
 }
 
 TEST(Initializers, NamesAliasesAndClassNames) {
