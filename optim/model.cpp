@@ -171,9 +171,21 @@ Sequential::Sequential(std::string_view name) : stack_(std::make_shared<Stack>()
   set_pending_name(name.empty() ? unique_name("sequential") : std::string(name));
 }
 
-Sequential::Sequential(std::initializer_list<LayerRef> layers, std::string_view name)
+SequentialEntry::SequentialEntry(const SymbolicTensor& input) {
+  if (!input.defined() || !input.history() ||
+      !dynamic_cast<graph::InputLayer*>(input.history()->layer.get())) {
+    throw Error(
+        "Sequential: a symbolic tensor in the layer list must be a px::Input(shape) (it stands "
+        "for its InputLayer); received the output of {}",
+        input.defined() && input.history() ? "layer \"" + input.history()->layer->name() + "\""
+                                           : std::string("nothing (an empty tensor)"));
+  }
+  layer = LayerRef(input.history()->layer);
+}
+
+Sequential::Sequential(std::initializer_list<SequentialEntry> layers, std::string_view name)
     : Sequential(name) {
-  for (auto& l : layers) add(l);
+  for (auto& l : layers) add(l.layer);
 }
 
 void Sequential::add(LayerRef layer) {
