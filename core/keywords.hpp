@@ -166,6 +166,12 @@ Options make(A&&... args) {
     return NAME(PLEXUS_KW_UNPAREN ARGS,                                                           \
                 ::plexus::kw::make<OPTIONS>(std::forward<PlexusKw>(plexus_kw)...));               \
   }
+// A class constructor taking keywords, delegating to CLASS(OPTIONS):
+//   class EarlyStopping { ... PLEXUS_KEYWORD_CONSTRUCTOR(EarlyStopping, EarlyStoppingOptions) };
+#define PLEXUS_KEYWORD_CONSTRUCTOR(CLASS, OPTIONS)                          \
+  template <::plexus::kw::Argument... PlexusKw>                             \
+  requires(sizeof...(PlexusKw) > 0) explicit CLASS(PlexusKw&&... plexus_kw) \
+      : CLASS(::plexus::kw::make<OPTIONS>(std::forward<PlexusKw>(plexus_kw)...)) {}
 #define PLEXUS_KEYWORD_FACTORY0(RET, NAME, OPTIONS)                                 \
   template <::plexus::kw::Argument... PlexusKw>                                     \
   requires(sizeof...(PlexusKw) > 0) RET NAME(PlexusKw&&... plexus_kw) {             \

@@ -50,6 +50,7 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 // Throws: Unknown <what> "adma". Did you mean "adam"? Known <what>s: adadelta, adagrad, ...
+// ("losses" for what = "loss").
 [[noreturn]] inline void throw_unknown_name(std::string_view what, std::string_view name,
                                             std::vector<std::string> known) {
   std::sort(known.begin(), known.end());
@@ -64,7 +65,11 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
       hint = fmt::format(" Did you mean \"{}\"?", k);
     }
   }
-  throw Error("Unknown {} \"{}\".{} Known {}s: {}", what, name, hint, what, fmt::join(known, ", "));
+  // English plural: "losses", "metrics", "optimizers".
+  const std::string plural =
+      !what.empty() && what.back() == 's' ? std::string(what) + "es" : std::string(what) + "s";
+  throw Error("Unknown {} \"{}\".{} Known {}: {}", what, name, hint, plural,
+              fmt::join(known, ", "));
 }
 
 }  // namespace plexus::detail

@@ -111,24 +111,20 @@ class Model {
                               PredictOptions options = {}) const;
   // Keyword forms: model.predict(x, kw::batch_size = 256, kw::verbose = 0).
   template <kw::Argument... K>
-  requires(sizeof...(K) > 0) Tensor predict(const Tensor& x, K&&... k) const {
-    return predict(x, kw::make<PredictOptions>(std::forward<K>(k)...));
-  }
+  requires(sizeof...(K) > 0) Tensor predict(const Tensor& x, K&&... k)
+  const { return predict(x, kw::make<PredictOptions>(std::forward<K>(k)...)); }
   template <kw::Argument... K>
-  requires(sizeof...(K) > 0) std::vector<Tensor> predict(const std::vector<Tensor>& xs,
-                                                        K&&... k) const {
-    return predict(xs, kw::make<PredictOptions>(std::forward<K>(k)...));
-  }
+  requires(sizeof...(K) > 0) std::vector<Tensor> predict(const std::vector<Tensor>& xs, K&&... k)
+  const { return predict(xs, kw::make<PredictOptions>(std::forward<K>(k)...)); }
   template <kw::Argument... K>
-  requires(sizeof...(K) > 0) std::vector<Tensor> predict(std::initializer_list<Tensor> xs,
-                                                        K&&... k) const {
+  requires(sizeof...(K) > 0) std::vector<Tensor> predict(std::initializer_list<Tensor> xs, K&&... k)
+  const {
     return predict(std::vector<Tensor>(xs), kw::make<PredictOptions>(std::forward<K>(k)...));
   }
   template <kw::Argument... K>
   requires(sizeof...(K) > 0) std::vector<Tensor> predict(const std::map<std::string, Tensor>& xs,
-                                                        K&&... k) const {
-    return predict(xs, kw::make<PredictOptions>(std::forward<K>(k)...));
-  }
+                                                         K&&... k)
+  const { return predict(xs, kw::make<PredictOptions>(std::forward<K>(k)...)); }
 
   // --- helpers shared with optim/ -----------------------------------------------------
   std::vector<Tensor> predict_refs(const std::vector<Data::Ref>& xs, PredictOptions options) const;
@@ -144,6 +140,9 @@ class Model {
   // Sequential builds its graph on first use from the data's shape when no input shape
   // was declared; a Functional model is always built.
   virtual void ensure_built(const std::vector<Data::Ref>& xs) const;
+  // The layers of a model whose graph does not exist yet (an unbuilt Sequential's), for
+  // summary(); empty for a Functional model.
+  virtual std::vector<std::shared_ptr<Layer>> pending_layers() const { return {}; }
   void set_graph(std::shared_ptr<graph::Functional> g) const;
   bool has_graph() const;
   void set_pending_name(std::string name);  // the name before the graph exists
@@ -175,6 +174,7 @@ class Sequential : public Model {
 
  protected:
   void ensure_built(const std::vector<Data::Ref>& xs) const override;
+  std::vector<std::shared_ptr<Layer>> pending_layers() const override;
 
  private:
   struct Stack;

@@ -31,7 +31,7 @@ class Loss;
 using LossFn = std::function<SymbolicTensor(const SymbolicTensor&, const SymbolicTensor&)>;
 // A Loss computing fn (optim/losses.hpp's LossFunction).
 std::shared_ptr<Loss> make_loss_function(std::string name, LossFn fn);
-}
+}  // namespace losses
 namespace metrics {
 class Metric;
 }

@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/keywords.hpp"
 #include "core/tensor.hpp"
 #include "graph/symbolic.hpp"
 #include "optim/schedules.hpp"
@@ -156,6 +157,7 @@ struct SGDOptions {
 class SGD : public Optimizer {
  public:
   explicit SGD(SGDOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(SGD, SGDOptions)  // SGD(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "SGD"; }
   std::shared_ptr<Optimizer> clone() const override;
   const SGDOptions& options() const { return options_; }
@@ -186,6 +188,7 @@ struct RMSpropOptions {
 class RMSprop : public Optimizer {
  public:
   explicit RMSprop(RMSpropOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(RMSprop, RMSpropOptions)  // RMSprop(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "rmsprop"; }
   std::shared_ptr<Optimizer> clone() const override;
   const RMSpropOptions& options() const { return options_; }
@@ -216,6 +219,7 @@ struct AdamOptions {
 class Adam : public Optimizer {
  public:
   explicit Adam(AdamOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Adam, AdamOptions)  // Adam(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adam"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdamOptions& options() const { return options_; }
@@ -244,6 +248,7 @@ struct AdamWOptions {
 class AdamW : public Adam {
  public:
   explicit AdamW(AdamWOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(AdamW, AdamWOptions)  // AdamW(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adamw"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdamWOptions& adamw_options() const { return adamw_options_; }
@@ -269,6 +274,7 @@ struct NadamOptions {
 class Nadam : public Optimizer {
  public:
   explicit Nadam(NadamOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Nadam, NadamOptions)  // Nadam(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "nadam"; }
   std::shared_ptr<Optimizer> clone() const override;
   const NadamOptions& options() const { return options_; }
@@ -297,6 +303,7 @@ struct AdagradOptions {
 class Adagrad : public Optimizer {
  public:
   explicit Adagrad(AdagradOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Adagrad, AdagradOptions)  // Adagrad(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adagrad"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdagradOptions& options() const { return options_; }
@@ -325,6 +332,7 @@ struct AdadeltaOptions {
 class Adadelta : public Optimizer {
  public:
   explicit Adadelta(AdadeltaOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Adadelta, AdadeltaOptions)  // Adadelta(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adadelta"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdadeltaOptions& options() const { return options_; }
@@ -352,6 +360,7 @@ struct AdamaxOptions {
 class Adamax : public Optimizer {
  public:
   explicit Adamax(AdamaxOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Adamax, AdamaxOptions)  // Adamax(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adamax"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdamaxOptions& options() const { return options_; }
@@ -372,3 +381,19 @@ std::shared_ptr<Optimizer> get(std::string_view name);
 std::vector<std::string> names();
 
 }  // namespace plexus::optim
+
+// Optimizer keywords (core/keywords.hpp): px::optim::Adam(kw::learning_rate = 1e-3).
+PLEXUS_KEYWORD(learning_rate, ::plexus::optim::LearningRate)
+PLEXUS_KEYWORD(momentum, double)
+PLEXUS_KEYWORD(nesterov, bool)
+PLEXUS_KEYWORD(rho, double)
+PLEXUS_KEYWORD(epsilon, double)
+PLEXUS_KEYWORD(centered, bool)
+PLEXUS_KEYWORD(beta_1, double)
+PLEXUS_KEYWORD(beta_2, double)
+PLEXUS_KEYWORD(amsgrad, bool)
+PLEXUS_KEYWORD(initial_accumulator_value, double)
+PLEXUS_KEYWORD(weight_decay, std::optional<double>)
+PLEXUS_KEYWORD(clipnorm, std::optional<double>)
+PLEXUS_KEYWORD(clipvalue, std::optional<double>)
+PLEXUS_KEYWORD(global_clipnorm, std::optional<double>)

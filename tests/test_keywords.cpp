@@ -179,3 +179,16 @@ TEST(Keywords, OneSpellingAcrossFunctions) {
   EXPECT_EQ(fit.epochs, px::FitOptions{}.epochs);
   EXPECT_EQ(es.min_delta, px::callbacks::EarlyStoppingOptions{}.min_delta);
 }
+
+TEST(Keywords, OptimizersAndSchedulesTakeKeywords) {
+  px::optim::Adam adam(kw::beta_1 = 0.8, kw::learning_rate = 0.01);
+  EXPECT_DOUBLE_EQ(adam.learning_rate(), 0.01);
+  px::optim::SGD sgd(
+      kw::nesterov = true, kw::momentum = 0.9,
+      kw::learning_rate = px::optimizers::schedules::ExponentialDecay(
+          kw::initial_learning_rate = 0.1, kw::decay_steps = 10, kw::decay_rate = 0.5));
+  EXPECT_DOUBLE_EQ(sgd.learning_rate(), 0.1);
+  px::Sequential model({px::Input({2}), px::layers::Dense(1)});
+  model.compile(kw::loss = "mse", kw::optimizer = px::optim::RMSprop(kw::learning_rate = 0.002));
+  EXPECT_DOUBLE_EQ(model.optimizer().learning_rate(), 0.002);
+}
