@@ -6,6 +6,7 @@
 #   ```
 #   <!-- end example -->
 # Run: cmake -DDOCS_DIR=docs -P docs/check_embedded.cmake
+cmake_minimum_required(VERSION 3.20)
 file(GLOB pages ${DOCS_DIR}/*.md)
 set(failures "")
 set(count 0)
