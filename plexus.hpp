@@ -1,7 +1,31 @@
 // plexus: the Keras Functional API in C++. One header for everything:
 //   #include <plexus.hpp>
 //   namespace px = plexus;
+//
+// Besides plexus, it brings the xtensor headers an example needs, so a NumPy-style line
+// compiles without hunting for includes:
+//   <xtensor/xarray.hpp>        px::Tensor (xt::xarray<float>), xt::zeros/ones/arange (xbuilder)
+//   <xtensor/xview.hpp>         xt::view(x, xt::all(), xt::range(0, 13)), xt::col, xt::row
+//   <xtensor/xmath.hpp>         element-wise math, xt::sum, xt::mean, xt::amax, ...
+//   <xtensor/xsort.hpp>         xt::argmax, xt::argmin, xt::sort, xt::argsort
+//   <xtensor/xio.hpp>           std::cout << tensor
+//   <xtensor/xrandom.hpp>       xt::random::rand / randn / randint / shuffle
+//   <xtensor/xmanipulation.hpp> xt::transpose, xt::squeeze, xt::expand_dims, xt::flatten
+//   <xtensor/xindex_view.hpp>   xt::filter(x, mask)
+// For reshaping with -1 and per-column statistics use px::utils::reshape / mean / stddev
+// (core/preprocessing.hpp): xtensor 0.24's reshape_view(x, {-1, n}) and stddev(x, {0})
+// crash instead of failing with a message.
 #pragma once
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xindex_view.hpp>
+#include <xtensor/xio.hpp>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xrandom.hpp>
+#include <xtensor/xsort.hpp>
+#include <xtensor/xview.hpp>
 
 #include "core/blas.hpp"
 #include "core/config.hpp"
@@ -13,6 +37,8 @@
 #include "core/initializers.hpp"
 #include "core/kernel.hpp"
 #include "core/kernels.hpp"
+#include "core/keywords.hpp"
+#include "core/preprocessing.hpp"
 #include "core/random.hpp"
 #include "core/registry.hpp"
 #include "core/tensor.hpp"
@@ -29,12 +55,14 @@
 #include "layers/activations.hpp"
 #include "layers/convolution.hpp"
 #include "layers/core.hpp"
+#include "layers/lambda.hpp"
 #include "layers/merging.hpp"
 #include "layers/normalization.hpp"
 #include "layers/pooling.hpp"
 #include "layers/registry.hpp"
 #include "layers/regularization.hpp"
 #include "layers/reshaping.hpp"
+#include "layers/preprocessing.hpp"
 #include "optim/callback.hpp"
 #include "optim/callbacks.hpp"
 #include "optim/gradient_check.hpp"

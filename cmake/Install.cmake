@@ -4,6 +4,11 @@ install(TARGETS plexus EXPORT plexusTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES plexus.hpp DESTINATION include/plexus)
+# <plexus.hpp> from PREFIX/include as well: a forwarding header (the target also puts
+# PREFIX/include/plexus on the include path, where the headers find each other).
+file(WRITE ${PROJECT_BINARY_DIR}/forward/plexus.hpp
+     "// Forwards to plexus/plexus.hpp (installed headers live in PREFIX/include/plexus).\n#pragma once\n#include \"plexus/plexus.hpp\"\n")
+install(FILES ${PROJECT_BINARY_DIR}/forward/plexus.hpp DESTINATION include)
 foreach(dir core graph layers optim)
   install(DIRECTORY ${dir}/ DESTINATION include/plexus/${dir} FILES_MATCHING PATTERN "*.hpp")
 endforeach()

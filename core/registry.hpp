@@ -36,6 +36,12 @@
 
 namespace plexus {
 
+// "loss" -> "losses", "optimizer" -> "optimizers" (English plural for error messages).
+inline std::string plural(const std::string& kind) {
+  if (!kind.empty() && (kind.back() == 's' || kind.back() == 'x')) return kind + "es";
+  return kind + "s";
+}
+
 namespace detail {
 
 inline std::string to_lower(std::string_view s) {
@@ -264,8 +270,8 @@ class Registry {
     } else if (custom) {
       message += fmt::format(" (module \"{}\")", module);
     }
-    message += fmt::format(".{} Known {}s: {}.", detail::did_you_mean(class_name, known), kind_,
-                           detail::join_sorted(known));
+    message += fmt::format(".{} Known {}: {}.", detail::did_you_mean(class_name, known),
+                           plural(kind_), detail::join_sorted(known));
     if (!hint_.empty()) {
       const std::string reg = !registered.empty() && registered.find('>') != std::string_view::npos
                                   ? std::string(registered)

@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.hpp"
@@ -26,6 +28,14 @@ struct Data {
   }
   static Ref own(Tensor t) { return std::make_shared<const Tensor>(std::move(t)); }
 
+  // One entry of a literal map: `fit({{"title", t}, {"body", b}}, ...)`.
+  struct Named {
+    std::string name;
+    Ref ref;
+    Named(std::string_view n, const Tensor& t) : name(n), ref(borrow(t)) {}
+    Named(std::string_view n, Tensor&& t) : name(n), ref(own(std::move(t))) {}
+  };
+
   Data() = default;
   Data(const Tensor& t) : list{borrow(t)} {}
   Data(Tensor&& t) : list{own(std::move(t))} {}
@@ -40,9 +50,13 @@ struct Data {
   Data(const std::map<std::string, Tensor>& m) {
     for (auto& [k, t] : m) by_name.emplace(k, borrow(t));
   }
+  Data(std::initializer_list<Named> named) {
+    for (auto& n : named) by_name.emplace(n.name, n.ref);
+  }
   bool empty() const { return list.empty() && by_name.empty(); }
 };
 
+// predict(x, {.batch_size = 256, .verbose = 1}); verbose 1 shows Keras's progress bar.
 struct PredictOptions {
   int batch_size = 32;
   int verbose = 0;

@@ -269,7 +269,46 @@ bool sequential_like(const graph::Functional& g) {
   return true;
 }
 
+// Model "<name>" header, the table, and the three totals.
+std::string with_totals(std::string_view name, const std::string& table, std::size_t n_train,
+                        std::size_t n_frozen) {
+  const double bytes = sizeof(float);
+  std::string out = fmt::format("Model: \"{}\"\n", name);
+  out += table;
+  out += fmt::format(" Total params: {} ({})\n", with_commas(n_train + n_frozen),
+                     readable_size(static_cast<double>(n_train + n_frozen) * bytes));
+  out += fmt::format(" Trainable params: {} ({})\n", with_commas(n_train),
+                     readable_size(static_cast<double>(n_train) * bytes));
+  out += fmt::format(" Non-trainable params: {} ({})\n", with_commas(n_frozen),
+                     readable_size(static_cast<double>(n_frozen) * bytes));
+  return out;
+}
+
 }  // namespace
+
+std::string graph::summary_string_unbuilt(std::string_view name,
+                                          const std::vector<std::shared_ptr<Layer>>& layers,
+                                          int line_length) {
+  if (line_length <= 0) line_length = std::min(88, terminal_columns() - 4);
+  Table table;
+  table.widths = column_widths({0.45, 0.80, 1.0}, line_length);
+  table.right = {false, false, true};
+  table.rule("┏", "━", "┳", "┓");
+  table.row({"Layer (type)", "Output Shape", "Param #"}, "┃");
+  table.rule("┡", "━", "╇", "┩");
+  std::size_t n_train = 0, n_frozen = 0;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Layer& layer = *layers[i];
+    if (i > 0) table.rule("├", "─", "┼", "┤");
+    table.row({fmt::format("{} ({})", layer.name(), layer.class_name()), "?",
+               layer.built() ? with_commas(layer.count_params()) : "0 (unbuilt)"},
+              "│");
+    n_train += count(layer.trainable_weights());
+    n_frozen += count(layer.non_trainable_weights());
+  }
+  table.rule("└", "─", "┴", "┘");
+  return with_totals(name, table.out, n_train, n_frozen);
+}
 
 std::string graph::summary_string(const Functional& g, int line_length) {
   const bool is_sequential = g.class_name() == "Sequential";
@@ -329,16 +368,7 @@ std::string graph::summary_string(const Functional& g, int line_length) {
   const auto non_trainable = g.non_trainable_weights();
   const std::size_t n_train = count(trainable);
   const std::size_t n_frozen = count(non_trainable);
-  const double bytes = sizeof(float);
-  std::string out = fmt::format("Model: \"{}\"\n", g.name());
-  out += table.out;
-  out += fmt::format(" Total params: {} ({})\n", with_commas(n_train + n_frozen),
-                     readable_size(static_cast<double>(n_train + n_frozen) * bytes));
-  out += fmt::format(" Trainable params: {} ({})\n", with_commas(n_train),
-                     readable_size(static_cast<double>(n_train) * bytes));
-  out += fmt::format(" Non-trainable params: {} ({})\n", with_commas(n_frozen),
-                     readable_size(static_cast<double>(n_frozen) * bytes));
-  return out;
+  return with_totals(g.name(), table.out, n_train, n_frozen);
 }
 
 }  // namespace plexus

@@ -1,6 +1,8 @@
 // Core layers: Dense, Activation, Dropout, Flatten, Reshape, InputLayer.
 // Each is a class (DenseLayer, ...) plus a Keras-named factory returning a shared handle:
 //   auto h = px::layers::Dense(64, "relu")(x);
+// Every factory also takes its options as keywords in any order (core/keywords.hpp):
+//   px::layers::Dense(12, kw::input_dim = 8, kw::activation = "relu")
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include "core/config.hpp"
 #include "core/constraints.hpp"
 #include "core/initializers.hpp"
+#include "core/keywords.hpp"
 #include "graph/input_layer.hpp"
 #include "graph/layer.hpp"
 #include "graph/regularizers.hpp"
@@ -62,6 +65,7 @@ class DenseLayer : public Layer {
 
 LayerHandle<DenseLayer> Dense(Dim units, DenseOptions options = {});
 LayerHandle<DenseLayer> Dense(Dim units, std::string_view activation);
+PLEXUS_KEYWORD_FACTORY(LayerHandle<DenseLayer>, Dense, DenseOptions, (Dim units), (units))
 
 // --- Activation ------------------------------------------------------------------------
 
@@ -87,6 +91,8 @@ class ActivationLayer : public Layer {
 
 LayerHandle<ActivationLayer> Activation(std::string_view activation,
                                         ActivationOptions options = {});
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ActivationLayer>, Activation, ActivationOptions,
+                       (std::string_view activation), (activation))
 
 // --- Dropout ---------------------------------------------------------------------------
 
@@ -117,6 +123,7 @@ class DropoutLayer : public Layer {
 };
 
 LayerHandle<DropoutLayer> Dropout(float rate, DropoutOptions options = {});
+PLEXUS_KEYWORD_FACTORY(LayerHandle<DropoutLayer>, Dropout, DropoutOptions, (float rate), (rate))
 
 // --- Flatten ---------------------------------------------------------------------------
 
@@ -137,6 +144,7 @@ class FlattenLayer : public Layer {
 };
 
 LayerHandle<FlattenLayer> Flatten(FlattenOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<FlattenLayer>, Flatten, FlattenOptions)
 
 // --- Reshape ---------------------------------------------------------------------------
 
@@ -162,6 +170,8 @@ class ReshapeLayer : public Layer {
 };
 
 LayerHandle<ReshapeLayer> Reshape(Shape target_shape, ReshapeOptions options = {});
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ReshapeLayer>, Reshape, ReshapeOptions, (Shape target_shape),
+                       (std::move(target_shape)))
 
 // --- InputLayer ------------------------------------------------------------------------
 
@@ -173,5 +183,7 @@ struct InputLayerOptions {
 // (`model.add(px::layers::InputLayer({784}))`). shape excludes the batch.
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, InputLayerOptions options = {});
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, std::string_view name);
+PLEXUS_KEYWORD_FACTORY(LayerHandle<graph::InputLayer>, InputLayer, InputLayerOptions,
+                       (const Shape& shape), (shape))
 
 }  // namespace plexus::layers

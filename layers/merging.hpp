@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/keywords.hpp"
 #include "graph/layer.hpp"
 
 namespace plexus::layers {
@@ -134,5 +135,41 @@ LayerHandle<MaximumLayer> Maximum(MergeOptions options = {});
 LayerHandle<MinimumLayer> Minimum(MergeOptions options = {});
 LayerHandle<ConcatenateLayer> Concatenate(Dim axis = -1, MergeOptions options = {});
 LayerHandle<ConcatenateLayer> Concatenate(MergeOptions options);
+// Keyword forms: px::layers::Add(kw::name = "sum"), Concatenate(1, kw::name = "joined").
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<AddLayer>, Add, MergeOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<SubtractLayer>, Subtract, MergeOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<MultiplyLayer>, Multiply, MergeOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<AverageLayer>, Average, MergeOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<MaximumLayer>, Maximum, MergeOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<MinimumLayer>, Minimum, MergeOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<ConcatenateLayer>, Concatenate, MergeOptions)
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ConcatenateLayer>, Concatenate, MergeOptions, (Dim axis), (axis))
+
+// Keras's functional forms (keras.layers.add(inputs), concatenate(inputs, axis)): a new
+// merging layer applied to `xs`, returning its output.
+//   auto h = px::layers::concatenate({a, b});          // [batch, a] x [batch, b] -> [batch, a + b]
+//   auto s = px::layers::add({x, y}, {.name = "sum"});
+inline SymbolicTensor concatenate(const std::vector<SymbolicTensor>& xs, Dim axis = -1,
+                                  MergeOptions options = {}) {
+  return Concatenate(axis, std::move(options))(xs);
+}
+inline SymbolicTensor add(const std::vector<SymbolicTensor>& xs, MergeOptions options = {}) {
+  return Add(std::move(options))(xs);
+}
+inline SymbolicTensor subtract(const std::vector<SymbolicTensor>& xs, MergeOptions options = {}) {
+  return Subtract(std::move(options))(xs);
+}
+inline SymbolicTensor multiply(const std::vector<SymbolicTensor>& xs, MergeOptions options = {}) {
+  return Multiply(std::move(options))(xs);
+}
+inline SymbolicTensor average(const std::vector<SymbolicTensor>& xs, MergeOptions options = {}) {
+  return Average(std::move(options))(xs);
+}
+inline SymbolicTensor maximum(const std::vector<SymbolicTensor>& xs, MergeOptions options = {}) {
+  return Maximum(std::move(options))(xs);
+}
+inline SymbolicTensor minimum(const std::vector<SymbolicTensor>& xs, MergeOptions options = {}) {
+  return Minimum(std::move(options))(xs);
+}
 
 }  // namespace plexus::layers

@@ -1,4 +1,7 @@
-// Built-in callbacks with Keras 3 semantics and defaults.
+// Built-in callbacks with Keras 3 semantics and defaults. Options come as a struct or as
+// keywords in any order (core/keywords.hpp):
+//   px::callbacks::EarlyStopping({.monitor = "val_loss", .patience = 3})
+//   px::callbacks::EarlyStopping(kw::patience = 3, kw::monitor = "val_loss")
 #pragma once
 
 #include <cstdio>
@@ -41,10 +44,14 @@ struct EarlyStoppingOptions {
 class EarlyStopping : public Callback {
  public:
   explicit EarlyStopping(EarlyStoppingOptions options = {});
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) explicit EarlyStopping(K&&... k)
+      : EarlyStopping(kw::make<EarlyStoppingOptions>(std::forward<K>(k)...)) {}
   void on_train_begin(const Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_train_end(const Logs& logs) override;
   int stopped_epoch() const { return stopped_epoch_; }  // 0 when it did not stop training
+  const EarlyStoppingOptions& options() const { return options_; }
   int best_epoch() const { return best_epoch_; }
   double best() const { return best_; }
 
@@ -72,6 +79,9 @@ struct CSVLoggerOptions {
 class CSVLogger : public Callback {
  public:
   explicit CSVLogger(std::string filename, CSVLoggerOptions options = {});
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) CSVLogger(std::string filename, K&&... k)
+      : CSVLogger(std::move(filename), kw::make<CSVLoggerOptions>(std::forward<K>(k)...)) {}
   ~CSVLogger() override;
   CSVLogger(const CSVLogger& other);
   void on_train_begin(const Logs& logs) override;
@@ -101,6 +111,9 @@ struct ReduceLROnPlateauOptions {
 class ReduceLROnPlateau : public Callback {
  public:
   explicit ReduceLROnPlateau(ReduceLROnPlateauOptions options = {});
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) explicit ReduceLROnPlateau(K&&... k)
+      : ReduceLROnPlateau(kw::make<ReduceLROnPlateauOptions>(std::forward<K>(k)...)) {}
   void on_train_begin(const Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
 
@@ -143,6 +156,9 @@ struct LambdaCallbackOptions {
 class LambdaCallback : public Callback {
  public:
   explicit LambdaCallback(LambdaCallbackOptions options);
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) explicit LambdaCallback(K&&... k)
+      : LambdaCallback(kw::make<LambdaCallbackOptions>(std::forward<K>(k)...)) {}
   void on_epoch_begin(int epoch, const Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_batch_begin(int batch, const Logs& logs) override;
@@ -155,3 +171,11 @@ class LambdaCallback : public Callback {
 };
 
 }  // namespace plexus::callbacks
+
+// Keywords of LambdaCallback (px::kw::on_epoch_end = [](int epoch, px::Logs& logs) {...}).
+PLEXUS_KEYWORD(on_epoch_begin, std::function<void(int, ::plexus::callbacks::Logs&)>)
+PLEXUS_KEYWORD(on_epoch_end, std::function<void(int, ::plexus::callbacks::Logs&)>)
+PLEXUS_KEYWORD(on_batch_begin, std::function<void(int, const ::plexus::callbacks::Logs&)>)
+PLEXUS_KEYWORD(on_batch_end, std::function<void(int, const ::plexus::callbacks::Logs&)>)
+PLEXUS_KEYWORD(on_train_begin, std::function<void(const ::plexus::callbacks::Logs&)>)
+PLEXUS_KEYWORD(on_train_end, std::function<void(const ::plexus::callbacks::Logs&)>)

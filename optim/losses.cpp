@@ -116,10 +116,28 @@ Shape Loss::conform_target_shape(const Shape& y_true_shape, const Shape& y_pred_
       same_dims(y_true_shape, t.size(), t)) {
     return Shape(y_true_shape.begin(), y_true_shape.end() - 1);
   }
+  // The usual cause: class ids given to a one-hot loss, or one-hot rows to a sparse one.
+  std::string hint;
+  const bool ids_for_onehot =
+      name().find("crossentropy") != std::string::npos && y_pred_shape.size() >= 2 &&
+      y_pred_shape.back() > 1 && t == y_pred_shape &&
+      (y_true_shape.size() + 1 == y_pred_shape.size() ||
+       (y_true_shape.size() == y_pred_shape.size() && y_true_shape.back() == 1));
+  const bool onehot_for_sparse = t.size() + 1 == y_pred_shape.size() &&
+                                 y_true_shape.size() == y_pred_shape.size() &&
+                                 y_true_shape.back() == y_pred_shape.back();
+  if (ids_for_onehot) {
+    hint = fmt::format(
+        "; the targets look like class ids: use loss \"sparse_categorical_crossentropy\", or "
+        "one-hot encode them with px::utils::to_categorical(y, {})",
+        y_pred_shape.back());
+  } else if (onehot_for_sparse) {
+    hint = "; the targets look one-hot encoded: use loss \"categorical_crossentropy\"";
+  }
   throw Error(
       "Target for output \"{}\" has shape {}, but loss \"{}\" expects shape {} for a "
-      "prediction of shape {}",
-      output_name, shape_str(y_true_shape), name(), shape_str(t), shape_str(y_pred_shape));
+      "prediction of shape {}{}",
+      output_name, shape_str(y_true_shape), name(), shape_str(t), shape_str(y_pred_shape), hint);
 }
 
 Tensor Loss::conform_target(const Tensor& y_true, const Shape& y_pred_shape,

@@ -11,6 +11,7 @@
 // Keras. Probabilities are clipped to [eps, 1 - eps] with Keras's backend.epsilon() = 1e-7.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -219,6 +220,31 @@ class KLDivergence : public Loss {
   std::string name() const override { return "kl_divergence"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
+};
+
+// --- custom -----------------------------------------------------------------------------
+
+// A loss from a C++ callable built with px::ops (Keras's loss functions passed to compile):
+//   px::losses::LossFunction rmse("rmse", [](const px::SymbolicTensor& t,
+//                                            const px::SymbolicTensor& p) {
+//     return px::ops::sqrt(px::ops::mean(px::ops::square(t - p), {-1}));
+//   });
+// fn(y_true, y_pred) returns the per-sample loss: y_pred (N, ..., C) -> (N, ...) (reduce
+// the last axis, as the built-in losses do). A bare callable given to compile's .loss is
+// wrapped in one named "custom_loss".
+class LossFunction : public Loss {
+ public:
+  using Fn = std::function<SymbolicTensor(const SymbolicTensor&, const SymbolicTensor&)>;
+  LossFunction(std::string name, Fn fn);
+  std::string name() const override { return name_; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override {
+    return fn_(y_true, y_pred);
+  }
+
+ private:
+  std::string name_;
+  Fn fn_;
 };
 
 // A loss by Keras name: "mse"/"mean_squared_error", "mae"/"mean_absolute_error",

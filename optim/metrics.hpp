@@ -10,6 +10,7 @@
 // Metrics evaluate eagerly on concrete tensors (no autodiff), with plain loops.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "core/config.hpp"
 #include "core/registry.hpp"
 #include "core/tensor.hpp"
+#include "graph/symbolic.hpp"
 
 namespace plexus::losses {
 class Loss;
@@ -292,6 +294,15 @@ class AUC : public Metric {
   std::vector<double> tp_, fp_, tn_, fn_;
   std::vector<double> bucket_pos_, bucket_neg_;  // scratch
 };
+
+// --- custom -----------------------------------------------------------------------------
+
+// A metric from a C++ callable built with px::ops: fn(y_true, y_pred) gives per-sample
+// values (as a LossFunction does), averaged over the epoch (a LossMetric), logged as `name`.
+//   .metrics = {"accuracy", px::metrics::MetricFunction("max_error", fn)}
+std::shared_ptr<Metric> MetricFunction(
+    std::string name,
+    std::function<SymbolicTensor(const SymbolicTensor&, const SymbolicTensor&)> fn);
 
 // --- lookup -----------------------------------------------------------------------------
 

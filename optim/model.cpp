@@ -7,6 +7,7 @@
 #include "graph/predictor.hpp"
 #include "graph/summary.hpp"
 #include "optim/model_state.hpp"
+#include "optim/progbar.hpp"
 #include "optim/train_state.hpp"
 
 namespace plexus {
@@ -119,6 +120,8 @@ void Model::check_inputs(const std::vector<Data::Ref>& xs) const {
 void Model::summary() const { std::fputs(summary_string().c_str(), stdout); }
 
 std::string Model::summary_string(int line_length) const {
+  // Keras 3 prints an unbuilt Sequential's layers with "0 (unbuilt)" instead of failing.
+  if (!state_->graph) return graph::summary_string_unbuilt(name(), pending_layers(), line_length);
   return graph::summary_string(graph(), line_length);
 }
 
@@ -155,7 +158,34 @@ std::vector<Tensor> Model::predict_refs(const std::vector<Data::Ref>& refs,
   }
   std::vector<const Tensor*> xs;
   for (auto& r : refs) xs.push_back(r.get());
-  return predictor->predict(xs, static_cast<std::size_t>(options.batch_size));
+  const auto bs = static_cast<std::size_t>(options.batch_size);
+  if (options.verbose == 0) return predictor->predict(xs, bs);
+  // Keras's bar: "313/313 ━━━━━━━━━━━━━━━━━━━━ 0s 1ms/step". The batches go through the
+  // predictor one by one (a copy of each batch's rows) so the bar can advance.
+  const std::size_t n = xs[0]->shape()[0];
+  const std::size_t steps = (n + bs - 1) / bs;
+  optim::Progbar bar(static_cast<int>(steps), options.verbose);
+  std::vector<Tensor> chunks(xs.size()), outs;
+  std::vector<const Tensor*> chunk_ptrs;
+  for (auto& c : chunks) chunk_ptrs.push_back(&c);
+  for (std::size_t s = 0; s < steps; ++s) {
+    const std::size_t begin = s * bs, count = std::min(bs, n - begin);
+    for (std::size_t i = 0; i < xs.size(); ++i) copy_rows(*xs[i], begin, count, chunks[i]);
+    std::vector<Tensor> part = predictor->predict(chunk_ptrs, bs);
+    if (outs.empty()) {
+      for (auto& p : part) {
+        Tensor::shape_type shape = p.shape();
+        shape[0] = n;
+        outs.emplace_back(shape);
+      }
+    }
+    for (std::size_t k = 0; k < part.size(); ++k) {
+      const std::size_t row = part[k].size() / std::max<std::size_t>(count, 1);
+      std::copy(part[k].data(), part[k].data() + part[k].size(), outs[k].data() + begin * row);
+    }
+    bar.update(static_cast<int>(s + 1), {}, s + 1 == steps);
+  }
+  return outs;
 }
 
 // --- Sequential -------------------------------------------------------------------------
@@ -171,9 +201,21 @@ Sequential::Sequential(std::string_view name) : stack_(std::make_shared<Stack>()
   set_pending_name(name.empty() ? unique_name("sequential") : std::string(name));
 }
 
-Sequential::Sequential(std::initializer_list<LayerRef> layers, std::string_view name)
+SequentialEntry::SequentialEntry(const SymbolicTensor& input) {
+  if (!input.defined() || !input.history() ||
+      !dynamic_cast<graph::InputLayer*>(input.history()->layer.get())) {
+    throw Error(
+        "Sequential: a symbolic tensor in the layer list must be a px::Input(shape) (it stands "
+        "for its InputLayer); received the output of {}",
+        input.defined() && input.history() ? "layer \"" + input.history()->layer->name() + "\""
+                                           : std::string("nothing (an empty tensor)"));
+  }
+  layer = LayerRef(input.history()->layer);
+}
+
+Sequential::Sequential(std::initializer_list<SequentialEntry> layers, std::string_view name)
     : Sequential(name) {
-  for (auto& l : layers) add(l);
+  for (auto& l : layers) add(l.layer);
 }
 
 void Sequential::add(LayerRef layer) {
@@ -228,6 +270,12 @@ void Sequential::build_from(const Shape& input_shape) const {
   set_graph(std::make_shared<graph::Functional>(std::vector<SymbolicTensor>{stack_->input},
                                                 std::vector<SymbolicTensor>{stack_->output}, name(),
                                                 "Sequential"));
+}
+
+std::vector<std::shared_ptr<Layer>> Sequential::pending_layers() const {
+  std::vector<std::shared_ptr<Layer>> out;
+  for (auto& l : stack_->layers) out.push_back(l.get());
+  return out;
 }
 
 void Sequential::ensure_built(const std::vector<Data::Ref>& xs) const {

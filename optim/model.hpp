@@ -77,6 +77,21 @@ class Model {
   void compile(OptimizerSpec optimizer, LossSpec loss, MetricsSpec metrics = {});
   History fit(const Data& x, const Data& y, FitOptions options = {});
   std::vector<double> evaluate(const Data& x, const Data& y, EvaluateOptions options = {});
+  // Keyword forms, keywords in any order (core/keywords.hpp):
+  //   model.compile(kw::loss = "mse", kw::optimizer = "adam", kw::metrics = {"mae"});
+  //   model.fit(x, y, kw::batch_size = 64, kw::epochs = 2, kw::validation_split = 0.2);
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) void compile(K&&... k) {
+    compile(kw::make<CompileOptions>(std::forward<K>(k)...));
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) History fit(const Data& x, const Data& y, K&&... k) {
+    return fit(x, y, kw::make<FitOptions>(std::forward<K>(k)...));
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<double> evaluate(const Data& x, const Data& y, K&&... k) {
+    return evaluate(x, y, kw::make<EvaluateOptions>(std::forward<K>(k)...));
+  }
   std::vector<double> train_on_batch(const Data& x, const Data& y,
                                      std::optional<Tensor> sample_weight = {});
   std::vector<double> test_on_batch(const Data& x, const Data& y,
@@ -100,6 +115,22 @@ class Model {
   }
   std::vector<Tensor> predict(const std::map<std::string, Tensor>& xs,
                               PredictOptions options = {}) const;
+  // Keyword forms: model.predict(x, kw::batch_size = 256, kw::verbose = 0).
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) Tensor predict(const Tensor& x, K&&... k)
+  const { return predict(x, kw::make<PredictOptions>(std::forward<K>(k)...)); }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<Tensor> predict(const std::vector<Tensor>& xs, K&&... k)
+  const { return predict(xs, kw::make<PredictOptions>(std::forward<K>(k)...)); }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<Tensor> predict(std::initializer_list<Tensor> xs, K&&... k)
+  const {
+    return predict(std::vector<Tensor>(xs), kw::make<PredictOptions>(std::forward<K>(k)...));
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<Tensor> predict(const std::map<std::string, Tensor>& xs,
+                                                         K&&... k)
+  const { return predict(xs, kw::make<PredictOptions>(std::forward<K>(k)...)); }
 
   // --- helpers shared with optim/ -----------------------------------------------------
   std::vector<Tensor> predict_refs(const std::vector<Data::Ref>& xs, PredictOptions options) const;
@@ -115,6 +146,9 @@ class Model {
   // Sequential builds its graph on first use from the data's shape when no input shape
   // was declared; a Functional model is always built.
   virtual void ensure_built(const std::vector<Data::Ref>& xs) const;
+  // The layers of a model whose graph does not exist yet (an unbuilt Sequential's), for
+  // summary(); empty for a Functional model.
+  virtual std::vector<std::shared_ptr<Layer>> pending_layers() const { return {}; }
   void set_graph(std::shared_ptr<graph::Functional> g) const;
   bool has_graph() const;
   void set_pending_name(std::string name);  // the name before the graph exists
@@ -125,15 +159,28 @@ class Model {
   friend struct optim::TrainAccess;
 };
 
+// One element of Sequential's list: a layer, a model, or px::Input(shape) — Keras 3's
+// recommended start, `px::Sequential({px::Input({8}), px::layers::Dense(...)})`, which
+// stands for its InputLayer.
+struct SequentialEntry {
+  LayerRef layer;
+  SequentialEntry(LayerRef l) : layer(std::move(l)) {}
+  template <typename T>
+  SequentialEntry(const LayerHandle<T>& l) : layer(l) {}
+  SequentialEntry(const SymbolicTensor& input);  // must be a px::Input
+  SequentialEntry(const Model& model) : layer(model) {}
+};
+
 class Sequential : public Model {
  public:
   explicit Sequential(std::string_view name = {});
-  Sequential(std::initializer_list<LayerRef> layers, std::string_view name = {});
+  Sequential(std::initializer_list<SequentialEntry> layers, std::string_view name = {});
   void add(LayerRef layer);
   void pop();
 
  protected:
   void ensure_built(const std::vector<Data::Ref>& xs) const override;
+  std::vector<std::shared_ptr<Layer>> pending_layers() const override;
 
  private:
   struct Stack;

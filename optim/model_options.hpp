@@ -5,6 +5,7 @@
 #pragma once
 
 #include <concepts>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -14,8 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/keywords.hpp"
 #include "core/tensor.hpp"
 #include "graph/data.hpp"
+#include "graph/symbolic.hpp"
 
 namespace plexus {
 
@@ -24,7 +27,11 @@ class Optimizer;
 }
 namespace losses {
 class Loss;
-}
+// (y_true, y_pred) -> per-sample loss, built with px::ops (a custom loss).
+using LossFn = std::function<SymbolicTensor(const SymbolicTensor&, const SymbolicTensor&)>;
+// A Loss computing fn (optim/losses.hpp's LossFunction).
+std::shared_ptr<Loss> make_loss_function(std::string name, LossFn fn);
+}  // namespace losses
 namespace metrics {
 class Metric;
 }
@@ -66,6 +73,13 @@ struct LossSpec {
   template <typename T>
   requires(std::derived_from<std::decay_t<T>, losses::Loss>) LossSpec(T&& o)
       : items{LossItem(std::forward<T>(o))} {}
+  // A C++ callable on symbolic tensors, built from px::ops (Keras's custom loss function):
+  //   .loss = [](const px::SymbolicTensor& t, const px::SymbolicTensor& p) {
+  //     return px::ops::mean(px::ops::square(t - p), {-1}); }
+  template <typename F>
+  requires(std::is_invocable_r_v<SymbolicTensor, F, const SymbolicTensor&, const SymbolicTensor&> &&
+           !std::derived_from<std::decay_t<F>, losses::Loss>) LossSpec(F&& fn)
+      : items{LossItem(losses::make_loss_function("custom_loss", std::forward<F>(fn)))} {}
   LossSpec(std::initializer_list<std::pair<std::string, LossItem>> m) : by_name(m) {}
   LossSpec(std::vector<LossItem> list) : items(std::move(list)) {}
   bool empty() const { return items.empty() && by_name.empty(); }
@@ -120,11 +134,20 @@ struct ValidationData {
   std::optional<Tensor> sample_weight{};
 };
 
+// fit()'s validation_data: empty, or (x, y[, sample_weight]). A std::optional that also
+// takes Keras's tuple as a braced list: `.validation_data = {x_val, y_val}`.
+struct ValidationDataSpec : std::optional<ValidationData> {
+  using std::optional<ValidationData>::optional;
+  ValidationDataSpec(Data x, Data y, std::optional<Tensor> sample_weight = {})
+      : std::optional<ValidationData>(
+            ValidationData{std::move(x), std::move(y), std::move(sample_weight)}) {}
+};
+
 struct FitOptions {
   int epochs = 1;
   int batch_size = 32;
   double validation_split = 0.0;  // the LAST fraction, taken before shuffling (Keras)
-  std::optional<ValidationData> validation_data{};
+  ValidationDataSpec validation_data{};
   bool shuffle = true;
   std::map<int, double> class_weight{};
   std::optional<Tensor> sample_weight{};
@@ -155,3 +178,13 @@ struct Gradients {
 };
 
 }  // namespace plexus
+
+// Keywords for compile/fit/evaluate (core/keywords.hpp): px::kw::loss = "mse", ...
+PLEXUS_KEYWORD(optimizer, ::plexus::OptimizerSpec)
+PLEXUS_KEYWORD(loss, ::plexus::LossSpec)
+PLEXUS_KEYWORD(loss_weights, std::map<std::string, double>)
+PLEXUS_KEYWORD(metrics, ::plexus::MetricsSpec)
+PLEXUS_KEYWORD(validation_data, ::plexus::ValidationDataSpec)
+PLEXUS_KEYWORD(class_weight, std::map<int, double>)
+PLEXUS_KEYWORD(sample_weight, ::plexus::Tensor)
+PLEXUS_KEYWORD(callbacks, std::vector<::plexus::CallbackRef>)

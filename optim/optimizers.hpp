@@ -29,6 +29,7 @@
 
 #include "core/config.hpp"
 #include "core/registry.hpp"
+#include "core/keywords.hpp"
 #include "core/tensor.hpp"
 #include "graph/symbolic.hpp"
 #include "optim/schedules.hpp"
@@ -180,6 +181,7 @@ class SGD : public Optimizer {
 
  public:
   explicit SGD(SGDOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(SGD, SGDOptions)  // SGD(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "SGD"; }
   std::shared_ptr<Optimizer> clone() const override;
   const SGDOptions& options() const { return options_; }
@@ -218,6 +220,7 @@ class RMSprop : public Optimizer {
 
  public:
   explicit RMSprop(RMSpropOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(RMSprop, RMSpropOptions)  // RMSprop(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "rmsprop"; }
   std::shared_ptr<Optimizer> clone() const override;
   const RMSpropOptions& options() const { return options_; }
@@ -256,6 +259,7 @@ class Adam : public Optimizer {
 
  public:
   explicit Adam(AdamOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Adam, AdamOptions)  // Adam(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adam"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdamOptions& options() const { return options_; }
@@ -292,6 +296,7 @@ class AdamW : public Adam {
 
  public:
   explicit AdamW(AdamWOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(AdamW, AdamWOptions)  // AdamW(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adamw"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdamWOptions& adamw_options() const { return adamw_options_; }
@@ -325,6 +330,7 @@ class Nadam : public Optimizer {
 
  public:
   explicit Nadam(NadamOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Nadam, NadamOptions)  // Nadam(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "nadam"; }
   std::shared_ptr<Optimizer> clone() const override;
   const NadamOptions& options() const { return options_; }
@@ -361,6 +367,7 @@ class Adagrad : public Optimizer {
 
  public:
   explicit Adagrad(AdagradOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Adagrad, AdagradOptions)  // Adagrad(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adagrad"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdagradOptions& options() const { return options_; }
@@ -397,6 +404,7 @@ class Adadelta : public Optimizer {
 
  public:
   explicit Adadelta(AdadeltaOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Adadelta, AdadeltaOptions)  // Adadelta(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adadelta"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdadeltaOptions& options() const { return options_; }
@@ -432,6 +440,7 @@ class Adamax : public Optimizer {
 
  public:
   explicit Adamax(AdamaxOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Adamax, AdamaxOptions)  // Adamax(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adamax"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdamaxOptions& options() const { return options_; }
@@ -452,3 +461,19 @@ std::shared_ptr<Optimizer> get(std::string_view name);
 std::vector<std::string> names();
 
 }  // namespace plexus::optim
+
+// Optimizer keywords (core/keywords.hpp): px::optim::Adam(kw::learning_rate = 1e-3).
+PLEXUS_KEYWORD(learning_rate, ::plexus::optim::LearningRate)
+PLEXUS_KEYWORD(momentum, double)
+PLEXUS_KEYWORD(nesterov, bool)
+PLEXUS_KEYWORD(rho, double)
+PLEXUS_KEYWORD(epsilon, double)
+PLEXUS_KEYWORD(centered, bool)
+PLEXUS_KEYWORD(beta_1, double)
+PLEXUS_KEYWORD(beta_2, double)
+PLEXUS_KEYWORD(amsgrad, bool)
+PLEXUS_KEYWORD(initial_accumulator_value, double)
+PLEXUS_KEYWORD(weight_decay, std::optional<double>)
+PLEXUS_KEYWORD(clipnorm, std::optional<double>)
+PLEXUS_KEYWORD(clipvalue, std::optional<double>)
+PLEXUS_KEYWORD(global_clipnorm, std::optional<double>)

@@ -3,6 +3,11 @@
 //
 //   auto lr = px::optim::ExponentialDecay(1e-2, 10000, 0.9);
 //   px::optim::SGD opt({.learning_rate = lr});
+// Keras's spelling works too, with an options struct or keywords (core/keywords.hpp):
+//   px::optimizers::schedules::ExponentialDecay({.initial_learning_rate = 1e-2,
+//                                                .decay_steps = 10000, .decay_rate = 0.9})
+//   px::optimizers::schedules::ExponentialDecay(kw::decay_rate = 0.9, kw::decay_steps = 10000,
+//                                               kw::initial_learning_rate = 1e-2)
 #pragma once
 
 #include <concepts>
@@ -16,6 +21,7 @@
 
 #include "core/config.hpp"
 #include "core/registry.hpp"
+#include "core/keywords.hpp"
 
 namespace plexus::optim {
 
@@ -34,12 +40,23 @@ class LearningRateSchedule {
 
 // initial_learning_rate * decay_rate ^ (step / decay_steps); the exponent is floored when
 // staircase is true.
+struct ExponentialDecayOptions {
+  double initial_learning_rate = 0.0;
+  double decay_steps = 0.0;  // > 0
+  double decay_rate = 0.0;
+  bool staircase = false;
+};
 class ExponentialDecay : public LearningRateSchedule {
  public:
   std::string class_name() const override { return "ExponentialDecay"; }
   Config get_config() const override;
   ExponentialDecay(double initial_learning_rate, double decay_steps, double decay_rate,
                    bool staircase = false);
+  explicit ExponentialDecay(const ExponentialDecayOptions& o)
+      : ExponentialDecay(o.initial_learning_rate, o.decay_steps, o.decay_rate, o.staircase) {}
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) explicit ExponentialDecay(K&&... k)
+      : ExponentialDecay(kw::make<ExponentialDecayOptions>(std::forward<K>(k)...)) {}
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "ExponentialDecay"; }
 
@@ -64,12 +81,22 @@ class PiecewiseConstantDecay : public LearningRateSchedule {
 
 // ((initial - end) * (1 - min(step, decay_steps) / decay_steps) ^ power) + end; with
 // cycle, decay_steps grows to the first multiple of itself >= step.
+struct PolynomialDecayOptions {
+  double initial_learning_rate = 0.0;
+  double decay_steps = 0.0;  // > 0
+  double end_learning_rate = 0.0001;
+  double power = 1.0;
+  bool cycle = false;
+};
 class PolynomialDecay : public LearningRateSchedule {
  public:
   std::string class_name() const override { return "PolynomialDecay"; }
   Config get_config() const override;
   PolynomialDecay(double initial_learning_rate, double decay_steps,
                   double end_learning_rate = 0.0001, double power = 1.0, bool cycle = false);
+  explicit PolynomialDecay(const PolynomialDecayOptions& o)
+      : PolynomialDecay(o.initial_learning_rate, o.decay_steps, o.end_learning_rate, o.power,
+                        o.cycle) {}
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "PolynomialDecay"; }
 
@@ -80,12 +107,23 @@ class PolynomialDecay : public LearningRateSchedule {
 
 // initial_learning_rate / (1 + decay_rate * step / decay_steps) (floored ratio when
 // staircase is true).
+struct InverseTimeDecayOptions {
+  double initial_learning_rate = 0.0;
+  double decay_steps = 0.0;  // > 0
+  double decay_rate = 0.0;
+  bool staircase = false;
+};
 class InverseTimeDecay : public LearningRateSchedule {
  public:
   std::string class_name() const override { return "InverseTimeDecay"; }
   Config get_config() const override;
   InverseTimeDecay(double initial_learning_rate, double decay_steps, double decay_rate,
                    bool staircase = false);
+  explicit InverseTimeDecay(const InverseTimeDecayOptions& o)
+      : InverseTimeDecay(o.initial_learning_rate, o.decay_steps, o.decay_rate, o.staircase) {}
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) explicit InverseTimeDecay(K&&... k)
+      : InverseTimeDecay(kw::make<InverseTimeDecayOptions>(std::forward<K>(k)...)) {}
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "InverseTimeDecay"; }
 
@@ -98,12 +136,22 @@ class InverseTimeDecay : public LearningRateSchedule {
 // then cosine decay over decay_steps from the warmup target (or from
 // initial_learning_rate without warmup) down to alpha times it:
 //   lr * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha).
+struct CosineDecayOptions {
+  double initial_learning_rate = 0.0;
+  double decay_steps = 0.0;  // > 0
+  double alpha = 0.0;
+  std::optional<double> warmup_target = std::nullopt;
+  double warmup_steps = 0.0;
+};
 class CosineDecay : public LearningRateSchedule {
  public:
   std::string class_name() const override { return "CosineDecay"; }
   Config get_config() const override;
   CosineDecay(double initial_learning_rate, double decay_steps, double alpha = 0.0,
               std::optional<double> warmup_target = std::nullopt, double warmup_steps = 0.0);
+  explicit CosineDecay(const CosineDecayOptions& o)
+      : CosineDecay(o.initial_learning_rate, o.decay_steps, o.alpha, o.warmup_target,
+                    o.warmup_steps) {}
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "CosineDecay"; }
 
@@ -140,3 +188,12 @@ void to_json(Config& j, const LearningRate& lr);
 void from_json(const Config& j, LearningRate& lr);
 
 }  // namespace plexus::optim
+
+// Keras's module paths: px::optimizers::Adam, px::optimizers::schedules::ExponentialDecay
+// (the same classes as px::optim's).
+namespace plexus::optimizers {
+using namespace ::plexus::optim;
+namespace schedules {
+using namespace ::plexus::optim;
+}  // namespace schedules
+}  // namespace plexus::optimizers

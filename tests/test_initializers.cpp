@@ -202,7 +202,7 @@ TEST(Initializers, OrthogonalIsOrthogonal) {
 TEST(Initializers, OrthogonalIsTheQOfTheDrawnMatrixWithKerasSignFix) {
   // Keras: q, r = qr(a); q *= sign(diag(r)). So a = q r with r upper triangular and a
   // positive diagonal: r = q^T a must be that, for the normal matrix a the seed draws.
-  for (const Shape shape : {Shape{7, 3}, Shape{3, 7}}) {
+  for (const Shape& shape : {Shape{7, 3}, Shape{3, 7}}) {
     const std::size_t rows = shape[0], cols = shape[1];
     const std::size_t tall = std::max(rows, cols), wide = std::min(rows, cols);
     px::utils::set_random_seed(11);
@@ -217,8 +217,12 @@ TEST(Initializers, OrthogonalIsTheQOfTheDrawnMatrixWithKerasSignFix) {
       for (std::size_t j = 0; j < wide; ++j) {
         double r = 0;
         for (std::size_t k = 0; k < tall; ++k) r += q(k, i) * a[k * wide + j];
-        if (i > j) EXPECT_NEAR(r, 0.0, 1e-5) << i << "," << j;
-        if (i == j) EXPECT_GT(r, 0.0) << i;
+        if (i > j) {
+          EXPECT_NEAR(r, 0.0, 1e-5) << i << "," << j;
+        }
+        if (i == j) {
+          EXPECT_GT(r, 0.0) << i;
+        }
       }
     }
   }
