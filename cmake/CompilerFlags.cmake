@@ -4,9 +4,6 @@ function(plexus_set_warnings target)
   # AVX-512 (GCC bug 105593, fixed in GCC 13).
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
-    # ... and false "-Wrestrict" warnings in inlined std::string concatenation at -O2/-O3
-    # (GCC bug 105329, fixed in GCC 13).
-    target_compile_options(${target} PRIVATE -Wno-restrict)
   endif()
 endfunction()
 # Builds optimise for the build machine's own CPU unless told otherwise. The flag is part
