@@ -20,9 +20,9 @@
 #include <filesystem>
 #include <memory>
 #include <plexus.hpp>
-#include <xtensor/xrandom.hpp>
 #include <string>
 #include <vector>
+#include <xtensor/xrandom.hpp>
 
 namespace px = plexus;
 using Clock = std::chrono::steady_clock;

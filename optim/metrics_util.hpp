@@ -29,7 +29,8 @@ inline void same_rank(Shape& a, Shape& b, bool expand_rank_1 = true) {
   }
 }
 
-[[noreturn]] inline void mismatch(const std::string& metric, const Tensor& y_true, const Tensor& y_pred) {
+[[noreturn]] inline void mismatch(const std::string& metric, const Tensor& y_true,
+                                  const Tensor& y_pred) {
   throw Error("Metric \"{}\": y_true of shape {} does not match y_pred of shape {}", metric,
               shape_str(shape_of(y_true)), shape_str(shape_of(y_pred)));
 }

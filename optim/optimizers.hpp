@@ -28,8 +28,8 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "core/registry.hpp"
 #include "core/keywords.hpp"
+#include "core/registry.hpp"
 #include "core/tensor.hpp"
 #include "graph/symbolic.hpp"
 #include "optim/schedules.hpp"

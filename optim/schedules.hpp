@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "core/registry.hpp"
 #include "core/keywords.hpp"
+#include "core/registry.hpp"
 
 namespace plexus::optim {
 

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "optim/model.hpp"
 #include "graph_helpers.hpp"
 #include "layers/activations.hpp"
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
+#include "optim/model.hpp"
 
 namespace px = plexus;
 using px::Shape;

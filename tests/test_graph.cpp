@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "core/random.hpp"
-#include "optim/model.hpp"
 #include "graph/ops.hpp"
 #include "graph_helpers.hpp"
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
+#include "optim/model.hpp"
 
 namespace px = plexus;
 using px::Dim;

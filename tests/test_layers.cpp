@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "core/random.hpp"
-#include "optim/model.hpp"
 #include "graph_helpers.hpp"
 #include "layers/activations.hpp"
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
+#include "optim/model.hpp"
 
 namespace px = plexus;
 using px::Dim;

@@ -14,9 +14,9 @@
 #include "core/error.hpp"
 #include "graph/detail.hpp"
 #include "graph/executor.hpp"
-#include "optim/model_options.hpp"
 #include "graph/ops.hpp"
 #include "optim/losses.hpp"
+#include "optim/model_options.hpp"
 
 namespace px = plexus;
 using px::Tensor;

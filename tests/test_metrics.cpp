@@ -9,8 +9,8 @@
 #include <xtensor/xview.hpp>
 
 #include "core/error.hpp"
-#include "optim/model_options.hpp"
 #include "optim/metrics.hpp"
+#include "optim/model_options.hpp"
 
 namespace px = plexus;
 using px::Tensor;

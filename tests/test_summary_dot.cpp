@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "graph/dot.hpp"
-#include "optim/model.hpp"
 #include "graph_helpers.hpp"
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
+#include "optim/model.hpp"
 
 namespace px = plexus;
 namespace fs = std::filesystem;
