@@ -64,20 +64,8 @@ class Reshape final : public Kernel {
 
   Shape output_shape(ShapeRefs in) const override {
     check_arity("reshape", in, 1);
-    const Dim n = num_elements(in[0]);
-    if (n < 0) return target_;  // symbolic: checked again once the batch is known
-    const Dim known = checked_known_product(target_, 0, "reshape");
-    const bool infer = num_elements(target_) < 0;
-    Shape out = target_;
-    if (infer) {
-      if (known == 0 || n % known != 0) throw mismatch(in[0]);
-      for (Dim& d : out) {
-        if (d == -1) d = n / known;
-      }
-    } else if (known != n) {
-      throw mismatch(in[0]);
-    }
-    return out;
+    if (auto out = reshaped(target_, num_elements(in[0]), "reshape")) return *out;
+    throw mismatch(in[0]);
   }
 
   void forward(TensorRefs in, Tensor& out, const Context&) override {
@@ -196,26 +184,13 @@ class Concatenate final : public Kernel {
 
   Shape output_shape(ShapeRefs in) const override {
     if (in.empty()) throw Error("concatenate: needs at least one input");
-    const std::size_t rank = in[0].size();
-    const std::size_t axis = normalize_axis(axis_, rank, "concatenate");
-    Shape out = in[0];
-    for (std::size_t k = 1; k < in.size(); ++k) {
-      const Shape& s = in[k];
-      bool ok = s.size() == rank;
-      for (std::size_t d = 0; ok && d < rank; ++d) {
-        if (d == axis) continue;
-        ok = s[d] < 0 || out[d] < 0 || s[d] == out[d];
-        if (ok && out[d] < 0) out[d] = s[d];
-      }
-      if (!ok) {
-        throw Error(
-            "concatenate: input {} has shape {}, which does not match input 0's shape {} "
-            "except along axis {}",
-            k, shape_str(s), shape_str(in[0]), axis_);
-      }
-      out[axis] = out[axis] < 0 || s[axis] < 0 ? -1 : out[axis] + s[axis];
-    }
-    return out;
+    const std::size_t axis = normalize_axis(axis_, in[0].size(), "concatenate");
+    std::size_t bad = 0;
+    if (auto out = concatenated(in, axis, &bad)) return *out;
+    throw Error(
+        "concatenate: input {} has shape {}, which does not match input 0's shape {} "
+        "except along axis {}",
+        bad, shape_str(in[bad]), shape_str(in[0]), axis_);
   }
 
   void forward(TensorRefs in, Tensor& out, const Context&) override {

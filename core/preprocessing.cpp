@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/shape.hpp"
 
 namespace plexus::utils {
 namespace {
@@ -18,38 +19,31 @@ std::string dims_str(const std::vector<std::ptrdiff_t>& s) {
 }
 
 Tensor::shape_type resolve_shape(const Tensor& x, const std::vector<std::ptrdiff_t>& shape) {
-  const std::size_t size = x.size();
-  std::ptrdiff_t infer = -1;
-  std::size_t known = 1;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == -1) {
-      if (infer >= 0) {
+  bool infer = false;
+  for (std::ptrdiff_t d : shape) {
+    if (d == -1) {
+      if (infer) {
         throw Error("reshape: only one dimension can be -1, received {} for an array of shape {}",
                     dims_str(shape), shape_str(shape_of(x)));
       }
-      infer = static_cast<std::ptrdiff_t>(i);
-    } else if (shape[i] < 0) {
-      throw Error("reshape: invalid dimension {} in {} (dimensions are >= 0, or -1 to infer)",
-                  shape[i], dims_str(shape));
-    } else {
-      known *= static_cast<std::size_t>(shape[i]);
+      infer = true;
+    } else if (d < 0) {
+      throw Error("reshape: invalid dimension {} in {} (dimensions are >= 0, or -1 to infer)", d,
+                  dims_str(shape));
     }
   }
-  Tensor::shape_type out(shape.size());
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    out[i] = shape[i] < 0 ? 0 : static_cast<std::size_t>(shape[i]);
+  const auto size = static_cast<Dim>(x.size());
+  const auto out = reshaped(shape, size, "reshape");
+  if (!out && infer) {
+    throw Error("reshape: cannot reshape an array of shape {} ({} elements) into {}",
+                shape_str(shape_of(x)), size, dims_str(shape));
   }
-  if (infer >= 0) {
-    if (known == 0 || size % known != 0) {
-      throw Error("reshape: cannot reshape an array of shape {} ({} elements) into {}",
-                  shape_str(shape_of(x)), size, dims_str(shape));
-    }
-    out[static_cast<std::size_t>(infer)] = size / known;
-  } else if (known != size) {
+  if (!out) {
     throw Error("reshape: cannot reshape an array of shape {} ({} elements) into {} ({} elements)",
-                shape_str(shape_of(x)), size, dims_str(shape), known);
+                shape_str(shape_of(x)), size, dims_str(shape),
+                checked_known_product(shape, 0, "reshape"));
   }
-  return out;
+  return Tensor::shape_type(out->begin(), out->end());
 }
 
 // x seen as (outer, n, inner) around `axis`.

@@ -2,6 +2,7 @@
 
 #include <sys/sysinfo.h>
 
+#include <algorithm>
 #include <new>
 #include <string>
 
@@ -129,6 +130,44 @@ Tensor allocate_tensor(const Shape& shape, float fill, std::string_view what) {
   Tensor t = allocate_tensor(shape, what);
   t.fill(fill);
   return t;
+}
+
+std::optional<Shape> reshaped(const Shape& target, Dim count, std::string_view what) {
+  if (count < 0) return target;
+  const Dim known = checked_known_product(target, 0, what);
+  Shape out = target;
+  auto unknown = std::find(out.begin(), out.end(), Dim{-1});
+  if (unknown == out.end()) {
+    if (known != count) return std::nullopt;
+  } else {
+    if (known == 0 || count % known != 0) return std::nullopt;
+    *unknown = count / known;
+  }
+  return out;
+}
+
+std::optional<Shape> concatenated(std::span<const Shape> shapes, std::size_t axis,
+                                  std::size_t* bad) {
+  if (shapes.empty()) return std::nullopt;
+  Shape out = shapes[0];
+  for (std::size_t k = 1; k < shapes.size(); ++k) {
+    const Shape& s = shapes[k];
+    bool fits = s.size() == out.size();
+    for (std::size_t d = 0; fits && d < out.size(); ++d) {
+      if (d == axis) {
+        out[d] = out[d] < 0 || s[d] < 0 ? -1 : out[d] + s[d];
+      } else if (out[d] < 0) {
+        out[d] = s[d];
+      } else {
+        fits = s[d] < 0 || s[d] == out[d];
+      }
+    }
+    if (!fits) {
+      if (bad) *bad = k;
+      return std::nullopt;
+    }
+  }
+  return out;
 }
 
 }  // namespace plexus

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <span>
 #include <string_view>
 
 #include "core/tensor.hpp"
@@ -40,6 +42,19 @@ void check_allocation(std::size_t count, const Shape& shape, std::string_view wh
 // allocator becomes the same px::Error. Elements are uninitialised unless `fill` is given.
 Tensor allocate_tensor(const Shape& shape, std::string_view what);
 Tensor allocate_tensor(const Shape& shape, float fill, std::string_view what);
+
+// The shape rules the kernels, the layers and the data helpers share.
+//
+// Reshape (NumPy's rule): `target`, whose dimensions are >= 0 or -1 (at most one), with the
+// -1 resolved so that the element count stays `count`. std::nullopt when no shape fits (the
+// count is not a multiple of the known dimensions, or differs from their product). A
+// negative (unknown) `count` returns `target` unchanged: it is resolved once the size is known.
+std::optional<Shape> reshaped(const Shape& target, Dim count, std::string_view what);
+// Concatenate: shapes of one rank, equal except along `axis` (normalised), joined there; an
+// unknown (-1) dimension takes the known one, and makes the joined axis unknown. std::nullopt,
+// with *bad set to the first input that does not fit, when the ranks or dimensions differ.
+std::optional<Shape> concatenated(std::span<const Shape> shapes, std::size_t axis,
+                                  std::size_t* bad = nullptr);
 
 // "1.5 GiB", "12 KiB", "100 bytes".
 std::string byte_size_str(double bytes);

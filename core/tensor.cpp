@@ -12,13 +12,13 @@
 
 namespace plexus {
 
-std::string shape_str(const Shape& shape) {
+std::string shape_str(const Shape& shape, bool tuple_comma) {
   std::string s = "(";
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (i) s += ", ";
     s += shape[i] < 0 ? std::string("None") : std::to_string(shape[i]);
   }
-  if (shape.size() == 1) s += ",";
+  if (shape.size() == 1 && tuple_comma) s += ",";
   return s + ")";
 }
 

@@ -15,8 +15,10 @@ using Tensor = xt::xarray<float>;
 using Dim = std::ptrdiff_t;
 using Shape = std::vector<Dim>;
 
-// "(None, 784)" — Keras's spelling, used in every message and in summary().
-std::string shape_str(const Shape& shape);
+// "(None, 784)" — Keras's spelling, used in every message and in summary(). A shape of one
+// dimension prints as Python's tuple "(8,)", or as "(8)" in summary() (Keras's format_shape)
+// when `tuple_comma` is false.
+std::string shape_str(const Shape& shape, bool tuple_comma = true);
 // The concrete shape of a tensor as a Shape.
 Shape shape_of(const Tensor& t);
 // Number of elements; -1 when a dimension is unknown. Throws px::Error when the product of

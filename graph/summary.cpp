@@ -191,21 +191,11 @@ int terminal_columns() {
 
 // --- cell contents -------------------------------------------------------------------------
 
-// Keras's format_shape: "(None, 64)" (no trailing comma for one dimension).
-std::string keras_shape(const Shape& shape) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) s += ", ";
-    s += shape[i] < 0 ? std::string("None") : std::to_string(shape[i]);
-  }
-  return s + ")";
-}
-
 // One shape, or a list of them for a layer with several outputs.
 std::string output_shapes(const LayerCall& call) {
-  if (call.outputs.size() == 1) return keras_shape(call.outputs[0]->shape);
+  if (call.outputs.size() == 1) return shape_str(call.outputs[0]->shape, false);
   std::vector<std::string> parts;
-  for (auto& n : call.outputs) parts.push_back(keras_shape(n->shape));
+  for (auto& n : call.outputs) parts.push_back(shape_str(n->shape, false));
   return fmt::format("[{}]", fmt::join(parts, ", "));
 }
 

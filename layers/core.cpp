@@ -115,30 +115,15 @@ Shape ReshapeLayer::compute_output_shape(const Shape& input_shape) {
     throw Error("Layer \"{}\" (Reshape) needs an input with a batch axis, received shape ()",
                 name());
   }
-  const Dim in = features(input_shape);
-  Shape out{input_shape[0]};
-  const Dim known = checked_known_product(target_, 0, "target_shape");
-  const bool has_unknown = num_elements(target_) < 0;
-  auto mismatch = [&] {
-    return Error(
+  auto out = reshaped(target_, features(input_shape), "target_shape");
+  if (!out) {
+    throw Error(
         "Layer \"{}\" (Reshape): the total size of the new array must be unchanged, received "
         "input with shape {} and target_shape {}",
         name(), shape_str(input_shape), shape_str(target_));
-  };
-  for (Dim d : target_) {
-    if (d == -1) {
-      if (in < 0) {
-        out.push_back(-1);
-        continue;
-      }
-      if (in % known != 0) throw mismatch();
-      out.push_back(in / known);
-    } else {
-      out.push_back(d);
-    }
   }
-  if (in >= 0 && !has_unknown && in != known) throw mismatch();
-  return out;
+  out->insert(out->begin(), input_shape[0]);
+  return *out;
 }
 
 SymbolicTensor ReshapeLayer::call(const SymbolicTensor& x) {

@@ -5,6 +5,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/shape.hpp"
 #include "graph/ops.hpp"
 
 namespace plexus::layers {
@@ -180,20 +181,8 @@ Shape ConcatenateLayer::compute_output_shape(const std::vector<Shape>& input_sha
         "received {}",
         name(), axis_, shapes_list(input_shapes));
   }
-  Shape out = input_shapes[0];
-  for (std::size_t i = 1; i < input_shapes.size(); ++i) {
-    const Shape& s = input_shapes[i];
-    for (std::size_t d = 0; d < rank; ++d) {
-      if (d == axis) {
-        out[d] = out[d] < 0 || s[d] < 0 ? -1 : out[d] + s[d];
-      } else if (out[d] < 0 || s[d] < 0) {
-        out[d] = out[d] < 0 ? s[d] : out[d];
-      } else if (out[d] != s[d]) {
-        throw mismatch();
-      }
-    }
-  }
-  return out;
+  if (auto out = concatenated(input_shapes, axis)) return *out;
+  throw mismatch();
 }
 
 Shape ConcatenateLayer::compute_output_shape(const Shape& input_shape) {
