@@ -173,7 +173,8 @@ void PReLULayer::build(const Shape& input_shape) {
           name(), shape_str(input_shape));
     }
   }
-  alpha_ = add_weight("alpha", param, options_.alpha_initializer);
+  alpha_ = add_weight("alpha", param, options_.alpha_initializer, true, options_.alpha_regularizer,
+                      options_.alpha_constraint);
 }
 
 SymbolicTensor PReLULayer::call(const SymbolicTensor& x) {

@@ -10,8 +10,12 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/constraints.hpp"
+#include "core/initializers.hpp"
+#include "core/keywords.hpp"
 #include "core/registry.hpp"
 #include "graph/layer.hpp"
+#include "graph/regularizers.hpp"
 #include "graph/symbolic.hpp"
 
 namespace plexus::activations {
@@ -65,11 +69,15 @@ class ReLULayer : public Layer {
   std::string class_name() const override { return "ReLU"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   ReLUOptions options_;
 };
 LayerHandle<ReLULayer> ReLU(ReLUOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<ReLULayer>, ReLU, ReLUOptions)
 
 struct LeakyReLUOptions {
   float negative_slope = 0.3f;  // the Keras 3 layer's default (the function's is 0.2)
@@ -84,15 +92,21 @@ class LeakyReLULayer : public Layer {
   std::string class_name() const override { return "LeakyReLU"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   LeakyReLUOptions options_;
 };
 LayerHandle<LeakyReLULayer> LeakyReLU(LeakyReLUOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<LeakyReLULayer>, LeakyReLU, LeakyReLUOptions)
 
 // Fields in the order of Keras's PReLU constructor.
 struct PReLUOptions {
-  std::string alpha_initializer = "zeros";
+  initializers::InitializerRef alpha_initializer = "zeros";
+  regularizers::RegularizerRef alpha_regularizer = nullptr;
+  constraints::ConstraintRef alpha_constraint = nullptr;
   std::vector<Dim> shared_axes{};  // axes (1-based, as Keras) sharing one alpha
   std::string name{};
   Shape input_shape{};  // to start a Sequential
@@ -107,12 +121,16 @@ class PReLULayer : public Layer {
   void build(const Shape& input_shape) override;
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   PReLUOptions options_;
   SymbolicTensor alpha_;
 };
 LayerHandle<PReLULayer> PReLU(PReLUOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<PReLULayer>, PReLU, PReLUOptions)
 
 struct ELUOptions {
   float alpha = 1.0f;
@@ -127,11 +145,15 @@ class ELULayer : public Layer {
   std::string class_name() const override { return "ELU"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   ELUOptions options_;
 };
 LayerHandle<ELULayer> ELU(ELUOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<ELULayer>, ELU, ELUOptions)
 
 struct SoftmaxOptions {
   Dim axis = -1;
@@ -146,10 +168,14 @@ class SoftmaxLayer : public Layer {
   std::string class_name() const override { return "Softmax"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   SoftmaxOptions options_;
 };
 LayerHandle<SoftmaxLayer> Softmax(SoftmaxOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<SoftmaxLayer>, Softmax, SoftmaxOptions)
 
 }  // namespace plexus::layers

@@ -42,6 +42,18 @@ void check_call_channels(const Layer& layer, const Shape& s, std::size_t rank, b
   }
 }
 
+// plexus does not add output penalties to the loss: a layer given an activity regularizer
+// is refused rather than trained without it.
+void refuse_activity_regularizer(const regularizers::RegularizerRef& r, const std::string& cls,
+                                 const std::string& name) {
+  if (r) {
+    throw Error(
+        "{} \"{}\": activity_regularizer={} is not supported by plexus (penalties on layer "
+        "outputs are not added to the loss); use kernel_regularizer / bias_regularizer",
+        cls, name, r.class_name());
+  }
+}
+
 Shape concat(std::vector<Dim> a, std::initializer_list<Dim> b) {
   a.insert(a.end(), b);
   return a;
@@ -73,6 +85,7 @@ ConvLayer::ConvLayer(std::size_t rank, Dim filters, IntTuple kernel_size, ConvOp
         cls, options_.groups, filters_);
   }
   activations::check_name(options_.activation, cls);
+  refuse_activity_regularizer(options_.activity_regularizer, cls, name());
   set_declared_input_shape(options_.input_shape);
 }
 
@@ -88,8 +101,12 @@ Shape ConvLayer::kernel_shape(const Shape& input_shape) const {
 }
 
 void ConvLayer::build(const Shape& input_shape) {
-  kernel_ = add_weight("kernel", kernel_shape(input_shape), options_.kernel_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+  kernel_ = add_weight("kernel", kernel_shape(input_shape), options_.kernel_initializer, true,
+                       options_.kernel_regularizer, options_.kernel_constraint);
+  if (options_.use_bias) {
+    bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true,
+                       options_.bias_regularizer, options_.bias_constraint);
+  }
 }
 
 namespace {
@@ -163,6 +180,7 @@ ConvTransposeLayer::ConvTransposeLayer(std::size_t rank, Dim filters, IntTuple k
   detail::check_padding(options_.padding, cls);
   channels_first_ = detail::channels_first(options_.data_format, cls);
   activations::check_name(options_.activation, cls);
+  refuse_activity_regularizer(options_.activity_regularizer, cls, name());
   // Validates output_padding against the strides now rather than at the first call.
   kernels::conv_transpose(rank_,
                           conv_config(options_.strides.values, options_.dilation_rate.values,
@@ -177,8 +195,12 @@ Shape ConvTransposeLayer::kernel_shape(const Shape& input_shape) const {
 }
 
 void ConvTransposeLayer::build(const Shape& input_shape) {
-  kernel_ = add_weight("kernel", kernel_shape(input_shape), options_.kernel_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+  kernel_ = add_weight("kernel", kernel_shape(input_shape), options_.kernel_initializer, true,
+                       options_.kernel_regularizer, options_.kernel_constraint);
+  if (options_.use_bias) {
+    bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true,
+                       options_.bias_regularizer, options_.bias_constraint);
+  }
 }
 
 SymbolicTensor ConvTransposeLayer::call(const SymbolicTensor& x) {
@@ -227,15 +249,18 @@ DepthwiseConvLayer::DepthwiseConvLayer(std::size_t rank, IntTuple kernel_size,
         cls, options_.depth_multiplier);
   }
   activations::check_name(options_.activation, cls);
+  refuse_activity_regularizer(options_.activity_regularizer, cls, name());
   set_declared_input_shape(options_.input_shape);
 }
 
 void DepthwiseConvLayer::build(const Shape& input_shape) {
   const Dim c = input_channels(*this, input_shape, rank_, channels_first_);
   kernel_ = add_weight("kernel", concat(kernel_size_, {c, options_.depth_multiplier}),
-                       options_.depthwise_initializer);
+                       options_.depthwise_initializer, true, options_.depthwise_regularizer,
+                       options_.depthwise_constraint);
   if (options_.use_bias) {
-    bias_ = add_weight("bias", {c * options_.depth_multiplier}, options_.bias_initializer);
+    bias_ = add_weight("bias", {c * options_.depth_multiplier}, options_.bias_initializer, true,
+                       options_.bias_regularizer, options_.bias_constraint);
   }
 }
 
@@ -302,6 +327,7 @@ SeparableConvLayer::SeparableConvLayer(std::size_t rank, Dim filters, IntTuple k
         cls, options_.depth_multiplier);
   }
   activations::check_name(options_.activation, cls);
+  refuse_activity_regularizer(options_.activity_regularizer, cls, name());
   set_declared_input_shape(options_.input_shape);
 }
 
@@ -309,10 +335,15 @@ void SeparableConvLayer::build(const Shape& input_shape) {
   const Dim c = input_channels(*this, input_shape, rank_, channels_first_);
   const Dim m = options_.depth_multiplier;
   depthwise_ =
-      add_weight("depthwise_kernel", concat(kernel_size_, {c, m}), options_.depthwise_initializer);
+      add_weight("depthwise_kernel", concat(kernel_size_, {c, m}), options_.depthwise_initializer,
+                 true, options_.depthwise_regularizer, options_.depthwise_constraint);
   pointwise_ = add_weight("pointwise_kernel", concat(std::vector<Dim>(rank_, 1), {c * m, filters_}),
-                          options_.pointwise_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+                          options_.pointwise_initializer, true, options_.pointwise_regularizer,
+                          options_.pointwise_constraint);
+  if (options_.use_bias) {
+    bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true,
+                       options_.bias_regularizer, options_.bias_constraint);
+  }
 }
 
 SymbolicTensor SeparableConvLayer::call(const SymbolicTensor& x) {

@@ -11,7 +11,12 @@
 
 #include <string>
 
+#include "core/config.hpp"
+#include "core/constraints.hpp"
+#include "core/initializers.hpp"
+#include "core/keywords.hpp"
 #include "graph/layer.hpp"
+#include "graph/regularizers.hpp"
 #include "layers/spatial.hpp"
 
 namespace plexus::layers {
@@ -25,8 +30,15 @@ struct ConvOptions {
   Dim groups = 1;
   std::string activation = "linear";
   bool use_bias = true;
-  std::string kernel_initializer = "glorot_uniform";
-  std::string bias_initializer = "zeros";
+  initializers::InitializerRef kernel_initializer = "glorot_uniform";
+  initializers::InitializerRef bias_initializer = "zeros";
+  regularizers::RegularizerRef kernel_regularizer = nullptr;
+  regularizers::RegularizerRef bias_regularizer = nullptr;
+  // Kept in the config; plexus does not add output penalties to the loss yet, so a layer
+  // given one is a px::Error (rather than a regularizer silently ignored).
+  regularizers::RegularizerRef activity_regularizer = nullptr;
+  constraints::ConstraintRef kernel_constraint = nullptr;
+  constraints::ConstraintRef bias_constraint = nullptr;
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
@@ -42,6 +54,10 @@ class ConvLayer : public Layer {
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
   std::string activation_name() const override { return options_.activation; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  // rank 1 for the 1-D class, 2 for the 2-D one.
+  static LayerRef from_config(const Config& config, std::size_t rank);
   Dim filters() const { return filters_; }
   const std::vector<Dim>& kernel_size() const { return kernel_size_; }
   const ConvOptions& options() const { return options_; }
@@ -58,6 +74,10 @@ class ConvLayer : public Layer {
 
 LayerHandle<ConvLayer> Conv1D(Dim filters, IntTuple kernel_size, ConvOptions options = {});
 LayerHandle<ConvLayer> Conv2D(Dim filters, IntTuple kernel_size, ConvOptions options = {});
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvLayer>, Conv1D, ConvOptions,
+                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvLayer>, Conv2D, ConvOptions,
+                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
 
 // --- transposed convolution ---------------------------------------------------------------
 
@@ -70,8 +90,13 @@ struct ConvTransposeOptions {
   IntTuple dilation_rate = 1;
   std::string activation = "linear";
   bool use_bias = true;
-  std::string kernel_initializer = "glorot_uniform";
-  std::string bias_initializer = "zeros";
+  initializers::InitializerRef kernel_initializer = "glorot_uniform";
+  initializers::InitializerRef bias_initializer = "zeros";
+  regularizers::RegularizerRef kernel_regularizer = nullptr;
+  regularizers::RegularizerRef bias_regularizer = nullptr;
+  regularizers::RegularizerRef activity_regularizer = nullptr;  // see ConvOptions
+  constraints::ConstraintRef kernel_constraint = nullptr;
+  constraints::ConstraintRef bias_constraint = nullptr;
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
@@ -92,6 +117,10 @@ class ConvTransposeLayer : public Layer {
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
   std::string activation_name() const override { return options_.activation; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  // rank 1 for the 1-D class, 2 for the 2-D one.
+  static LayerRef from_config(const Config& config, std::size_t rank);
   const ConvTransposeOptions& options() const { return options_; }
 
  private:
@@ -108,6 +137,10 @@ LayerHandle<ConvTransposeLayer> Conv1DTranspose(Dim filters, IntTuple kernel_siz
                                                 ConvTransposeOptions options = {});
 LayerHandle<ConvTransposeLayer> Conv2DTranspose(Dim filters, IntTuple kernel_size,
                                                 ConvTransposeOptions options = {});
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvTransposeLayer>, Conv1DTranspose, ConvTransposeOptions,
+                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvTransposeLayer>, Conv2DTranspose, ConvTransposeOptions,
+                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
 
 // --- depthwise convolution ----------------------------------------------------------------
 
@@ -120,8 +153,13 @@ struct DepthwiseConvOptions {
   IntTuple dilation_rate = 1;
   std::string activation = "linear";
   bool use_bias = true;
-  std::string depthwise_initializer = "glorot_uniform";
-  std::string bias_initializer = "zeros";
+  initializers::InitializerRef depthwise_initializer = "glorot_uniform";
+  initializers::InitializerRef bias_initializer = "zeros";
+  regularizers::RegularizerRef depthwise_regularizer = nullptr;
+  regularizers::RegularizerRef bias_regularizer = nullptr;
+  regularizers::RegularizerRef activity_regularizer = nullptr;  // see ConvOptions
+  constraints::ConstraintRef depthwise_constraint = nullptr;
+  constraints::ConstraintRef bias_constraint = nullptr;
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
@@ -140,6 +178,10 @@ class DepthwiseConvLayer : public Layer {
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
   std::string activation_name() const override { return options_.activation; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  // rank 1 for the 1-D class, 2 for the 2-D one.
+  static LayerRef from_config(const Config& config, std::size_t rank);
 
  private:
   std::size_t rank_;
@@ -153,6 +195,10 @@ LayerHandle<DepthwiseConvLayer> DepthwiseConv1D(IntTuple kernel_size,
                                                 DepthwiseConvOptions options = {});
 LayerHandle<DepthwiseConvLayer> DepthwiseConv2D(IntTuple kernel_size,
                                                 DepthwiseConvOptions options = {});
+PLEXUS_KEYWORD_FACTORY(LayerHandle<DepthwiseConvLayer>, DepthwiseConv1D, DepthwiseConvOptions,
+                       (IntTuple kernel_size), (std::move(kernel_size)))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<DepthwiseConvLayer>, DepthwiseConv2D, DepthwiseConvOptions,
+                       (IntTuple kernel_size), (std::move(kernel_size)))
 
 // --- separable convolution ----------------------------------------------------------------
 
@@ -165,9 +211,16 @@ struct SeparableConvOptions {
   Dim depth_multiplier = 1;
   std::string activation = "linear";
   bool use_bias = true;
-  std::string depthwise_initializer = "glorot_uniform";
-  std::string pointwise_initializer = "glorot_uniform";
-  std::string bias_initializer = "zeros";
+  initializers::InitializerRef depthwise_initializer = "glorot_uniform";
+  initializers::InitializerRef pointwise_initializer = "glorot_uniform";
+  initializers::InitializerRef bias_initializer = "zeros";
+  regularizers::RegularizerRef depthwise_regularizer = nullptr;
+  regularizers::RegularizerRef pointwise_regularizer = nullptr;
+  regularizers::RegularizerRef bias_regularizer = nullptr;
+  regularizers::RegularizerRef activity_regularizer = nullptr;  // see ConvOptions
+  constraints::ConstraintRef depthwise_constraint = nullptr;
+  constraints::ConstraintRef pointwise_constraint = nullptr;
+  constraints::ConstraintRef bias_constraint = nullptr;
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
@@ -186,6 +239,10 @@ class SeparableConvLayer : public Layer {
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
   std::string activation_name() const override { return options_.activation; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  // rank 1 for the 1-D class, 2 for the 2-D one.
+  static LayerRef from_config(const Config& config, std::size_t rank);
 
  private:
   std::size_t rank_;
@@ -200,5 +257,9 @@ LayerHandle<SeparableConvLayer> SeparableConv1D(Dim filters, IntTuple kernel_siz
                                                 SeparableConvOptions options = {});
 LayerHandle<SeparableConvLayer> SeparableConv2D(Dim filters, IntTuple kernel_size,
                                                 SeparableConvOptions options = {});
+PLEXUS_KEYWORD_FACTORY(LayerHandle<SeparableConvLayer>, SeparableConv1D, SeparableConvOptions,
+                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<SeparableConvLayer>, SeparableConv2D, SeparableConvOptions,
+                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
 
 }  // namespace plexus::layers

@@ -34,6 +34,12 @@ class LambdaLayer : public Layer {
   std::string class_name() const override { return "Lambda"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   std::vector<SymbolicTensor> call_list(const std::vector<SymbolicTensor>& xs) override;
+  // A C++ function cannot be written to a file (Keras itself refuses to load a Python
+  // lambda unless safe_mode=False): saving a model with a Lambda is a px::Error naming the
+  // layer, and so is loading a Keras file that holds one. Write a layer class with a
+  // config and register it (px::register_layer) instead.
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   Fn fn_;

@@ -65,8 +65,14 @@ void BatchNormalizationLayer::build(const Shape& input_shape) {
         "dimension but the layer received an input with shape {}",
         name(), options_.axis, shape_str(input_shape));
   }
-  if (options_.scale) gamma_ = add_weight("gamma", {c}, options_.gamma_initializer);
-  if (options_.center) beta_ = add_weight("beta", {c}, options_.beta_initializer);
+  if (options_.scale) {
+    gamma_ = add_weight("gamma", {c}, options_.gamma_initializer, true, options_.gamma_regularizer,
+                        options_.gamma_constraint);
+  }
+  if (options_.center) {
+    beta_ = add_weight("beta", {c}, options_.beta_initializer, true, options_.beta_regularizer,
+                       options_.beta_constraint);
+  }
   moving_mean_ = add_weight("moving_mean", {c}, options_.moving_mean_initializer, false);
   moving_variance_ =
       add_weight("moving_variance", {c}, options_.moving_variance_initializer, false);
@@ -130,9 +136,13 @@ void LayerNormalizationLayer::build(const Shape& input_shape) {
     }
     param.push_back(d);
   }
-  if (options_.scale) gamma_ = add_weight("gamma", param, options_.gamma_initializer);
+  if (options_.scale) {
+    gamma_ = add_weight("gamma", param, options_.gamma_initializer, true,
+                        options_.gamma_regularizer, options_.gamma_constraint);
+  }
   if (options_.center && !options_.rms_scaling) {
-    beta_ = add_weight("beta", param, options_.beta_initializer);
+    beta_ = add_weight("beta", param, options_.beta_initializer, true, options_.beta_regularizer,
+                       options_.beta_constraint);
   }
 }
 
@@ -191,8 +201,14 @@ void GroupNormalizationLayer::build(const Shape& input_shape) {
         "number of channels ({})",
         name(), groups_, c);
   }
-  if (options_.scale) gamma_ = add_weight("gamma", {c}, options_.gamma_initializer);
-  if (options_.center) beta_ = add_weight("beta", {c}, options_.beta_initializer);
+  if (options_.scale) {
+    gamma_ = add_weight("gamma", {c}, options_.gamma_initializer, true, options_.gamma_regularizer,
+                        options_.gamma_constraint);
+  }
+  if (options_.center) {
+    beta_ = add_weight("beta", {c}, options_.beta_initializer, true, options_.beta_regularizer,
+                       options_.beta_constraint);
+  }
 }
 
 SymbolicTensor GroupNormalizationLayer::call(const SymbolicTensor& x) {

@@ -6,7 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
+#include "core/constraints.hpp"
+#include "core/initializers.hpp"
+#include "core/keywords.hpp"
 #include "graph/layer.hpp"
+#include "graph/regularizers.hpp"
 
 namespace plexus::layers {
 
@@ -17,10 +22,14 @@ struct BatchNormalizationOptions {
   float epsilon = 1e-3f;
   bool center = true;
   bool scale = true;
-  std::string beta_initializer = "zeros";
-  std::string gamma_initializer = "ones";
-  std::string moving_mean_initializer = "zeros";
-  std::string moving_variance_initializer = "ones";
+  initializers::InitializerRef beta_initializer = "zeros";
+  initializers::InitializerRef gamma_initializer = "ones";
+  initializers::InitializerRef moving_mean_initializer = "zeros";
+  initializers::InitializerRef moving_variance_initializer = "ones";
+  regularizers::RegularizerRef beta_regularizer = nullptr;
+  regularizers::RegularizerRef gamma_regularizer = nullptr;
+  constraints::ConstraintRef beta_constraint = nullptr;
+  constraints::ConstraintRef gamma_constraint = nullptr;
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
@@ -38,6 +47,9 @@ class BatchNormalizationLayer : public Layer {
   void build(const Shape& input_shape) override;
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
   void set_trainable(bool trainable) override;
 
  private:
@@ -47,6 +59,8 @@ class BatchNormalizationLayer : public Layer {
 };
 
 LayerHandle<BatchNormalizationLayer> BatchNormalization(BatchNormalizationOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<BatchNormalizationLayer>, BatchNormalization,
+                        BatchNormalizationOptions)
 
 // Fields in the order of Keras's LayerNormalization constructor.
 struct LayerNormalizationOptions {
@@ -55,8 +69,12 @@ struct LayerNormalizationOptions {
   bool center = true;
   bool scale = true;
   bool rms_scaling = false;  // y = x / sqrt(mean(x^2) + eps) * gamma (no centring)
-  std::string beta_initializer = "zeros";
-  std::string gamma_initializer = "ones";
+  initializers::InitializerRef beta_initializer = "zeros";
+  initializers::InitializerRef gamma_initializer = "ones";
+  regularizers::RegularizerRef beta_regularizer = nullptr;
+  regularizers::RegularizerRef gamma_regularizer = nullptr;
+  constraints::ConstraintRef beta_constraint = nullptr;
+  constraints::ConstraintRef gamma_constraint = nullptr;
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
@@ -70,6 +88,9 @@ class LayerNormalizationLayer : public Layer {
   void build(const Shape& input_shape) override;
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   std::vector<Dim> axes(std::size_t rank) const;
@@ -78,6 +99,8 @@ class LayerNormalizationLayer : public Layer {
 };
 
 LayerHandle<LayerNormalizationLayer> LayerNormalization(LayerNormalizationOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<LayerNormalizationLayer>, LayerNormalization,
+                        LayerNormalizationOptions)
 
 // Fields in the order of Keras's GroupNormalization constructor.
 struct GroupNormalizationOptions {
@@ -86,8 +109,12 @@ struct GroupNormalizationOptions {
   float epsilon = 1e-3f;
   bool center = true;
   bool scale = true;
-  std::string beta_initializer = "zeros";
-  std::string gamma_initializer = "ones";
+  initializers::InitializerRef beta_initializer = "zeros";
+  initializers::InitializerRef gamma_initializer = "ones";
+  regularizers::RegularizerRef beta_regularizer = nullptr;
+  regularizers::RegularizerRef gamma_regularizer = nullptr;
+  constraints::ConstraintRef beta_constraint = nullptr;
+  constraints::ConstraintRef gamma_constraint = nullptr;
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
@@ -102,6 +129,9 @@ class GroupNormalizationLayer : public Layer {
   void build(const Shape& input_shape) override;
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   GroupNormalizationOptions options_;
@@ -110,6 +140,8 @@ class GroupNormalizationLayer : public Layer {
 };
 
 LayerHandle<GroupNormalizationLayer> GroupNormalization(GroupNormalizationOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<GroupNormalizationLayer>, GroupNormalization,
+                        GroupNormalizationOptions)
 
 struct UnitNormalizationOptions {
   std::vector<Dim> axis{-1};
@@ -124,11 +156,16 @@ class UnitNormalizationLayer : public Layer {
   std::string class_name() const override { return "UnitNormalization"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   std::vector<Dim> axis_;
 };
 
 LayerHandle<UnitNormalizationLayer> UnitNormalization(UnitNormalizationOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<UnitNormalizationLayer>, UnitNormalization,
+                        UnitNormalizationOptions)
 
 }  // namespace plexus::layers

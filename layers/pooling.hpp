@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "core/config.hpp"
+#include "core/keywords.hpp"
 #include "graph/layer.hpp"
 #include "layers/spatial.hpp"
 
@@ -28,6 +30,9 @@ class PoolingLayer : public Layer {
   std::string class_name() const override;
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config, std::size_t rank, bool max);
 
  private:
   std::size_t rank_;
@@ -41,6 +46,14 @@ LayerHandle<PoolingLayer> MaxPooling1D(IntTuple pool_size = 2, PoolingOptions op
 LayerHandle<PoolingLayer> MaxPooling2D(IntTuple pool_size = 2, PoolingOptions options = {});
 LayerHandle<PoolingLayer> AveragePooling1D(IntTuple pool_size = 2, PoolingOptions options = {});
 LayerHandle<PoolingLayer> AveragePooling2D(IntTuple pool_size = 2, PoolingOptions options = {});
+PLEXUS_KEYWORD_FACTORY(LayerHandle<PoolingLayer>, MaxPooling1D, PoolingOptions,
+                       (IntTuple pool_size), (std::move(pool_size)))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<PoolingLayer>, MaxPooling2D, PoolingOptions,
+                       (IntTuple pool_size), (std::move(pool_size)))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<PoolingLayer>, AveragePooling1D, PoolingOptions,
+                       (IntTuple pool_size), (std::move(pool_size)))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<PoolingLayer>, AveragePooling2D, PoolingOptions,
+                       (IntTuple pool_size), (std::move(pool_size)))
 
 struct GlobalPoolingOptions {
   std::string data_format = "channels_last";
@@ -56,6 +69,9 @@ class GlobalPoolingLayer : public Layer {
   std::string class_name() const override;
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config, std::size_t rank, bool max);
 
  private:
   void check_input(const Shape& s) const;
@@ -69,5 +85,11 @@ LayerHandle<GlobalPoolingLayer> GlobalMaxPooling1D(GlobalPoolingOptions options 
 LayerHandle<GlobalPoolingLayer> GlobalMaxPooling2D(GlobalPoolingOptions options = {});
 LayerHandle<GlobalPoolingLayer> GlobalAveragePooling1D(GlobalPoolingOptions options = {});
 LayerHandle<GlobalPoolingLayer> GlobalAveragePooling2D(GlobalPoolingOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalMaxPooling1D, GlobalPoolingOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalMaxPooling2D, GlobalPoolingOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalAveragePooling1D,
+                        GlobalPoolingOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalAveragePooling2D,
+                        GlobalPoolingOptions)
 
 }  // namespace plexus::layers

@@ -39,6 +39,11 @@ class NormalizationLayer : public Layer {
   // layer when not yet built). px::Error on a shape mismatch, empty data or NaN/Inf.
   void adapt(const Tensor& data);
   const NormalizationOptions& options() const { return options_; }
+  // {"axis" (a list, as Keras 3 stores it), "invert", "mean", "variance"}: mean and
+  // variance are the given values as nested lists, or null when the layer adapts (its
+  // statistics are then weights, saved with the weights).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config);
 
  private:
   NormalizationOptions options_;

@@ -1,8 +1,16 @@
 #include "layers/registry.hpp"
 
 #include "graph/input_layer.hpp"
+#include "layers/activations.hpp"
+#include "layers/convolution.hpp"
 #include "layers/core.hpp"
+#include "layers/lambda.hpp"
 #include "layers/merging.hpp"
+#include "layers/normalization.hpp"
+#include "layers/pooling.hpp"
+#include "layers/preprocessing.hpp"
+#include "layers/regularization.hpp"
+#include "layers/reshaping.hpp"
 
 namespace plexus {
 
@@ -27,6 +35,55 @@ void add_builtins(Registry<Layer>& r) {
   r.add("Maximum", factory(MergeLayer::from_config<MaximumLayer>));
   r.add("Minimum", factory(MergeLayer::from_config<MinimumLayer>));
   r.add("Concatenate", factory(ConcatenateLayer::from_config));
+  // The image family (configs in layers/image_config.cpp). A class serving several Keras
+  // classes takes its rank (and pooling mode) from the name it is registered under.
+  auto ranked = [](auto from_config, std::size_t rank) {
+    return factory([from_config, rank](const Config& c) { return from_config(c, rank); });
+  };
+  auto pooled = [](std::size_t rank, bool max, auto from_config) {
+    return factory([from_config, rank, max](const Config& c) { return from_config(c, rank, max); });
+  };
+  r.add("Conv1D", ranked(ConvLayer::from_config, 1), {"Convolution1D"});
+  r.add("Conv2D", ranked(ConvLayer::from_config, 2), {"Convolution2D"});
+  r.add("Conv1DTranspose", ranked(ConvTransposeLayer::from_config, 1), {"Convolution1DTranspose"});
+  r.add("Conv2DTranspose", ranked(ConvTransposeLayer::from_config, 2), {"Convolution2DTranspose"});
+  r.add("DepthwiseConv1D", ranked(DepthwiseConvLayer::from_config, 1));
+  r.add("DepthwiseConv2D", ranked(DepthwiseConvLayer::from_config, 2));
+  r.add("SeparableConv1D", ranked(SeparableConvLayer::from_config, 1), {"SeparableConvolution1D"});
+  r.add("SeparableConv2D", ranked(SeparableConvLayer::from_config, 2), {"SeparableConvolution2D"});
+  r.add("MaxPooling1D", pooled(1, true, PoolingLayer::from_config), {"MaxPool1D"});
+  r.add("MaxPooling2D", pooled(2, true, PoolingLayer::from_config), {"MaxPool2D"});
+  r.add("AveragePooling1D", pooled(1, false, PoolingLayer::from_config), {"AvgPool1D"});
+  r.add("AveragePooling2D", pooled(2, false, PoolingLayer::from_config), {"AvgPool2D"});
+  r.add("GlobalMaxPooling1D", pooled(1, true, GlobalPoolingLayer::from_config),
+        {"GlobalMaxPool1D"});
+  r.add("GlobalMaxPooling2D", pooled(2, true, GlobalPoolingLayer::from_config),
+        {"GlobalMaxPool2D"});
+  r.add("GlobalAveragePooling1D", pooled(1, false, GlobalPoolingLayer::from_config),
+        {"GlobalAvgPool1D"});
+  r.add("GlobalAveragePooling2D", pooled(2, false, GlobalPoolingLayer::from_config),
+        {"GlobalAvgPool2D"});
+  r.add("ZeroPadding1D", ranked(ZeroPaddingLayer::from_config, 1));
+  r.add("ZeroPadding2D", ranked(ZeroPaddingLayer::from_config, 2));
+  r.add("Cropping1D", ranked(CroppingLayer::from_config, 1));
+  r.add("Cropping2D", ranked(CroppingLayer::from_config, 2));
+  r.add("UpSampling1D", ranked(UpSamplingLayer::from_config, 1));
+  r.add("UpSampling2D", ranked(UpSamplingLayer::from_config, 2));
+  r.add("SpatialDropout1D", ranked(SpatialDropoutLayer::from_config, 1));
+  r.add("SpatialDropout2D", ranked(SpatialDropoutLayer::from_config, 2));
+  r.add("BatchNormalization", factory(BatchNormalizationLayer::from_config));
+  r.add("LayerNormalization", factory(LayerNormalizationLayer::from_config));
+  r.add("GroupNormalization", factory(GroupNormalizationLayer::from_config));
+  r.add("UnitNormalization", factory(UnitNormalizationLayer::from_config));
+  r.add("ReLU", factory(ReLULayer::from_config));
+  r.add("LeakyReLU", factory(LeakyReLULayer::from_config));
+  r.add("PReLU", factory(PReLULayer::from_config));
+  r.add("ELU", factory(ELULayer::from_config));
+  r.add("Softmax", factory(SoftmaxLayer::from_config));
+  r.add("Normalization", factory(NormalizationLayer::from_config));
+  // Registered so that a Keras file with a Lambda gets Lambda's own message (a Python
+  // function cannot be loaded), not "unknown layer".
+  r.add("Lambda", factory(LambdaLayer::from_config));
 }
 }  // namespace
 

@@ -9,7 +9,7 @@ namespace plexus::layers {
 
 SpatialDropoutLayer::SpatialDropoutLayer(std::size_t rank, float rate,
                                          SpatialDropoutOptions options)
-    : Layer(options.name), rank_(rank), rate_(rate) {
+    : Layer(options.name), rank_(rank), rate_(rate), seed_(options.seed) {
   if (!(rate_ >= 0.0f && rate_ < 1.0f)) {
     throw Error(
         "{}: invalid value received for argument `rate`. Expected a float value in [0, 1), "

@@ -2,14 +2,19 @@
 // whole feature maps (Keras 3: layers/regularization/spatial_dropout.py).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
+#include "core/config.hpp"
 #include "graph/layer.hpp"
 
 namespace plexus::layers {
 
 struct SpatialDropoutOptions {
   std::string data_format = "channels_last";  // SpatialDropout2D only
+  // Kept in the config for Keras; the masks come from the library generator.
+  std::optional<std::int64_t> seed = std::nullopt;
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
@@ -26,10 +31,15 @@ class SpatialDropoutLayer : public Layer {
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
   float rate() const { return rate_; }
+  // {"rate", "seed", "name", "dtype"} (+ "data_format" for 2-D): Keras 3 writes no
+  // "trainable" for spatial dropout.
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config, std::size_t rank);
 
  private:
   std::size_t rank_;
   float rate_;
+  std::optional<std::int64_t> seed_;
   bool channels_first_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "core/config.hpp"
 #include "graph/layer.hpp"
 #include "layers/spatial.hpp"
 
@@ -24,6 +25,9 @@ class ZeroPaddingLayer : public Layer {
   std::string class_name() const override { return rank_ == 1 ? "ZeroPadding1D" : "ZeroPadding2D"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config, std::size_t rank);
 
  private:
   std::vector<std::pair<Dim, Dim>> all_axes(std::size_t rank) const;
@@ -49,6 +53,9 @@ class CroppingLayer : public Layer {
   std::string class_name() const override { return rank_ == 1 ? "Cropping1D" : "Cropping2D"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config, std::size_t rank);
 
  private:
   std::size_t rank_;
@@ -74,6 +81,9 @@ class UpSamplingLayer : public Layer {
   std::string class_name() const override { return rank_ == 1 ? "UpSampling1D" : "UpSampling2D"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+  // Keras 3's get_config keys, in its order (layers/image_config.cpp).
+  Config get_config() const override;
+  static LayerRef from_config(const Config& config, std::size_t rank);
 
  private:
   std::size_t rank_;

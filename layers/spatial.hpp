@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/keywords.hpp"
 #include "core/tensor.hpp"
 
 namespace plexus::layers {
@@ -52,3 +53,8 @@ std::vector<Dim> spatial_axes(std::size_t rank, bool cf);
 }  // namespace detail
 
 }  // namespace plexus::layers
+
+// Keywords whose value is an IntTuple (`kw::strides = 2`, `kw::strides = {2, 1}`).
+PLEXUS_KEYWORD(strides, ::plexus::layers::IntTuple)
+PLEXUS_KEYWORD(dilation_rate, ::plexus::layers::IntTuple)
+PLEXUS_KEYWORD(output_padding, ::plexus::layers::IntTuple)

@@ -3,6 +3,7 @@
 // Keras 2 / Keras 3 dicts build the same objects; unknown classes are clear errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <plexus.hpp>
 #include <string>
@@ -80,6 +81,13 @@ void expect_layer_round_trip(px::LayerRef layer, const std::vector<Shape>& input
   std::vector<px::SymbolicTensor> ins;
   for (auto& s : input_shapes) ins.push_back(px::Input(s));
   px::SymbolicTensors out = ins.size() == 1 ? px::SymbolicTensors{layer(ins[0])} : layer(ins);
+  // Weights away from their initial values (positive, so variances stay valid), so that
+  // the comparison below sees every weight.
+  std::vector<Tensor> ws = layer->get_weights();
+  for (std::size_t i = 0; i < ws.size(); ++i) {
+    ws[i] = random_tensor(px::shape_of(ws[i]), seed * 31 + static_cast<unsigned>(i), 0.5f, 1.5f);
+  }
+  layer->set_weights(ws);
   const Config c = px::layers::serialize(*layer);
   ASSERT_EQ(c["class_name"], layer->class_name());
   if (c["registered_name"].is_null()) {
@@ -125,6 +133,340 @@ TEST(LayerConfig, EveryLayerRoundTrips) {
   expect_layer_round_trip(L::Maximum(), {{4}, {4}}, 11);
   expect_layer_round_trip(L::Minimum(), {{4}, {4}}, 12);
   expect_layer_round_trip(L::Concatenate(1), {{2}, {3}}, 13);
+}
+
+TEST(LayerConfig, EveryImageLayerRoundTrips) {
+  namespace L = px::layers;
+  px::utils::set_random_seed(5);
+  unsigned seed = 100;
+  auto rt = [&](px::LayerRef layer, Shape in) { expect_layer_round_trip(layer, {in}, ++seed); };
+  rt(L::Conv1D(4, 3, {.padding = "causal", .dilation_rate = 2, .activation = "relu"}), {9, 2});
+  rt(L::Conv2D(6, {3, 2},
+               {.strides = {2, 1},
+                .padding = "same",
+                .groups = 2,
+                .activation = "tanh",
+                .kernel_initializer = px::initializers::HeNormal({.seed = 3}),
+                .kernel_regularizer = px::regularizers::L1L2(0.01, 0.02),
+                .bias_regularizer = "l2",
+                .kernel_constraint = px::constraints::MaxNorm({.max_value = 3.0}),
+                .bias_constraint = px::constraints::NonNeg()}),
+     {7, 6, 4});
+  rt(L::Conv2D(3, 3, {.data_format = "channels_first", .use_bias = false}), {2, 6, 5});
+  rt(L::Conv1DTranspose(3, 3, {.strides = 2}), {5, 2});
+  rt(L::Conv2DTranspose(4, 3, {.strides = 2, .padding = "same", .output_padding = 1}), {4, 5, 3});
+  rt(L::DepthwiseConv1D(3, {.depth_multiplier = 2}), {8, 3});
+  rt(L::DepthwiseConv2D({3, 3},
+                        {.padding = "same", .depth_multiplier = 2, .depthwise_regularizer = "l1"}),
+     {6, 6, 3});
+  rt(L::SeparableConv1D(4, 3), {8, 3});
+  rt(L::SeparableConv2D(5, 3, {.dilation_rate = 2, .depth_multiplier = 2, .activation = "relu"}),
+     {8, 8, 3});
+  rt(L::MaxPooling1D(2), {8, 3});
+  rt(L::MaxPooling2D({2, 3}, {.strides = 1, .padding = "same"}), {6, 7, 2});
+  rt(L::AveragePooling1D(3, {.strides = 2}), {9, 2});
+  rt(L::AveragePooling2D(2, {.data_format = "channels_first"}), {3, 6, 6});
+  rt(L::GlobalAveragePooling1D(), {5, 3});
+  rt(L::GlobalAveragePooling2D({.keepdims = true}), {4, 4, 3});
+  rt(L::GlobalMaxPooling1D({.data_format = "channels_first"}), {3, 5});
+  rt(L::GlobalMaxPooling2D(), {4, 4, 3});
+  rt(L::ZeroPadding1D({{1, 2}}), {5, 2});
+  rt(L::ZeroPadding2D({{1, 2}, {0, 3}}), {4, 4, 2});
+  rt(L::Cropping1D({{1, 2}}), {7, 2});
+  rt(L::Cropping2D({{1, 0}, {2, 1}}, {.data_format = "channels_first"}), {2, 6, 6});
+  rt(L::UpSampling1D(3), {4, 2});
+  rt(L::UpSampling2D({2, 3}), {3, 3, 2});
+  rt(L::SpatialDropout1D(0.3f), {5, 3});
+  rt(L::SpatialDropout2D(0.25f, {.data_format = "channels_first", .seed = 7}), {3, 4, 4});
+  rt(L::BatchNormalization(
+         {.axis = 1, .momentum = 0.9f, .epsilon = 1e-5f, .gamma_regularizer = "l2"}),
+     {3, 4, 4});
+  rt(L::BatchNormalization({.center = false, .beta_constraint = px::constraints::NonNeg()}),
+     {4, 4, 3});
+  rt(L::LayerNormalization({.axis = {1, 2}, .epsilon = 1e-4f}), {3, 4});
+  rt(L::LayerNormalization({.rms_scaling = true}), {5});
+  rt(L::GroupNormalization({.groups = 2, .scale = false}), {4, 4, 6});
+  rt(L::UnitNormalization({.axis = {1, 2}}), {3, 4});
+  rt(L::ReLU({.max_value = 6.0f, .negative_slope = 0.1f}), {6});
+  rt(L::LeakyReLU({.negative_slope = 0.2f}), {6});
+  rt(L::PReLU({.alpha_initializer = "ones", .shared_axes = {1}}), {4, 3});
+  rt(L::ELU({.alpha = 0.5f}), {6});
+  rt(L::Softmax({.axis = 1}), {3, 4});
+  // Normalization: adapted (mean and variance are weights) and given (in the config).
+  auto adapted = L::Normalization();
+  adapted->adapt(random_tensor({20, 4}, 9));
+  rt(adapted, {4});
+  Tensor mean = random_tensor({3}, 10), var = random_tensor({3}, 11, 0.5f, 2.0f);
+  auto given = L::Normalization({.axis = -1, .mean = mean, .variance = var, .invert = true});
+  rt(given, {3});
+  const Config gc = given->get_config();
+  ASSERT_TRUE(gc["mean"].is_array());
+  EXPECT_EQ(gc["mean"].size(), 3u);
+  EXPECT_EQ(gc["axis"], Config::array({-1}));
+}
+
+TEST(LayerConfig, EveryBuiltInLayerClassIsRegistered) {
+  const std::vector<std::string> classes{"InputLayer",
+                                         "Dense",
+                                         "Activation",
+                                         "Dropout",
+                                         "Flatten",
+                                         "Reshape",
+                                         "Add",
+                                         "Subtract",
+                                         "Multiply",
+                                         "Average",
+                                         "Maximum",
+                                         "Minimum",
+                                         "Concatenate",
+                                         "Conv1D",
+                                         "Conv2D",
+                                         "Conv1DTranspose",
+                                         "Conv2DTranspose",
+                                         "DepthwiseConv1D",
+                                         "DepthwiseConv2D",
+                                         "SeparableConv1D",
+                                         "SeparableConv2D",
+                                         "MaxPooling1D",
+                                         "MaxPooling2D",
+                                         "AveragePooling1D",
+                                         "AveragePooling2D",
+                                         "GlobalMaxPooling1D",
+                                         "GlobalMaxPooling2D",
+                                         "GlobalAveragePooling1D",
+                                         "GlobalAveragePooling2D",
+                                         "ZeroPadding1D",
+                                         "ZeroPadding2D",
+                                         "Cropping1D",
+                                         "Cropping2D",
+                                         "UpSampling1D",
+                                         "UpSampling2D",
+                                         "SpatialDropout1D",
+                                         "SpatialDropout2D",
+                                         "BatchNormalization",
+                                         "LayerNormalization",
+                                         "GroupNormalization",
+                                         "UnitNormalization",
+                                         "ReLU",
+                                         "LeakyReLU",
+                                         "PReLU",
+                                         "ELU",
+                                         "Softmax",
+                                         "Normalization",
+                                         "Lambda"};
+  const auto names = px::layer_registry().names();
+  for (const auto& c : classes) {
+    EXPECT_NE(std::find(names.begin(), names.end(), c), names.end()) << c;
+  }
+  // Keras's aliases.
+  EXPECT_EQ(px::layer_registry().class_name_of("MaxPool2D"), "MaxPooling2D");
+  EXPECT_EQ(px::layer_registry().class_name_of("Convolution2D"), "Conv2D");
+}
+
+std::vector<std::string> keys_of(const Config& c) {
+  std::vector<std::string> keys;
+  for (auto& [k, v] : c.items()) keys.push_back(k);
+  return keys;
+}
+
+// The key lists of Keras 3's get_config (keras/src/layers/.../*.py), in order.
+TEST(LayerConfig, ImageLayersHaveKeras3Keys) {
+  namespace L = px::layers;
+  const std::vector<std::string> base{"name", "trainable", "dtype"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> k = base;
+    k.insert(k.end(), more.begin(), more.end());
+    return k;
+  };
+  auto conv = L::Conv2D(8, 3, {.name = "c"});
+  conv(px::Input({6, 6, 2}));
+  const Config cc = conv->get_config();
+  EXPECT_EQ(keys_of(cc),
+            with({"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+                  "groups", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+                  "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                  "kernel_constraint", "bias_constraint"}));
+  EXPECT_EQ(cc["kernel_size"], Config::array({3, 3}));
+  EXPECT_EQ(cc["strides"], Config::array({1, 1}));
+  EXPECT_EQ(cc["padding"], "valid");
+  EXPECT_EQ(cc["data_format"], "channels_last");
+  EXPECT_EQ(cc["activation"], "linear");
+  EXPECT_EQ(cc["kernel_initializer"]["class_name"], "GlorotUniform");
+  EXPECT_EQ(keys_of(L::Conv2DTranspose(4, 3)->get_config()),
+            with({"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+                  "activation", "use_bias", "kernel_initializer", "bias_initializer",
+                  "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                  "kernel_constraint", "bias_constraint"}));
+  EXPECT_EQ(keys_of(L::DepthwiseConv2D(3)->get_config()),
+            with({"depth_multiplier", "kernel_size", "strides", "padding", "data_format",
+                  "dilation_rate", "activation", "use_bias", "depthwise_initializer",
+                  "bias_initializer", "depthwise_regularizer", "bias_regularizer",
+                  "activity_regularizer", "depthwise_constraint", "bias_constraint"}));
+  EXPECT_EQ(keys_of(L::SeparableConv2D(4, 3)->get_config()),
+            with({"depth_multiplier", "filters", "kernel_size", "strides", "padding", "data_format",
+                  "dilation_rate", "activation", "use_bias", "depthwise_initializer",
+                  "pointwise_initializer", "bias_initializer", "depthwise_regularizer",
+                  "pointwise_regularizer", "bias_regularizer", "activity_regularizer",
+                  "depthwise_constraint", "pointwise_constraint", "bias_constraint"}));
+  const Config pool = L::MaxPooling2D(2)->get_config();
+  EXPECT_EQ(keys_of(pool), with({"pool_size", "padding", "strides", "data_format"}));
+  EXPECT_EQ(pool["strides"], Config::array({2, 2}));  // None is stored as the pool size
+  EXPECT_EQ(keys_of(L::GlobalAveragePooling2D()->get_config()), with({"data_format", "keepdims"}));
+  const Config zp = L::ZeroPadding2D(1)->get_config();
+  EXPECT_EQ(keys_of(zp), with({"padding", "data_format"}));
+  EXPECT_EQ(zp["padding"], Config::parse("[[1, 1], [1, 1]]"));
+  EXPECT_EQ(keys_of(L::UpSampling2D(2)->get_config()),
+            with({"size", "data_format", "interpolation"}));
+  EXPECT_EQ(keys_of(L::Cropping2D(1)->get_config()), with({"cropping", "data_format"}));
+  EXPECT_EQ(keys_of(L::SpatialDropout2D(0.5f)->get_config()),
+            (std::vector<std::string>{"rate", "seed", "name", "dtype", "data_format"}));
+  const Config bn = L::BatchNormalization()->get_config();
+  EXPECT_EQ(keys_of(bn),
+            with({"axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+                  "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
+                  "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
+                  "synchronized"}));
+  EXPECT_EQ(bn["momentum"], 0.99);
+  EXPECT_EQ(bn["epsilon"], 0.001);
+  EXPECT_EQ(bn["moving_variance_initializer"]["class_name"], "Ones");
+  EXPECT_EQ(keys_of(L::LayerNormalization()->get_config()),
+            with({"axis", "epsilon", "center", "scale", "rms_scaling", "beta_initializer",
+                  "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint",
+                  "gamma_constraint"}));
+  EXPECT_EQ(
+      keys_of(L::GroupNormalization()->get_config()),
+      with({"groups", "axis", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+            "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"}));
+  EXPECT_EQ(keys_of(L::UnitNormalization()->get_config()), with({"axis"}));
+  EXPECT_EQ(keys_of(L::ReLU()->get_config()), with({"max_value", "negative_slope", "threshold"}));
+  EXPECT_EQ(L::LeakyReLU()->get_config()["negative_slope"], 0.3);
+  EXPECT_EQ(keys_of(L::PReLU()->get_config()),
+            with({"alpha_initializer", "alpha_regularizer", "alpha_constraint", "shared_axes"}));
+  EXPECT_EQ(keys_of(L::ELU()->get_config()), with({"alpha"}));
+  EXPECT_EQ(keys_of(L::Softmax()->get_config()), with({"axis"}));
+  EXPECT_EQ(keys_of(L::Normalization()->get_config()),
+            with({"axis", "invert", "mean", "variance"}));
+}
+
+// Configs as Keras 2 (tf.keras) wrote them: absent keys take Keras's defaults.
+TEST(LayerConfig, ReadsKeras2ImageConfigs) {
+  auto conv = px::layers::deserialize(Config::parse(R"({"class_name": "Conv1D", "config": {
+      "name": "conv1_relu", "trainable": true, "batch_input_shape": [null, 10, 4],
+      "filters": 3, "kernel_size": [4], "strides": [1], "padding": "same",
+      "dilation_rate": [1], "activation": "relu", "use_bias": true,
+      "kernel_initializer": {"class_name": "VarianceScaling", "config": {"distribution":
+          "normal", "mode": "fan_in", "scale": 2.0, "seed": null}},
+      "bias_initializer": {"class_name": "Zeros", "config": {}},
+      "kernel_regularizer": {"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.0}},
+      "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null,
+      "bias_constraint": null}})"));
+  EXPECT_EQ(conv->class_name(), "Conv1D");
+  EXPECT_EQ(conv->declared_input_shape(), (Shape{10, 4}));
+  const Config cc = conv->get_config();
+  EXPECT_EQ(cc["groups"], 1);
+  EXPECT_EQ(cc["data_format"], "channels_last");
+  EXPECT_EQ(cc["kernel_regularizer"]["class_name"], "L1L2");
+  auto bn = px::layers::deserialize(Config::parse(R"({"class_name": "BatchNormalization",
+      "config": {"axis": [3], "beta_constraint": null, "beta_initializer": {"class_name":
+      "Zeros", "config": {}}, "beta_regularizer": null, "center": true, "epsilon": 1e-06,
+      "gamma_constraint": null, "gamma_initializer": {"class_name": "Ones", "config": {}},
+      "gamma_regularizer": null, "momentum": 0.9, "moving_mean_initializer": {"class_name":
+      "Zeros", "config": {}}, "moving_variance_initializer": {"class_name": "Ones",
+      "config": {}}, "name": "bn1", "scale": true, "trainable": true, "renorm": false,
+      "fused": null}})"));
+  const Config bc = bn->get_config();
+  EXPECT_EQ(bc["axis"], 3);
+  EXPECT_EQ(bc["epsilon"], 1e-6);
+  EXPECT_EQ(bc["momentum"], 0.9);
+  auto leaky = px::layers::deserialize(
+      Config{{"class_name", "LeakyReLU"}, {"config", {{"name", "lr"}, {"alpha", 0.1}}}});
+  EXPECT_EQ(leaky->get_config()["negative_slope"], 0.1);
+  auto pool = px::layers::deserialize(Config::parse(R"({"class_name": "MaxPooling2D",
+      "config": {"name": "mp", "trainable": true, "pool_size": [2, 2], "padding": "valid",
+      "strides": [2, 2], "data_format": "channels_last"}})"));
+  EXPECT_EQ(pool->get_config()["pool_size"], Config::array({2, 2}));
+}
+
+TEST(LayerConfig, ImageLayersRefuseWhatPlexusCannotHonour) {
+  auto msg = [](const char* json) {
+    return error_message([&] { px::layers::deserialize(Config::parse(json)); });
+  };
+  auto expect_has = [](const std::string& m, std::initializer_list<const char*> parts) {
+    for (const char* p : parts) EXPECT_TRUE(contains(m, p)) << m << "\n  lacks: " << p;
+  };
+  expect_has(msg(R"({"class_name": "Conv2D", "config": {"name": "c1", "filters": 2,
+                 "kernel_size": 3, "padding": "full"}})"),
+             {"Conv2D \"c1\"", "padding", "full"});
+  expect_has(msg(R"({"class_name": "Conv2D", "config": {"name": "c2", "filters": 2,
+                 "kernel_size": 3, "lora_rank": 4}})"),
+             {"Conv2D \"c2\"", "lora_rank=4"});
+  expect_has(msg(R"({"class_name": "Conv2D", "config": {"name": "c3", "filters": 2,
+                 "kernel_size": 3, "activity_regularizer": "l2"}})"),
+             {"Conv2D \"c3\"", "activity_regularizer"});
+  expect_has(msg(R"({"class_name": "Conv2D", "config": {"name": "c4", "filters": 2,
+                 "kernel_size": "3"}})"),
+             {"Conv2D \"c4\"", "kernel_size", "\"3\""});
+  expect_has(msg(R"({"class_name": "Conv2D", "config": {"name": "c5", "filters": 2,
+                 "kernel_size": 3, "kernel_initializer": "glorot_uniformm"}})"),
+             {"Conv2D \"c5\"", "kernel_initializer", "glorot_uniformm"});
+  expect_has(msg(R"({"class_name": "BatchNormalization", "config": {"name": "b1",
+                 "renorm": true}})"),
+             {"BatchNormalization \"b1\"", "renorm=true"});
+  expect_has(msg(R"({"class_name": "BatchNormalization", "config": {"name": "b2",
+                 "axis": [1, 2]}})"),
+             {"BatchNormalization \"b2\"", "axis=[1,2]"});
+  expect_has(msg(R"({"class_name": "UpSampling2D", "config": {"name": "u1",
+                 "interpolation": "bilinear"}})"),
+             {"UpSampling2D \"u1\"", "interpolation", "bilinear"});
+  expect_has(msg(R"({"class_name": "ReLU", "config": {"name": "r1", "threshold": 0.5}})"),
+             {"ReLU \"r1\"", "threshold", "0.5"});
+  expect_has(msg(R"({"class_name": "SpatialDropout2D", "config": {"name": "s1",
+                 "rate": 0.5, "data_format": "channels_middle"}})"),
+             {"SpatialDropout2D \"s1\"", "channels_middle"});
+  expect_has(msg(R"({"class_name": "Normalization", "config": {"name": "n1",
+                 "mean": [[1, 2], [3]], "variance": [1, 2]}})"),
+             {"Normalization \"n1\"", "mean"});
+  // Conv layers in C++ refuse an activity regularizer too: it would be silently unused.
+  EXPECT_TRUE(
+      contains(error_message([] { px::layers::Conv2D(2, 3, {.activity_regularizer = "l2"}); }),
+               "activity_regularizer"));
+}
+
+TEST(LayerConfig, LambdaIsAClearErrorBothWays) {
+  auto lam = px::layers::Lambda([](const px::SymbolicTensor& x) { return px::ops::square(x); },
+                                {.name = "square_it"});
+  auto x = px::Input({3});
+  px::Model m(x, lam(x));
+  const std::string save = error_message([&] { px::layers::serialize(*lam); });
+  EXPECT_TRUE(contains(save, "Lambda \"square_it\" cannot be saved")) << save;
+  EXPECT_TRUE(contains(save, "px::register_layer")) << save;
+  const std::string load = error_message([] {
+    px::layers::deserialize(Config::parse(R"({"module": "keras.layers", "class_name": "Lambda",
+        "config": {"name": "lam", "function": {"class_name": "__lambda__", "config":
+        {"code": "4wEAAAAAAAAA", "defaults": null, "closure": null}}},
+        "registered_name": null})"));
+  });
+  EXPECT_TRUE(contains(load, "Lambda \"lam\" cannot be loaded")) << load;
+}
+
+TEST(Regularizers, ConvPenaltiesJoinTheLossAndConstraintsFollowEachStep) {
+  px::utils::clear_session();
+  auto x = px::Input({3, 3, 1});
+  auto y = px::layers::Conv2D(1, 2,
+                              {.use_bias = false,
+                               .kernel_initializer = "ones",
+                               .kernel_regularizer = px::regularizers::L2(0.5),
+                               .kernel_constraint = px::constraints::NonNeg()})(x);
+  px::Model m(x, y);
+  m.compile(px::optim::SGD({.learning_rate = 2.0}), "mse");
+  Tensor xs = xt::zeros<float>({2, 3, 3, 1}), ys = xt::zeros<float>({2, 2, 2, 1});
+  // Zero inputs and targets: the loss is the penalty 0.5 * 4 * 1^2.
+  EXPECT_NEAR(m.evaluate(xs, ys, {.verbose = 0})[0], 2.0, 1e-6);
+  // One SGD step: w -= 2 * d(0.5 w^2)/dw = -1, then NonNeg projects to 0.
+  m.train_on_batch(xs, ys);
+  const std::vector<Tensor> after = m.get_weights();
+  ASSERT_EQ(after[0].size(), 4u);
+  for (float v : after[0]) EXPECT_EQ(v, 0.0f);
 }
 
 TEST(LayerConfig, DenseHasKeras3Keys) {

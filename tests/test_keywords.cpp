@@ -58,6 +58,37 @@ TEST(Keywords, EveryLayerFactoryTakesKeywords) {
   EXPECT_EQ(px::layers::Normalization(kw::axis = -1, kw::name = "norm")->name(), "norm");
 }
 
+TEST(Keywords, ImageLayersTakeKeywords) {
+  namespace L = px::layers;
+  // Keras: Conv2D(8, 3, strides=2, padding="same", activation="relu", kernel_regularizer="l2")
+  auto c = L::Conv2D(8, 3, kw::strides = 2, kw::padding = "same", kw::activation = "relu",
+                     kw::kernel_regularizer = "l2", kw::dilation_rate = {1, 1},
+                     kw::bias_constraint = px::constraints::NonNeg(), kw::name = "c");
+  EXPECT_EQ(c->options().strides.values, (std::vector<px::Dim>{2, 2}));
+  EXPECT_EQ(c->options().padding, "same");
+  EXPECT_EQ(c->options().activation, "relu");
+  EXPECT_EQ(c->options().kernel_regularizer.class_name(), "L2");
+  EXPECT_EQ(c->options().bias_constraint.class_name(), "NonNeg");
+  EXPECT_EQ(c->name(), "c");
+  auto t = L::Conv2DTranspose(4, 3, kw::strides = {2, 2}, kw::output_padding = 1,
+                              kw::kernel_constraint = "non_neg");
+  EXPECT_EQ(t->options().output_padding.values, (std::vector<px::Dim>{1, 1}));
+  auto d = L::DepthwiseConv2D(3, kw::depth_multiplier = 2, kw::depthwise_regularizer = "l1");
+  EXPECT_EQ(d->get_config()["depth_multiplier"], 2);
+  EXPECT_EQ(d->get_config()["depthwise_regularizer"]["class_name"], "L1");
+  auto s =
+      L::SeparableConv2D(4, 3, kw::pointwise_initializer = "he_normal", kw::depth_multiplier = 2);
+  EXPECT_EQ(s->get_config()["pointwise_initializer"]["class_name"], "HeNormal");
+  auto p = L::MaxPooling2D(3, kw::strides = 1, kw::padding = "same");
+  EXPECT_EQ(p->get_config()["strides"], px::Config::array({1, 1}));
+  auto g = L::GlobalAveragePooling2D(kw::keepdims = true, kw::data_format = "channels_first");
+  EXPECT_TRUE(g->get_config()["keepdims"].get<bool>());
+  auto bn = L::BatchNormalization(kw::momentum = 0.9, kw::center = false, kw::scale = true);
+  EXPECT_FALSE(bn->get_config()["center"].get<bool>());
+  EXPECT_EQ(bn->get_config()["momentum"], 0.9);
+  EXPECT_EQ(L::ReLU(kw::name = "r")->name(), "r");
+}
+
 TEST(Keywords, CompileFitEvaluatePredictInAnyOrder) {
   px::utils::set_random_seed(3);
   px::Sequential model({px::layers::Dense(12, kw::input_dim = 8, kw::activation = "relu"),

@@ -13,6 +13,7 @@
 
 #include "graph_helpers.hpp"
 #include "optim/saving/checkpoint.hpp"
+#include "optim/saving/hdf5.hpp"
 #include "optim/saving/saving.hpp"
 #include "optim/saving/zip.hpp"
 
@@ -223,12 +224,136 @@ TEST(KerasFiles, UnknownLayersNameTheClass) {
     EXPECT_TRUE(contains(msg, "Unknown layer \"" + c.cls + "\"")) << msg;
     EXPECT_TRUE(contains(msg, "px::register_layer<" + c.cls + ">")) << msg;
   }
-  // BatchNormalization in a Keras 2 JSON.
-  std::ifstream in(root / "hls4ml_example_models" / "KERAS_3layer_batch_norm.json");
+}
+
+// tests/data/keras_files: inputs and numpy reference outputs for the Keras 2 conv models
+// (tests/data/keras_files/conv_reference.py, which extends ../shared/keras_files/reference.py).
+fs::path test_data() {
+  const char* data = std::getenv("PLEXUS_TEST_DATA");
+  return data ? fs::path(data) : fs::absolute(__FILE__).parent_path() / "data";
+}
+
+px::Model keras2_model(const std::string& stem) {
+  const fs::path dir = keras_files() / "hls4ml_example_models";
+  std::ifstream in(dir / (stem + ".json"));
   std::stringstream s;
   s << in.rdbuf();
-  EXPECT_TRUE(contains(error_message([&] { px::saving::model_from_json(s.str()); }),
-                       "Unknown layer \"BatchNormalization\""));
+  px::Model m = px::saving::model_from_json(s.str());
+  px::saving::load_weights(m, (dir / (stem + "_weights.h5")).string());
+  return m;
+}
+
+TEST(KerasFiles, Keras2ConvAndBatchNormalizationModelsGiveReferenceOutputs) {
+  // BatchNormalization (epsilon 1e-6, momentum 0.9): Keras's own reference outputs.
+  expect_outputs(keras2_model("KERAS_3layer_batch_norm"), keras_files() / "hls4ml_example_models",
+                 "KERAS_3layer_batch_norm", 1e-5);
+  // Conv2D padding "same" (Sequential as a bare list) and three Conv1D "same" (Model).
+  for (const std::string stem : {"KERAS_conv2d_model", "KERAS_conv1d_small"}) {
+    SCOPED_TRACE(stem);
+    px::Model m = keras2_model(stem);
+    expect_outputs(m, test_data() / "keras_files", stem, 1e-5);
+  }
+  // The conv layers read their Keras 2 options.
+  px::Model c1 = keras2_model("KERAS_conv1d_small");
+  EXPECT_EQ(c1.get_layer("conv1_relu").class_name(), "Conv1D");
+  EXPECT_EQ(c1.get_layer("conv1_relu").get_config()["padding"], "same");
+  EXPECT_EQ(c1.get_layer("conv1_relu").get_weights()[0].shape(0), 4u);
+}
+
+// A convnet with every weight kind: conv kernels and biases, BatchNormalization's four
+// (two trainable, two moving statistics), a depthwise kernel, PReLU's alpha.
+px::Model convnet() {
+  namespace L = px::layers;
+  auto x = px::Input({10, 10, 3}, "image");
+  auto h = L::Conv2D(6, 3, {.padding = "same", .kernel_regularizer = "l2", .name = "conv"})(x);
+  h = L::BatchNormalization({.name = "bn"})(h);
+  h = L::ReLU()(h);
+  h = L::MaxPooling2D(2)(h);
+  h = L::DepthwiseConv2D(3, {.depth_multiplier = 2, .name = "dw"})(h);
+  h = L::BatchNormalization({.center = false, .name = "bn_1"})(h);
+  h = L::PReLU()(h);
+  h = L::SpatialDropout2D(0.2f)(h);
+  h = L::Conv2DTranspose(4, 2, {.strides = 2})(h);
+  h = L::GlobalAveragePooling2D()(h);
+  auto y = L::Dense(3, {.activation = "softmax", .name = "head"})(h);
+  return px::Model(x, y, "convnet");
+}
+
+TEST(Saving, ConvnetWithBatchNormalizationRoundTrips) {
+  px::utils::set_random_seed(8);
+  px::Model m = convnet();
+  m.compile("adam", "categorical_crossentropy");
+  const Tensor x = random_tensor({16, 10, 10, 3}, 1);
+  Tensor y = random_tensor({16, 3}, 2, 0.0f, 1.0f);
+  // Two steps move the weights and the moving statistics away from their initial values.
+  m.train_on_batch(x, y);
+  m.train_on_batch(x, y);
+  const Tensor want = m.predict(x);
+  const fs::path dir = fs::temp_directory_path() / "plexus_convnet_test";
+  fs::create_directories(dir);
+
+  const std::string keras = (dir / "convnet.keras").string();
+  px::saving::save_model(m, keras);
+  px::Model loaded = px::saving::load_model(keras);
+  EXPECT_EQ(max_abs_diff(loaded.predict(x), want), 0.0);
+  EXPECT_EQ(px::saving::model_config(loaded), px::saving::model_config(m));
+
+  const std::string weights = (dir / "convnet.weights.h5").string();
+  px::saving::save_weights(m, weights);
+  px::Model arch = px::saving::model_from_json(px::saving::to_json(m));
+  for (auto& w : arch.weights()) w.value().fill(0.0f);
+  px::saving::load_weights(arch, weights);
+  EXPECT_EQ(max_abs_diff(arch.predict(x), want), 0.0);
+
+  // Keras 3's layout: layers/<snake_case class>/vars/<i>, BatchNormalization's vars in the
+  // order gamma, beta, moving_mean, moving_variance.
+  const auto f = px::saving::h5::File::open(weights);
+  const auto layers = f.root().group("layers");
+  const auto& bn = m.get_layer("bn");
+  const auto bn_vars = layers.group("batch_normalization").group("vars");
+  ASSERT_EQ(bn_vars.children().size(), 4u);
+  const auto bw = bn.get_weights();  // gamma, beta, moving_mean, moving_variance
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(max_abs_diff(bn_vars.read_dataset(std::to_string(i)), bw[i]), 0.0) << i;
+  }
+  const Tensor zero = xt::zeros<float>({6});
+  EXPECT_NE(max_abs_diff(bw[2], zero), 0.0);  // moving_mean was updated
+  // Without center: gamma, moving_mean, moving_variance.
+  EXPECT_EQ(layers.group("batch_normalization_1").group("vars").children().size(), 3u);
+  EXPECT_EQ(layers.group("depthwise_conv2d").group("vars").dataset_shape("0"), (Shape{3, 3, 6, 2}));
+  EXPECT_EQ(layers.group("conv2d_transpose").group("vars").dataset_shape("0"),
+            (Shape{2, 2, 4, 12}));
+
+  // A Sequential convnet starting from the first layer's input_shape.
+  namespace L = px::layers;
+  px::Sequential seq({L::Conv2D(4, 3, {.activation = "relu", .input_shape = {8, 8, 1}}),
+                      L::BatchNormalization(), L::MaxPooling2D(2), L::Flatten(),
+                      L::Dense(2, "softmax")});
+  seq.compile("sgd", "mse");
+  const Tensor sx = random_tensor({5, 8, 8, 1}, 3);
+  seq.train_on_batch(sx, random_tensor({5, 2}, 4));
+  const std::string sk = (dir / "seq_cnn.keras").string();
+  px::saving::save_model(seq, sk);
+  px::Model sl = px::saving::load_model(sk);
+  EXPECT_EQ(px::saving::model_config(sl)["class_name"], "Sequential");
+  EXPECT_EQ(max_abs_diff(sl.predict(sx), seq.predict(sx)), 0.0);
+  fs::remove_all(dir);
+}
+
+TEST(Saving, LambdaModelsSayWhyTheyCannotBeSaved) {
+  auto x = px::Input({3});
+  auto sq = px::layers::Lambda([](const px::SymbolicTensor& t) { return px::ops::square(t); },
+                               {.name = "sq"});
+  px::Model m(x, px::layers::Dense(2)(sq(x)));
+  const fs::path p = fs::temp_directory_path() / "plexus_lambda.keras";
+  const std::string msg = error_message([&] { px::saving::save_model(m, p.string()); });
+  EXPECT_TRUE(contains(msg, "Lambda \"sq\" cannot be saved")) << msg;
+  EXPECT_FALSE(fs::exists(p));
+  // Weights alone need no config.
+  const fs::path w = fs::temp_directory_path() / "plexus_lambda.weights.h5";
+  px::saving::save_weights(m, w.string());
+  px::saving::load_weights(m, w.string());
+  fs::remove(w);
 }
 
 // --- plexus round trips ------------------------------------------------------------------
