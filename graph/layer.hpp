@@ -5,6 +5,7 @@
 //   compute_output_shape() answers symbolically. operator() does the bookkeeping.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/keywords.hpp"
 #include "graph/symbolic.hpp"
 
 namespace plexus {
@@ -25,6 +27,14 @@ class ObjectRef;  // core/registry.hpp
 namespace initializers {
 class Initializer;
 }
+namespace graph {
+class EagerCache;  // graph/eager.cpp
+}
+
+// Options of an eager call: layer(x, kw::training = true), Keras's training=True.
+struct CallOptions {
+  bool training = false;
+};
 
 class Layer : public std::enable_shared_from_this<Layer> {
  public:
@@ -54,6 +64,35 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // --- calling ------------------------------------------------------------------
   SymbolicTensor operator()(const SymbolicTensor& x);
   SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs);
+
+  // --- eager calls (graph/eager.cpp) ------------------------------------------------
+  // Keras calls a layer on arrays eagerly: layer(x) on a px::Tensor returns a px::Tensor
+  // (axis 0 is the batch); a list of tensors gives a list. The first call with a given
+  // signature (the inputs' shapes without the batch) traces the layer on
+  // graph::placeholder inputs — building an unbuilt layer, as Keras builds on the first
+  // call — into a graph::Function; later calls with that signature (any batch size) only
+  // run it. training = true (or kw::training = true) runs Dropout and friends in training
+  // mode and applies the state updates (BatchNormalization's moving statistics), as
+  // Keras's layer(x, training=True). An eager call adds no node to the layer's history
+  // (summary() and models are unchanged). Calls on one layer are serialised.
+  Tensor operator()(const Tensor& x, bool training = false);
+  std::vector<Tensor> operator()(const std::vector<Tensor>& xs, bool training = false);
+  std::vector<Tensor> operator()(std::initializer_list<Tensor> xs, bool training = false) {
+    return (*this)(std::vector<Tensor>(xs), training);
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) Tensor operator()(const Tensor& x, K&&... k) {
+    return (*this)(x, kw::make<CallOptions>(std::forward<K>(k)...).training);
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<Tensor>
+  operator()(const std::vector<Tensor>& xs, K&&... k) {
+    return (*this)(xs, kw::make<CallOptions>(std::forward<K>(k)...).training);
+  }
+  // How many Functions the eager calls have traced so far (one per signature).
+  std::size_t eager_traces() const;
+  // The eager call on borrowed tensors (Model's eager calls use it without copies).
+  std::vector<Tensor> call_eagerly(const std::vector<const Tensor*>& xs, bool training);
 
   // --- sub-layers -------------------------------------------------------------------
   // Layers this layer owns, in the order they were tracked: every layer called inside its
@@ -133,6 +172,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<Shape> build_shapes_;
   Shape declared_input_shape_;
   std::size_t num_calls_ = 0;  // user-level calls so far (the next LayerCall::node_index)
+  // The eager calls' Functions by signature, made on the first eager call. It holds graph
+  // nodes only (no layer call history, no layer): it cannot keep this layer alive.
+  std::shared_ptr<graph::EagerCache> eager_;
 };
 
 // A unique name: base, base_1, base_2, ... (one counter per base name, as Keras does).
@@ -155,6 +197,23 @@ class LayerHandle {
 
   SymbolicTensor operator()(const SymbolicTensor& x) const { return (*layer_)(x); }
   SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs) const { return (*layer_)(xs); }
+  // Eager calls (Layer's): layer(x) on tensors.
+  Tensor operator()(const Tensor& x, bool training = false) const { return (*layer_)(x, training); }
+  std::vector<Tensor> operator()(const std::vector<Tensor>& xs, bool training = false) const {
+    return (*layer_)(xs, training);
+  }
+  std::vector<Tensor> operator()(std::initializer_list<Tensor> xs, bool training = false) const {
+    return (*layer_)(std::vector<Tensor>(xs), training);
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) Tensor operator()(const Tensor& x, K&&... k) const {
+    return (*layer_)(x, std::forward<K>(k)...);
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<Tensor>
+  operator()(const std::vector<Tensor>& xs, K&&... k) const {
+    return (*layer_)(xs, std::forward<K>(k)...);
+  }
   T* operator->() const { return layer_.get(); }
   T& operator*() const { return *layer_; }
   const std::shared_ptr<T>& get() const { return layer_; }
@@ -173,3 +232,6 @@ LayerHandle<T> make_layer(Args&&... args) {
 }
 
 }  // namespace plexus
+
+// layer(x, kw::training = true) (graph/layer.hpp).
+PLEXUS_KEYWORD(training, bool)

@@ -15,6 +15,10 @@ using optim::TrainState;
 
 namespace optim {
 
+// The training Function of `model` for st.compile_options, in `st` (a compiled model's
+// state, or compute_gradients(x, y, loss)'s own, which needs no compile()).
+void build_train_graph(const Model& model, TrainState& st);
+
 std::string loss_key(const TrainState& st, const OutputState& o) {
   return st.outputs.size() > 1 ? o.name + "_loss" : "loss";
 }
@@ -161,8 +165,9 @@ std::vector<std::vector<MetricSpec>> metrics_per_output(const Model& model,
 
 }  // namespace
 
-void build_train_graph(const Model& model) {
-  TrainState& st = TrainAccess::state(model);
+void build_train_graph(const Model& model) { build_train_graph(model, TrainAccess::state(model)); }
+
+void build_train_graph(const Model& model, TrainState& st) {
   const CompileOptions& opt = *st.compile_options;
   auto& g = model.graph();
   const auto out_names = model.output_names();

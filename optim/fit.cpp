@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "optim/callbacks.hpp"
+#include "optim/model_state.hpp"
 #include "optim/option_checks.hpp"
 #include "optim/progbar.hpp"
 #include "optim/train_state.hpp"
@@ -20,6 +21,7 @@ using optim::OutputState;
 using optim::TrainState;
 
 namespace optim {
+void build_train_graph(const Model& model, TrainState& st);  // optim/compile.cpp
 std::string loss_key(const TrainState& st, const OutputState& o);
 std::string metric_key(const TrainState& st, const OutputState& o, const std::string& m);
 }  // namespace optim
@@ -341,10 +343,10 @@ std::vector<double> Model::test_on_batch(const Data& x, const Data& y,
   return one_batch(*this, st, make_dataset(*this, st, x, y, sample_weight, {}), false);
 }
 
-Gradients Model::compute_gradients(const Data& x, const Data& y) {
-  ensure_built(input_list(x));
-  TrainState& st = ready_state(*this);
-  Dataset d = make_dataset(*this, st, x, y, std::nullopt, {});
+namespace {
+// The loss, one forward and one reverse pass (training mode) on (x, y), the gradients.
+Gradients gradients_of(const Model& model, TrainState& st, const Data& x, const Data& y) {
+  Dataset d = make_dataset(model, st, x, y, std::nullopt, {});
   std::vector<const Tensor*> feeds;
   feed_pointers(d, feeds);
   optim::backprop(st, feeds, Context{.training = true});
@@ -354,6 +356,64 @@ Gradients Model::compute_gradients(const Data& x, const Data& y) {
     g.grads.push_back(gi ? std::optional<Tensor>(*gi) : std::nullopt);
   }
   return g;
+}
+
+// What identifies a loss for compute_gradients' cache (see Model::compute_gradients).
+std::string identity(const LossItem& item) {
+  if (!item.object) return "name:" + item.name;
+  if (dynamic_cast<const losses::LossFunction*>(item.object.get())) {
+    // Its function cannot be compared: the object itself (the cache holds it, so its
+    // address is not reused while the entry lives).
+    return fmt::format("function@{}", static_cast<const void*>(item.object.get()));
+  }
+  return fmt::format("{}:{}:{}", typeid(*item.object).name(), item.object->class_name(),
+                     item.object->get_config().dump());
+}
+std::string identity(const LossSpec& spec) {
+  std::string key;
+  for (auto& item : spec.items) key.append(fmt::format("[{}]", identity(item)));
+  for (auto& [name, item] : spec.by_name)
+    key.append(fmt::format("{{{}={}}}", name, identity(item)));
+  return key;
+}
+}  // namespace
+
+Gradients Model::compute_gradients(const Data& x, const Data& y) {
+  ensure_built(input_list(x));
+  return gradients_of(*this, ready_state(*this), x, y);
+}
+
+Gradients Model::compute_gradients(const Data& x, const Data& y, const LossSpec& loss) {
+  // A callable given inside a LossSpec is a LossFunction, identified by its object.
+  return gradients_for(x, y, loss, identity(loss));
+}
+
+Gradients Model::gradients_for(const Data& x, const Data& y, const LossSpec& loss,
+                               const std::string& key) {
+  if (loss.empty()) {
+    throw Error("Model \"{}\": compute_gradients(x, y, loss) needs a loss (e.g. \"mse\")", name());
+  }
+  ensure_built(input_list(x));
+  auto& cache = state_->gradient_fns;
+  std::shared_ptr<TrainState> st;
+  if (!key.empty()) {
+    auto it = cache.find(key);
+    // Trainable weights frozen or unfrozen since: the Function differentiates the old set.
+    if (it != cache.end() && it->second->trainable == trainable_weights()) st = it->second;
+  }
+  if (!st) {
+    st = std::make_shared<TrainState>();
+    CompileOptions options;
+    options.loss = loss;
+    st->compile_options = std::make_shared<CompileOptions>(std::move(options));
+    optim::build_train_graph(*this, *st);
+    if (!key.empty()) {
+      // A bounded cache: a loop making a new LossFunction per step cannot grow it forever.
+      if (cache.size() >= 16) cache.clear();
+      cache[key] = st;
+    }
+  }
+  return gradients_of(*this, *st, x, y);
 }
 
 }  // namespace plexus

@@ -44,6 +44,7 @@ void Model::set_graph(std::shared_ptr<graph::Functional> g) const {
   // A compiled model whose graph changed (Sequential::add/pop) retrains the new graph: its
   // training Function is rebuilt on the next fit/evaluate, with the same compile options.
   if (state_->train) optim::invalidate_train_graph(*state_->train);
+  state_->gradient_fns.clear();
 }
 
 bool Model::has_graph() const { return state_->graph != nullptr; }
@@ -57,6 +58,40 @@ SymbolicTensor Model::operator()(const SymbolicTensor& x) const {
 SymbolicTensors Model::operator()(const std::vector<SymbolicTensor>& xs) const {
   return (*graph().shared_from_this())(xs);
 }
+namespace {
+std::vector<const Tensor*> pointers(const std::vector<Data::Ref>& refs) {
+  std::vector<const Tensor*> out;
+  for (auto& r : refs) out.push_back(r.get());
+  return out;
+}
+}  // namespace
+
+std::vector<Tensor> Model::operator()(const std::vector<Tensor>& xs, bool training) const {
+  std::vector<Data::Ref> refs = Data(xs).list;
+  ensure_built(refs);
+  check_inputs(refs);
+  return graph().call_eagerly(pointers(refs), training);
+}
+
+std::vector<Tensor> Model::operator()(const std::map<std::string, Tensor>& xs,
+                                      bool training) const {
+  std::vector<Data::Ref> refs = input_list(Data(xs));
+  ensure_built(refs);
+  check_inputs(refs);
+  return graph().call_eagerly(pointers(refs), training);
+}
+
+Tensor Model::operator()(const Tensor& x, bool training) const {
+  std::vector<Data::Ref> refs{Data::borrow(x)};
+  ensure_built(refs);
+  if (outputs().size() != 1) {
+    throw Error("Model \"{}\" has {} outputs; call it with a list ({{x}}) to get them all", name(),
+                outputs().size());
+  }
+  check_inputs(refs);
+  return std::move(graph().call_eagerly(pointers(refs), training)[0]);
+}
+
 Model::operator LayerRef() const {
   return LayerRef(std::static_pointer_cast<Layer>(graph().shared_from_this()));
 }

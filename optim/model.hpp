@@ -7,10 +7,14 @@
 // training.
 #pragma once
 
+#include <concepts>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 #include "graph/functional.hpp"
@@ -50,6 +54,40 @@ class Model {
   SymbolicTensor operator()(const SymbolicTensor& x) const;
   SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs) const;
   operator LayerRef() const;  // to nest a model in a Sequential or another model
+
+  // --- eager calls (Keras's model(x)) ------------------------------------------------
+  // model(x) on tensors runs the model once on them and returns its outputs: one tensor
+  // for a model with one output, a list (in output order) otherwise; several inputs come
+  // as a list in input order or a map by Input name, as predict's. training = true (or
+  // kw::training = true) runs Dropout in training mode and applies the state updates, as
+  // Keras's model(x, training=True). Traced once per input signature (Layer's eager
+  // calls); an unbuilt Sequential builds from the first call's shape.
+  Tensor operator()(const Tensor& x, bool training = false) const;
+  std::vector<Tensor> operator()(const std::vector<Tensor>& xs, bool training = false) const;
+  std::vector<Tensor> operator()(std::initializer_list<Tensor> xs, bool training = false) const {
+    return (*this)(std::vector<Tensor>(xs), training);
+  }
+  std::vector<Tensor> operator()(const std::map<std::string, Tensor>& xs,
+                                 bool training = false) const;
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) Tensor operator()(const Tensor& x, K&&... k) const {
+    return (*this)(x, kw::make<CallOptions>(std::forward<K>(k)...).training);
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<Tensor>
+  operator()(const std::vector<Tensor>& xs, K&&... k) const {
+    return (*this)(xs, kw::make<CallOptions>(std::forward<K>(k)...).training);
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<Tensor>
+  operator()(std::initializer_list<Tensor> xs, K&&... k) const {
+    return (*this)(std::vector<Tensor>(xs), kw::make<CallOptions>(std::forward<K>(k)...).training);
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<Tensor>
+  operator()(const std::map<std::string, Tensor>& xs, K&&... k) const {
+    return (*this)(xs, kw::make<CallOptions>(std::forward<K>(k)...).training);
+  }
 
   // --- inspection -------------------------------------------------------------------
   const std::string& name() const;
@@ -96,7 +134,39 @@ class Model {
                                      std::optional<Tensor> sample_weight = {});
   std::vector<double> test_on_batch(const Data& x, const Data& y,
                                     std::optional<Tensor> sample_weight = {});
+  // The compiled loss's value on (x, y) and its gradients (see Gradients).
   Gradients compute_gradients(const Data& x, const Data& y);
+  // A custom training loop without compile() (Keras 3's value_and_grad; px::value_and_grad
+  // below is the same call): the loss of the model on (x, y) — run in training mode, plus
+  // the weights' regularization penalties, exactly as fit() computes it — and its gradient
+  // for each trainable weight, in trainable_weights() order:
+  //   auto [loss, grads] = model.compute_gradients(x, y, "sparse_categorical_crossentropy");
+  //   optimizer.apply_gradients(grads, model.trainable_weights());
+  // `loss` is what compile() takes: a name, a loss object, a C++ callable
+  // (y_true, y_pred) -> per-sample loss built from px::ops, or one per output (a list or
+  // a map by output name). The Function is built on the first call and cached for the
+  // loss (rebuilt when the trainable weights change): a name by its name, a built-in loss
+  // object by its class and get_config(), a LossFunction by identity, a callable by its
+  // type and captured values. A callable is traced once, as jax.jit and tf.function
+  // trace: values it captures are read when it is traced.
+  Gradients compute_gradients(const Data& x, const Data& y, const LossSpec& loss);
+  template <typename F>
+  requires(std::is_invocable_r_v<SymbolicTensor, F, const SymbolicTensor&, const SymbolicTensor&> &&
+           !std::derived_from<std::decay_t<F>, losses::Loss>) Gradients
+      compute_gradients(const Data& x, const Data& y, F&& fn) {
+    using Fn = std::decay_t<F>;
+    std::string key;  // empty: not cached (a callable that cannot be compared)
+    if constexpr (std::is_trivially_copyable_v<Fn>) {
+      key = std::string("callable:") + typeid(Fn).name();
+      if constexpr (!std::is_empty_v<Fn>) {
+        const Fn copy = fn;
+        char bytes[sizeof(Fn)];
+        std::memcpy(bytes, static_cast<const void*>(&copy), sizeof(Fn));
+        key.append(bytes, sizeof(Fn));
+      }
+    }
+    return gradients_for(x, y, LossSpec(std::forward<F>(fn)), key);
+  }
   std::vector<std::string> metrics_names() const;
   optim::Optimizer& optimizer() const;
   bool compiled() const;
@@ -156,8 +226,18 @@ class Model {
  private:
   struct State;  // optim/model.cpp
   std::shared_ptr<State> state_;
+  // compute_gradients(x, y, loss) with the loss's cache key (empty: not cached).
+  Gradients gradients_for(const Data& x, const Data& y, const LossSpec& loss,
+                          const std::string& key);
   friend struct optim::TrainAccess;
 };
+
+// Keras 3's value_and_grad for a model: model.compute_gradients(x, y, loss).
+//   auto [loss, grads] = px::value_and_grad(model, loss_fn, x, y);
+template <typename L>
+Gradients value_and_grad(Model& model, L&& loss, const Data& x, const Data& y) {
+  return model.compute_gradients(x, y, std::forward<L>(loss));
+}
 
 // One element of Sequential's list: a layer, a model, or px::Input(shape) — Keras 3's
 // recommended start, `px::Sequential({px::Input({8}), px::layers::Dense(...)})`, which

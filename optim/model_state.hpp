@@ -1,6 +1,7 @@
 // Internal: what a Model handle shares between its copies (not part of the public API).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +17,8 @@ struct Model::State {
   std::mutex predictor_mutex;
   std::shared_ptr<optim::TrainState> train;  // made by compile()
   std::string name;                          // before a Sequential is built
+  // compute_gradients(x, y, loss)'s training Functions, by the loss's identity (fit.cpp).
+  std::map<std::string, std::shared_ptr<optim::TrainState>> gradient_fns;
 };
 
 }  // namespace plexus

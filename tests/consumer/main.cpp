@@ -1,7 +1,9 @@
 // A separate project using an installed plexus: build a model, run it, print its size.
+// Built both with CMake (plexus::plexus) and with a plain `g++ -I PREFIX/include`
+// (run_consumer.cmake): both spellings of the umbrella header work either way.
 #include <cstdio>
 #include <plexus.hpp>
-#include <plexus/plexus.hpp>  // both spellings work with plexus::plexus
+#include <plexus/plexus.hpp>
 
 namespace px = plexus;
 
