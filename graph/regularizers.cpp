@@ -73,4 +73,14 @@ SymbolicTensor L1L2::operator()(const SymbolicTensor& w) const {
   return ops::add(l1_term(l1_, w), l2_term(l2_, w));
 }
 
+void refuse_activity_regularizer(const RegularizerRef& r, const std::string& cls,
+                                 const std::string& name) {
+  if (r) {
+    throw Error(
+        "{} \"{}\": activity_regularizer={} is not supported by plexus (penalties on layer "
+        "outputs are not added to the loss); use kernel_regularizer / bias_regularizer",
+        cls, name, r.class_name());
+  }
+}
+
 }  // namespace plexus::regularizers

@@ -36,6 +36,12 @@ using RegularizerRef = ObjectRef<Regularizer>;
 // (VariableData::node, made by add_weight), or on a new variable node if that is gone.
 SymbolicTensor penalty(const Regularizer& r, const std::shared_ptr<VariableData>& variable);
 
+// plexus does not add penalties on layer outputs to the loss yet: a layer given an
+// activity_regularizer throws px::Error "<cls> "<name>": activity_regularizer=L2 is not
+// supported ..." rather than training without it. Null is accepted.
+void refuse_activity_regularizer(const RegularizerRef& r, const std::string& cls,
+                                 const std::string& name);
+
 class L1 : public Regularizer {
  public:
   explicit L1(double l1 = 0.01);

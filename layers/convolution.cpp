@@ -42,18 +42,6 @@ void check_call_channels(const Layer& layer, const Shape& s, std::size_t rank, b
   }
 }
 
-// plexus does not add output penalties to the loss: a layer given an activity regularizer
-// is refused rather than trained without it.
-void refuse_activity_regularizer(const regularizers::RegularizerRef& r, const std::string& cls,
-                                 const std::string& name) {
-  if (r) {
-    throw Error(
-        "{} \"{}\": activity_regularizer={} is not supported by plexus (penalties on layer "
-        "outputs are not added to the loss); use kernel_regularizer / bias_regularizer",
-        cls, name, r.class_name());
-  }
-}
-
 Shape concat(std::vector<Dim> a, std::initializer_list<Dim> b) {
   a.insert(a.end(), b);
   return a;
@@ -85,7 +73,7 @@ ConvLayer::ConvLayer(std::size_t rank, Dim filters, IntTuple kernel_size, ConvOp
         cls, options_.groups, filters_);
   }
   activations::check_name(options_.activation, cls);
-  refuse_activity_regularizer(options_.activity_regularizer, cls, name());
+  regularizers::refuse_activity_regularizer(options_.activity_regularizer, cls, name());
   set_declared_input_shape(options_.input_shape);
 }
 
@@ -180,7 +168,7 @@ ConvTransposeLayer::ConvTransposeLayer(std::size_t rank, Dim filters, IntTuple k
   detail::check_padding(options_.padding, cls);
   channels_first_ = detail::channels_first(options_.data_format, cls);
   activations::check_name(options_.activation, cls);
-  refuse_activity_regularizer(options_.activity_regularizer, cls, name());
+  regularizers::refuse_activity_regularizer(options_.activity_regularizer, cls, name());
   // Validates output_padding against the strides now rather than at the first call.
   kernels::conv_transpose(rank_,
                           conv_config(options_.strides.values, options_.dilation_rate.values,
@@ -249,7 +237,7 @@ DepthwiseConvLayer::DepthwiseConvLayer(std::size_t rank, IntTuple kernel_size,
         cls, options_.depth_multiplier);
   }
   activations::check_name(options_.activation, cls);
-  refuse_activity_regularizer(options_.activity_regularizer, cls, name());
+  regularizers::refuse_activity_regularizer(options_.activity_regularizer, cls, name());
   set_declared_input_shape(options_.input_shape);
 }
 
@@ -327,7 +315,7 @@ SeparableConvLayer::SeparableConvLayer(std::size_t rank, Dim filters, IntTuple k
         cls, options_.depth_multiplier);
   }
   activations::check_name(options_.activation, cls);
-  refuse_activity_regularizer(options_.activity_regularizer, cls, name());
+  regularizers::refuse_activity_regularizer(options_.activity_regularizer, cls, name());
   set_declared_input_shape(options_.input_shape);
 }
 

@@ -13,6 +13,7 @@ DenseLayer::DenseLayer(Dim units, DenseOptions options)
   if (options_.input_dim > 0 && options_.input_shape.empty()) {
     options_.input_shape = {options_.input_dim};
   }
+  regularizers::refuse_activity_regularizer(options_.activity_regularizer, "Dense", name());
   set_declared_input_shape(options_.input_shape);
 }
 

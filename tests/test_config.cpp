@@ -430,6 +430,9 @@ TEST(LayerConfig, ImageLayersRefuseWhatPlexusCannotHonour) {
   EXPECT_TRUE(
       contains(error_message([] { px::layers::Conv2D(2, 3, {.activity_regularizer = "l2"}); }),
                "activity_regularizer"));
+  const std::string dense =
+      error_message([] { px::layers::Dense(4, {.activity_regularizer = "l2", .name = "d"}); });
+  EXPECT_TRUE(contains(dense, "Dense \"d\": activity_regularizer=L2 is not supported")) << dense;
 }
 
 TEST(LayerConfig, LambdaIsAClearErrorBothWays) {
