@@ -2,7 +2,9 @@
 // outputs; plexus's own saves round-trip; unknown classes, mismatches and corrupt files
 // are px::Errors.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "core/process.hpp"
 #include "graph_helpers.hpp"
+#include "optim/saving/backup.hpp"
 #include "optim/saving/checkpoint.hpp"
 #include "optim/saving/hdf5.hpp"
 #include "optim/saving/saving.hpp"
@@ -665,6 +669,124 @@ TEST(Saving, LegacyTrainingConfigCompiles) {
   EXPECT_EQ(m.optimizer().class_name(), "Adam");
   EXPECT_NEAR(m.optimizer().learning_rate(), 0.004, 1e-9);
   EXPECT_EQ(m.metrics_names(), (std::vector<std::string>{"loss", "accuracy"}));
+}
+
+// --- BackupAndRestore ----------------------------------------------------------------------
+
+constexpr std::uint64_t kBackupSeed = 31;
+
+struct BackupData {
+  Tensor x = random_tensor({64, 4}, 13);
+  Tensor y = Tensor::from_shape({64});
+  BackupData() {
+    for (std::size_t i = 0; i < 64; ++i) y(i) = static_cast<float>((i * 5) % 3);
+  }
+};
+
+// The run every BackupAndRestore test repeats: seeded model, Adam, Dropout, shuffling,
+// 4 epochs of 8 batches.
+px::Model backup_run(std::vector<px::CallbackRef> callbacks, int epochs = 4) {
+  const BackupData d;
+  px::utils::set_random_seed(kBackupSeed);
+  px::Model m = resume_model();
+  m.compile({.optimizer = px::optim::Adam({.learning_rate = 0.01}),
+             .loss = "sparse_categorical_crossentropy",
+             .metrics = {"accuracy"}});
+  m.fit(d.x, d.y,
+        {.epochs = epochs, .batch_size = 8, .verbose = 0, .callbacks = std::move(callbacks)});
+  return m;
+}
+
+// Kills its own process with SIGKILL when epoch 2's batch 7 begins (the backup written
+// after batch 5 exists; batches 5 and 6 are done but not backed up).
+class KillMidEpoch : public px::callbacks::Callback {
+ public:
+  void on_epoch_begin(int epoch, const px::callbacks::Logs&) override { epoch_ = epoch; }
+  void on_train_batch_begin(int batch, const px::callbacks::Logs&) override {
+    if (epoch_ == 2 && batch == 7) std::raise(SIGKILL);
+  }
+
+ private:
+  int epoch_ = 0;
+};
+
+// The child process of BackupAndRestore.ResumesAFitKilledWithSigkill: the test binary run
+// again with PLEXUS_BACKUP_CHILD=<backup_dir> does this before main() and never returns.
+const bool kBackupChild = [] {
+  if (const char* dir = std::getenv("PLEXUS_BACKUP_CHILD")) {
+    backup_run(
+        {px::callbacks::BackupAndRestore({.backup_dir = dir, .save_freq = 3}), KillMidEpoch()});
+    std::_Exit(3);  // not killed: the parent reports it
+  }
+  return false;
+}();
+
+void expect_same_weights(const px::Model& got, const px::Model& want) {
+  const auto a = values_of(got), b = values_of(want);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(max_abs_diff(a[i], b[i]), 0.0) << i;
+}
+
+TEST(BackupAndRestore, ResumesAFitKilledWithSigkill) {
+  ASSERT_FALSE(kBackupChild);
+  const fs::path dir = fs::temp_directory_path() / "plexus_backup_kill";
+  fs::remove_all(dir);
+  ::setenv("PLEXUS_BACKUP_CHILD", dir.c_str(), 1);
+  const auto child = px::detail::run_program({"/proc/self/exe"}, "", "test", "the test binary",
+                                             "cannot find the test binary");
+  ::unsetenv("PLEXUS_BACKUP_CHILD");
+  ASSERT_TRUE(WIFSIGNALED(child.status)) << child.how() << "\n" << child.errors;
+  ASSERT_EQ(WTERMSIG(child.status), SIGKILL);
+  ASSERT_TRUE(fs::exists(dir / "latest.weights.h5"));
+
+  px::callbacks::BackupAndRestore backup({.backup_dir = dir.string(), .save_freq = 3});
+  const px::Model resumed = backup_run({backup});
+  EXPECT_TRUE(backup.restored());
+  EXPECT_EQ(backup.restored_epoch(), 2);
+  EXPECT_EQ(backup.restored_batch(), 5);
+  EXPECT_FALSE(fs::exists(dir));  // delete_checkpoint after the completed fit
+  const px::Model straight = backup_run({});
+  expect_same_weights(resumed, straight);
+  EXPECT_EQ(resumed.optimizer().iterations(), straight.optimizer().iterations());
+}
+
+TEST(BackupAndRestore, EpochBackupsResumeAndDoubleCheckpointFallsBack) {
+  const fs::path dir = fs::temp_directory_path() / "plexus_backup_epoch";
+  fs::remove_all(dir);
+  const px::callbacks::BackupAndRestoreOptions o{
+      .backup_dir = dir.string(), .double_checkpoint = true, .delete_checkpoint = false};
+  // Two epochs, as if the run had stopped there; then the full run resumes at epoch 2.
+  backup_run({px::callbacks::BackupAndRestore(o)}, 2);
+  ASSERT_TRUE(fs::exists(dir / "latest.weights.h5"));
+  ASSERT_TRUE(fs::exists(dir / "latest.weights.h5.bkp"));
+  px::callbacks::BackupAndRestore again(o);
+  const px::Model resumed = backup_run({again});
+  EXPECT_TRUE(again.restored());
+  EXPECT_EQ(again.restored_epoch(), 2);
+  EXPECT_EQ(again.restored_batch(), 0);
+  const px::Model straight = backup_run({});
+  expect_same_weights(resumed, straight);
+
+  // That run left latest (after epoch 4) and .bkp (after epoch 3). With the latest
+  // truncated, the previous backup is used.
+  {
+    const auto size = fs::file_size(dir / "latest.weights.h5");
+    fs::resize_file(dir / "latest.weights.h5", size / 2);
+  }
+  px::callbacks::BackupAndRestore fallback(o);
+  backup_run({fallback});
+  EXPECT_TRUE(fallback.restored());
+  EXPECT_EQ(fallback.restored_epoch(), 3);
+  // Without double_checkpoint a corrupt backup is an error naming the file.
+  fs::resize_file(dir / "latest.weights.h5", 100);
+  px::callbacks::BackupAndRestore strict({.backup_dir = dir.string()});
+  const std::string msg = error_message([&] { backup_run({strict}); });
+  EXPECT_TRUE(contains(msg, "latest.weights.h5")) << msg;
+  EXPECT_TRUE(contains(error_message([] {
+                         px::callbacks::BackupAndRestore({.backup_dir = "x", .save_freq = "batch"});
+                       }),
+                       "save_freq"));
+  fs::remove_all(dir);
 }
 
 }  // namespace

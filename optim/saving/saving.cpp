@@ -606,6 +606,50 @@ void with_archive_weights(const std::string& path, F&& fn) {
 
 }  // namespace
 
+// --- training backups (BackupAndRestore) -------------------------------------------------
+
+namespace detail {
+
+void write_training_backup(const Model& model, const std::string& path,
+                           const std::string& metadata) {
+  write_atomically(path, [&](const std::string& tmp) {
+    h5::File f = h5::File::create(tmp);
+    save_layers(model.graph(), f.root());
+    f.root().create_group("vars");
+    write_optimizer_state(model, f.root());
+    f.root().set_string_attribute("plexus_training_metadata", metadata);
+    f.flush();
+  });
+}
+
+std::string read_training_backup(const Model& model, const std::string& path) {
+  h5::File f = h5::File::open(path);
+  const h5::Group& root = f.root();
+  if (!root.has_attribute("plexus_training_metadata")) {
+    throw Error("\"{}\" is not a BackupAndRestore backup (no plexus_training_metadata)", path);
+  }
+  const auto metadata = root.string_attribute("plexus_training_metadata");
+  if (metadata.size() != 1) throw Error("\"{}\": malformed plexus_training_metadata", path);
+  // Read everything before assigning anything: weights first (collected), then the
+  // optimizer (checked in full by read_optimizer_state before it assigns).
+  std::vector<std::pair<Variable, Tensor>> values;
+  collect_layers(model.graph(), root, values);
+  std::vector<Tensor> before;
+  for (auto& [v, t] : values) {
+    before.push_back(v.value());
+    v.assign(t);
+  }
+  try {
+    read_optimizer_state(model, root);
+  } catch (...) {
+    for (std::size_t i = 0; i < values.size(); ++i) values[i].first.assign(before[i]);
+    throw;
+  }
+  return metadata[0];
+}
+
+}  // namespace detail
+
 // --- public API ---------------------------------------------------------------------------
 
 Config model_config(const Model& model) { return functional_config(model.graph()); }

@@ -27,4 +27,13 @@ void write_optimizer_state(const Model& model, const h5::Group& root);
 // before anything is assigned). Returns whether there was a state to restore.
 bool read_optimizer_state(const Model& model, const h5::Group& root);
 
+// BackupAndRestore's file: a Keras 3 ".weights.h5" with the optimizer's variables
+// (optimizer/vars) and `metadata` (JSON) in the root attribute "plexus_training_metadata",
+// written atomically — one file, so weights, optimizer and position always agree.
+void write_training_backup(const Model& model, const std::string& path,
+                           const std::string& metadata);
+// Restores weights and optimizer state (all checked before any is assigned) and returns
+// the metadata; px::Error for a file that is not such a backup.
+std::string read_training_backup(const Model& model, const std::string& path);
+
 }  // namespace plexus::saving::detail
