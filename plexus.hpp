@@ -72,6 +72,7 @@
 #include "optim/optimizers.hpp"
 #include "optim/plot_history.hpp"
 #include "optim/progbar.hpp"
+#include "optim/saving/backup.hpp"
 #include "optim/saving/checkpoint.hpp"
 #include "optim/saving/saving.hpp"
 #include "optim/schedules.hpp"

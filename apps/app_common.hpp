@@ -37,6 +37,7 @@ struct MissingData : std::runtime_error {
 struct Options {
   std::string data = {};    // the data root (default $PLEXUS_DATA)
   std::string curves = {};  // the training curves picture; "" for none
+  std::string save = {};    // where to save the trained model; "" for nowhere
   int epochs = 1;
   int batch_size = 32;
   int verbose = 1;
@@ -45,8 +46,35 @@ struct Options {
   bool skip_if_no_data = false;
 };
 
+// --save PATH: the trained model as a Keras 3 archive (".keras": architecture, weights,
+// compile config and optimizer state, loadable with px::models::load_model or Keras's
+// keras.saving.load_model) or its weights only (".weights.h5").
+inline void add_save_option(CLI::App& cli, std::string& path) {
+  cli.add_option("--save", path, "Save the trained model (.keras, or .weights.h5 for weights only)")
+      ->check([](const std::string& p) -> std::string {
+        const auto ends = [&](const std::string& s) {
+          return p.size() >= s.size() && p.compare(p.size() - s.size(), s.size(), s) == 0;
+        };
+        return ends(".keras") || ends(".weights.h5") ? "" : "must end in .keras or .weights.h5";
+      });
+}
+
+// Saves `model` to `path` (nothing for an empty path) and says so.
+inline void save_model(const px::Model& model, const std::string& path) {
+  if (path.empty()) return;
+  const fs::path p(path);
+  if (p.has_parent_path()) fs::create_directories(p.parent_path());
+  const bool weights_only = path.size() >= 11 && path.ends_with(".weights.h5");
+  if (weights_only) {
+    model.save_weights(path);
+  } else {
+    model.save(path);
+  }
+  fmt::print("{} saved to {}\n", weights_only ? "Weights" : "Model", path);
+}
+
 // --data, --epochs, --batch-size, --verbose, --quiet (which sets verbose to 0), --curves,
-// --expect-min and --skip-if-no-data.
+// --save, --expect-min and --skip-if-no-data.
 inline void add_options(CLI::App& cli, Options& o, const std::string& data_help,
                         const std::string& expect_min_help) {
   cli.add_option("--data", o.data, data_help);
@@ -57,6 +85,7 @@ inline void add_options(CLI::App& cli, Options& o, const std::string& data_help,
   cli.add_flag("--quiet", o.quiet, "Only print the final scores");
   cli.add_option("--curves", o.curves, "Training curves picture (.png or .svg; \"\" for none)")
       ->capture_default_str();
+  add_save_option(cli, o.save);
   cli.add_option("--expect-min", o.expect_min, expect_min_help);
   cli.add_flag("--skip-if-no-data", o.skip_if_no_data,
                "Exit 77 (skipped) when the data is missing");

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
     std::vector<double> scores =
         model.evaluate(test_scaled, test_target, {.verbose = o.verbose ? 1 : 0});
     fmt::print("Test loss: {:.4f}\nTest accuracy: {:.4f}\n", scores[0], scores[1]);
+    app::save_model(model, o.save);
 
     app::save_curves(history, o.curves, "Fashion-MNIST 784-100-10");
     return app::check_minimum("validation accuracy", val_accuracy, o.expect_min);

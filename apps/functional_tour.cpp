@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
   cli.add_option("--verbose", verbose, "0 silent, 1 progress bar, 2 one line per epoch")
       ->capture_default_str();
   cli.add_flag("--quiet", quiet, "Only print the results");
+  std::string save;
+  app::add_save_option(cli, save);
   CLI11_PARSE(cli, argc, argv);
   if (quiet) verbose = 0;
 
@@ -137,6 +139,7 @@ int main(int argc, char** argv) {
       fmt::print("Test {}: {:.4f}\n", names[i], scores[i]);
     }
     app::save_curves(history, (fs::path(out) / "tour_curves.png").string(), "Functional tour");
+    app::save_model(model, save);
     return 0;
   });
 }

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
 
     std::vector<double> scores = model.evaluate(x_test, y_test, {.verbose = o.verbose ? 1 : 0});
     fmt::print("Test loss: {:.4f}\nTest accuracy: {:.4f}\n", scores[0], scores[1]);
+    app::save_model(model, o.save);
 
     app::save_curves(history, o.curves, "MNIST 784-64-10");
     return app::check_minimum("test accuracy", scores[1], o.expect_min);

@@ -6,11 +6,13 @@
 //       model = Model(points, Dense(1, "sigmoid", name="side")(h))
 //     trained with Adam for up to 100 epochs (about a second; EarlyStopping keeps the best
 //     epoch's weights), pictured (spirals_model.png: the graph; spirals_curves.png: loss and
-//     accuracy per epoch) and its gradients checked against finite differences.
+//     accuracy per epoch), saved (spirals.keras, or --save PATH), loaded back and checked
+//     to predict the same, and its gradients checked against finite differences.
 //
 //   quickstart                 # writes the pictures into the current directory
 //   quickstart --out pictures  # ... or into pictures/
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
@@ -76,6 +78,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_flag("--quiet", quiet, "Only print the results");
   cli.add_option("--expect-min", expect_min, "Exit 1 when the spirals test accuracy is below this");
+  std::string save;
+  cli.add_option("--save", save,
+                 "Where to save the spirals model (.keras; default <out>/spirals.keras)");
   CLI11_PARSE(cli, argc, argv);
   if (quiet) verbose = 0;
 
@@ -121,6 +126,23 @@ int main(int argc, char** argv) {
                                      .callbacks = {early_stopping}});
     std::vector<double> scores = model.evaluate(x_test, y_test, {.verbose = verbose ? 1 : 0});
     fmt::print("Test loss: {:.4f}\nTest accuracy: {:.4f}\n\n", scores[0], scores[1]);
+
+    // Save the trained model as a Keras 3 archive (architecture, weights, compile config
+    // and Adam's state), load it back, and check the copy predicts what the original does.
+    std::filesystem::create_directories(out);
+    if (save.empty()) save = (std::filesystem::path(out) / "spirals.keras").string();
+    model.save(save);
+    px::Model loaded = px::models::load_model(save);
+    const px::Tensor original_pred = model.predict(x_test, {.verbose = 0});
+    const px::Tensor loaded_pred = loaded.predict(x_test, {.verbose = 0});
+    double max_diff = 0.0;
+    for (std::size_t i = 0; i < original_pred.size(); ++i) {
+      max_diff = std::max(
+          max_diff, std::abs(static_cast<double>(original_pred.data()[i]) - loaded_pred.data()[i]));
+    }
+    fmt::print("Model saved to {} and loaded back: max |difference| of the predictions {:.1e}\n",
+               save, max_diff);
+    if (max_diff != 0.0) throw px::Error("the loaded model predicts differently");
 
     // Autodiff against central finite differences on a small batch.
     const px::Tensor x_small = xt::view(x, xt::range(0, 16));

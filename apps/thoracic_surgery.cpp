@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
 
       px::History history = model.fit(
           x_train, y_train, {.epochs = o.epochs, .batch_size = o.batch_size, .verbose = o.verbose});
+      if (runs.first()) app::save_model(model, o.save);
       runs.add(seed, history, model.evaluate(x_test, y_test, {.verbose = o.verbose ? 1 : 0}),
                x_test.shape(0));
     }

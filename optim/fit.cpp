@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <numeric>
+#include <utility>
 
 #include "core/constraints.hpp"
 #include "core/error.hpp"
@@ -252,20 +254,30 @@ History Model::fit(const Data& x, const Data& y, FitOptions options) {
   }
   stop_training = false;
   for (auto& cb : cbs) cb->on_train_begin({});
+  int first_epoch = options.initial_epoch;
+  std::size_t first_step = 0;
+  std::function<void()> after_shuffle;
+  if (st.resume) {  // a callback restored an interrupted run (BackupAndRestore)
+    first_epoch = st.resume->epoch;
+    first_step = st.resume->step;
+    after_shuffle = std::move(st.resume->after_shuffle);
+    st.resume.reset();
+  }
 
   std::vector<std::size_t> order(train.n);
   Batch batch;
   std::vector<const Tensor*> feeds;
   Trackers tr;
   const bool batch_callbacks = cbs.size() > 1;
-  for (int epoch = options.initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+  for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     if (options.verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
     for (auto& cb : cbs) cb->on_epoch_begin(epoch, {});
     std::iota(order.begin(), order.end(), std::size_t{0});
     if (options.shuffle) std::shuffle(order.begin(), order.end(), generator());
+    if (after_shuffle) std::exchange(after_shuffle, nullptr)();
     tr.reset(st);
     optim::Progbar bar(static_cast<int>(steps), options.verbose);
-    for (std::size_t s = 0; s < steps && !stop_training; ++s) {
+    for (std::size_t s = epoch == first_epoch ? first_step : 0; s < steps && !stop_training; ++s) {
       const std::size_t begin = s * bs, count = std::min(bs, train.n - begin);
       if (batch_callbacks) {
         for (auto& cb : cbs) cb->on_train_batch_begin(static_cast<int>(s), {});

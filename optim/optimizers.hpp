@@ -82,6 +82,34 @@ class Optimizer {
   };
   std::vector<SlotView> variables() const;
 
+  // --- state in Keras 3's layout (optim/optimizer_config.cpp) -----------------------
+  // Keras 3's optimizer.variables for an optimizer built on `trainable` (the model's
+  // trainable weights, in order): "iteration" (int64 scalar), "learning_rate" (absent with
+  // a schedule), then the slots in the order each Keras optimizer's build() creates them
+  // (Adam: momentum and velocity of each variable interleaved, then every velocity_hat with
+  // amsgrad; RMSprop: every velocity, then every momentum, then every average_gradient;
+  // SGD with momentum: every momentum; Adagrad: every accumulator; Adadelta, Adamax and
+  // Nadam: two slots per variable interleaved), then Nadam's u_product. A variable that
+  // has had no update yet gets its slots' initial values, as Keras builds them all. The
+  // scalars are written as float64 (Keras's are float32; it loads either) so that a
+  // restored optimizer continues bit for bit.
+  struct StateVariable {
+    enum class Type { int64, float64, float32 };
+    std::string name;  // Keras's: "iteration", "learning_rate", "dense_kernel_momentum"
+    Type type = Type::float32;
+    Shape shape;                // {} for the scalars
+    double scalar = 0.0;        // int64 / float64
+    std::vector<float> values;  // float32
+  };
+  // `built` false: only the first two (Keras's optimizer before its first step).
+  std::vector<StateVariable> state_variables(const std::vector<Variable>& trainable,
+                                             bool built = true) const;
+  // Restores what state_variables() gave (same count — or only the first two — types and
+  // shapes; px::Error naming the variable otherwise, leaving the optimizer unchanged).
+  // A learning rate equal to the configured one rounded to float32 keeps the exact one.
+  void set_state_variables(const std::vector<Variable>& trainable,
+                           const std::vector<StateVariable>& values);
+
   const std::optional<double>& weight_decay() const { return config_.weight_decay; }
   const std::optional<double>& clipnorm() const { return config_.clipnorm; }
   const std::optional<double>& clipvalue() const { return config_.clipvalue; }
@@ -126,6 +154,15 @@ class Optimizer {
   // Which of the kMaxSlots state buffers an optimizer uses, and their initial value.
   virtual bool uses_slot(std::size_t slot) const = 0;
   virtual float slot_initial_value(std::size_t /*slot*/) const { return 0.0f; }
+  // Keras's build() order: groups of slots, each group created for every variable in turn
+  // with its slots interleaved (Adam: {{0, 1}, {2}}). Default: one group, every used slot.
+  virtual std::vector<std::vector<std::size_t>> slot_groups() const;
+  // Slot names as Keras gives them ("momentum", "velocity", ...); the default knows the
+  // built-ins by class_name(), else "slot<k>".
+  virtual std::string slot_name(std::size_t slot) const;
+  // Scalars an optimizer keeps besides its slots (Nadam's u_product), after the slots.
+  virtual std::vector<std::pair<std::string, double>> extra_state() const { return {}; }
+  virtual void set_extra_state(const std::vector<double>& /*values*/) {}
   // Once per step, before the variables are updated; step = iterations() + 1.
   virtual void begin_step(std::int64_t /*step*/) {}
   // Updates var[0..n) in place from grad[0..n) (already clipped); unused slots are null.
@@ -217,6 +254,7 @@ class RMSprop : public Optimizer {
 
  protected:
   Config options_config() const override { return options_; }
+  std::vector<std::vector<std::size_t>> slot_groups() const override;
 
  public:
   explicit RMSprop(RMSpropOptions options = {});
@@ -256,6 +294,7 @@ class Adam : public Optimizer {
 
  protected:
   Config options_config() const override { return options_; }
+  std::vector<std::vector<std::size_t>> slot_groups() const override;
 
  public:
   explicit Adam(AdamOptions options = {});
@@ -337,6 +376,8 @@ class Nadam : public Optimizer {
 
  protected:
   bool uses_slot(std::size_t slot) const override;
+  std::vector<std::pair<std::string, double>> extra_state() const override;
+  void set_extra_state(const std::vector<double>& values) override;
   void begin_step(std::int64_t step) override;
   void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                    std::int64_t step) override;

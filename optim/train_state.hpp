@@ -9,7 +9,9 @@
 // state updates and the constraints.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +41,18 @@ struct Batch {
   std::size_t n = 0;
 };
 
+// Where the next fit() starts instead of its initial_epoch, set by a callback's
+// on_train_begin (BackupAndRestore; Keras's model._initial_epoch / _initial_step): the
+// first `step` batches of `epoch` are skipped, and after that epoch's shuffle
+// `after_shuffle` runs once (to put the random generator where the interrupted run had it).
+struct ResumePoint {
+  int epoch = 0;
+  std::size_t step = 0;
+  std::function<void()> after_shuffle;
+};
+
 struct TrainState {
+  std::optional<ResumePoint> resume;  // consumed by the next fit()
   std::shared_ptr<CompileOptions> compile_options;
   std::shared_ptr<Optimizer> optimizer;
   std::vector<OutputState> outputs;

@@ -2,19 +2,25 @@
 // outputs; plexus's own saves round-trip; unknown classes, mismatches and corrupt files
 // are px::Errors.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <plexus.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/process.hpp"
 #include "graph_helpers.hpp"
+#include "optim/saving/backup.hpp"
 #include "optim/saving/checkpoint.hpp"
 #include "optim/saving/hdf5.hpp"
 #include "optim/saving/saving.hpp"
+#include "optim/saving/training_state.hpp"
 #include "optim/saving/zip.hpp"
 
 namespace px = plexus;
@@ -551,6 +557,359 @@ TEST(ModelCheckpoint, SavesBestModelsDuringFit) {
   EXPECT_DOUBLE_EQ(best->best(), loss[2]);
   px::Model loaded = px::saving::load_model((dir / "best.keras").string());
   EXPECT_EQ(max_abs_diff(loaded.predict(x), model.predict(x)), 0.0);
+  fs::remove_all(dir);
+}
+
+// --- compiled models: compile_config and optimizer state ----------------------------------
+
+px::Model resume_model() {
+  namespace L = px::layers;
+  auto in = px::Input({4});
+  auto h = L::Dense(8, "relu")(in);
+  h = L::Dropout(0.25f)(h);
+  return px::Model(in, L::Dense(3, "softmax")(h), "resumable");
+}
+
+struct ResumeData {
+  Tensor x = random_tensor({40, 4}, 11);
+  Tensor y = Tensor::from_shape({40});
+  ResumeData() {
+    for (std::size_t i = 0; i < 40; ++i) y(i) = static_cast<float>((i * 7) % 3);
+  }
+};
+
+std::vector<Tensor> values_of(const px::Model& m) {
+  std::vector<Tensor> out;
+  for (const auto& w : m.weights()) out.push_back(w.value());
+  return out;
+}
+
+struct OptimizerCase {
+  const char* label;
+  std::function<std::shared_ptr<px::optim::Optimizer>()> make;
+};
+
+class ResumeTraining : public testing::TestWithParam<OptimizerCase> {};
+
+// What must hold for a resumed fit to equal an uninterrupted one: the same weights and
+// optimizer state (what the .keras file keeps) and the same random generator state when
+// fit() continues (it draws the shuffling order and Dropout's masks; building the loaded
+// model draws initial values, so the test restores the generator after loading).
+TEST_P(ResumeTraining, SavedAndLoadedFitContinuesExactly) {
+  const ResumeData d;
+  const int n = 2, total = 5;
+  auto compile = [&](px::Model& m) {
+    m.compile({.optimizer = GetParam().make(),
+               .loss = "sparse_categorical_crossentropy",
+               .metrics = {"accuracy"}});
+  };
+  px::utils::set_random_seed(21);
+  px::Model straight = resume_model();
+  compile(straight);
+  auto hs = straight.fit(d.x, d.y, {.epochs = total, .batch_size = 16, .verbose = 0});
+
+  px::utils::set_random_seed(21);
+  px::Model first = resume_model();
+  compile(first);
+  first.fit(d.x, d.y, {.epochs = n, .batch_size = 16, .verbose = 0});
+  const fs::path dir = fs::temp_directory_path() / "plexus_resume_test";
+  fs::create_directories(dir);
+  const std::string path = (dir / "m.keras").string();
+  first.save(path);
+  std::stringstream rng;
+  rng << px::generator();
+
+  px::Model loaded = px::models::load_model(path);
+  ASSERT_TRUE(loaded.compiled());
+  EXPECT_EQ(loaded.optimizer().class_name(), first.optimizer().class_name());
+  EXPECT_EQ(loaded.optimizer().iterations(), first.optimizer().iterations());
+  EXPECT_EQ(loaded.metrics_names(), first.metrics_names());
+  rng >> px::generator();
+  auto hr =
+      loaded.fit(d.x, d.y, {.epochs = total, .batch_size = 16, .initial_epoch = n, .verbose = 0});
+  const auto want = values_of(straight), got = values_of(loaded);
+  ASSERT_EQ(want.size(), got.size());
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(max_abs_diff(got[i], want[i]), 0.0) << i;
+  ASSERT_EQ(hr.history.at("loss").size(), static_cast<std::size_t>(total - n));
+  for (int e = n; e < total; ++e) {
+    EXPECT_EQ(hr.history.at("loss")[e - n], hs.history.at("loss")[e]) << e;
+  }
+  EXPECT_EQ(loaded.optimizer().iterations(), straight.optimizer().iterations());
+
+  // The control: the same weights with a fresh optimizer do not continue the run.
+  px::Model fresh = px::models::load_model(path, {.compile = false});
+  compile(fresh);
+  rng.clear();
+  rng.seekg(0);
+  rng >> px::generator();
+  fresh.fit(d.x, d.y, {.epochs = total, .batch_size = 16, .initial_epoch = n, .verbose = 0});
+  double diff = 0.0;
+  const auto other = values_of(fresh);
+  for (std::size_t i = 0; i < want.size(); ++i)
+    diff = std::max(diff, max_abs_diff(other[i], want[i]));
+  EXPECT_GT(diff, 0.0);
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Optimizers, ResumeTraining,
+    testing::Values(OptimizerCase{"Adam", [] { return std::make_shared<px::optim::Adam>(); }},
+                    OptimizerCase{"AdamAmsgrad",
+                                  [] {
+                                    return std::make_shared<px::optim::Adam>(px::optim::AdamOptions{
+                                        .learning_rate = 0.01, .amsgrad = true});
+                                  }},
+                    OptimizerCase{"AdamW", [] { return std::make_shared<px::optim::AdamW>(); }},
+                    OptimizerCase{"SGDNesterov",
+                                  [] {
+                                    return std::make_shared<px::optim::SGD>(px::optim::SGDOptions{
+                                        .learning_rate = 0.05, .momentum = 0.9, .nesterov = true});
+                                  }},
+                    OptimizerCase{"SGDSchedule",
+                                  [] {
+                                    return std::make_shared<px::optim::SGD>(px::optim::SGDOptions{
+                                        .learning_rate = px::optim::ExponentialDecay(0.1, 3, 0.5)});
+                                  }},
+                    OptimizerCase{"RMSpropCentered",
+                                  [] {
+                                    return std::make_shared<px::optim::RMSprop>(
+                                        px::optim::RMSpropOptions{.momentum = 0.5,
+                                                                  .centered = true});
+                                  }},
+                    OptimizerCase{"Nadam", [] { return std::make_shared<px::optim::Nadam>(); }},
+                    OptimizerCase{"Adagrad", [] { return std::make_shared<px::optim::Adagrad>(); }},
+                    OptimizerCase{"Adadelta",
+                                  [] { return std::make_shared<px::optim::Adadelta>(); }},
+                    OptimizerCase{"Adamax", [] { return std::make_shared<px::optim::Adamax>(); }}),
+    [](const testing::TestParamInfo<OptimizerCase>& i) { return std::string(i.param.label); });
+
+TEST(Saving, CompileConfigAndOptimizerVariablesInKerasLayout) {
+  px::utils::set_random_seed(2);
+  px::Model m = resume_model();
+  m.compile({.optimizer = px::optim::Adam({.learning_rate = 0.01, .amsgrad = true}),
+             .loss = "sparse_categorical_crossentropy",
+             .metrics = {"accuracy"}});
+  const ResumeData d;
+  m.fit(d.x, d.y, {.epochs = 1, .batch_size = 16, .verbose = 0});
+  const fs::path dir = fs::temp_directory_path() / "plexus_compile_cfg";
+  fs::create_directories(dir);
+  const std::string path = (dir / "m.keras").string();
+  m.save(path);
+  const auto entries = px::saving::zip::read(path, {"config.json", "model.weights.h5"}, 1 << 24);
+  const Config c = Config::parse(*entries.find("config.json"));
+  const Config& cc = c["compile_config"];
+  EXPECT_EQ(cc["optimizer"]["module"], "keras.optimizers");
+  EXPECT_EQ(cc["optimizer"]["class_name"], "Adam");
+  EXPECT_EQ(cc["optimizer"]["registered_name"], nullptr);
+  EXPECT_DOUBLE_EQ(cc["optimizer"]["config"]["learning_rate"].get<double>(), 0.01);
+  EXPECT_EQ(cc["optimizer"]["config"]["amsgrad"], true);
+  EXPECT_EQ(cc["loss"], "sparse_categorical_crossentropy");
+  EXPECT_EQ(cc["metrics"], Config::parse(R"(["accuracy"])"));
+  EXPECT_EQ(cc["loss_weights"], nullptr);
+  for (const char* key : {"weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile"})
+    EXPECT_TRUE(cc.contains(key)) << key;
+
+  // optimizer/vars: iteration, learning_rate, (momentum, velocity) per trainable weight,
+  // then velocity_hat per weight — Keras 3's Adam.build order.
+  const std::string h5 = (dir / "inner.weights.h5").string();
+  {
+    std::ofstream out(h5, std::ios::binary);
+    out << *entries.find("model.weights.h5");
+  }
+  const auto f = px::saving::h5::File::open(h5);
+  const auto vars = f.root().group("optimizer").group("vars");
+  const auto tw = m.trainable_weights();
+  ASSERT_EQ(vars.children().size(), 2 + 3 * tw.size());
+  EXPECT_TRUE(vars.dataset_is_integer("0"));
+  EXPECT_EQ(vars.read_int_scalar("0"), m.optimizer().iterations());
+  EXPECT_DOUBLE_EQ(vars.read_double_scalar("1"), 0.01);
+  const auto slots = m.optimizer().variables();  // model order: m, v, v_hat per weight
+  ASSERT_EQ(slots.size(), 3 * tw.size());
+  for (std::size_t i = 0; i < tw.size(); ++i) {
+    const Shape shape = tw[i].shape();
+    for (std::size_t k = 0; k < 3; ++k) {
+      // Keras's index of slot k of weight i.
+      const std::size_t at = k < 2 ? 2 + 2 * i + k : 2 + 2 * tw.size() + i;
+      const Tensor t = vars.read_dataset(std::to_string(at), &shape, "slot");
+      const auto& view = slots[3 * i + k];
+      EXPECT_EQ(view.variable.get(), tw[i].data().get());
+      EXPECT_EQ(view.slot, k);
+      ASSERT_EQ(view.values->size(), t.size());
+      for (std::size_t e = 0; e < t.size(); ++e) EXPECT_EQ(t.data()[e], (*view.values)[e]);
+    }
+  }
+  // save_weights stays weights-only, as in Keras.
+  const std::string w = (dir / "w.weights.h5").string();
+  m.save_weights(w);
+  EXPECT_FALSE(px::saving::h5::File::open(w).root().has_group("optimizer"));
+  // compile = false: an uncompiled model.
+  EXPECT_FALSE(px::models::load_model(path, {.compile = false}).compiled());
+  fs::remove_all(dir);
+}
+
+TEST(Saving, UncompiledAndUnrestorableCompileConfigs) {
+  px::utils::set_random_seed(2);
+  const fs::path dir = fs::temp_directory_path() / "plexus_compile_cfg2";
+  fs::create_directories(dir);
+  // Not compiled: compile_config {} and no optimizer group, as Keras writes.
+  px::Model m = resume_model();
+  const std::string plain = (dir / "plain.keras").string();
+  m.save(plain);
+  EXPECT_FALSE(px::models::load_model(plain).compiled());
+  // Compiled but not trained: iteration and learning_rate only (Keras's unbuilt optimizer).
+  m.compile(px::optim::RMSprop(), "mse");
+  const std::string fresh = (dir / "fresh.keras").string();
+  m.save(fresh);
+  px::Model f = px::models::load_model(fresh);
+  ASSERT_TRUE(f.compiled());
+  EXPECT_EQ(f.optimizer().class_name(), "RMSprop");
+  EXPECT_EQ(f.optimizer().iterations(), 0);
+  // A C++ lambda loss is written as Keras writes a function; loading it needs compile=false.
+  m.compile(px::optim::SGD(), [](const px::SymbolicTensor& t, const px::SymbolicTensor& p) {
+    return px::ops::mean(px::ops::square(t - p), {-1});
+  });
+  const std::string custom = (dir / "custom.keras").string();
+  m.save(custom);
+  const std::string msg = error_message([&] { px::models::load_model(custom); });
+  EXPECT_TRUE(contains(msg, "compile_config")) << msg;
+  EXPECT_TRUE(contains(msg, "custom_loss")) << msg;
+  EXPECT_TRUE(contains(msg, "compile = false")) << msg;
+  EXPECT_FALSE(px::models::load_model(custom, {.compile = false}).compiled());
+  fs::remove_all(dir);
+}
+
+TEST(Saving, LegacyTrainingConfigCompiles) {
+  // Keras 2.2's training_config (keras2c/model.h5's, whose LSTM plexus lacks).
+  px::utils::set_random_seed(2);
+  px::Model m = resume_model();
+  const Config training = Config::parse(R"({"optimizer_config": {"class_name": "Adam",
+      "config": {"lr": 0.004000000189989805, "beta_1": 0.8999999761581421,
+                 "beta_2": 0.9990000128746033, "decay": 0.0, "epsilon": 1e-07,
+                 "amsgrad": false}},
+      "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"],
+      "sample_weight_mode": null, "loss_weights": null})");
+  px::saving::detail::compile_from_legacy_config(m, training);
+  ASSERT_TRUE(m.compiled());
+  EXPECT_EQ(m.optimizer().class_name(), "Adam");
+  EXPECT_NEAR(m.optimizer().learning_rate(), 0.004, 1e-9);
+  EXPECT_EQ(m.metrics_names(), (std::vector<std::string>{"loss", "accuracy"}));
+}
+
+// --- BackupAndRestore ----------------------------------------------------------------------
+
+constexpr std::uint64_t kBackupSeed = 31;
+
+struct BackupData {
+  Tensor x = random_tensor({64, 4}, 13);
+  Tensor y = Tensor::from_shape({64});
+  BackupData() {
+    for (std::size_t i = 0; i < 64; ++i) y(i) = static_cast<float>((i * 5) % 3);
+  }
+};
+
+// The run every BackupAndRestore test repeats: seeded model, Adam, Dropout, shuffling,
+// 4 epochs of 8 batches.
+px::Model backup_run(std::vector<px::CallbackRef> callbacks, int epochs = 4) {
+  const BackupData d;
+  px::utils::set_random_seed(kBackupSeed);
+  px::Model m = resume_model();
+  m.compile({.optimizer = px::optim::Adam({.learning_rate = 0.01}),
+             .loss = "sparse_categorical_crossentropy",
+             .metrics = {"accuracy"}});
+  m.fit(d.x, d.y,
+        {.epochs = epochs, .batch_size = 8, .verbose = 0, .callbacks = std::move(callbacks)});
+  return m;
+}
+
+// Kills its own process with SIGKILL when epoch 2's batch 7 begins (the backup written
+// after batch 5 exists; batches 5 and 6 are done but not backed up).
+class KillMidEpoch : public px::callbacks::Callback {
+ public:
+  void on_epoch_begin(int epoch, const px::callbacks::Logs&) override { epoch_ = epoch; }
+  void on_train_batch_begin(int batch, const px::callbacks::Logs&) override {
+    if (epoch_ == 2 && batch == 7) std::raise(SIGKILL);
+  }
+
+ private:
+  int epoch_ = 0;
+};
+
+// The child process of BackupAndRestore.ResumesAFitKilledWithSigkill: the test binary run
+// again with PLEXUS_BACKUP_CHILD=<backup_dir> does this before main() and never returns.
+const bool kBackupChild = [] {
+  if (const char* dir = std::getenv("PLEXUS_BACKUP_CHILD")) {
+    backup_run(
+        {px::callbacks::BackupAndRestore({.backup_dir = dir, .save_freq = 3}), KillMidEpoch()});
+    std::_Exit(3);  // not killed: the parent reports it
+  }
+  return false;
+}();
+
+void expect_same_weights(const px::Model& got, const px::Model& want) {
+  const auto a = values_of(got), b = values_of(want);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(max_abs_diff(a[i], b[i]), 0.0) << i;
+}
+
+TEST(BackupAndRestore, ResumesAFitKilledWithSigkill) {
+  ASSERT_FALSE(kBackupChild);
+  const fs::path dir = fs::temp_directory_path() / "plexus_backup_kill";
+  fs::remove_all(dir);
+  ::setenv("PLEXUS_BACKUP_CHILD", dir.c_str(), 1);
+  const auto child = px::detail::run_program({"/proc/self/exe"}, "", "test", "the test binary",
+                                             "cannot find the test binary");
+  ::unsetenv("PLEXUS_BACKUP_CHILD");
+  ASSERT_TRUE(WIFSIGNALED(child.status)) << child.how() << "\n" << child.errors;
+  ASSERT_EQ(WTERMSIG(child.status), SIGKILL);
+  ASSERT_TRUE(fs::exists(dir / "latest.weights.h5"));
+
+  px::callbacks::BackupAndRestore backup({.backup_dir = dir.string(), .save_freq = 3});
+  const px::Model resumed = backup_run({backup});
+  EXPECT_TRUE(backup.restored());
+  EXPECT_EQ(backup.restored_epoch(), 2);
+  EXPECT_EQ(backup.restored_batch(), 5);
+  EXPECT_FALSE(fs::exists(dir));  // delete_checkpoint after the completed fit
+  const px::Model straight = backup_run({});
+  expect_same_weights(resumed, straight);
+  EXPECT_EQ(resumed.optimizer().iterations(), straight.optimizer().iterations());
+}
+
+TEST(BackupAndRestore, EpochBackupsResumeAndDoubleCheckpointFallsBack) {
+  const fs::path dir = fs::temp_directory_path() / "plexus_backup_epoch";
+  fs::remove_all(dir);
+  const px::callbacks::BackupAndRestoreOptions o{
+      .backup_dir = dir.string(), .double_checkpoint = true, .delete_checkpoint = false};
+  // Two epochs, as if the run had stopped there; then the full run resumes at epoch 2.
+  backup_run({px::callbacks::BackupAndRestore(o)}, 2);
+  ASSERT_TRUE(fs::exists(dir / "latest.weights.h5"));
+  ASSERT_TRUE(fs::exists(dir / "latest.weights.h5.bkp"));
+  px::callbacks::BackupAndRestore again(o);
+  const px::Model resumed = backup_run({again});
+  EXPECT_TRUE(again.restored());
+  EXPECT_EQ(again.restored_epoch(), 2);
+  EXPECT_EQ(again.restored_batch(), 0);
+  const px::Model straight = backup_run({});
+  expect_same_weights(resumed, straight);
+
+  // That run left latest (after epoch 4) and .bkp (after epoch 3). With the latest
+  // truncated, the previous backup is used.
+  {
+    const auto size = fs::file_size(dir / "latest.weights.h5");
+    fs::resize_file(dir / "latest.weights.h5", size / 2);
+  }
+  px::callbacks::BackupAndRestore fallback(o);
+  backup_run({fallback});
+  EXPECT_TRUE(fallback.restored());
+  EXPECT_EQ(fallback.restored_epoch(), 3);
+  // Without double_checkpoint a corrupt backup is an error naming the file.
+  fs::resize_file(dir / "latest.weights.h5", 100);
+  px::callbacks::BackupAndRestore strict({.backup_dir = dir.string()});
+  const std::string msg = error_message([&] { backup_run({strict}); });
+  EXPECT_TRUE(contains(msg, "latest.weights.h5")) << msg;
+  EXPECT_TRUE(contains(error_message([] {
+                         px::callbacks::BackupAndRestore({.backup_dir = "x", .save_freq = "batch"});
+                       }),
+                       "save_freq"));
   fs::remove_all(dir);
 }
 

@@ -236,25 +236,56 @@ Tensor Group::read_dataset(std::string_view name, const Shape* expected,
   return t;
 }
 
+namespace {
+// One number from a scalar (or one-element) integer or float dataset, converted by HDF5.
+template <typename T>
+T read_scalar(hid_t group, std::string_view name, const std::string& w, hid_t native) {
+  const std::string n = name_z(name);
+  Handle ds = checked(H5Dopen2(group, n.c_str(), H5P_DEFAULT), close_dataset, "open dataset " + w);
+  Handle type = checked(H5Dget_type(ds.id()), close_type, "read the type of " + w);
+  const H5T_class_t cls = H5Tget_class(type.id());
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+    throw Error("HDF5 {}: expected a number, found another type", w);
+  }
+  Handle space = checked(H5Dget_space(ds.id()), close_space, "read the shape of " + w);
+  const Extent e = extent_of(space.id(), w);
+  if (e.elements != 1) throw Error("HDF5 {}: expected one value, found {}", w, e.elements);
+  T v{};
+  if (H5Dread(ds.id(), native, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) {
+    throw Error("HDF5 {}: cannot read the value", w);
+  }
+  return v;
+}
+}  // namespace
+
 std::int64_t Group::read_int_scalar(std::string_view name) const {
+  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
+  return read_scalar<std::int64_t>(handle_.id(), name, where(name), H5T_NATIVE_INT64);
+}
+
+double Group::read_double_scalar(std::string_view name) const {
+  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
+  return read_scalar<double>(handle_.id(), name, where(name), H5T_NATIVE_DOUBLE);
+}
+
+bool Group::dataset_is_integer(std::string_view name) const {
   if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
   const std::string n = name_z(name);
   Handle ds = checked(H5Dopen2(handle_.id(), n.c_str(), H5P_DEFAULT), close_dataset,
                       "open dataset " + where(name));
   Handle type = checked(H5Dget_type(ds.id()), close_type, "read the type of " + where(name));
-  const H5T_class_t cls = H5Tget_class(type.id());
-  if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
-    throw Error("HDF5 {}: expected a number, found another type", where(name));
+  return H5Tget_class(type.id()) == H5T_INTEGER;
+}
+
+void Group::write_double_scalar(std::string_view name, double value) const {
+  Handle space = checked(H5Screate(H5S_SCALAR), close_space, "create a dataspace");
+  const std::string n = name_z(name);
+  Handle ds = checked(H5Dcreate2(handle_.id(), n.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
+                                 H5P_DEFAULT, H5P_DEFAULT),
+                      close_dataset, "create dataset " + where(name));
+  if (H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0) {
+    throw Error("HDF5 {}: cannot write the value", where(name));
   }
-  Handle space = checked(H5Dget_space(ds.id()), close_space, "read the shape of " + where(name));
-  const Extent e = extent_of(space.id(), where(name));
-  if (e.elements != 1)
-    throw Error("HDF5 {}: expected one value, found {}", where(name), e.elements);
-  std::int64_t v = 0;
-  if (H5Dread(ds.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) {
-    throw Error("HDF5 {}: cannot read the value", where(name));
-  }
-  return v;
 }
 
 void Group::write_dataset(std::string_view name, const Tensor& value) const {

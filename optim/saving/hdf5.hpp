@@ -47,8 +47,11 @@ class Group {
   Shape dataset_shape(std::string_view name) const;
   // An integer scalar dataset (optimizer iterations).
   std::int64_t read_int_scalar(std::string_view name) const;
+  double read_double_scalar(std::string_view name) const;  // integer or float on disk
+  bool dataset_is_integer(std::string_view name) const;
   void write_dataset(std::string_view name, const Tensor& value) const;
   void write_int_scalar(std::string_view name, std::int64_t value) const;
+  void write_double_scalar(std::string_view name, double value) const;  // float64
 
   // String attributes: scalar or 1-D, fixed or variable length (h5py writes both).
   bool has_attribute(std::string_view name) const;

@@ -20,6 +20,7 @@
 #include "layers/merging.hpp"
 #include "layers/registry.hpp"
 #include "optim/saving/hdf5.hpp"
+#include "optim/saving/training_state.hpp"
 #include "optim/saving/zip.hpp"
 
 namespace plexus::saving {
@@ -39,7 +40,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 // over `path` (core/file_io.hpp): a failed or interrupted save leaves the previous file whole.
 void write_atomically(const std::string& path,
                       const std::function<void(const std::string&)>& write) {
-  detail::write_file_atomic(
+  ::plexus::detail::write_file_atomic(
       path, [&](const std::filesystem::path& tmp) { write(tmp.string()); }, "save");
 }
 
@@ -585,14 +586,69 @@ std::string now_string() {
   return buf;
 }
 
-void write_weights_file(const Model& model, const std::string& path) {
+void write_weights_file(const Model& model, const std::string& path, bool with_optimizer) {
   h5::File f = h5::File::create(path);
   save_layers(model.graph(), f.root());
   f.root().create_group("vars");
+  if (with_optimizer) detail::write_optimizer_state(model, f.root());
   f.flush();
 }
 
+// Runs `fn` on the root group of a .keras archive's model.weights.h5.
+template <typename F>
+void with_archive_weights(const std::string& path, F&& fn) {
+  const auto entries = zip::read(path, {"model.weights.h5"}, kMaxWeightsBytes);
+  const std::string* w = entries.find("model.weights.h5");
+  if (!w) throw Error("\"{}\" has no model.weights.h5", path);
+  h5::File f = h5::File::open_image(*w, path + "/model.weights.h5");
+  fn(f.root());
+}
+
 }  // namespace
+
+// --- training backups (BackupAndRestore) -------------------------------------------------
+
+namespace detail {
+
+void write_training_backup(const Model& model, const std::string& path,
+                           const std::string& metadata) {
+  write_atomically(path, [&](const std::string& tmp) {
+    h5::File f = h5::File::create(tmp);
+    save_layers(model.graph(), f.root());
+    f.root().create_group("vars");
+    write_optimizer_state(model, f.root());
+    f.root().set_string_attribute("plexus_training_metadata", metadata);
+    f.flush();
+  });
+}
+
+std::string read_training_backup(const Model& model, const std::string& path) {
+  h5::File f = h5::File::open(path);
+  const h5::Group& root = f.root();
+  if (!root.has_attribute("plexus_training_metadata")) {
+    throw Error("\"{}\" is not a BackupAndRestore backup (no plexus_training_metadata)", path);
+  }
+  const auto metadata = root.string_attribute("plexus_training_metadata");
+  if (metadata.size() != 1) throw Error("\"{}\": malformed plexus_training_metadata", path);
+  // Read everything before assigning anything: weights first (collected), then the
+  // optimizer (checked in full by read_optimizer_state before it assigns).
+  std::vector<std::pair<Variable, Tensor>> values;
+  collect_layers(model.graph(), root, values);
+  std::vector<Tensor> before;
+  for (auto& [v, t] : values) {
+    before.push_back(v.value());
+    v.assign(t);
+  }
+  try {
+    read_optimizer_state(model, root);
+  } catch (...) {
+    for (std::size_t i = 0; i < values.size(); ++i) values[i].first.assign(before[i]);
+    throw;
+  }
+  return metadata[0];
+}
+
+}  // namespace detail
 
 // --- public API ---------------------------------------------------------------------------
 
@@ -624,16 +680,12 @@ void save_weights(const Model& model, const std::string& path) {
   if (!ends_with(path, ".weights.h5")) {
     throw Error("save_weights: the filename must end in \".weights.h5\", received \"{}\"", path);
   }
-  write_atomically(path, [&](const std::string& tmp) { write_weights_file(model, tmp); });
+  write_atomically(path, [&](const std::string& tmp) { write_weights_file(model, tmp, false); });
 }
 
 void load_weights(const Model& model, const std::string& path) {
   if (ends_with(path, ".keras")) {
-    const auto entries = zip::read(path, {"model.weights.h5"}, kMaxWeightsBytes);
-    const std::string* w = entries.find("model.weights.h5");
-    if (!w) throw Error("\"{}\" has no model.weights.h5", path);
-    h5::File f = h5::File::open_image(*w, path + "/model.weights.h5");
-    load_keras3_weights(model, f.root());
+    with_archive_weights(path, [&](const h5::Group& root) { load_keras3_weights(model, root); });
     return;
   }
   h5::File f = h5::File::open(path);
@@ -655,7 +707,9 @@ void save_model(const Model& model, const std::string& path) {
         path);
   }
   Config metadata = {{"keras_version", kKerasVersion}, {"date_saved", now_string()}};
-  const std::string config = model_config(model).dump();
+  Config full = model_config(model);
+  full["compile_config"] = detail::compile_config(model);
+  const std::string config = full.dump();
   write_atomically(path, [&](const std::string& tmp) {
     // The weights go through a file of their own (HDF5 writes files, not memory), beside
     // the temporary archive, removed whatever happens.
@@ -664,20 +718,27 @@ void save_model(const Model& model, const std::string& path) {
       const std::string& p;
       ~Remove() { std::remove(p.c_str()); }
     } remove_weights{weights};
-    write_weights_file(model, weights);
+    write_weights_file(model, weights, true);
     zip::write(tmp, {{"metadata.json", metadata.dump()},
                      {"config.json", config},
                      {"model.weights.h5", read_whole_file(weights)}});
   });
 }
 
-Model load_model(const std::string& path) {
+Model load_model(const std::string& path, LoadOptions options) {
   if (ends_with(path, ".keras")) {
     const auto entries = zip::read(path, {"config.json", "metadata.json"}, kMaxJsonBytes);
     const std::string* cfg = entries.find("config.json");
     if (!cfg) throw Error("\"{}\" is not a Keras archive: it has no config.json", path);
-    Model m = model_from_config(parse_json(*cfg, "\"" + path + "\" config.json"));
-    load_weights(m, path);
+    const Config config = parse_json(*cfg, "\"" + path + "\" config.json");
+    Model m = model_from_config(config);
+    with_archive_weights(path, [&](const h5::Group& root) {
+      load_keras3_weights(m, root);
+      if (options.compile && config.is_object() && config.contains("compile_config")) {
+        detail::compile_from_config(m, config["compile_config"]);
+        detail::read_optimizer_state(m, root);
+      }
+    });
     return m;
   }
   if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) {
@@ -696,6 +757,15 @@ Model load_model(const std::string& path) {
       throw Error("\"{}\" has a model_config but no model_weights", path);
     }
     load_legacy_weights(m, root.group("model_weights"));
+    // Keras 2's training_config compiles the model; its optimizer_weights (Keras 2's own
+    // slot layout and names) are not read: the optimizer starts fresh.
+    if (options.compile && root.has_attribute("training_config")) {
+      const auto training = root.string_attribute("training_config");
+      if (training.size() == 1) {
+        detail::compile_from_legacy_config(
+            m, parse_json(training[0], "\"" + path + "\" training_config"));
+      }
+    }
     return m;
   }
   throw Error("load_model: unknown file type \"{}\" (expected .keras or .h5)", path);

@@ -35,12 +35,25 @@ Model model_from_config(const Config& config);
 std::string to_json(const Model& model);
 Model model_from_json(const std::string& json);
 
-// ".keras" only (the Keras 3 archive).
+// ".keras" only (the Keras 3 archive). A compiled model's compile_config goes in
+// config.json and its optimizer's variables in model.weights.h5 (optimizer/vars/<i>, see
+// Optimizer::state_variables).
 void save_model(const Model& model, const std::string& path);
-// ".keras" or a legacy full-model ".h5" (model_config attribute + model_weights group).
-Model load_model(const std::string& path);
+// Keras's load_model(compile=True).
+struct LoadOptions {
+  // Compile the model from the file's compile_config (.keras) or training_config (legacy
+  // .h5) and, for .keras, restore the optimizer's state (optimizer/vars), so that fit()
+  // continues where the saved model stopped. false: an uncompiled model.
+  bool compile = true;
+};
 
-// ".weights.h5": Keras 3's layout.
+// ".keras" or a legacy full-model ".h5" (model_config attribute + model_weights group).
+// A .keras file plexus (or Keras) wrote from a compiled model comes back compiled, with
+// its optimizer state; a compile_config that cannot be rebuilt (a loss or metric class
+// that is not registered, ...) is a px::Error that says to load with compile = false.
+Model load_model(const std::string& path, LoadOptions options = {});
+
+// ".weights.h5": Keras 3's layout, the layers' weights only (no optimizer state).
 void save_weights(const Model& model, const std::string& path);
 // A Keras 3 ".weights.h5", or a legacy ".h5" (weights only, or a full model's
 // model_weights), matched by layer order as Keras does. A missing layer or weight, or a

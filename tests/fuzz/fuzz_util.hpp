@@ -49,4 +49,25 @@ inline std::string gzip(std::string_view bytes) {
   return out;
 }
 
+// True when `text` holds a run of digits worth more than `limit`. A model config declares the
+// sizes of the weights plexus then allocates (Dense units, Reshape targets, input shapes), as
+// Keras does: a config asking for gigabytes is a resource limit, not a reader bug, so the
+// config targets skip such inputs instead of reporting the fuzzer's out-of-memory.
+inline bool declares_large_sizes(std::string_view text, unsigned long limit) {
+  unsigned long value = 0;
+  bool in_number = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      if (!in_number) value = 0;
+      in_number = true;
+      if (value > limit) return true;
+      value = value * 10 + static_cast<unsigned long>(c - '0');
+    } else {
+      if (in_number && value > limit) return true;
+      in_number = false;
+    }
+  }
+  return in_number && value > limit;
+}
+
 }  // namespace plexus_fuzz

@@ -5,7 +5,9 @@
 #   tests/fuzz/run.sh 600 fuzz_idx       # one target
 # A finding stops with exit status 1; the crashing input is left in build-fuzz/findings/.
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_JOBS (default 2), FUZZ_NICE (nice
-# level for the runs, default 0).
+# level for the runs, default 0), PLEXUS_KERAS_FILES (default ../shared/keras_files: real
+# Keras files added to the saving targets' work corpus when present; never copied into the
+# repository).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-60}"
@@ -22,12 +24,36 @@ cmake --build "$build" -j"${FUZZ_JOBS:-2}" --target "${targets[@]}"
 mkdir -p "$build/findings"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# Real Keras files as extra seeds for the saving readers (fuzz_weights_h5 inputs start with
+# a mode byte: 0 load_weights, 1 load_model).
+keras_files="${PLEXUS_KERAS_FILES:-../shared/keras_files}"
+add_keras_seeds() {
+  [ -d "$keras_files" ] || return 0
+  case "$1" in
+    fuzz_keras_archive)
+      for f in "$keras_files"/keras3_generated/*.keras "$keras_files"/*/*.keras; do
+        [ -f "$f" ] && cp -n "$f" "$2/keras_$(basename "$f")"
+      done ;;
+    fuzz_weights_h5)
+      for f in "$keras_files"/keras3_generated/*.h5 "$keras_files"/hls4ml_example_models/*.h5; do
+        [ -f "$f" ] || continue
+        { printf '\000'; cat "$f"; } >"$2/w_$(basename "$f")"
+        { printf '\001'; cat "$f"; } >"$2/m_$(basename "$f")"
+      done ;;
+    fuzz_model_json)
+      for f in "$keras_files"/hls4ml_example_models/*.json; do
+        [ -f "$f" ] && cp -n "$f" "$2/keras_$(basename "$f")"
+      done ;;
+  esac
+  return 0
+}
 status=0
 for t in "${targets[@]}"; do
   seeds="tests/fuzz/corpus/${t#fuzz_}"
   work="$build/corpus/${t#fuzz_}"
   mkdir -p "$work"
   [ -d "$seeds" ] && cp -n "$seeds"/* "$work"/ 2>/dev/null || true
+  add_keras_seeds "$t" "$work"
   echo "== $t: ${seconds} s"
   log="$build/$t.log"
   if nice -n "${FUZZ_NICE:-0}" "$build/tests/fuzz/$t" -max_total_time="$seconds" \
