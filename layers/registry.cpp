@@ -2,7 +2,9 @@
 
 #include "graph/input_layer.hpp"
 #include "layers/core.hpp"
+#include "layers/embedding.hpp"
 #include "layers/merging.hpp"
+#include "layers/recurrent.hpp"
 
 namespace plexus {
 
@@ -27,6 +29,11 @@ void add_builtins(Registry<Layer>& r) {
   r.add("Maximum", factory(MergeLayer::from_config<MaximumLayer>));
   r.add("Minimum", factory(MergeLayer::from_config<MinimumLayer>));
   r.add("Concatenate", factory(ConcatenateLayer::from_config));
+  r.add("Embedding", factory(EmbeddingLayer::from_config));
+  r.add("Masking", factory(MaskingLayer::from_config));
+  r.add("SimpleRNN", factory(SimpleRNNLayer::from_config));
+  r.add("LSTM", factory(LSTMLayer::from_config));
+  r.add("GRU", factory(GRULayer::from_config));
 }
 }  // namespace
 
