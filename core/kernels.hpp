@@ -131,6 +131,9 @@ struct RecurrentConfig {
   bool initial_state = false;
 };
 KernelPtr recurrent(RecurrentConfig config);
+// reverse(x): x with the order of `axis` reversed (ops.flip; Bidirectional's backward
+// sequence back in time order). Its VJP reverses the gradient.
+KernelPtr reverse(Dim axis);
 
 // --- stochastic ---------------------------------------------------------------------
 // Inverted dropout: in training zero with probability rate and scale by 1/(1-rate);

@@ -438,7 +438,51 @@ class Recurrent final : public MultiKernel {
   std::vector<float> dz_, dzr_, dh_, dc_, carry_;
 };
 
+// Reverses one axis: x as [outer, n, inner], row k of each block goes to n - 1 - k.
+class Reverse final : public Kernel {
+ public:
+  explicit Reverse(Dim axis) : axis_(axis) {}
+  std::string name() const override { return "reverse"; }
+  std::size_t num_inputs() const override { return 1; }
+  Shape output_shape(ShapeRefs in) const override {
+    check_arity("reverse", in, 1);
+    normalize_axis(axis_, in[0].size(), "reverse");
+    return in[0];
+  }
+  void forward(TensorRefs in, Tensor& out, const Context&) override {
+    run(in[0]->data(), out.data(), *in[0], false);
+  }
+  void backward(TensorRefs in, const Tensor&, const Tensor& gout, GradRefs gin,
+                const Context&) override {
+    if (gin[0]) run(gout.data(), gin[0]->data(), *in[0], true);
+  }
+  KernelPtr clone() const override { return std::make_shared<Reverse>(axis_); }
+
+ private:
+  void run(const float* src, float* dst, const Tensor& x, bool accumulate) const {
+    const std::size_t axis = normalize_axis(axis_, x.dimension(), "reverse");
+    std::size_t outer = 1, inner = 1;
+    for (std::size_t d = 0; d < axis; ++d) outer *= x.shape()[d];
+    for (std::size_t d = axis + 1; d < x.dimension(); ++d) inner *= x.shape()[d];
+    const std::size_t n = x.shape()[axis];
+    for (std::size_t o = 0; o < outer; ++o) {
+      for (std::size_t k = 0; k < n; ++k) {
+        const float* s = src + (o * n + k) * inner;
+        float* d = dst + (o * n + (n - 1 - k)) * inner;
+        if (accumulate) {
+          for (std::size_t i = 0; i < inner; ++i) d[i] += s[i];
+        } else {
+          std::copy_n(s, inner, d);
+        }
+      }
+    }
+  }
+  Dim axis_;
+};
+
 }  // namespace
+
+KernelPtr reverse(Dim axis) { return std::make_shared<Reverse>(axis); }
 
 KernelPtr recurrent(RecurrentConfig config) {
   blas::ensure_cpu_kernels();

@@ -1,6 +1,7 @@
 #include "layers/registry.hpp"
 
 #include "graph/input_layer.hpp"
+#include "layers/bidirectional.hpp"
 #include "layers/core.hpp"
 #include "layers/embedding.hpp"
 #include "layers/merging.hpp"
@@ -34,6 +35,7 @@ void add_builtins(Registry<Layer>& r) {
   r.add("SimpleRNN", factory(SimpleRNNLayer::from_config));
   r.add("LSTM", factory(LSTMLayer::from_config));
   r.add("GRU", factory(GRULayer::from_config));
+  r.add("Bidirectional", factory(BidirectionalLayer::from_config));
 }
 }  // namespace
 

@@ -822,6 +822,22 @@ std::vector<Case> cases() {
         c.name, [=] { return kn::recurrent(config); }, gens,
         [=](const Inputs& in) { return rnn_ref::flat(config, in); }, diff);
   }
+  auto reverse_ref = [](std::size_t axis) {
+    return [=](const Inputs& in) {
+      const Tensor& x = in[0];
+      Tensor out = x;
+      for (std::size_t flat = 0; flat < out.size(); ++flat) {
+        auto idx = unravel(flat, x.shape());
+        idx[axis] = x.shape()[axis] - 1 - idx[axis];
+        out.data()[flat] = x.data()[ravel(idx, x.shape())];
+      }
+      return out;
+    };
+  };
+  add(
+      "reverse_time_2x4x3", [] { return kn::reverse(1); }, {normal({2, 4, 3})}, reverse_ref(1));
+  add(
+      "reverse_last_3x5", [] { return kn::reverse(-1); }, {normal({3, 5})}, reverse_ref(1));
   return t;
 }
 
@@ -1014,7 +1030,7 @@ TEST(OpTable, CoversEveryKernel) {
                            "concatenate",  "slice",       "gather",   "take_along_axis",
                            "softmax",      "log_softmax", "conv",     "conv_transpose",
                            "max_pool",     "avg_pool",    "pad",      "split",
-                           "simple_rnn",   "lstm",        "gru"}) {
+                           "simple_rnn",   "lstm",        "gru",      "reverse"}) {
     EXPECT_TRUE(seen.count(name)) << name << " has no gradient-test case";
   }
 }

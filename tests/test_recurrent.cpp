@@ -19,6 +19,7 @@
 
 #include "core/random.hpp"
 #include "graph_helpers.hpp"
+#include "layers/bidirectional.hpp"
 #include "layers/core.hpp"
 #include "layers/embedding.hpp"
 #include "layers/masking.hpp"
@@ -420,6 +421,84 @@ TEST(Recurrent, FitLearnsASequenceSum) {
   model.fit(xs, ys, {.epochs = 60, .batch_size = 32, .verbose = 0});
   const double after = model.evaluate(xs, ys)[0];
   EXPECT_LT(after, 0.1 * before) << before << " -> " << after;
+}
+
+// --- Bidirectional -----------------------------------------------------------------------
+
+// The merged outputs are the forward layer's and the backward layer's (in time order).
+TEST(Bidirectional, MergesForwardAndBackwardInTimeOrder) {
+  for (std::string mode : {"concat", "sum", "mul", "ave"}) {
+    for (bool seq : {false, true}) {
+      SCOPED_TRACE(mode + (seq ? " sequences" : " last"));
+      px::utils::clear_session();
+      auto bi = L::Bidirectional(L::LSTM(3, {.return_sequences = seq}), {.merge_mode = mode});
+      auto x = px::Input({5, 2});
+      auto y = bi(x);
+      EXPECT_EQ(y.shape(), seq ? Shape({-1, 5, mode == "concat" ? 6 : 3})
+                               : Shape({-1, mode == "concat" ? 6 : 3}));
+      EXPECT_EQ(bi->count_params(), 2u * 4 * 3 * (2 + 3 + 1));
+      EXPECT_EQ(bi->weights()[0].path(), "bidirectional/forward_lstm/lstm_cell/kernel");
+      EXPECT_EQ(bi->weights()[3].path(), "bidirectional/backward_lstm/lstm_cell/kernel");
+      px::Model model(x, y);
+      const Tensor xs = random_tensor({2, 5, 2}, 12);
+      const Tensor got = model.predict(xs);
+      auto run = [&](const std::shared_ptr<L::RecurrentLayer>& l, bool back) {
+        std::vector<Tensor> in{xs};
+        for (auto& w : l->weights()) in.push_back(w.value());
+        return reference_outputs(reference_config("lstm", seq, back), in, 2, 5, 3)[0];
+      };
+      const Tensor f = run(bi->forward_layer(), false);
+      const Tensor b = run(bi->backward_layer(), true);
+      const std::size_t steps = seq ? 5 : 1;
+      double worst = 0;
+      for (std::size_t n = 0; n < 2; ++n) {
+        for (std::size_t t = 0; t < steps; ++t) {
+          for (std::size_t j = 0; j < 3; ++j) {
+            const float fv = seq ? f(n, t, j) : f(n, j);
+            const float bv = seq ? b(n, 4 - t, j) : b(n, j);  // back in time order
+            auto at = [&](std::size_t k) { return seq ? got(n, t, k) : got(n, k); };
+            double want = 0, have = at(j);
+            if (mode == "concat") {
+              worst = std::max(worst, double(std::abs(at(j) - fv)));
+              want = bv;
+              have = at(3 + j);
+            } else if (mode == "sum") {
+              want = fv + bv;
+            } else if (mode == "mul") {
+              want = fv * bv;
+            } else {
+              want = 0.5 * (fv + bv);
+            }
+            worst = std::max(worst, std::abs(have - want));
+          }
+        }
+      }
+      EXPECT_LT(worst, 1e-5);
+    }
+  }
+}
+
+TEST(Bidirectional, StatesConfigAndGradients) {
+  px::utils::clear_session();
+  auto x = px::Input({4, 2});
+  auto outs = L::Bidirectional(L::GRU(2, {.return_sequences = true, .return_state = true}))(
+      std::vector<px::SymbolicTensor>{x});
+  ASSERT_EQ(outs.size(), 3u);  // merged sequence, forward h, backward h
+  EXPECT_EQ(outs[0].shape(), Shape({-1, 4, 4}));
+  px::Model model(std::vector<px::SymbolicTensor>{x}, outs);
+  EXPECT_LT(px::test::gradient_error(model, {random_tensor({2, 4, 2}, 31)}), 2e-3);
+
+  auto bi = L::Bidirectional(L::LSTM(3), {.merge_mode = "ave"});
+  bi(px::Input({3, 2}));
+  const Config c = bi->get_config();
+  EXPECT_EQ(c["merge_mode"], "ave");
+  EXPECT_EQ(c["layer"]["class_name"], "LSTM");
+  EXPECT_EQ(c["layer"]["config"]["name"], "forward_lstm");
+  EXPECT_EQ(c["backward_layer"]["config"]["go_backwards"], true);
+  EXPECT_EQ(L::deserialize(L::serialize(*bi))->get_config(), c);
+  EXPECT_TRUE(contains(error_message([] { L::Bidirectional(L::Dense(2)); }), "recurrent layer"));
+  EXPECT_TRUE(contains(error_message([] { L::Bidirectional(L::LSTM(2), {.merge_mode = "max"}); }),
+                       "merge_mode"));
 }
 
 // --- configs -------------------------------------------------------------------------------

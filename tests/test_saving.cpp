@@ -212,8 +212,7 @@ TEST(KerasFiles, UnknownLayersNameTheClass) {
   const std::vector<Case> cases{
       {root / "hls4ml_example_models" / "hgq_jet_classifier.h5", "FixedPointQuantizer"},
       {root / "hls4ml_example_models" / "qkeras-v3_3layer.keras", "QDense"},
-      // LSTM, GRU and Masking load (tests/test_recurrent.cpp); Bidirectional does not yet.
-      {root / "frugally_deep" / "lstm.h5", "Bidirectional"},
+      // The LSTM/GRU/Masking/Bidirectional files: tests/test_recurrent.cpp.
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.file.string());
