@@ -109,6 +109,32 @@ KernelPtr avg_pool(std::size_t spatial_rank, PoolConfig config = {});
 // Zeros around x: one (before, after) pair per axis.
 KernelPtr pad(std::vector<std::pair<Dim, Dim>> pads);
 
+// --- sequences (kernels_rnn.cpp) ----------------------------------------------------------
+// A whole recurrent layer as one kernel (Keras 3 layouts and gate orders):
+//   inputs  x [N, T, F], kernel [F, k*U], recurrent_kernel [U, k*U], then bias if use_bias
+//           ([k*U]; GRU: [2, 3*U], input and recurrent bias, reset_after=True), then the mask
+//           [N, T] if masked (0 = skip the step), then the initial states [N, U] if
+//           initial_state (h; LSTM: h, c);
+//   outputs the sequence [N, T, U] (return_sequences) or the last output [N, U], then the
+//           final states [N, U] (h; LSTM: h, c).
+// k = 1 (simple_rnn: h = act(x W + h R + b)), 4 (lstm: gates i, f, c, o), 3 (gru: z, r, h;
+// h = z * h_prev + (1 - z) * act(x W_h + r * (h R_h + b_rh))). The kernel's name is the cell.
+struct RecurrentConfig {
+  std::string cell = "lstm";  // "simple_rnn", "lstm" or "gru"
+  std::string activation = "tanh";
+  std::string recurrent_activation = "sigmoid";  // LSTM and GRU gates
+  bool use_bias = true;
+  bool go_backwards = false;
+  bool return_sequences = false;
+  bool zero_output_for_mask = false;
+  bool masked = false;
+  bool initial_state = false;
+};
+KernelPtr recurrent(RecurrentConfig config);
+// reverse(x): x with the order of `axis` reversed (ops.flip; Bidirectional's backward
+// sequence back in time order). Its VJP reverses the gradient.
+KernelPtr reverse(Dim axis);
+
 // --- stochastic ---------------------------------------------------------------------
 // Inverted dropout: in training zero with probability rate and scale by 1/(1-rate);
 // identity otherwise. Draws from plexus::generator(). noise_shape (Keras): empty = one

@@ -6,7 +6,11 @@ namespace plexus::graph {
 
 InputLayer::InputLayer(Shape shape, std::string_view name) : Layer(name), shape_(std::move(shape)) {
   for (Dim d : shape_) {
-    if (d <= 0) throw Error("Input shape {} must have positive dimensions", shape_str(shape_));
+    // -1 (None): a dimension known only at run time, e.g. the timesteps of a sequence.
+    if (d <= 0 && d != -1) {
+      throw Error("Input shape {} must have positive dimensions (or -1 for None)",
+                  shape_str(shape_));
+    }
   }
   mark_built();
 }

@@ -2,13 +2,16 @@
 
 #include "graph/input_layer.hpp"
 #include "layers/activations.hpp"
+#include "layers/bidirectional.hpp"
 #include "layers/convolution.hpp"
 #include "layers/core.hpp"
+#include "layers/embedding.hpp"
 #include "layers/lambda.hpp"
 #include "layers/merging.hpp"
 #include "layers/normalization.hpp"
 #include "layers/pooling.hpp"
 #include "layers/preprocessing.hpp"
+#include "layers/recurrent.hpp"
 #include "layers/regularization.hpp"
 #include "layers/reshaping.hpp"
 
@@ -84,6 +87,13 @@ void add_builtins(Registry<Layer>& r) {
   // Registered so that a Keras file with a Lambda gets Lambda's own message (a Python
   // function cannot be loaded), not "unknown layer".
   r.add("Lambda", factory(LambdaLayer::from_config));
+  // The sequence family.
+  r.add("Embedding", factory(EmbeddingLayer::from_config));
+  r.add("Masking", factory(MaskingLayer::from_config));
+  r.add("SimpleRNN", factory(SimpleRNNLayer::from_config));
+  r.add("LSTM", factory(LSTMLayer::from_config));
+  r.add("GRU", factory(GRULayer::from_config));
+  r.add("Bidirectional", factory(BidirectionalLayer::from_config));
 }
 }  // namespace
 

@@ -253,7 +253,13 @@ TEST(LayerConfig, EveryBuiltInLayerClassIsRegistered) {
                                          "ELU",
                                          "Softmax",
                                          "Normalization",
-                                         "Lambda"};
+                                         "Lambda",
+                                         "Embedding",
+                                         "Masking",
+                                         "SimpleRNN",
+                                         "LSTM",
+                                         "GRU",
+                                         "Bidirectional"};
   const auto names = px::layer_registry().names();
   for (const auto& c : classes) {
     EXPECT_NE(std::find(names.begin(), names.end(), c), names.end()) << c;
@@ -588,10 +594,10 @@ TEST(LayerConfig, UnknownClassNamesItAndHowToRegister) {
   EXPECT_TRUE(contains(msg, "Known layers: ")) << msg;
   EXPECT_TRUE(contains(msg, "px::register_layer<QDense>(\"qkeras>QDense\")")) << msg;
   const std::string k2 = error_message([] {
-    px::layers::deserialize(Config{{"class_name", "LSTM"}, {"config", Config::object()}});
+    px::layers::deserialize(Config{{"class_name", "ConvLSTM2D"}, {"config", Config::object()}});
   });
-  EXPECT_TRUE(contains(k2, "Unknown layer \"LSTM\"")) << k2;
-  EXPECT_TRUE(contains(k2, "px::register_layer<LSTM>(\"package>LSTM\")")) << k2;
+  EXPECT_TRUE(contains(k2, "Unknown layer \"ConvLSTM2D\"")) << k2;
+  EXPECT_TRUE(contains(k2, "px::register_layer<ConvLSTM2D>(\"package>ConvLSTM2D\")")) << k2;
 }
 
 // API.md's custom layer, made serializable.

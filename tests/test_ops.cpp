@@ -27,6 +27,7 @@
 #include "core/kernels.hpp"
 #include "core/random.hpp"
 #include "image_reference.hpp"
+#include "rnn_reference.hpp"
 
 namespace px = plexus;
 namespace kn = plexus::kernels;
@@ -760,6 +761,83 @@ std::vector<Case> cases() {
   add(
       "pad_1d_cf", [=] { return kn::pad(pads1d); }, {normal({1, 2, 3})},
       [=](const Inputs& in) { return image_ref::pad(in[0], pads1d); });
+
+  // sequences: fused SimpleRNN / LSTM / GRU over whole sequences (rnn_reference.hpp), with
+  // masks (random 0/1 steps), go_backwards and initial states
+  struct Rnn {
+    std::string name;
+    kn::RecurrentConfig config;
+    Dim n, t, f, u;
+  };
+  auto rc = [](std::string cell, bool seq, bool masked, bool back, bool init, bool bias = true,
+               bool zero = false, std::string act = "tanh") {
+    kn::RecurrentConfig c;
+    c.cell = std::move(cell);
+    c.return_sequences = seq;
+    c.masked = masked;
+    c.go_backwards = back;
+    c.initial_state = init;
+    c.use_bias = bias;
+    c.zero_output_for_mask = zero;
+    c.activation = std::move(act);
+    return c;
+  };
+  const std::vector<Rnn> rnns = {
+      {"lstm_sequences", rc("lstm", true, false, false, false), 2, 4, 3, 3},
+      {"lstm_last_masked", rc("lstm", false, true, false, false), 3, 5, 2, 2},
+      {"lstm_backwards_masked_initial_state", rc("lstm", true, true, true, true), 2, 4, 3, 2},
+      {"lstm_no_bias_zero_output_masked", rc("lstm", true, true, false, false, false, true), 2, 3,
+       2, 3},
+      {"gru_sequences", rc("gru", true, false, false, false), 2, 4, 3, 3},
+      {"gru_last_masked_backwards", rc("gru", false, true, true, true), 3, 4, 2, 2},
+      {"gru_no_bias", rc("gru", true, false, false, false, false), 2, 3, 2, 2},
+      {"simple_rnn_sequences", rc("simple_rnn", true, false, false, false), 2, 4, 3, 3},
+      {"simple_rnn_last_masked_initial_state", rc("simple_rnn", false, true, false, true), 3, 4, 2,
+       2},
+      {"simple_rnn_sigmoid_backwards",
+       rc("simple_rnn", true, false, true, false, true, false, "sigmoid"), 2, 3, 2, 2},
+  };
+  for (const Rnn& c : rnns) {
+    const Dim k = c.config.cell == "lstm" ? 4 : c.config.cell == "gru" ? 3 : 1;
+    std::vector<Gen> gens = {uniform({c.n, c.t, c.f}, -1, 1), uniform({c.f, k * c.u}, -0.7f, 0.7f),
+                             uniform({c.u, k * c.u}, -0.7f, 0.7f)};
+    std::vector<bool> diff = {true, true, true};
+    if (c.config.use_bias) {
+      gens.push_back(c.config.cell == "gru" ? uniform({2, k * c.u}, -0.5f, 0.5f)
+                                            : uniform({k * c.u}, -0.5f, 0.5f));
+      diff.push_back(true);
+    }
+    if (c.config.masked) {
+      gens.push_back(condition({c.n, c.t}));
+      diff.push_back(false);
+    }
+    if (c.config.initial_state) {
+      for (int s = 0; s < (c.config.cell == "lstm" ? 2 : 1); ++s) {
+        gens.push_back(uniform({c.n, c.u}, -0.8f, 0.8f));
+        diff.push_back(true);
+      }
+    }
+    const kn::RecurrentConfig config = c.config;
+    add(
+        c.name, [=] { return kn::recurrent(config); }, gens,
+        [=](const Inputs& in) { return rnn_ref::flat(config, in); }, diff);
+  }
+  auto reverse_ref = [](std::size_t axis) {
+    return [=](const Inputs& in) {
+      const Tensor& x = in[0];
+      Tensor out = x;
+      for (std::size_t flat = 0; flat < out.size(); ++flat) {
+        auto idx = unravel(flat, x.shape());
+        idx[axis] = x.shape()[axis] - 1 - idx[axis];
+        out.data()[flat] = x.data()[ravel(idx, x.shape())];
+      }
+      return out;
+    };
+  };
+  add(
+      "reverse_time_2x4x3", [] { return kn::reverse(1); }, {normal({2, 4, 3})}, reverse_ref(1));
+  add(
+      "reverse_last_3x5", [] { return kn::reverse(-1); }, {normal({3, 5})}, reverse_ref(1));
   return t;
 }
 
@@ -951,7 +1029,8 @@ TEST(OpTable, CoversEveryKernel) {
                            "mean",         "max",         "reshape",  "transpose",
                            "concatenate",  "slice",       "gather",   "take_along_axis",
                            "softmax",      "log_softmax", "conv",     "conv_transpose",
-                           "max_pool",     "avg_pool",    "pad",      "split"}) {
+                           "max_pool",     "avg_pool",    "pad",      "split",
+                           "simple_rnn",   "lstm",        "gru",      "reverse"}) {
     EXPECT_TRUE(seen.count(name)) << name << " has no gradient-test case";
   }
 }

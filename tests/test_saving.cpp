@@ -219,10 +219,7 @@ TEST(KerasFiles, UnknownLayersNameTheClass) {
   const std::vector<Case> cases{
       {root / "hls4ml_example_models" / "hgq_jet_classifier.h5", "FixedPointQuantizer"},
       {root / "hls4ml_example_models" / "qkeras-v3_3layer.keras", "QDense"},
-      {root / "keras2c" / "model.h5", "LSTM"},
-      {root / "frugally_deep" / "lstm.h5", "LSTM"},
-      {root / "frugally_deep" / "temp_stateful.h5", "GRU"},
-      {root / "keras_team_keras" / "masking_lstm_model.keras", "Masking"},
+      // The LSTM/GRU/Masking/Bidirectional files: tests/test_recurrent.cpp.
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.file.string());

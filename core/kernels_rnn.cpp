@@ -1,0 +1,492 @@
+// Fused recurrent kernels: SimpleRNN, LSTM and GRU (Keras 3 gate orders and layouts) over a
+// whole sequence, with their exact VJPs (backpropagation through time).
+//
+// Forward: one GEMM projects the inputs of every timestep at once (x [N*T, F] . kernel),
+// then one GEMM per step adds the recurrent term (h [N, U] . recurrent_kernel). Everything
+// the VJP needs (activated gates, the state before each step, tanh of the cell state) is
+// kept in scratch buffers laid out [N, T, ...] by time index, so that the VJP's weight
+// gradients are again single GEMMs over all timesteps: d kernel = x^T dZ, d recurrent_kernel
+// = Hprev^T dZ, d x = dZ kernel^T; only dh_{t-1} = dZ_t recurrent_kernel^T is per step.
+//
+// Masks (Keras): at a step whose mask is 0 a sample's state is carried unchanged and its
+// output is the previous output (zeros before the first unmasked step), or zeros with
+// zero_output_for_mask. go_backwards walks the input from the last step to the first and
+// returns the outputs in that (reversed) order, as Keras does.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/blas.hpp"
+#include "core/error.hpp"
+#include "core/kernel_util.hpp"
+#include "core/kernels.hpp"
+#include "core/simd_util.hpp"
+
+namespace plexus::kernels {
+namespace {
+
+using simd::Batch;
+
+enum class Cell { kSimple, kLstm, kGru };
+enum class Act { kLinear, kTanh, kSigmoid, kRelu, kHardSigmoid };
+
+Act parse_activation(const std::string& name, const char* op, const char* what) {
+  if (name == "tanh") return Act::kTanh;
+  if (name == "sigmoid") return Act::kSigmoid;
+  if (name == "relu") return Act::kRelu;
+  if (name == "linear") return Act::kLinear;
+  if (name == "hard_sigmoid") return Act::kHardSigmoid;
+  throw Error(
+      "{}: {} \"{}\" is not supported by the fused recurrent kernel (tanh, sigmoid, relu, "
+      "hard_sigmoid, linear)",
+      op, what, name);
+}
+
+// y = act(y) in place over n floats.
+void activate(Act act, float* y, std::size_t n) {
+  switch (act) {
+    case Act::kLinear:
+      return;
+    case Act::kTanh:
+      simd::apply(
+          y, n, [](Batch x) { return xsimd::tanh(x); }, y);
+      return;
+    case Act::kSigmoid:
+      simd::apply(
+          y, n, [](Batch x) { return Batch(1.0f) / (Batch(1.0f) + xsimd::exp(-x)); }, y);
+      return;
+    case Act::kRelu:
+      simd::apply(
+          y, n, [](Batch x) { return xsimd::max(x, Batch(0.0f)); }, y);
+      return;
+    case Act::kHardSigmoid:  // Keras 3: relu6(x + 3) / 6
+      simd::apply(
+          y, n,
+          [](Batch x) {
+            return xsimd::min(xsimd::max(x + Batch(3.0f), Batch(0.0f)), Batch(6.0f)) *
+                   Batch(1.0f / 6.0f);
+          },
+          y);
+      return;
+  }
+}
+
+// The derivative of act at the point where it output y (every supported activation's
+// derivative is a function of its output).
+inline float dact(Act act, float y) {
+  switch (act) {
+    case Act::kLinear:
+      return 1.0f;
+    case Act::kTanh:
+      return 1.0f - y * y;
+    case Act::kSigmoid:
+      return y * (1.0f - y);
+    case Act::kRelu:
+      return y > 0.0f ? 1.0f : 0.0f;
+    case Act::kHardSigmoid:
+      return y > 0.0f && y < 1.0f ? 1.0f / 6.0f : 0.0f;
+  }
+  return 1.0f;
+}
+
+// C[m, n] = A[m, k] op B + beta C with explicit leading dimensions (row-major).
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a,
+          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == 0.0f) {
+      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    }
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
+              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+
+class Recurrent final : public MultiKernel {
+ public:
+  explicit Recurrent(RecurrentConfig config) : config_(std::move(config)) {
+    if (config_.cell == "simple_rnn") {
+      cell_ = Cell::kSimple;
+    } else if (config_.cell == "lstm") {
+      cell_ = Cell::kLstm;
+    } else if (config_.cell == "gru") {
+      cell_ = Cell::kGru;
+    } else {
+      throw Error("recurrent: unknown cell \"{}\" (simple_rnn, lstm, gru)", config_.cell);
+    }
+    act_ = parse_activation(config_.activation, config_.cell.c_str(), "activation");
+    rec_act_ = parse_activation(config_.recurrent_activation, config_.cell.c_str(),
+                                "recurrent_activation");
+  }
+  std::string name() const override { return config_.cell; }
+  std::size_t num_inputs() const override {
+    return 3 + (config_.use_bias ? 1 : 0) + (config_.masked ? 1 : 0) +
+           (config_.initial_state ? num_states() : 0);
+  }
+  std::size_t num_outputs() const override { return 1 + num_states(); }
+
+  std::vector<Shape> output_shapes(ShapeRefs in) const override {
+    const char* op = config_.cell.c_str();
+    check_arity(op, in, num_inputs());
+    const Shape& x = in[0];
+    const Shape& w = in[1];
+    const Shape& r = in[2];
+    const Dim k = gates();
+    if (x.size() != 3) {
+      throw Error("{}: the input must be [batch, timesteps, features], received {}", op,
+                  shape_str(x));
+    }
+    if (r.size() != 2 || r[0] <= 0 || r[1] != k * r[0]) {
+      throw Error("{}: recurrent_kernel must be [units, {} * units], received {}", op, k,
+                  shape_str(r));
+    }
+    const Dim u = r[0];
+    if (w.size() != 2 || w[1] != k * u || (x[2] >= 0 && w[0] != x[2])) {
+      throw Error("{}: kernel must be [features, {}] for input {}, received {}", op, k * u,
+                  shape_str(x), shape_str(w));
+    }
+    std::size_t next = 3;
+    if (config_.use_bias) {
+      const Shape want = cell_ == Cell::kGru ? Shape{2, k * u} : Shape{k * u};
+      if (in[next] != want) {
+        throw Error("{}: bias must be {}, received {}", op, shape_str(want), shape_str(in[next]));
+      }
+      ++next;
+    }
+    if (config_.masked) {
+      if (!shapes_compatible(in[next], Shape{x[0], x[1]})) {
+        throw Error("{}: the mask must be [batch, timesteps] = {} for input {}, received {}", op,
+                    shape_str(Shape{x[0], x[1]}), shape_str(x), shape_str(in[next]));
+      }
+      ++next;
+    }
+    if (config_.initial_state) {
+      for (std::size_t s = 0; s < num_states(); ++s, ++next) {
+        if (!shapes_compatible(in[next], Shape{x[0], u})) {
+          throw Error("{}: initial state {} must be [batch, units] = {}, received {}", op, s,
+                      shape_str(Shape{x[0], u}), shape_str(in[next]));
+        }
+      }
+    }
+    std::vector<Shape> out;
+    out.push_back(config_.return_sequences ? Shape{x[0], x[1], u} : Shape{x[0], u});
+    for (std::size_t s = 0; s < num_states(); ++s) out.push_back(Shape{x[0], u});
+    return out;
+  }
+
+  void forward_all(TensorRefs in, std::span<Tensor* const> outs, const Context&) override {
+    geometry(in);
+    const std::size_t N = n_, T = t_, F = f_, U = u_, G = g_;
+    const float* x = in[0]->data();
+    const float* w = in[1]->data();
+    const float* r = in[2]->data();
+    const float* b = bias(in);
+    const float* mask = mask_of(in);
+    z_.resize(N * T * G);
+    hprev_.resize(N * T * U);
+    h_.assign(N * U, 0.0f);
+    prev_out_.assign(N * U, 0.0f);
+    if (cell_ == Cell::kLstm) {
+      cprev_.resize(N * T * U);
+      tc_.resize(N * T * U);
+      c_.assign(N * U, 0.0f);
+    }
+    if (cell_ == Cell::kGru) {
+      rh_.resize(N * T * U);
+      rec_.resize(N * G);
+    }
+    if (config_.initial_state) {
+      const std::size_t first = num_inputs() - num_states();
+      std::copy_n(in[first]->data(), N * U, h_.data());
+      if (cell_ == Cell::kLstm) std::copy_n(in[first + 1]->data(), N * U, c_.data());
+    }
+
+    // The input projection of every timestep: one GEMM, then the input bias.
+    gemm(false, false, N * T, G, F, x, F, w, G, 0.0f, z_.data(), G);
+    if (b) {
+      for (std::size_t row = 0; row < N * T; ++row) {
+        float* zr = z_.data() + row * G;
+        for (std::size_t j = 0; j < G; ++j) zr[j] += b[j];
+      }
+    }
+    const float* rec_bias = cell_ == Cell::kGru && b ? b + G : nullptr;
+    float* seq = outs[0]->data();
+    const std::size_t TG = T * G, TU = T * U;
+
+    for (std::size_t s = 0; s < T; ++s) {
+      const std::size_t t = config_.go_backwards ? T - 1 - s : s;
+      float* hp = hprev_.data() + t * U;  // [N, U] with row stride T * U
+      for (std::size_t n = 0; n < N; ++n) std::copy_n(h_.data() + n * U, U, hp + n * TU);
+      float* zt = z_.data() + t * G;  // [N, G] with row stride T * G
+      if (cell_ == Cell::kGru) {
+        gemm(false, false, N, G, U, hp, TU, r, G, 0.0f, rec_.data(), G);
+        if (rec_bias) {
+          for (std::size_t n = 0; n < N; ++n) {
+            float* rr = rec_.data() + n * G;
+            for (std::size_t j = 0; j < G; ++j) rr[j] += rec_bias[j];
+          }
+        }
+      } else {
+        gemm(false, false, N, G, U, hp, TU, r, G, 1.0f, zt, TG);
+      }
+      for (std::size_t n = 0; n < N; ++n) {
+        const bool keep = !mask || mask[n * T + t] != 0.0f;
+        float* z = zt + n * TG;
+        float* h = h_.data() + n * U;
+        float* o = config_.return_sequences ? seq + (n * T + s) * U : nullptr;
+        float* po = prev_out_.data() + n * U;
+        switch (cell_) {
+          case Cell::kSimple:
+            activate(act_, z, U);
+            if (keep) std::copy_n(z, U, h);
+            break;
+          case Cell::kLstm: {
+            activate(rec_act_, z, 2 * U);
+            activate(act_, z + 2 * U, U);
+            activate(rec_act_, z + 3 * U, U);
+            float* c = c_.data() + n * U;
+            float* cp = cprev_.data() + n * TU + t * U;
+            float* tc = tc_.data() + n * TU + t * U;
+            std::copy_n(c, U, cp);
+            for (std::size_t j = 0; j < U; ++j) tc[j] = z[U + j] * c[j] + z[j] * z[2 * U + j];
+            if (keep) std::copy_n(tc, U, c);
+            activate(act_, tc, U);
+            if (keep) {
+              for (std::size_t j = 0; j < U; ++j) h[j] = z[3 * U + j] * tc[j];
+            }
+            break;
+          }
+          case Cell::kGru: {
+            const float* rr = rec_.data() + n * G;
+            float* rh = rh_.data() + n * TU + t * U;
+            for (std::size_t j = 0; j < 2 * U; ++j) z[j] += rr[j];
+            activate(rec_act_, z, 2 * U);
+            std::copy_n(rr + 2 * U, U, rh);
+            for (std::size_t j = 0; j < U; ++j) z[2 * U + j] += z[U + j] * rh[j];
+            activate(act_, z + 2 * U, U);
+            if (keep) {
+              for (std::size_t j = 0; j < U; ++j) {
+                h[j] = z[j] * h[j] + (1.0f - z[j]) * z[2 * U + j];
+              }
+            }
+            break;
+          }
+        }
+        // This step's output: the new state, or for a masked step the previous output.
+        if (keep) {
+          std::copy_n(h, U, po);
+        } else if (config_.zero_output_for_mask) {
+          std::fill_n(po, U, 0.0f);
+        }
+        if (o) std::copy_n(po, U, o);
+      }
+    }
+    if (!config_.return_sequences) std::copy_n(prev_out_.data(), N * U, seq);
+    std::copy_n(h_.data(), N * U, outs[1]->data());
+    if (cell_ == Cell::kLstm) std::copy_n(c_.data(), N * U, outs[2]->data());
+  }
+
+  void backward_all(TensorRefs in, TensorRefs, TensorRefs gouts, GradRefs gin,
+                    const Context&) override {
+    geometry(in);
+    const std::size_t N = n_, T = t_, F = f_, U = u_, G = g_;
+    const float* x = in[0]->data();
+    const float* w = in[1]->data();
+    const float* r = in[2]->data();
+    const float* mask = mask_of(in);
+    const float* gseq = gouts[0]->data();
+    const std::size_t TG = T * G, TU = T * U;
+    dz_.assign(N * T * G, 0.0f);
+    if (cell_ == Cell::kGru) dzr_.assign(N * T * G, 0.0f);
+    float* dzr = cell_ == Cell::kGru ? dzr_.data() : dz_.data();
+    dh_.assign(gouts[1]->data(), gouts[1]->data() + N * U);
+    if (cell_ == Cell::kLstm) dc_.assign(gouts[2]->data(), gouts[2]->data() + N * U);
+    carry_.assign(N * U, 0.0f);  // d(loss)/d(output of the previous step), through masks
+
+    for (std::size_t s = T; s-- > 0;) {
+      const std::size_t t = config_.go_backwards ? T - 1 - s : s;
+      for (std::size_t n = 0; n < N; ++n) {
+        const bool keep = !mask || mask[n * T + t] != 0.0f;
+        float* carry = carry_.data() + n * U;
+        // d(loss)/d(output of step s).
+        if (config_.return_sequences) {
+          const float* g = gseq + (n * T + s) * U;
+          for (std::size_t j = 0; j < U; ++j) carry[j] += g[j];
+        } else if (s == T - 1) {
+          const float* g = gseq + n * U;
+          for (std::size_t j = 0; j < U; ++j) carry[j] += g[j];
+        }
+        if (!keep) {  // the state passes through; the output came from the step before
+          if (config_.zero_output_for_mask) std::fill_n(carry, U, 0.0f);
+          continue;
+        }
+        float* dh = dh_.data() + n * U;
+        for (std::size_t j = 0; j < U; ++j) dh[j] += carry[j];
+        std::fill_n(carry, U, 0.0f);
+        const float* z = z_.data() + n * TG + t * G;
+        float* dz = dz_.data() + n * TG + t * G;
+        switch (cell_) {
+          case Cell::kSimple:
+            for (std::size_t j = 0; j < U; ++j) {
+              dz[j] = dh[j] * dact(act_, z[j]);
+              dh[j] = 0.0f;
+            }
+            break;
+          case Cell::kLstm: {
+            float* dc = dc_.data() + n * U;
+            const float* cp = cprev_.data() + n * TU + t * U;
+            const float* tc = tc_.data() + n * TU + t * U;
+            for (std::size_t j = 0; j < U; ++j) {
+              const float i = z[j], f = z[U + j], g = z[2 * U + j], o = z[3 * U + j];
+              const float dct = dc[j] + dh[j] * o * dact(act_, tc[j]);
+              dz[j] = dct * g * dact(rec_act_, i);
+              dz[U + j] = dct * cp[j] * dact(rec_act_, f);
+              dz[2 * U + j] = dct * i * dact(act_, g);
+              dz[3 * U + j] = dh[j] * tc[j] * dact(rec_act_, o);
+              dc[j] = dct * f;
+              dh[j] = 0.0f;
+            }
+            break;
+          }
+          case Cell::kGru: {
+            const float* hp = hprev_.data() + n * TU + t * U;
+            const float* rh = rh_.data() + n * TU + t * U;
+            float* dr = dzr_.data() + n * TG + t * G;
+            for (std::size_t j = 0; j < U; ++j) {
+              const float zz = z[j], rr = z[U + j], hh = z[2 * U + j];
+              const float dah = dh[j] * (1.0f - zz) * dact(act_, hh);
+              const float daz = dh[j] * (hp[j] - hh) * dact(rec_act_, zz);
+              const float dar = dah * rh[j] * dact(rec_act_, rr);
+              dz[j] = daz;
+              dz[U + j] = dar;
+              dz[2 * U + j] = dah;
+              dr[j] = daz;
+              dr[U + j] = dar;
+              dr[2 * U + j] = dah * rr;
+              dh[j] *= zz;  // the direct path h = z * h_prev + ...
+            }
+            break;
+          }
+        }
+      }
+      // dh_{t-1} += dZ_t . recurrent_kernel^T (masked samples have dZ = 0: dh carries).
+      gemm(false, true, N, U, G, dzr + t * G, TG, r, G, 1.0f, dh_.data(), U);
+    }
+
+    if (gin[0]) gemm(false, true, N * T, F, G, dz_.data(), G, w, G, 1.0f, gin[0]->data(), F);
+    if (gin[1]) gemm(true, false, F, G, N * T, x, F, dz_.data(), G, 1.0f, gin[1]->data(), G);
+    if (gin[2]) gemm(true, false, U, G, N * T, hprev_.data(), U, dzr, G, 1.0f, gin[2]->data(), G);
+    std::size_t next = 3;
+    if (config_.use_bias) {
+      if (gin[next]) {
+        float* db = gin[next]->data();
+        for (std::size_t row = 0; row < N * T; ++row) {
+          const float* d = dz_.data() + row * G;
+          for (std::size_t j = 0; j < G; ++j) db[j] += d[j];
+        }
+        if (cell_ == Cell::kGru) {
+          for (std::size_t row = 0; row < N * T; ++row) {
+            const float* d = dzr_.data() + row * G;
+            for (std::size_t j = 0; j < G; ++j) db[G + j] += d[j];
+          }
+        }
+      }
+      ++next;
+    }
+    if (config_.masked) ++next;  // no gradient to the mask
+    if (config_.initial_state) {
+      if (gin[next]) {
+        float* d = gin[next]->data();
+        for (std::size_t i = 0; i < N * U; ++i) d[i] += dh_[i];
+      }
+      if (cell_ == Cell::kLstm && gin[next + 1]) {
+        float* d = gin[next + 1]->data();
+        for (std::size_t i = 0; i < N * U; ++i) d[i] += dc_[i];
+      }
+    }
+  }
+
+  KernelPtr clone() const override { return std::make_shared<Recurrent>(config_); }
+
+ private:
+  std::size_t num_states() const { return cell_ == Cell::kLstm ? 2 : 1; }
+  Dim gates() const { return cell_ == Cell::kLstm ? 4 : cell_ == Cell::kGru ? 3 : 1; }
+  void geometry(TensorRefs in) {
+    n_ = in[0]->shape()[0];
+    t_ = in[0]->shape()[1];
+    f_ = in[0]->shape()[2];
+    u_ = in[2]->shape()[0];
+    g_ = in[2]->shape()[1];
+  }
+  const float* bias(TensorRefs in) const { return config_.use_bias ? in[3]->data() : nullptr; }
+  const float* mask_of(TensorRefs in) const {
+    return config_.masked ? in[config_.use_bias ? 4 : 3]->data() : nullptr;
+  }
+
+  RecurrentConfig config_;
+  Cell cell_ = Cell::kLstm;
+  Act act_ = Act::kTanh, rec_act_ = Act::kSigmoid;
+  std::size_t n_ = 0, t_ = 0, f_ = 0, u_ = 0, g_ = 0;
+  // Scratch kept from forward for the VJP ([N, T, ...] by time index).
+  std::vector<float> z_, hprev_, cprev_, tc_, rh_;
+  std::vector<float> h_, c_, prev_out_, rec_;
+  std::vector<float> dz_, dzr_, dh_, dc_, carry_;
+};
+
+// Reverses one axis: x as [outer, n, inner], row k of each block goes to n - 1 - k.
+class Reverse final : public Kernel {
+ public:
+  explicit Reverse(Dim axis) : axis_(axis) {}
+  std::string name() const override { return "reverse"; }
+  std::size_t num_inputs() const override { return 1; }
+  Shape output_shape(ShapeRefs in) const override {
+    check_arity("reverse", in, 1);
+    normalize_axis(axis_, in[0].size(), "reverse");
+    return in[0];
+  }
+  void forward(TensorRefs in, Tensor& out, const Context&) override {
+    run(in[0]->data(), out.data(), *in[0], false);
+  }
+  void backward(TensorRefs in, const Tensor&, const Tensor& gout, GradRefs gin,
+                const Context&) override {
+    if (gin[0]) run(gout.data(), gin[0]->data(), *in[0], true);
+  }
+  KernelPtr clone() const override { return std::make_shared<Reverse>(axis_); }
+
+ private:
+  void run(const float* src, float* dst, const Tensor& x, bool accumulate) const {
+    const std::size_t axis = normalize_axis(axis_, x.dimension(), "reverse");
+    std::size_t outer = 1, inner = 1;
+    for (std::size_t d = 0; d < axis; ++d) outer *= x.shape()[d];
+    for (std::size_t d = axis + 1; d < x.dimension(); ++d) inner *= x.shape()[d];
+    const std::size_t n = x.shape()[axis];
+    for (std::size_t o = 0; o < outer; ++o) {
+      for (std::size_t k = 0; k < n; ++k) {
+        const float* s = src + (o * n + k) * inner;
+        float* d = dst + (o * n + (n - 1 - k)) * inner;
+        if (accumulate) {
+          for (std::size_t i = 0; i < inner; ++i) d[i] += s[i];
+        } else {
+          std::copy_n(s, inner, d);
+        }
+      }
+    }
+  }
+  Dim axis_;
+};
+
+}  // namespace
+
+KernelPtr reverse(Dim axis) { return std::make_shared<Reverse>(axis); }
+
+KernelPtr recurrent(RecurrentConfig config) {
+  blas::ensure_cpu_kernels();
+  return std::make_shared<Recurrent>(std::move(config));
+}
+
+}  // namespace plexus::kernels
