@@ -85,10 +85,9 @@ void max_pool_2x2_vjp(const Image& x, const Image& y, const float* __restrict px
       for (Dim ow = 0; ow < y.w;
            ++ow, a += 2 * c, b += 2 * c, ga += 2 * c, gb += 2 * c, m += c, g += c) {
         for (Dim k = 0; k < c; ++k) {
-          const bool h0 = a[k] == m[k];
-          const bool h1 = !h0 && a[k + c] == m[k];
-          const bool h2 = !h0 && !h1 && b[k] == m[k];
-          const bool h3 = !h0 && !h1 && !h2;
+          // Every comparison unconditionally (& rather than &&): no masked loads.
+          const bool e0 = a[k] == m[k], e1 = a[k + c] == m[k], e2 = b[k] == m[k];
+          const bool h0 = e0, h1 = e1 & !e0, h2 = e2 & !e0 & !e1, h3 = !e0 & !e1 & !e2;
           const float v = g[k];
           const float v0 = h0 ? v : 0.0f, v1 = h1 ? v : 0.0f;
           const float v2 = h2 ? v : 0.0f, v3 = h3 ? v : 0.0f;
