@@ -17,6 +17,14 @@ std::vector<const Tensor*> pointers(const std::vector<Tensor>& inputs) {
 }
 }  // namespace
 
+void Kernel::set_grad_assign(std::size_t input, bool assign) {
+  if (input >= 32 || !can_assign_grad(input)) {
+    throw Error("{}: cannot write the gradient of input {} (it only accumulates)", name(), input);
+  }
+  const std::uint32_t bit = 1u << input;
+  assign_mask_ = assign ? (assign_mask_ | bit) : (assign_mask_ & ~bit);
+}
+
 void MultiKernel::forward(TensorRefs, Tensor&, const Context&) {
   throw Error("{}: a kernel with {} outputs runs through forward_all()", name(), num_outputs());
 }

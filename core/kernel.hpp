@@ -9,6 +9,10 @@
 //    It must not allocate on the steady-state path (use raw loops or xt::noalias).
 //  - backward() ACCUMULATES (+=) d(loss)/d(input i) into gin[i] for every non-null gin[i];
 //    gin[i] has input i's shape. It may read the inputs, the output and gout.
+//    Exception: a kernel that says can_assign_grad(i) may be switched (set_grad_assign)
+//    to WRITE (=) every element of gin[i] instead, whatever gin[i] held before; the
+//    executor does so when the kernel is the only consumer of input i, and skips zeroing
+//    that gradient buffer.
 //  - A kernel object belongs to one executor: each executor runs its own clone() of every
 //    node's kernel, so a kernel may keep scratch buffers between forward and backward (a
 //    dropout mask, say) without two executors (predict and train, two threads) sharing them.
@@ -16,6 +20,7 @@
 //    MultiKernel: num_outputs() > 1, output_shapes(), forward_all(), backward_all().
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -58,6 +63,19 @@ class Kernel {
                             const Context& ctx) {
     backward(in, *outs[0], *gouts[0], gin, ctx);
   }
+
+  // --- writing a gradient instead of adding to it ------------------------------------
+  // Whether backward() can write (=) all of gin[input] when told so by set_grad_assign.
+  virtual bool can_assign_grad(std::size_t /*input*/) const { return false; }
+  // Switches input's gradient between accumulate (the default) and assign; only for an
+  // input with can_assign_grad (throws otherwise). clone() starts in accumulate mode.
+  void set_grad_assign(std::size_t input, bool assign);
+  bool assigns_grad(std::size_t input) const {
+    return input < 32 && ((assign_mask_ >> input) & 1u) != 0;
+  }
+
+ private:
+  std::uint32_t assign_mask_ = 0;
 };
 
 // Base of kernels with several outputs: they implement output_shapes/forward_all/

@@ -86,6 +86,9 @@ struct ConvConfig {
   std::string padding = "valid";  // "valid" or "same"
   Dim groups = 1;
   bool channels_first = false;
+  // conv only: y = relu(conv(x, w) + bias), the activation fused into the product's output
+  // pass and its VJP (Conv layers with activation "relu").
+  bool relu = false;
 };
 // conv(x, w): w [k..., C / groups, F] (Keras's kernel layout) -> [N, out spatial..., F];
 // valid: out = floor((in - (k - 1) * dilation - 1) / stride) + 1. im2col + sgemm.

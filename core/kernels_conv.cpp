@@ -77,8 +77,10 @@ constexpr Dim kChunkFloats = Dim(1) << 18;
 
 class ConvEngine {
  public:
-  // y = conv(x, w) (beta = 0) or y += conv(x, w) (beta = 1).
-  void forward(const Geometry& g, const float* x, const float* w, float* y, float beta) {
+  // y = conv(x, w) (beta = 0) or y += conv(x, w) (beta = 1); then y = max(y, 0) with
+  // relu, chunk by chunk while the chunk is still in cache.
+  void forward(const Geometry& g, const float* x, const float* w, float* y, float beta,
+               bool relu = false) {
     const Dim P = g.positions(), K = g.taps(), F = g.f, C = g.c;
     if (!g.channels_first) {
       for_chunks(g, [&](Dim n0, Dim nb) {
@@ -96,6 +98,7 @@ class ConvEngine {
           gemm(false, false, nb * P, g.fg(), K, a, lda, w + gi * g.fg(), F, beta,
                y + n0 * P * F + gi * g.fg(), F);
         }
+        if (relu) relu_inplace(y + n0 * P * F, nb * P * F);
       });
       return;
     }
@@ -105,6 +108,7 @@ class ConvEngine {
         gemm(true, false, g.fg(), P, K, w + gi * g.fg(), F, b, P, beta,
              y + (n * F + gi * g.fg()) * P, P);
       }
+      if (relu) relu_inplace(y + n * F * P, F * P);
     }
   }
 
@@ -174,6 +178,10 @@ class ConvEngine {
   }
 
  private:
+  static void relu_inplace(float* __restrict y, Dim n) {
+    for (Dim i = 0; i < n; ++i) y[i] = std::max(y[i], 0.0f);
+  }
+
   template <typename Body>
   void for_chunks(const Geometry& g, Body&& body) {
     const Dim per_image = std::max<Dim>(g.positions() * g.taps(), 1);
@@ -202,8 +210,14 @@ class ConvEngine {
             }
             const float* src = x + ((n * g.h + ih) * g.w) * g.c + gi * cg;
             if (runs && row_inside) {
-              std::memcpy(dst, src + iw0 * g.c, sizeof(float) * g.kw * cg);
-              dst += g.kw * cg;
+              const Dim len = g.kw * cg;
+              const float* s = src + iw0 * g.c;
+              if (len <= 16) {  // a few channels (the first layer): no memcpy call
+                for (Dim k = 0; k < len; ++k) dst[k] = s[k];
+              } else {
+                std::memcpy(dst, s, sizeof(float) * len);
+              }
+              dst += len;
               continue;
             }
             for (Dim j = 0; j < g.kw; ++j) {
@@ -313,6 +327,25 @@ void fill_bias(const Image& y, bool cf, const float* b, float* out) {
       for (Dim p = 0; p < P; ++p, out += y.c) {
         for (Dim f = 0; f < y.c; ++f) out[f] = b[f];
       }
+    }
+  }
+}
+
+// The VJP of a fused relu: m = dy where y > 0, else 0; with db, also db += the sum of m
+// per channel (the bias gradient) in the same pass.
+void relu_mask(const Image& y, bool cf, const float* __restrict out, const float* __restrict dy,
+               float* __restrict m, float* __restrict db) {
+  const Dim P = y.h * y.w;
+  if (cf || db == nullptr) {
+    const Dim total = y.n * y.c * P;
+    for (Dim i = 0; i < total; ++i) m[i] = out[i] > 0.0f ? dy[i] : 0.0f;
+    return;
+  }
+  for (Dim r = 0; r < y.n * P; ++r, out += y.c, dy += y.c, m += y.c) {
+    for (Dim f = 0; f < y.c; ++f) {
+      const float v = out[f] > 0.0f ? dy[f] : 0.0f;
+      m[f] = v;
+      db[f] += v;
     }
   }
 }
@@ -460,18 +493,24 @@ class Conv final : public Kernel {
     const Geometry g = geometry(cfg_, image(*in[0], cfg_), yi, *in[1]);
     const bool bias = in.size() == 3;
     if (bias) fill_bias(yi, cfg_.channels_first, in[2]->data(), out.data());
-    engine_.forward(g, in[0]->data(), in[1]->data(), out.data(), bias ? 1.0f : 0.0f);
+    engine_.forward(g, in[0]->data(), in[1]->data(), out.data(), bias ? 1.0f : 0.0f, config_.relu);
   }
 
   void backward(TensorRefs in, const Tensor& out, const Tensor& gout, GradRefs gin,
                 const Context&) override {
     const Image yi = image(out, cfg_);
     const Geometry g = geometry(cfg_, image(*in[0], cfg_), yi, *in[1]);
-    if (gin.size() == 3 && gin[2]) {
-      bias_gradient(yi, cfg_.channels_first, gout.data(), gin[2]->data());
+    float* db = gin.size() == 3 && gin[2] ? gin[2]->data() : nullptr;
+    const float* dy = gout.data();
+    if (config_.relu) {  // dy through the relu (and the bias gradient) in one pass
+      masked_.resize(gout.size());
+      relu_mask(yi, cfg_.channels_first, out.data(), dy, masked_.data(), db);
+      dy = masked_.data();
+      if (!cfg_.channels_first) db = nullptr;  // done
     }
-    if (gin[1]) engine_.backward_weight(g, in[0]->data(), gout.data(), gin[1]->data());
-    if (gin[0]) engine_.backward_input(g, gout.data(), in[1]->data(), gin[0]->data());
+    if (db) bias_gradient(yi, cfg_.channels_first, dy, db);
+    if (gin[1]) engine_.backward_weight(g, in[0]->data(), dy, gin[1]->data());
+    if (gin[0]) engine_.backward_input(g, dy, in[1]->data(), gin[0]->data());
   }
 
   KernelPtr clone() const override { return std::make_shared<Conv>(cfg_.rank, config_); }
@@ -480,6 +519,7 @@ class Conv final : public Kernel {
   ConvConfig config_;
   Config cfg_;
   ConvEngine engine_;
+  std::vector<float> masked_;  // fused relu: the output gradient through the relu
 };
 
 // ---- conv_transpose --------------------------------------------------------------------
@@ -492,6 +532,7 @@ class ConvTranspose final : public Kernel {
       : config_(std::move(config)),
         output_padding_(std::move(output_padding)),
         cfg_(resolve(rank, config_, "conv_transpose")) {
+    if (config_.relu) throw Error("conv_transpose: a fused relu is not supported");
     if (!output_padding_.empty()) {
       if (output_padding_.size() == 1 && rank > 1) output_padding_.assign(rank, output_padding_[0]);
       if (output_padding_.size() != rank) {

@@ -436,11 +436,18 @@ class Unary final : public Kernel {
                 const Context&) override {
     if (!gin[0]) return;
     float* gx = gin[0]->data();
+    if (assigns_grad(0)) {
+      simd::apply(
+          gx, out.size(), [this](Batch g, Batch x, Batch y) { return g * op_.df(x, y); },
+          gout.data(), in[0]->data(), out.data());
+      return;
+    }
     simd::apply(
         gx, out.size(),
         [this](Batch acc, Batch g, Batch x, Batch y) { return acc + g * op_.df(x, y); },
         static_cast<const float*>(gx), gout.data(), in[0]->data(), out.data());
   }
+  bool can_assign_grad(std::size_t) const override { return true; }
 
   KernelPtr clone() const override { return std::make_shared<Unary>(op_); }
 

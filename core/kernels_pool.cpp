@@ -4,6 +4,7 @@
 //   avg_pool: y = mean over the window's taps inside the input (TF/Keras: padded taps are
 //             not counted); VJP: each such tap gets g / count.
 //   pad:      zeros around x; VJP: the interior of g.
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -44,6 +45,77 @@ void max_vjp_tap(float* __restrict gx, const float* __restrict x, const float* _
   }
 }
 
+// The 2x2, stride 2, valid max pool of channels_last images (Keras's default), its own
+// loops: the four taps of a window in registers, no per-window bookkeeping.
+void max_pool_2x2(const Image& x, const Image& y, const float* __restrict px,
+                  float* __restrict py) {
+  const Dim c = x.c, row = x.w * c;
+  for (Dim n = 0; n < x.n; ++n) {
+    for (Dim oh = 0; oh < y.h; ++oh) {
+      const float* r0 = px + (n * x.h + 2 * oh) * row;
+      const float* r1 = r0 + row;
+      float* out = py + (n * y.h + oh) * y.w * c;
+      for (Dim ow = 0; ow < y.w; ++ow, out += c) {
+        const float* a = r0 + 2 * ow * c;
+        const float* b = r1 + 2 * ow * c;
+        for (Dim k = 0; k < c; ++k) {
+          out[k] = std::max(std::max(a[k], a[k + c]), std::max(b[k], b[k + c]));
+        }
+      }
+    }
+  }
+}
+// Its VJP: g goes to the first tap (row-major) equal to the maximum. With kAssign, every
+// element of gx is written (taps that lost, and the rows and columns no window covers,
+// get 0); otherwise gx accumulates.
+template <bool kAssign>
+void max_pool_2x2_vjp(const Image& x, const Image& y, const float* __restrict px,
+                      const float* __restrict py, const float* __restrict pg,
+                      float* __restrict gx) {
+  const Dim c = x.c, row = x.w * c;
+  for (Dim n = 0; n < x.n; ++n) {
+    for (Dim oh = 0; oh < y.h; ++oh) {
+      const Dim o0 = (n * x.h + 2 * oh) * row;
+      const float* a = px + o0;
+      const float* b = a + row;
+      float* ga = gx + o0;
+      float* gb = ga + row;
+      const float* m = py + (n * y.h + oh) * y.w * c;
+      const float* g = pg + (n * y.h + oh) * y.w * c;
+      for (Dim ow = 0; ow < y.w;
+           ++ow, a += 2 * c, b += 2 * c, ga += 2 * c, gb += 2 * c, m += c, g += c) {
+        for (Dim k = 0; k < c; ++k) {
+          // Every comparison unconditionally (& rather than &&): no masked loads.
+          const bool e0 = a[k] == m[k], e1 = a[k + c] == m[k], e2 = b[k] == m[k];
+          const bool h0 = e0, h1 = e1 & !e0, h2 = e2 & !e0 & !e1, h3 = !e0 & !e1 & !e2;
+          const float v = g[k];
+          const float v0 = h0 ? v : 0.0f, v1 = h1 ? v : 0.0f;
+          const float v2 = h2 ? v : 0.0f, v3 = h3 ? v : 0.0f;
+          if constexpr (kAssign) {
+            ga[k] = v0;
+            ga[k + c] = v1;
+            gb[k] = v2;
+            gb[k + c] = v3;
+          } else {
+            ga[k] += v0;
+            ga[k + c] += v1;
+            gb[k] += v2;
+            gb[k + c] += v3;
+          }
+        }
+      }
+      if constexpr (kAssign) {  // an odd last column
+        std::fill(ga, ga + (x.w - 2 * y.w) * c, 0.0f);
+        std::fill(gb, gb + (x.w - 2 * y.w) * c, 0.0f);
+      }
+    }
+    if constexpr (kAssign) {  // an odd last row
+      float* rest = gx + (n * x.h + 2 * y.h) * row;
+      std::fill(rest, rest + (x.h - 2 * y.h) * row, 0.0f);
+    }
+  }
+}
+
 class Pool final : public Kernel {
  public:
   Pool(std::size_t rank, PoolConfig config, bool max)
@@ -75,7 +147,9 @@ class Pool final : public Kernel {
   }
 
   void forward(TensorRefs in, Tensor& out, const Context&) override {
-    if (config_.channels_first) {
+    if (fast_2x2()) {
+      max_pool_2x2(image_of(*in[0]), image_of(out), in[0]->data(), out.data());
+    } else if (config_.channels_first) {
       run<true>(*in[0], out, nullptr, nullptr);
     } else {
       run<false>(*in[0], out, nullptr, nullptr);
@@ -85,12 +159,19 @@ class Pool final : public Kernel {
   void backward(TensorRefs in, const Tensor& out, const Tensor& gout, GradRefs gin,
                 const Context&) override {
     if (!gin[0]) return;
+    if (fast_2x2()) {
+      auto vjp = assigns_grad(0) ? max_pool_2x2_vjp<true> : max_pool_2x2_vjp<false>;
+      vjp(image_of(*in[0]), image_of(out), in[0]->data(), out.data(), gout.data(), gin[0]->data());
+      return;
+    }
+    if (assigns_grad(0)) gin[0]->fill(0.0f);
     if (config_.channels_first) {
       run<true>(*in[0], out, &gout, gin[0]);
     } else {
       run<false>(*in[0], out, &gout, gin[0]);
     }
   }
+  bool can_assign_grad(std::size_t) const override { return true; }
 
   KernelPtr clone() const override { return std::make_shared<Pool>(rank_, config_, max_); }
 
@@ -179,6 +260,12 @@ class Pool final : public Kernel {
         }
       }
     }
+  }
+
+  // Keras's default max pool (2x2, stride 2, valid) on channels_last images.
+  bool fast_2x2() const {
+    return max_ && !config_.channels_first && rank_ == 2 && !win_[0].same && win_[0].size == 2 &&
+           win_[0].stride == 2 && win_[1].size == 2 && win_[1].stride == 2;
   }
 
   Image image_of(const Tensor& t) const {

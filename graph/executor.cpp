@@ -85,6 +85,33 @@ Executor::Executor(std::vector<NodePtr> feeds, std::vector<NodePtr> outputs, Opt
       if (needs_grad_[j]) needs_grad_[i] = true;
     }
   }
+  // A gradient buffer whose only contribution comes from one kernel that can write it
+  // (Kernel::can_assign_grad) need not be zeroed before each backward: that kernel is
+  // switched to writing it. Seeded outputs and feeds (read by feed_grad() even when
+  // unreached) keep their zeroing, and so do the outputs of multi-output ops (their op reads
+  // every output's cotangent, reached or not). Otherwise, if the one consumer is not
+  // reached, neither is the node, and nothing reads its stale buffer (variable_grad()
+  // checks reached_).
+  zero_grad_.assign(nodes_.size(), true);
+  std::vector<std::size_t> contributions(nodes_.size(), 0);
+  std::vector<std::pair<std::size_t, std::size_t>> writer(nodes_.size(), {nodes_.size(), 0});
+  for (std::size_t r = 0; r < nodes_.size(); ++r) {
+    for (std::size_t a = 0; a < inputs_of_[r].size(); ++a) {
+      const std::size_t j = inputs_of_[r][a];
+      ++contributions[j];
+      if (nodes_[r]->kind == Node::Kind::kOp) writer[j] = {r, a};
+    }
+  }
+  for (auto o : output_index_) ++contributions[o];
+  for (auto f : feed_index_) ++contributions[f];
+  for (std::size_t j = 0; j < nodes_.size(); ++j) {
+    const auto [r, a] = writer[j];
+    if (!needs_grad_[j] || contributions[j] != 1 || r == nodes_.size()) continue;
+    if (nodes_[j]->kind == Node::Kind::kOutput || !outputs_of_[j].empty()) continue;
+    if (!kernels_[r]->can_assign_grad(a)) continue;
+    kernels_[r]->set_grad_assign(a, true);
+    zero_grad_[j] = false;
+  }
   reached_.assign(nodes_.size(), 0);
   value_ptr_.assign(nodes_.size(), nullptr);
   args_.resize(nodes_.size());
@@ -205,7 +232,7 @@ void Executor::backward(std::span<const Tensor* const> seeds, const Context& ctx
   Plan& plan = *plan_;
   std::fill(reached_.begin(), reached_.end(), 0);
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    if (needs_grad_[i]) zero(plan.grads[i]);
+    if (needs_grad_[i] && zero_grad_[i]) zero(plan.grads[i]);
   }
   for (std::size_t o = 0; o < seeds.size() && o < output_index_.size(); ++o) {
     if (seeds[o] == nullptr) continue;

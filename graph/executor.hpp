@@ -64,6 +64,7 @@ class Executor {
   std::vector<std::vector<std::size_t>> inputs_of_;   // node -> input node indices
   std::vector<std::vector<std::size_t>> outputs_of_;  // multi-output op -> its kOutput nodes
   std::vector<bool> needs_grad_;
+  std::vector<bool> zero_grad_;  // false: its one consumer's kernel writes the gradient
   std::vector<char> reached_;
 
   std::map<std::vector<Shape>, Plan> plans_;

@@ -118,11 +118,13 @@ SymbolicTensor ConvLayer::call(const SymbolicTensor& x) {
     in = ops::pad(x,
                   causal_pads(kernel_size_[0], options_.dilation_rate.values[0], channels_first_));
   }
-  auto y = ops::conv(in, kernel_,
-                     conv_config(options_.strides.values, options_.dilation_rate.values,
-                                 options_.padding, options_.groups, channels_first_),
-                     bias_);
-  return activations::apply(options_.activation, y);
+  auto config = conv_config(options_.strides.values, options_.dilation_rate.values,
+                            options_.padding, options_.groups, channels_first_);
+  // relu is fused into the convolution's output pass (and its VJP).
+  const bool fused = options_.activation == "relu";
+  config.relu = fused;
+  auto y = ops::conv(in, kernel_, std::move(config), bias_);
+  return fused ? y : activations::apply(options_.activation, y);
 }
 
 Shape ConvLayer::compute_output_shape(const Shape& input_shape) {

@@ -654,6 +654,50 @@ TEST(ImageLayers, BatchNormalizationTrainsOnBatchStatisticsAndUpdatesMovingOnes)
   EXPECT_LT(px::test::max_abs_diff(m.predict(x), p), 1e-6);
 }
 
+// Keras 3: freezing a whole model (or a model nested in another one) puts its
+// BatchNormalization layers in inference mode in training too, and stops their updates;
+// unfreezing restores both.
+TEST(ImageLayers, FreezingAModelPutsItsBatchNormalizationInInferenceMode) {
+  px::utils::clear_session();
+  auto bn = L::BatchNormalization({.momentum = 0.5f});
+  px::Sequential inner({L::Dense(2, {.kernel_initializer = "ones", .input_shape = {2}}), bn});
+  auto in = px::Input({2});
+  px::Model outer(in, inner(in));
+  const Tensor x = {{1.0f, 10.0f}, {3.0f, 12.0f}, {-2.0f, 4.0f}};
+  const Tensor y = {{0.5f, 1.0f}, {0.0f, -1.0f}, {1.0f, 0.0f}};
+  auto moving_mean = [&] { return bn->get_weights()[2]; };
+  outer.compile("sgd", "mse");
+  const Tensor before = moving_mean();
+  outer.train_on_batch(x, y);
+  EXPECT_GT(px::test::max_abs_diff(moving_mean(), before), 0.1) << "trainable: updated";
+  for (int which = 0; which < 2; ++which) {
+    if (which == 0) {
+      inner.set_trainable(false);
+    } else {
+      outer.set_trainable(false);
+    }
+    EXPECT_FALSE(bn->trainable());
+    outer.compile("sgd", "mse");
+    const Tensor frozen = moving_mean();
+    const double inference_loss = outer.evaluate(x, y, {.verbose = 0})[0];
+    // Frozen: the training step normalises with the moving statistics (the same loss as
+    // evaluate) and leaves them alone.
+    EXPECT_NEAR(outer.train_on_batch(x, y)[0], inference_loss, 1e-6) << which;
+    EXPECT_EQ(px::test::max_abs_diff(moving_mean(), frozen), 0) << which;
+    // Unfrozen again: batch statistics and updates.
+    if (which == 0) {
+      inner.set_trainable(true);
+    } else {
+      outer.set_trainable(true);
+    }
+    EXPECT_TRUE(bn->trainable());
+    outer.compile("sgd", "mse");
+    // (The weights have not moved while frozen: the same model, in the training mode.)
+    EXPECT_GT(std::abs(outer.train_on_batch(x, y)[0] - inference_loss), 1e-3) << which;
+    EXPECT_GT(px::test::max_abs_diff(moving_mean(), frozen), 1e-3) << which;
+  }
+}
+
 TEST(ImageLayers, ActivationLayerValues) {
   px::utils::clear_session();
   const Tensor x = {{-2.0f, -0.5f, 0.5f, 3.0f, 8.0f}};

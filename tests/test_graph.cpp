@@ -242,6 +242,30 @@ TEST(Graph, RawOpsOutsideLayersBecomeLayers) {
   EXPECT_LT(max_abs_diff(model.predict(std::vector<Tensor>{xa, xb})[0], want), 1e-6);
 }
 
+// The executor zeroes a gradient buffer only when its node has several contributions: a
+// node read by one kernel that can write its gradient (the unary ops here) is written
+// instead, every step. Stale buffers would show as gradients growing from step to step.
+TEST(Graph, WrittenAndAccumulatedGradientsAreFreshEveryStep) {
+  px::utils::clear_session();
+  auto x = px::Input({4}, "x");
+  auto h = px::layers::Dense(3, {.name = "h"})(x);
+  auto t = px::ops::tanh(h);                                     // h: one consumer
+  auto y = px::ops::sigmoid(t) + px::ops::tanh(t);               // t: two consumers
+  auto out = px::ops::tanh(y);                                   // y: one consumer
+  px::Model model(x, px::ops::add(out, px::ops::sigmoid(out)));  // out: two consumers
+  Tensor xv = random_tensor({5, 4}, 21);
+  auto cots = px::test::cotangents_for(model, 5, 22);
+  px::test::GraphRunner runner(model, model.trainable_weights(), /*wrt_feeds=*/true);
+  const auto first = runner.gradients({xv}, cots);
+  const auto first_x = runner.feed_gradients({xv}, cots);
+  const auto second = runner.gradients({xv}, cots);
+  const auto second_x = runner.feed_gradients({xv}, cots);
+  ASSERT_EQ(first.size(), second.size());
+  for (std::size_t i = 0; i < first.size(); ++i) EXPECT_EQ(max_abs_diff(first[i], second[i]), 0);
+  EXPECT_EQ(max_abs_diff(first_x[0], second_x[0]), 0);
+  EXPECT_LT(px::test::gradient_error(model, {xv}), 1e-2);
+}
+
 // --- names and weights ------------------------------------------------------------------------
 
 TEST(Names, DefaultUniqueNames) {

@@ -1,7 +1,8 @@
 // Every primitive kernel (core/kernels.hpp) through one table:
 //  - forward against a plain reference (xtensor or scalar loops in double);
 //  - VJP against central finite differences of loss = sum(out * cotangent);
-//  - backward accumulates (+=) and leaves non-differentiable inputs alone;
+//  - backward accumulates (+=), or writes (=) once switched with set_grad_assign, and
+//    leaves non-differentiable inputs alone;
 //  - clone() computes the same thing; forward writes into the caller's buffer.
 // Dropout is stochastic and has its own tests; then stability, error messages and
 // symbolic shapes.
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <set>
@@ -673,6 +675,28 @@ std::vector<Case> cases() {
           return image_ref::add_bias(image_ref::conv(in[0], in[1], spec), in[2], spec);
         });
   }
+  // With the relu fused (ConvConfig::relu): channels_last with and without a bias (the
+  // bias gradient then comes from the masking pass), channels_first, 1-D.
+  for (std::size_t i : {0, 2, 10, 13}) {
+    const Conv& c = convs[i];
+    const auto spec = c.spec;
+    kn::ConvConfig config{spec.strides, spec.dilation, spec.same ? "same" : "valid", spec.groups,
+                          spec.channels_first};
+    config.relu = true;
+    const bool bias = i != 2;
+    auto relu = [](Tensor y) {
+      for (float& v : y) v = std::max(v, 0.0f);
+      return y;
+    };
+    std::vector<Gen> gens{normal(c.x), normal(c.w)};
+    if (bias) gens.push_back(normal({c.w.back()}));
+    add(
+        c.name + (bias ? "_bias_relu" : "_relu"), [=] { return kn::conv(spec.rank, config); }, gens,
+        [=](const Inputs& in) {
+          Tensor y = image_ref::conv(in[0], in[1], spec);
+          return relu(bias ? image_ref::add_bias(y, in[2], spec) : y);
+        });
+  }
   struct ConvT {
     std::string name;
     Shape x, w;
@@ -728,6 +752,7 @@ std::vector<Case> cases() {
   };
   const std::vector<Pool> pools = {
       {"2d_default", {2, 5, 4, 3}, 2, {}, {}, false, false},
+      {"2d_default_even", {1, 4, 6, 9}, 2, {2}, {2}, false, false},
       {"2d_same_odd_3x3_stride2", {1, 5, 7, 2}, 2, {3}, {2}, true, false},
       {"2d_overlap_valid_stride1", {1, 4, 4, 2}, 2, {2}, {1}, false, false},
       {"2d_cf_same_2x3_strides_1_2", {1, 2, 5, 6}, 2, {2, 3}, {1, 2}, true, true},
@@ -1010,6 +1035,31 @@ TEST_P(OpTest, GradientMatchesFiniteDifferences) {
   // A null gradient slot is skipped (the executor passes null for constants).
   std::vector<Tensor*> none(in.size(), nullptr);
   kernel->backward(ptrs, out, cot, none, {});
+
+  // A kernel told to write (not add to) an input's gradient overwrites whatever the buffer
+  // held (NaN here) with the same gradient; the other inputs still accumulate.
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!kernel->can_assign_grad(i)) {
+      EXPECT_THROW(kernel->clone()->set_grad_assign(i, true), px::Error) << c.name;
+      continue;
+    }
+    auto writer = kernel->clone();
+    writer->set_grad_assign(i, true);
+    EXPECT_TRUE(writer->assigns_grad(i));
+    EXPECT_FALSE(writer->clone()->assigns_grad(i)) << c.name << ": a clone starts accumulating";
+    std::vector<Tensor> written = grads;
+    written[i].fill(std::numeric_limits<float>::quiet_NaN());
+    std::vector<Tensor*> wptrs;
+    for (auto& t : written) wptrs.push_back(&t);
+    writer->forward(ptrs, out, {});
+    writer->backward(ptrs, out, cot, wptrs, {});
+    for (std::size_t j = 0; j < in.size(); ++j) {
+      const Tensor want = j == i ? grads[j] : Tensor(2.0f * grads[j]);
+      expect_close(written[j], want, 1e-5, 1e-6,
+                   c.name + " written gradient of input " + std::to_string(i) + ", input " +
+                       std::to_string(j));
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllKernels, OpTest, testing::ValuesIn(cases()),
