@@ -465,6 +465,17 @@ TEST(Saving, MismatchesNameLayerWeightAndShapes) {
       contains(error_message([&] { px::saving::save_weights(small, "w.h5"); }), ".weights.h5"));
 }
 
+// Found by fuzz_model_json: a "config" that is a string, not an object, escaped as the JSON
+// library's own exception.
+TEST(Saving, ConfigsOfTheWrongJsonTypeAreErrors) {
+  for (const char* json : {R"({"class_name": "Sequential", "config": "keras"})",
+                           R"({"class_name": "Sequential", "config": {"layers": 3}})",
+                           R"({"class_name": "Functional", "config": {"layers": "x"}})"}) {
+    SCOPED_TRACE(json);
+    EXPECT_THROW(px::saving::model_from_json(json), px::Error);
+  }
+}
+
 TEST(Saving, CorruptFilesAreErrors) {
   const fs::path dir = fs::temp_directory_path() / "plexus_corrupt";
   fs::create_directories(dir);

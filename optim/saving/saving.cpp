@@ -400,7 +400,8 @@ Model functional_from_config(const Config& inner, const std::string& model_name)
 Model sequential_from_config(const Config& config) {
   const Config& inner = config.contains("config") ? config["config"] : config;
   // Keras 2.0-2.1 store a Sequential config as a bare list of layers.
-  const Config layers_list = inner.is_array() ? inner : inner.value("layers", Config());
+  const Config layers_list =
+      inner.is_array() ? inner : (inner.is_object() ? inner.value("layers", Config()) : Config());
   const std::string name = inner.is_object() ? config::name_of(inner) : std::string();
   if (!layers_list.is_array()) throw Error("Sequential \"{}\": the config has no layers", name);
   Sequential seq(name);
@@ -654,7 +655,8 @@ std::string read_training_backup(const Model& model, const std::string& path) {
 
 Config model_config(const Model& model) { return functional_config(model.graph()); }
 
-Model model_from_config(const Config& config) {
+namespace {
+Model model_from_config_checked(const Config& config) {
   const std::string cls = class_of(config, "model_from_config");
   if (!is_model_class(cls)) {
     throw Error(
@@ -668,6 +670,17 @@ Model model_from_config(const Config& config) {
   }
   const Config& inner = config["config"];
   return functional_from_config(inner, config::name_of(inner));
+}
+}  // namespace
+
+Model model_from_config(const Config& config) {
+  // A config of the wrong JSON type where plexus did not check it (a string where an object
+  // belongs, ...) is a px::Error naming what the JSON library found, never a foreign exception.
+  try {
+    return model_from_config_checked(config);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("model_from_config: the config does not have Keras's structure: {}", e.what());
+  }
 }
 
 std::string to_json(const Model& model) { return model_config(model).dump(); }
