@@ -16,6 +16,7 @@
 #include "core/file_io.hpp"
 #include "graph/functional.hpp"
 #include "graph/input_layer.hpp"
+#include "layers/bidirectional.hpp"
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
 #include "layers/registry.hpp"
@@ -440,6 +441,35 @@ std::vector<Variable> saving_order(const Layer& layer) {
   return out;
 }
 
+// Where Keras 3 keeps a layer's variables, below the layer's group: its own "vars", except
+// where Keras holds them in a layer attribute: an RNN's cell ("cell/vars", the RNN's own
+// "vars" empty) and a Bidirectional's two RNNs ("forward_layer/cell/vars", ...).
+std::vector<std::pair<std::string, std::vector<Variable>>> var_groups(const Layer& l) {
+  const std::string cls = l.class_name();
+  if (cls == "SimpleRNN" || cls == "LSTM" || cls == "GRU") {
+    return {{"vars", {}}, {"cell/vars", saving_order(l)}};
+  }
+  if (const auto* b = dynamic_cast<const layers::BidirectionalLayer*>(&l)) {
+    return {{"vars", {}},
+            {"forward_layer/vars", {}},
+            {"forward_layer/cell/vars", saving_order(*b->forward_layer())},
+            {"backward_layer/vars", {}},
+            {"backward_layer/cell/vars", saving_order(*b->backward_layer())}};
+  }
+  return {{"vars", saving_order(l)}};
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
 // Keras 3 keys: the snake_case class name, deduplicated in layer order (dense, dense_1).
 std::vector<std::string> layer_keys(const std::vector<std::shared_ptr<Layer>>& layers) {
   std::map<std::string, int> used;
@@ -468,10 +498,12 @@ void save_layers(const graph::Functional& g, const h5::Group& group) {
       lg.create_group("vars");
       continue;
     }
-    const h5::Group vars = lg.create_group("vars");
-    const auto ws = saving_order(l);
-    for (std::size_t k = 0; k < ws.size(); ++k)
-      vars.write_dataset(std::to_string(k), ws[k].value());
+    for (const auto& [path, ws] : var_groups(l)) {
+      h5::Group vars = lg;
+      for (const auto& part : split_path(path)) vars = vars.create_group(part);
+      for (std::size_t k = 0; k < ws.size(); ++k)
+        vars.write_dataset(std::to_string(k), ws[k].value());
+    }
   }
 }
 
@@ -491,24 +523,31 @@ void collect_layers(const graph::Functional& g, const h5::Group& group,
       collect_layers(*nested, group.group("layers").group(keys[i]), out);
       continue;
     }
-    const auto ws = saving_order(l);
-    if (ws.empty()) continue;
-    if (!group.has_group("layers") || !group.group("layers").has_group(keys[i]) ||
-        !group.group("layers").group(keys[i]).has_group("vars")) {
-      throw Error("load_weights: the file has no weights for layer \"{}\" ({}; expected group {})",
-                  l.name(), l.class_name(), group.path() + "/layers/" + keys[i] + "/vars");
-    }
-    const h5::Group vars = group.group("layers").group(keys[i]).group("vars");
-    const auto present = vars.children();
-    if (present.size() != ws.size()) {
-      throw Error("load_weights: layer \"{}\" ({}) has {} weights, the file has {} in {}", l.name(),
-                  l.class_name(), ws.size(), present.size(), vars.path());
-    }
-    for (std::size_t k = 0; k < ws.size(); ++k) {
-      const Shape expected = ws[k].shape();
-      const std::string what =
-          fmt::format("load_weights: layer \"{}\" weight \"{}\"", l.name(), ws[k].name());
-      out.emplace_back(ws[k], vars.read_dataset(std::to_string(k), &expected, what));
+    for (const auto& [path, ws] : var_groups(l)) {
+      if (ws.empty()) continue;
+      const std::string where = group.path() + "/layers/" + keys[i] + "/" + path;
+      bool found = group.has_group("layers") && group.group("layers").has_group(keys[i]);
+      h5::Group vars = found ? group.group("layers").group(keys[i]) : group;
+      for (const auto& part : split_path(path)) {
+        found = found && vars.has_group(part);
+        if (found) vars = vars.group(part);
+      }
+      if (!found) {
+        throw Error(
+            "load_weights: the file has no weights for layer \"{}\" ({}; expected group {})",
+            l.name(), l.class_name(), where);
+      }
+      const auto present = vars.children();
+      if (present.size() != ws.size()) {
+        throw Error("load_weights: layer \"{}\" ({}) has {} weights, the file has {} in {}",
+                    l.name(), l.class_name(), ws.size(), present.size(), vars.path());
+      }
+      for (std::size_t k = 0; k < ws.size(); ++k) {
+        const Shape expected = ws[k].shape();
+        const std::string what =
+            fmt::format("load_weights: layer \"{}\" weight \"{}\"", l.name(), ws[k].name());
+        out.emplace_back(ws[k], vars.read_dataset(std::to_string(k), &expected, what));
+      }
     }
   }
 }
