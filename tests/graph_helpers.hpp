@@ -4,11 +4,14 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "core/error.hpp"
@@ -179,5 +182,21 @@ class Scale : public Layer {
  private:
   SymbolicTensor alpha_;
 };
+
+// A temporary folder of this test process, removed with its contents at exit. CTest runs
+// the cases of one test binary as parallel processes, so fixed names under /tmp collide.
+inline std::filesystem::path scratch_dir() {
+  struct Dir {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("plexus_test_" + std::to_string(::getpid()));
+    Dir() { std::filesystem::create_directories(path); }
+    ~Dir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Dir dir;
+  return dir.path;
+}
 
 }  // namespace plexus::test

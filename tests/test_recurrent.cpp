@@ -648,7 +648,7 @@ TEST(RecurrentKerasFiles, MaskingLstmArchiveLoadsWithItsCellWeights) {
       px::test::max_abs_diff(alone.predict(xs), reference_outputs(c, args, 2, 3, lstm->units())[0]),
       1e-4);
   const Tensor y = m.predict(xs);
-  const auto dir = fs::temp_directory_path() / "plexus_masking_lstm";
+  const auto dir = px::test::scratch_dir() / "plexus_masking_lstm";
   fs::create_directories(dir);
   const std::string again = (dir / "again.keras").string();
   m.save(again);
@@ -664,7 +664,7 @@ TEST(RecurrentKerasFiles, RecurrentModelsRoundTripInKerasLayout) {
   px::Model m(in, L::GRU(2)(h));
   const Tensor xs = random_tensor({2, 5, 3}, 9);
   const Tensor y = m.predict(xs);
-  const auto dir = fs::temp_directory_path() / "plexus_rnn_layout";
+  const auto dir = px::test::scratch_dir() / "plexus_rnn_layout";
   fs::create_directories(dir);
   for (const char* name : {"m.keras", "m.weights.h5"}) {
     SCOPED_TRACE(name);

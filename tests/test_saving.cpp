@@ -116,7 +116,7 @@ TEST_P(Keras3Files, WeightsFileIntoTheArchitectureGivesKerasOutputs) {
 TEST_P(Keras3Files, ResavedArchiveGivesTheSameOutputs) {
   const fs::path dir = keras_files() / "keras3_generated";
   px::Model m = px::saving::load_model((dir / (GetParam() + ".keras")).string());
-  const fs::path out = fs::temp_directory_path() / ("plexus_resave_" + GetParam() + ".keras");
+  const fs::path out = px::test::scratch_dir() / ("plexus_resave_" + GetParam() + ".keras");
   px::saving::save_model(m, out.string());
   px::Model again = px::saving::load_model(out.string());
   expect_outputs(again, dir, GetParam());
@@ -172,7 +172,7 @@ TEST(KerasFiles, PlexusWritesKerasConfigs) {
   for (const std::string stem : {"seq_mlp_pima", "functional_multi_io"}) {
     SCOPED_TRACE(stem);
     px::Model m = px::saving::load_model((dir / (stem + ".keras")).string());
-    const fs::path out = fs::temp_directory_path() / ("plexus_cfg_" + stem + ".keras");
+    const fs::path out = px::test::scratch_dir() / ("plexus_cfg_" + stem + ".keras");
     px::saving::save_model(m, out.string());
     auto config_json = [](const fs::path& p) {
       const auto entries = px::saving::zip::read(p.string(), {"config.json"}, 1 << 20);
@@ -292,7 +292,7 @@ TEST(Saving, ConvnetWithBatchNormalizationRoundTrips) {
   m.train_on_batch(x, y);
   m.train_on_batch(x, y);
   const Tensor want = m.predict(x);
-  const fs::path dir = fs::temp_directory_path() / "plexus_convnet_test";
+  const fs::path dir = px::test::scratch_dir() / "plexus_convnet_test";
   fs::create_directories(dir);
 
   const std::string keras = (dir / "convnet.keras").string();
@@ -348,12 +348,12 @@ TEST(Saving, LambdaModelsSayWhyTheyCannotBeSaved) {
   auto sq = px::layers::Lambda([](const px::SymbolicTensor& t) { return px::ops::square(t); },
                                {.name = "sq"});
   px::Model m(x, px::layers::Dense(2)(sq(x)));
-  const fs::path p = fs::temp_directory_path() / "plexus_lambda.keras";
+  const fs::path p = px::test::scratch_dir() / "plexus_lambda.keras";
   const std::string msg = error_message([&] { px::saving::save_model(m, p.string()); });
   EXPECT_TRUE(contains(msg, "Lambda \"sq\" cannot be saved")) << msg;
   EXPECT_FALSE(fs::exists(p));
   // Weights alone need no config.
-  const fs::path w = fs::temp_directory_path() / "plexus_lambda.weights.h5";
+  const fs::path w = px::test::scratch_dir() / "plexus_lambda.weights.h5";
   px::saving::save_weights(m, w.string());
   px::saving::load_weights(m, w.string());
   fs::remove(w);
@@ -405,7 +405,7 @@ TEST(Saving, RoundTripsKeepPredictions) {
   px::Model m = rich_model();
   const std::vector<Tensor> xs{random_tensor({6, 5}, 1), random_tensor({6, 3}, 2)};
   const auto want = m.predict(xs);
-  const fs::path dir = fs::temp_directory_path() / "plexus_saving_test";
+  const fs::path dir = px::test::scratch_dir() / "plexus_saving_test";
   fs::create_directories(dir);
   const std::string keras = (dir / "rich.keras").string();
   px::saving::save_model(m, keras);
@@ -448,7 +448,7 @@ TEST(Saving, MismatchesNameLayerWeightAndShapes) {
   px::Model small(x, px::layers::Dense(3, {.name = "d"})(x));
   auto x2 = px::Input({4});
   px::Model other(x2, px::layers::Dense(5, {.name = "d"})(x2));
-  const fs::path p = fs::temp_directory_path() / "plexus_mismatch.weights.h5";
+  const fs::path p = px::test::scratch_dir() / "plexus_mismatch.weights.h5";
   px::saving::save_weights(small, p.string());
   const Tensor before = other.get_weights()[0];
   const std::string msg = error_message([&] { px::saving::load_weights(other, p.string()); });
@@ -477,7 +477,7 @@ TEST(Saving, ConfigsOfTheWrongJsonTypeAreErrors) {
 }
 
 TEST(Saving, CorruptFilesAreErrors) {
-  const fs::path dir = fs::temp_directory_path() / "plexus_corrupt";
+  const fs::path dir = px::test::scratch_dir() / "plexus_corrupt";
   fs::create_directories(dir);
   px::utils::set_random_seed(1);
   auto x = px::Input({4});
@@ -543,7 +543,7 @@ TEST(ModelCheckpoint, SavesBestModelsDuringFit) {
     y(i, 0) = 2.0f * x(i, 0);
   }
   model.compile(px::optim::SGD({.learning_rate = 0.05}), "mse");
-  const fs::path dir = fs::temp_directory_path() / "plexus_ckpt";
+  const fs::path dir = px::test::scratch_dir() / "plexus_ckpt";
   fs::remove_all(dir);
   auto every =
       std::make_shared<px::callbacks::ModelCheckpoint>(px::callbacks::ModelCheckpointOptions{
@@ -620,7 +620,7 @@ TEST_P(ResumeTraining, SavedAndLoadedFitContinuesExactly) {
   px::Model first = resume_model();
   compile(first);
   first.fit(d.x, d.y, {.epochs = n, .batch_size = 16, .verbose = 0});
-  const fs::path dir = fs::temp_directory_path() / "plexus_resume_test";
+  const fs::path dir = px::test::scratch_dir() / "plexus_resume_test";
   fs::create_directories(dir);
   const std::string path = (dir / "m.keras").string();
   first.save(path);
@@ -699,7 +699,7 @@ TEST(Saving, CompileConfigAndOptimizerVariablesInKerasLayout) {
              .metrics = {"accuracy"}});
   const ResumeData d;
   m.fit(d.x, d.y, {.epochs = 1, .batch_size = 16, .verbose = 0});
-  const fs::path dir = fs::temp_directory_path() / "plexus_compile_cfg";
+  const fs::path dir = px::test::scratch_dir() / "plexus_compile_cfg";
   fs::create_directories(dir);
   const std::string path = (dir / "m.keras").string();
   m.save(path);
@@ -757,7 +757,7 @@ TEST(Saving, CompileConfigAndOptimizerVariablesInKerasLayout) {
 
 TEST(Saving, UncompiledAndUnrestorableCompileConfigs) {
   px::utils::set_random_seed(2);
-  const fs::path dir = fs::temp_directory_path() / "plexus_compile_cfg2";
+  const fs::path dir = px::test::scratch_dir() / "plexus_compile_cfg2";
   fs::create_directories(dir);
   // Not compiled: compile_config {} and no optimizer group, as Keras writes.
   px::Model m = resume_model();
@@ -861,7 +861,7 @@ void expect_same_weights(const px::Model& got, const px::Model& want) {
 
 TEST(BackupAndRestore, ResumesAFitKilledWithSigkill) {
   ASSERT_FALSE(kBackupChild);
-  const fs::path dir = fs::temp_directory_path() / "plexus_backup_kill";
+  const fs::path dir = px::test::scratch_dir() / "plexus_backup_kill";
   fs::remove_all(dir);
   ::setenv("PLEXUS_BACKUP_CHILD", dir.c_str(), 1);
   const auto child = px::detail::run_program({"/proc/self/exe"}, "", "test", "the test binary",
@@ -883,7 +883,7 @@ TEST(BackupAndRestore, ResumesAFitKilledWithSigkill) {
 }
 
 TEST(BackupAndRestore, EpochBackupsResumeAndDoubleCheckpointFallsBack) {
-  const fs::path dir = fs::temp_directory_path() / "plexus_backup_epoch";
+  const fs::path dir = px::test::scratch_dir() / "plexus_backup_epoch";
   fs::remove_all(dir);
   const px::callbacks::BackupAndRestoreOptions o{
       .backup_dir = dir.string(), .double_checkpoint = true, .delete_checkpoint = false};

@@ -144,8 +144,7 @@ void File::flush() const {
 // --- groups ----------------------------------------------------------------------------
 
 std::string Group::where(std::string_view name) const {
-  std::string p = path_ == "/" ? "/" + std::string(name) : path_ + "/" + std::string(name);
-  return "\"" + file_ + "\" " + p;
+  return fmt::format("\"{}\" {}/{}", file_, path_ == "/" ? std::string_view() : path_, name);
 }
 
 bool Group::has_group(std::string_view name) const {
