@@ -14,10 +14,7 @@
 //   bench_rnn --samples 2000 --threads-list 1       # a shorter run
 //
 // ratio = plexus / libtorch's best over its thread counts (lower is better for plexus).
-#include <CLI/CLI.hpp>
-#include <cmath>
-
-#include "bench_util.hpp"
+#include "peer_bench.hpp"
 
 namespace L = plexus::layers;
 
@@ -31,253 +28,35 @@ constexpr double kSteps = 50, kFeatures = 16, kUnits = 64, kGates = 4 * kUnits;
 constexpr double kInferFlops = kSteps * 2 * (kFeatures + kUnits) * kGates;
 constexpr double kTrainFlops = 3 * kInferFlops - kSteps * 2 * kFeatures * kGates;
 
-px::Model lstm_net() {
+std::shared_ptr<px::Model> lstm_net() {
   auto x = px::Input({static_cast<px::Dim>(kSteps), static_cast<px::Dim>(kFeatures)});
   auto h = L::LSTM(static_cast<px::Dim>(kUnits))(x);
-  return px::Model(x, L::Dense(1, "sigmoid")(h));
-}
-
-class EpochTimer : public px::callbacks::Callback {
- public:
-  void on_epoch_begin(int, const px::callbacks::Logs&) override { t0_ = Clock::now(); }
-  void on_epoch_end(int, px::callbacks::Logs& logs) override {
-    seconds.push_back(std::chrono::duration<double>(Clock::now() - t0_).count());
-    loss = logs.count("loss") ? logs.at("loss") : 0.0;
-  }
-  std::vector<double> seconds;
-  double loss = 0;
-
- private:
-  Clock::time_point t0_;
-};
-
-int run_train(int threads, std::int64_t n, int epochs) {
-  px::blas::set_num_threads(threads);
-  px::utils::set_random_seed(1);
-  px::Tensor x = px::Tensor::from_shape({static_cast<std::size_t>(n), 50, 16});
-  px::Tensor y = px::Tensor::from_shape({static_cast<std::size_t>(n), 1});
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  std::uniform_int_distribution<int> label(0, 1);
-  for (float& v : x) v = u(rng);
-  for (float& v : y) v = static_cast<float>(label(rng));
-  auto model = lstm_net();
-  model.compile(px::optim::Adam({.learning_rate = 1e-3, .epsilon = 1e-7}), "binary_crossentropy");
-  auto timer = std::make_shared<EpochTimer>();
-  model.fit(
-      x, y,
-      {.epochs = epochs, .batch_size = 64, .shuffle = true, .verbose = 0, .callbacks = {timer}});
-  const double best = *std::min_element(timer->seconds.begin(), timer->seconds.end());
-  fmt::print(
-      "plexus lstm threads={} samples={} batch=64 epoch_s={:.3f} ms_per_step={:.2f} loss={:.4f}\n",
-      threads, n, best, 1e3 * best / std::ceil(double(n) / 64), timer->loss);
-  return 0;
-}
-
-int run_infer(int threads, int batch, int calls) {
-  px::blas::set_num_threads(threads);
-  auto model = lstm_net();
-  px::Tensor x = px::Tensor::from_shape({static_cast<std::size_t>(batch), 50, 16});
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  for (float& v : x) v = u(rng);
-  // model.predict, as a user would call it: the first call builds the executor.
-  px::Tensor out = model.predict(x, {.batch_size = batch, .verbose = 0});
-  double best = 1e30;
-  for (int i = 0; i < calls; ++i) {
-    const auto t0 = Clock::now();
-    out = model.predict(x, {.batch_size = batch, .verbose = 0});
-    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  fmt::print("plexus lstm_infer threads={} batch={} calls={} best_ms={:.3f}\n", threads, batch,
-             calls, 1e3 * best);
-  return 0;
-}
-
-struct Run {
-  int threads = 0;
-  double value = 0;  // epoch seconds or milliseconds per batch
-  double rss_mb = 0;
-};
-
-std::optional<Run> best_of(const std::vector<Run>& runs) {
-  std::optional<Run> best;
-  for (const Run& r : runs) {
-    if (!best || r.value < best->value) best = r;
-  }
-  return best;
-}
-
-std::string executable_or_empty(const std::string& path) {
-  return !path.empty() && access(path.c_str(), X_OK) == 0 ? path : std::string();
+  return std::make_shared<px::Model>(x, L::Dense(1, "sigmoid")(h));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int epochs = 1, batch = 256, calls = 20, gemm_size = 1024, gemm_reps = 10, threads = 1;
-  std::int64_t samples = 20000;
-  bool train = false, infer = false, run_gemm_mode = false, no_peer = false;
-  std::string threads_opt = "1,2", lt_train, lt_infer;
+  PeerBench spec{
+      .job = "lstm",
+      .title = "LSTM(64) over 50 x 16 -> Dense(1, sigmoid)",
+      .description =
+          "plexus LSTM training and inference speed against libtorch (apps/bench_rnn.cpp)",
+      .model = lstm_net,
+      .sample_shape = {50, 16},
+      .label_shape = {1},
+      .classes = 2,
+      .loss = "binary_crossentropy",
+      .train_batch = 64,
+      .default_samples = 20000,
+      .infer_peer = {},
+      .infer_peer_help = "apps/peers/libtorch_rnn_peer (the inference peer)",
+      .train_flops = kTrainFlops,
+      .infer_flops = kInferFlops,
+      .flops_counted = "multiply-adds x 2 of the LSTM's GEMMs",
+  };
 #ifdef PLEXUS_LIBTORCH_RNN_PEER
-  lt_infer = PLEXUS_LIBTORCH_RNN_PEER;
+  spec.infer_peer = PLEXUS_LIBTORCH_RNN_PEER;
 #endif
-  ChildEnv cenv{.openblas_coretype = {}, .max_seconds = 900};
-  CLI::App cli{"plexus LSTM training and inference speed against libtorch (apps/bench_rnn.cpp)"};
-  cli.add_option("--samples", samples, "Training samples (one epoch)")->capture_default_str();
-  cli.add_option("--threads-list", threads_opt, "Thread counts for both frameworks")
-      ->capture_default_str();
-  cli.add_option("--infer-batch", batch, "Inference batch")->capture_default_str();
-  cli.add_option("--infer-calls", calls, "Inference calls (the best counts)")
-      ->capture_default_str();
-  cli.add_option("--lt-cnn-lstm", lt_train,
-                 "../shared/bench/libtorch_peers' lt_cnn_lstm (the training peer)");
-  cli.add_option("--infer-peer", lt_infer, "apps/peers/libtorch_rnn_peer (the inference peer)")
-      ->capture_default_str();
-  cli.add_flag("--no-peer", no_peer, "Do not run libtorch");
-  cli.add_option("--gemm-size", gemm_size, "n of the GEMM peak")->capture_default_str();
-  cli.add_option("--gemm-reps", gemm_reps, "GEMM repetitions")->capture_default_str();
-  cli.add_option("--max-run-seconds", cenv.max_seconds, "Stop a run after this long (0: never)")
-      ->capture_default_str();
-  cli.add_flag("--run-train", train, "(internal) one plexus training epoch")->group("");
-  cli.add_flag("--run-infer", infer, "(internal) plexus inference")->group("");
-  cli.add_flag("--run-gemm", run_gemm_mode, "(internal) the GEMM peak")->group("");
-  cli.add_option("--threads", threads, "(internal) threads of a child run")->group("");
-  cli.add_option("--epochs", epochs, "(internal) epochs of a --run-train")->group("");
-  CLI11_PARSE(cli, argc, argv);
-  if (samples < 1 || batch < 1 || calls < 1) {
-    fmt::print(stderr, "error: --samples, --infer-batch and --infer-calls must be >= 1\n");
-    return 2;
-  }
-  try {
-    if (train) return run_train(threads, samples, epochs);
-    if (infer) return run_infer(threads, batch, calls);
-  } catch (const px::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 1;
-  }
-  if (run_gemm_mode) return run_gemm(threads, gemm_size, gemm_reps);
-
-  // ---- the parent ----
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, stop_child_and_exit);
-  std::vector<int> thread_counts;
-  try {
-    thread_counts = parse_threads(threads_opt);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "error: bad thread list: {}\n", e.what());
-    return 2;
-  }
-  const std::string self = self_exe();
-  const std::string peer_train = no_peer ? std::string() : executable_or_empty(lt_train);
-  const std::string peer_infer = no_peer ? std::string() : executable_or_empty(lt_infer);
-  fmt::print("# plexus vs libtorch: LSTM(64) over 50 x 16 -> Dense(1, sigmoid)\n\n");
-  fmt::print("Machine: {} logical CPUs, load average {} (timings on a busy machine are noisy)\n",
-             sysconf(_SC_NPROCESSORS_ONLN), load_average());
-  fmt::print("Training: {} samples, batch 64, Adam; inference: batch {}, best of {} calls\n",
-             samples, batch, calls);
-  fmt::print("libtorch training peer: {}\nlibtorch inference peer: {}\n\n",
-             peer_train.empty() ? "MISSING (--lt-cnn-lstm)" : peer_train,
-             peer_infer.empty() ? "MISSING (--infer-peer)" : peer_infer);
-
-  std::vector<std::string> raw;
-  int failures = 0;
-  auto record = [&](const ChildResult& r, const std::string& what) {
-    std::string line = trim(r.out);
-    if (line.empty()) line = what + (r.timed_out ? " TIMEOUT" : " FAILED");
-    raw.push_back(fmt::format("{} max_rss_mb={:.1f}", line, r.max_rss_mb));
-    fmt::print("  {}\n", raw.back());
-    std::fflush(stdout);
-    if (!r.ok) ++failures;
-  };
-  std::map<int, double> peak;
-  auto measure_peak = [&] {
-    for (int t : thread_counts) {
-      ChildResult r =
-          run_child({self, "--run-gemm", "--threads", std::to_string(t), "--gemm-size",
-                     std::to_string(gemm_size), "--gemm-reps", std::to_string(gemm_reps)},
-                    t, cenv);
-      record(r, fmt::format("gemm threads={}", t));
-      if (auto g = field(r.out, "gflops"); r.ok && g) peak[t] = std::max(peak[t], *g);
-    }
-  };
-  fmt::print("GEMM peak:\n");
-  measure_peak();
-
-  std::vector<Run> px_train, lt_train_runs, px_infer, lt_infer_runs;
-  auto run = [&](std::vector<std::string> args, int t, const char* key, double scale,
-                 std::vector<Run>& into, const std::string& what) {
-    ChildResult r = run_child(args, t, cenv);
-    record(r, what);
-    if (auto v = field(r.out, key); r.ok && v) into.push_back({t, *v * scale, r.max_rss_mb});
-  };
-  fmt::print("\nRuns:\n");
-  for (int t : thread_counts) {
-    const std::string ts = std::to_string(t);
-    run({self, "--run-train", "--threads", ts, "--samples", std::to_string(samples)}, t, "epoch_s",
-        1.0, px_train, "plexus lstm threads=" + ts);
-    if (!peer_train.empty()) {
-      run({peer_train, "lstm", ts, std::to_string(samples)}, t, "epoch_s", 1.0, lt_train_runs,
-          "libtorch lstm threads=" + ts);
-    }
-    run({self, "--run-infer", "--threads", ts, "--infer-batch", std::to_string(batch),
-         "--infer-calls", std::to_string(calls)},
-        t, "best_ms", 1.0, px_infer, "plexus lstm_infer threads=" + ts);
-    if (!peer_infer.empty()) {
-      run({peer_infer, ts, std::to_string(batch), std::to_string(calls)}, t, "best_ms", 1.0,
-          lt_infer_runs, "libtorch lstm_infer threads=" + ts);
-    }
-  }
-  fmt::print("\nGEMM peak again:\n");
-  measure_peak();
-
-  auto cells = [&](const std::vector<Run>& runs) {
-    std::string s;
-    for (int t : thread_counts) {
-      auto it =
-          std::find_if(runs.begin(), runs.end(), [&](const Run& r) { return r.threads == t; });
-      s += it == runs.end() ? " — |" : fmt::format(" {:.3f} |", it->value);
-    }
-    return s;
-  };
-  std::string head, sep;
-  for (int t : thread_counts) {
-    head += fmt::format(" plexus {}t |", t);
-    sep += "---|";
-  }
-  for (int t : thread_counts) {
-    head += fmt::format(" libtorch {}t |", t);
-    sep += "---|";
-  }
-  fmt::print("\n## Results (ratio = plexus best / libtorch best)\n\n");
-  fmt::print(
-      "| job |{} ratio | plexus GFLOP/s (% of peak) | plexus max RSS MB | libtorch max RSS "
-      "MB |\n|---|{}---|---|---|---|\n",
-      head, sep);
-  auto row = [&](const char* name, const std::vector<Run>& p, const std::vector<Run>& l,
-                 double flops, double unit) {
-    const auto pb = best_of(p), lb = best_of(l);
-    std::string ratio = "—", gf = "—", prss = "—", lrss = "—";
-    if (pb) {
-      const double g = flops / (pb->value * unit) / 1e9;
-      auto pk = peak.find(pb->threads);
-      gf = pk != peak.end()
-               ? fmt::format("{:.1f} ({:.0f}%, {}t)", g, 100 * g / pk->second, pb->threads)
-               : fmt::format("{:.1f}", g);
-      prss = fmt::format("{:.0f}", pb->rss_mb);
-    }
-    if (lb) lrss = fmt::format("{:.0f}", lb->rss_mb);
-    if (pb && lb) ratio = fmt::format("{:.2f}", pb->value / lb->value);
-    fmt::print("| {} |{}{} {} | {} | {} | {} |\n", name, cells(p), cells(l), ratio, gf, prss, lrss);
-  };
-  row("train epoch (s)", px_train, lt_train_runs, kTrainFlops * static_cast<double>(samples), 1.0);
-  row("inference batch (ms)", px_infer, lt_infer_runs, kInferFlops * batch, 1e-3);
-  fmt::print("\nGEMM peak:");
-  for (auto [t, g] : peak) fmt::print(" {}t {:.1f} GFLOP/s;", t, g);
-  fmt::print(
-      " FLOPs: {:.1f} MFLOP per training sample, {:.2f} MFLOP per inference sample "
-      "(multiply-adds x 2 of the LSTM's GEMMs).\n",
-      kTrainFlops / 1e6, kInferFlops / 1e6);
-  fmt::print("\nRaw lines:\n");
-  for (const auto& l : raw) fmt::print("{}\n", l);
-  return failures ? 1 : 0;
+  return peer_bench_main(argc, argv, spec);
 }
