@@ -52,10 +52,13 @@ add_keras_seeds() {
   esac
   return 0
 }
-# The innermost stack frame of a replayed input that is not the sanitizer's, libFuzzer's or
-# libc's own.
+# The innermost stack frame of a replayed input that is not the sanitizer's (its runtime and
+# the allocator and string functions it intercepts), libFuzzer's or libc's own.
 innermost_frame() {
-  grep -E '^ *#[0-9]+ 0x' | grep -vE '__sanitizer|__asan|__ubsan|__interceptor|fuzzer::|libc\.so|libclang_rt|compiler-rt|asan_|ubsan_|sanitizer_common' | head -1
+  grep -E '^ *#[0-9]+ 0x' |
+    grep -vE '__sanitizer|__asan|__ubsan|__interceptor|fuzzer::|libc\.so|libclang_rt|compiler-rt|asan_|ubsan_|sanitizer_common' |
+    grep -vE ' in (malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|memcpy|memmove|memset|memcmp|strlen|strnlen|strcmp|strncmp|strcpy|strncpy|operator new|operator delete)[ (\[]' |
+    head -1
 }
 # Replays every input $1 left in findings/; fails unless each crashed inside libhdf5.
 classify_findings() {
@@ -65,7 +68,7 @@ classify_findings() {
     report="$(timeout 300 "$bin" -timeout=10 -rss_limit_mb=2048 "$f" 2>&1 || true)"
     frame="$(printf '%s\n' "$report" | innermost_frame)"
     if printf '%s' "$frame" | grep -qE ' in H5[A-Za-z0-9_]+|libhdf5'; then
-      echo "$t: KNOWN LIBHDF5 CRASH (not plexus): $(basename "$f"):${frame#*in}"
+      echo "$t: KNOWN LIBHDF5 CRASH (not plexus): $(basename "$f"): $(echo "$frame" | sed -E 's/^ *//; s/ \(BuildId.*//')"
       printf '%s\n' "$report" | grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error' || true
     else
       echo "$t: FINDING $f"
