@@ -252,4 +252,19 @@ inline std::string load_average() {
   if (!(f >> a >> b >> c)) return "unknown";
   return a + " " + b + " " + c;
 }
+// The wall time of each epoch, from fit()'s callbacks.
+class EpochTimer : public px::callbacks::Callback {
+ public:
+  void on_epoch_begin(int, const px::callbacks::Logs&) override { t0_ = Clock::now(); }
+  void on_epoch_end(int, px::callbacks::Logs& logs) override {
+    seconds.push_back(std::chrono::duration<double>(Clock::now() - t0_).count());
+    loss = logs.count("loss") ? logs.at("loss") : 0.0;
+  }
+  std::vector<double> seconds;
+  double loss = 0;
+
+ private:
+  Clock::time_point t0_;
+};
+
 }  // namespace bench_util

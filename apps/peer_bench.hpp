@@ -30,20 +30,6 @@ struct PeerBench {
   std::string flops_counted;                // what the FLOPs count, for the footer
 };
 
-class EpochTimer : public px::callbacks::Callback {
- public:
-  void on_epoch_begin(int, const px::callbacks::Logs&) override { t0_ = Clock::now(); }
-  void on_epoch_end(int, px::callbacks::Logs& logs) override {
-    seconds.push_back(std::chrono::duration<double>(Clock::now() - t0_).count());
-    loss = logs.count("loss") ? logs.at("loss") : 0.0;
-  }
-  std::vector<double> seconds;
-  double loss = 0;
-
- private:
-  Clock::time_point t0_;
-};
-
 // A batch of `n` random samples of spec.sample_shape, uniform in [0, 1).
 inline px::Tensor random_inputs(const PeerBench& spec, std::size_t n, std::mt19937& rng) {
   std::vector<std::size_t> shape{n};
