@@ -18,9 +18,14 @@ cd "$(dirname "$0")/../.."
 seconds="${1:-60}"
 shift || true
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER=clang++ -DPLEXUS_FUZZ=ON -DPLEXUS_BUILD_TESTS=OFF \
-  -DPLEXUS_BUILD_APPS=OFF >/dev/null
+# A folder already configured with PLEXUS_FUZZ=ON is used as it is (CI's sanitizer stage
+# builds the suite and the fuzz targets in one clang folder); otherwise configure one that
+# holds only the library and the fuzz targets.
+if ! grep -q '^PLEXUS_FUZZ:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER=clang++ -DPLEXUS_FUZZ=ON -DPLEXUS_BUILD_TESTS=OFF \
+    -DPLEXUS_BUILD_APPS=OFF >/dev/null
+fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$f" .cpp)"); done
