@@ -22,6 +22,7 @@
 #include "layers/masking.hpp"
 #include "layers/registry.hpp"
 #include "optim/model.hpp"
+#include "optim/saving/hdf5.hpp"
 #include "optim/saving/saving.hpp"
 
 namespace px = plexus;
@@ -657,6 +658,25 @@ TEST(AttentionSaving, ModelWithAttentionSavesAndLoadsBack) {
   EXPECT_TRUE(found);
   // Weights only, into a fresh copy of the model: Keras 3's groups _query_dense/vars, ...
   m.save_weights(weights);
+  {
+    // Keras 3's layout: the MultiHeadAttention's own vars are empty, its projections'
+    // kernel and bias sit under the attribute groups; Attention's scale in its vars.
+    const auto f = px::saving::h5::File::open(weights);
+    const auto mg = f.root().group("layers").group("multi_head_attention");
+    EXPECT_TRUE(mg.group("vars").children().empty());
+    const char* groups[] = {"_query_dense", "_key_dense", "_value_dense", "_output_dense"};
+    const auto sub = {mha->query_dense(), mha->key_dense(), mha->value_dense(),
+                      mha->output_dense()};
+    std::size_t i = 0;
+    for (const auto& layer : sub) {
+      const auto vars = mg.group(groups[i++]).group("vars");
+      ASSERT_EQ(vars.children().size(), 2u) << groups[i - 1];
+      const auto ws = layer->get_weights();
+      EXPECT_EQ(px::test::max_abs_diff(vars.read_dataset("0"), ws[0]), 0.0);
+      EXPECT_EQ(px::test::max_abs_diff(vars.read_dataset("1"), ws[1]), 0.0);
+    }
+    EXPECT_EQ(f.root().group("layers").group("attention").group("vars").children().size(), 1u);
+  }
   auto fresh = px::saving::model_from_config(config);
   fresh.load_weights(weights);
   EXPECT_EQ(px::test::max_abs_diff(fresh.predict({xs, mask})[0], want[0]), 0.0);
