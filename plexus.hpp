@@ -53,6 +53,7 @@
 #include "graph/summary.hpp"
 #include "graph/symbolic.hpp"
 #include "layers/activations.hpp"
+#include "layers/attention.hpp"
 #include "layers/bidirectional.hpp"
 #include "layers/convolution.hpp"
 #include "layers/core.hpp"

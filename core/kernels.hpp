@@ -138,6 +138,30 @@ KernelPtr recurrent(RecurrentConfig config);
 // sequence back in time order). Its VJP reverses the gradient.
 KernelPtr reverse(Dim axis);
 
+// --- attention (kernels_attention.cpp) --------------------------------------------------
+// Multi-head scaled dot-product attention in one kernel (MultiHeadAttention's core):
+//   inputs  q [N, T, H*K], k [N, S, H*K], v [N, S, H*Vd] (head h = columns [h*K, (h+1)*K),
+//           Keras's (heads, dim) layout flattened), then the mask [Nm, Tm, Sm] if masked
+//           (1 = may attend; each of Nm, Tm, Sm is 1 or N, T, S: broadcast);
+//   outputs o [N, T, H*Vd] and the attention probabilities p [N, H, T, S] (before dropout).
+// p = where(allowed, softmax(where(allowed, scale * q_h k_h^T, -1e9)), 0) (Keras 3's masked
+// Softmax: a row with nothing allowed is zero); allowed = mask (and j <= i when causal).
+// In training with dropout > 0, o_h = (p * m) v_h with an inverted-dropout mask m.
+struct AttentionConfig {
+  Dim heads = 1;
+  float scale = 1.0f;
+  bool masked = false;
+  bool causal = false;
+  float dropout = 0.0f;
+};
+KernelPtr attention(AttentionConfig config);
+// masked_softmax(scores[, mask]): scores [N, T, S]; softmax over S of scores - 1e9 where not
+// allowed (Keras's Attention / AdditiveAttention); mask as for attention; causal: j <= i.
+KernelPtr masked_softmax(bool masked, bool causal);
+// expand_dims(x): a new axis of length 1 at `axis` (of the output's rank; negative counts
+// from the end): [N, T, D] with axis -2 -> [N, T, 1, D].
+KernelPtr expand_dims(Dim axis);
+
 // --- stochastic ---------------------------------------------------------------------
 // Inverted dropout: in training zero with probability rate and scale by 1/(1-rate);
 // identity otherwise. Draws from plexus::generator(). noise_shape (Keras): empty = one

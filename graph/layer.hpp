@@ -197,6 +197,20 @@ class LayerHandle {
 
   SymbolicTensor operator()(const SymbolicTensor& x) const { return (*layer_)(x); }
   SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs) const { return (*layer_)(xs); }
+  // Layers whose calls take options beyond tensors (a CallOptions type and call_with():
+  // MultiHeadAttention's attention_mask, use_causal_mask, return_attention_scores):
+  // layer({q, v}, {.use_causal_mask = true}) or layer({q, v}, kw::use_causal_mask = true).
+  template <typename U = T>
+  requires requires { typename U::CallOptions; }
+  SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs,
+                             const typename U::CallOptions& options) const {
+    return layer_->call_with(xs, options);
+  }
+  template <kw::Argument... K, typename U = T>
+  requires(sizeof...(K) > 0 && requires { typename U::CallOptions; }) SymbolicTensors operator()(
+      const std::vector<SymbolicTensor>& xs, K&&... k) const {
+    return layer_->call_with(xs, kw::make<typename U::CallOptions>(std::forward<K>(k)...));
+  }
   // Eager calls (Layer's): layer(x) on tensors.
   Tensor operator()(const Tensor& x, bool training = false) const { return (*layer_)(x, training); }
   std::vector<Tensor> operator()(const std::vector<Tensor>& xs, bool training = false) const {

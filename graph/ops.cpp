@@ -215,6 +215,23 @@ SymbolicTensor dropout(const SymbolicTensor& x, float rate, Shape noise_shape) {
   return apply(k::dropout(rate, std::move(noise_shape)), {x});
 }
 
+std::vector<SymbolicTensor> attention(const SymbolicTensor& query, const SymbolicTensor& key,
+                                      const SymbolicTensor& value, kernels::AttentionConfig config,
+                                      const SymbolicTensor& mask) {
+  config.masked = mask.defined();
+  std::vector<SymbolicTensor> in = {query, key, value};
+  if (mask.defined()) in.push_back(mask);
+  return apply_all(k::attention(config), in);
+}
+SymbolicTensor masked_softmax(const SymbolicTensor& scores, const SymbolicTensor& mask,
+                              bool causal) {
+  if (mask.defined()) return apply(k::masked_softmax(true, causal), {scores, mask});
+  return apply(k::masked_softmax(false, causal), {scores});
+}
+SymbolicTensor expand_dims(const SymbolicTensor& x, Dim axis) {
+  return apply(k::expand_dims(axis), {x});
+}
+
 SymbolicTensor training_select(const SymbolicTensor& a, const SymbolicTensor& b,
                                std::shared_ptr<const bool> enabled) {
   return apply(k::training_select(std::move(enabled)), {a, b});

@@ -80,6 +80,14 @@ SymbolicTensor dropout(const SymbolicTensor& x, float rate, Shape noise_shape = 
 SymbolicTensor training_select(const SymbolicTensor& a, const SymbolicTensor& b,
                                std::shared_ptr<const bool> enabled = nullptr);
 
+// Attention (core/kernels.hpp: attention, masked_softmax, expand_dims).
+std::vector<SymbolicTensor> attention(const SymbolicTensor& q, const SymbolicTensor& k,
+                                      const SymbolicTensor& v, kernels::AttentionConfig config,
+                                      const SymbolicTensor& mask = {});
+SymbolicTensor masked_softmax(const SymbolicTensor& scores, const SymbolicTensor& mask = {},
+                              bool causal = false);
+SymbolicTensor expand_dims(const SymbolicTensor& x, Dim axis);
+
 // Images (core/kernels.hpp: ConvConfig, PoolConfig): x [N, spatial..., C] or channels_first.
 // Spatial rank = x.rank() - 2. A bias [F] (undefined: none) is added inside the kernel.
 SymbolicTensor conv(const SymbolicTensor& x, const SymbolicTensor& kernel,

@@ -2,6 +2,7 @@
 
 #include "graph/input_layer.hpp"
 #include "layers/activations.hpp"
+#include "layers/attention.hpp"
 #include "layers/bidirectional.hpp"
 #include "layers/convolution.hpp"
 #include "layers/core.hpp"
@@ -94,6 +95,11 @@ void add_builtins(Registry<Layer>& r) {
   r.add("LSTM", factory(LSTMLayer::from_config));
   r.add("GRU", factory(GRULayer::from_config));
   r.add("Bidirectional", factory(BidirectionalLayer::from_config));
+  r.add("MultiHeadAttention", factory(MultiHeadAttentionLayer::from_config));
+  r.add("Attention",
+        factory([](const Config& c) { return BaseAttentionLayer::from_config(c, false); }));
+  r.add("AdditiveAttention",
+        factory([](const Config& c) { return BaseAttentionLayer::from_config(c, true); }));
 }
 }  // namespace
 

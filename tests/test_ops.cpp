@@ -21,6 +21,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xmath.hpp>
@@ -863,6 +864,142 @@ std::vector<Case> cases() {
       "reverse_time_2x4x3", [] { return kn::reverse(1); }, {normal({2, 4, 3})}, reverse_ref(1));
   add(
       "reverse_last_3x5", [] { return kn::reverse(-1); }, {normal({3, 5})}, reverse_ref(1));
+
+  // attention: multi-head scaled dot-product in double loops; outputs o then p, flattened.
+  // Masks hold 0/1 with every query row keeping at least one key (a fully masked row is
+  // all zero and has no gradient, checked too: row 0 of sample 1 in the broadcast case).
+  auto attention_ref = [](kn::AttentionConfig c) {
+    return [=](const Inputs& in) {
+      const Tensor &q = in[0], &k = in[1], &v = in[2];
+      const std::size_t n = q.shape()[0], t = q.shape()[1], s = k.shape()[1];
+      const std::size_t h = std::size_t(c.heads), kd = q.shape()[2] / h, vd = v.shape()[2] / h;
+      std::vector<float> o(n * t * h * vd, 0.0f), p(n * h * t * s, 0.0f);
+      for (std::size_t b = 0; b < n; ++b)
+        for (std::size_t hh = 0; hh < h; ++hh)
+          for (std::size_t i = 0; i < t; ++i) {
+            std::vector<double> z(s);
+            std::vector<bool> ok(s);
+            double mx = -1e300;
+            for (std::size_t j = 0; j < s; ++j) {
+              bool allowed = !c.causal || j <= i;
+              if (c.masked) {
+                const auto& ms = in[3].shape();
+                allowed = allowed &&
+                          in[3](ms[0] == 1 ? 0 : b, ms[1] == 1 ? 0 : i, ms[2] == 1 ? 0 : j) != 0.0f;
+              }
+              ok[j] = allowed;
+              double d = 0;
+              for (std::size_t e = 0; e < kd; ++e)
+                d += double(q(b, i, hh * kd + e)) * k(b, j, hh * kd + e);
+              z[j] = allowed ? d * c.scale : -1e9;
+              mx = std::max(mx, z[j]);
+            }
+            double sum = 0;
+            for (std::size_t j = 0; j < s; ++j) sum += std::exp(z[j] - mx);
+            for (std::size_t j = 0; j < s; ++j) {
+              const double pj = ok[j] ? std::exp(z[j] - mx) / sum : 0.0;
+              p[((b * h + hh) * t + i) * s + j] = float(pj);
+              for (std::size_t e = 0; e < vd; ++e)
+                o[(b * t + i) * h * vd + hh * vd + e] += float(pj * v(b, j, hh * vd + e));
+            }
+          }
+      Tensor out = Tensor::from_shape({o.size() + p.size()});
+      std::copy(o.begin(), o.end(), out.begin());
+      std::copy(p.begin(), p.end(), out.begin() + std::ptrdiff_t(o.size()));
+      return out;
+    };
+  };
+  auto att = [](Dim heads, float scale, bool masked, bool causal) {
+    kn::AttentionConfig c;
+    c.heads = heads;
+    c.scale = scale;
+    c.masked = masked;
+    c.causal = causal;
+    return c;
+  };
+  // Mask with row 0 of sample 1 fully masked, the rest random with key 0 always allowed.
+  auto attention_mask = [](Shape shape, bool empty_row) {
+    return [=](Rng& rng) {
+      Tensor m = condition(shape)(rng);
+      for (std::size_t r = 0; r < m.size() / m.shape()[2]; ++r) m.data()[r * m.shape()[2]] = 1.0f;
+      if (empty_row && m.shape()[0] > 1) {
+        for (std::size_t j = 0; j < m.shape()[2]; ++j) m(1, 0, j) = 0.0f;
+      }
+      return m;
+    };
+  };
+  const std::vector<std::tuple<std::string, kn::AttentionConfig, Dim, Dim, Dim, Dim, Dim, Shape>>
+      attentions = {
+          // name, config, n, t, s, key width (heads * key_dim), value width, mask shape
+          {"attention_2heads", att(2, 0.7f, false, false), 2, 3, 4, 4, 6, {}},
+          {"attention_1head_causal", att(1, 0.5f, false, true), 2, 4, 4, 3, 2, {}},
+          {"attention_3heads_masked", att(3, 0.6f, true, false), 2, 3, 4, 6, 3, {2, 3, 4}},
+          {"attention_2heads_value_mask_causal",
+           att(2, 0.8f, true, true),
+           2,
+           3,
+           3,
+           4,
+           4,
+           {2, 1, 3}},
+      };
+  for (const auto& [name, config, n, tq, s, kw, vw, mask] : attentions) {
+    std::vector<Gen> gens = {uniform({n, tq, kw}, -1, 1), uniform({n, s, kw}, -1, 1),
+                             uniform({n, s, vw}, -1, 1)};
+    std::vector<bool> diff = {true, true, true};
+    if (config.masked) {
+      gens.push_back(attention_mask(mask, mask[1] != 1));
+      diff.push_back(false);
+    }
+    const kn::AttentionConfig c = config;
+    add(
+        name, [=] { return kn::attention(c); }, gens, attention_ref(c), diff);
+  }
+  auto masked_softmax_ref = [](bool masked, bool causal) {
+    return [=](const Inputs& in) {
+      const Tensor& x = in[0];
+      const std::size_t n = x.shape()[0], t = x.shape()[1], s = x.shape()[2];
+      Tensor out = x;
+      for (std::size_t b = 0; b < n; ++b)
+        for (std::size_t i = 0; i < t; ++i) {
+          std::vector<double> z(s);
+          double mx = -1e300, sum = 0;
+          for (std::size_t j = 0; j < s; ++j) {
+            bool ok = !causal || j <= i;
+            if (masked) {
+              const auto& ms = in[1].shape();
+              ok = ok && in[1](ms[0] == 1 ? 0 : b, ms[1] == 1 ? 0 : i, ms[2] == 1 ? 0 : j) != 0.0f;
+            }
+            z[j] = double(x(b, i, j)) - (ok ? 0.0 : 1e9);
+            mx = std::max(mx, z[j]);
+          }
+          for (std::size_t j = 0; j < s; ++j) sum += std::exp(z[j] - mx);
+          for (std::size_t j = 0; j < s; ++j) out(b, i, j) = float(std::exp(z[j] - mx) / sum);
+        }
+      return out;
+    };
+  };
+  add("masked_softmax_value_mask", [] { return kn::masked_softmax(true, false); },
+      {normal({2, 3, 4}), attention_mask({2, 1, 4}, false)}, masked_softmax_ref(true, false),
+      {true, false});
+  add(
+      "masked_softmax_causal", [] { return kn::masked_softmax(false, true); }, {normal({2, 3, 3})},
+      masked_softmax_ref(false, true));
+  auto expand_ref = [](Dim axis) {
+    return [=](const Inputs& in) {
+      Shape s(in[0].shape().begin(), in[0].shape().end());
+      const std::size_t a = std::size_t(axis < 0 ? axis + Dim(s.size()) + 1 : axis);
+      s.insert(s.begin() + std::ptrdiff_t(a), 1);
+      Tensor out;
+      px::resize_to(out, s);
+      std::copy(in[0].begin(), in[0].end(), out.begin());
+      return out;
+    };
+  };
+  add(
+      "expand_dims_neg2", [] { return kn::expand_dims(-2); }, {normal({2, 3, 4})}, expand_ref(-2));
+  add(
+      "expand_dims_1", [] { return kn::expand_dims(1); }, {normal({2, 3})}, expand_ref(1));
   return t;
 }
 
@@ -1069,18 +1206,32 @@ INSTANTIATE_TEST_SUITE_P(AllKernels, OpTest, testing::ValuesIn(cases()),
 TEST(OpTable, CoversEveryKernel) {
   std::set<std::string> seen;
   for (const Case& c : cases()) seen.insert(c.make()->name());
-  for (const char* name : {"matmul",       "add",         "subtract", "multiply",
-                           "divide",       "pow",         "maximum",  "minimum",
-                           "where",        "negative",    "exp",      "log",
-                           "sqrt",         "square",      "abs",      "tanh",
-                           "sigmoid",      "relu",        "elu",      "selu",
-                           "leaky_relu",   "softplus",    "gelu",     "swish",
-                           "hard_sigmoid", "clip",        "affine",   "sum",
-                           "mean",         "max",         "reshape",  "transpose",
-                           "concatenate",  "slice",       "gather",   "take_along_axis",
-                           "softmax",      "log_softmax", "conv",     "conv_transpose",
-                           "max_pool",     "avg_pool",    "pad",      "split",
-                           "simple_rnn",   "lstm",        "gru",      "reverse"}) {
+  for (const char* name : {"matmul",       "add",
+                           "subtract",     "multiply",
+                           "divide",       "pow",
+                           "maximum",      "minimum",
+                           "where",        "negative",
+                           "exp",          "log",
+                           "sqrt",         "square",
+                           "abs",          "tanh",
+                           "sigmoid",      "relu",
+                           "elu",          "selu",
+                           "leaky_relu",   "softplus",
+                           "gelu",         "swish",
+                           "hard_sigmoid", "clip",
+                           "affine",       "sum",
+                           "mean",         "max",
+                           "reshape",      "transpose",
+                           "concatenate",  "slice",
+                           "gather",       "take_along_axis",
+                           "softmax",      "log_softmax",
+                           "conv",         "conv_transpose",
+                           "max_pool",     "avg_pool",
+                           "pad",          "split",
+                           "simple_rnn",   "lstm",
+                           "gru",          "reverse",
+                           "attention",    "masked_softmax",
+                           "expand_dims"}) {
     EXPECT_TRUE(seen.count(name)) << name << " has no gradient-test case";
   }
 }

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -16,6 +18,7 @@
 #include "core/file_io.hpp"
 #include "graph/functional.hpp"
 #include "graph/input_layer.hpp"
+#include "layers/attention.hpp"
 #include "layers/bidirectional.hpp"
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
@@ -72,6 +75,14 @@ Config shape_config(const Shape& s) {
 Config build_config(const Layer& layer) {
   const auto& shapes = layer.build_shapes();
   if (shapes.empty()) return {{"input_shape", nullptr}};
+  // Keras builds MultiHeadAttention from named shapes (build(query_shape, value_shape,
+  // key_shape)) and writes them as a shapes_dict.
+  if (const auto* m = dynamic_cast<const layers::MultiHeadAttentionLayer*>(&layer)) {
+    Config dict = {{"query_shape", shape_config(shapes.at(0))},
+                   {"value_shape", shape_config(shapes.at(1))}};
+    if (m->built_with_key()) dict["key_shape"] = shape_config(shapes.at(2));
+    return {{"shapes_dict", dict}};
+  }
   if (shapes.size() == 1) return {{"input_shape", shape_config(shapes[0])}};
   Config list = Config::array();
   for (auto& s : shapes) list.push_back(shape_config(s));
@@ -150,14 +161,33 @@ Config functional_config(const graph::Functional& g) {
     if (!dynamic_cast<const graph::InputLayer*>(l.get())) {
       for (const LayerCall* call : calls_of[l.get()]) {
         Config args = Config::array();
-        if (takes_list(*l, *call)) {
+        Config kwargs = Config::object();
+        if (const auto* att = dynamic_cast<const layers::AttentionLayerBase*>(l.get())) {
+          // Keras's call: mha(query, value[, key], attention_mask=..., use_causal_mask=...)
+          // with positional tensors; attention([query, value[, key]], ...) with a list.
+          const auto rec = att->call_record(call->outputs.at(0).get());
+          std::vector<SymbolicTensor> tensors = call->inputs;
+          if (rec.attention_mask) {
+            kwargs["attention_mask"] = keras_tensor(tensors.back());
+            tensors.pop_back();
+          }
+          if (rec.use_causal_mask) kwargs["use_causal_mask"] = true;
+          if (rec.return_attention_scores) kwargs["return_attention_scores"] = true;
+          Config list = Config::array();
+          for (auto& x : tensors) list.push_back(keras_tensor(x));
+          if (dynamic_cast<const layers::MultiHeadAttentionLayer*>(l.get())) {
+            args = list;
+          } else {
+            args.push_back(list);
+          }
+        } else if (takes_list(*l, *call)) {
           Config list = Config::array();
           for (auto& x : call->inputs) list.push_back(keras_tensor(x));
           args.push_back(list);
         } else {
           args.push_back(keras_tensor(call->inputs.at(0)));
         }
-        nodes.push_back({{"args", args}, {"kwargs", Config::object()}});
+        nodes.push_back({{"args", args}, {"kwargs", kwargs}});
       }
     }
     entry["inbound_nodes"] = nodes;
@@ -213,6 +243,8 @@ Ref ref_from_history(const Config& h, std::string_view where) {
 struct NodeSpec {
   std::vector<Ref> inputs;
   bool list = false;
+  // Attention layers' call options (layers/attention.hpp); the mask is the last input.
+  bool attention_options = false, attention_mask = false, causal = false, scores = false;
 };
 
 Ref keras_tensor_ref(const Config& t, std::string_view where) {
@@ -231,22 +263,51 @@ std::vector<NodeSpec> parse_inbound_nodes(const Config& nodes, const std::string
   for (const auto& node : nodes) {
     NodeSpec spec;
     if (node.is_object()) {  // Keras 3: {"args": [...], "kwargs": {...}}
-      const Config args = node.value("args", Config::array());
+      Config args = node.value("args", Config::array());
+      const bool tensors_only =
+          args.is_array() &&
+          std::all_of(args.begin(), args.end(), [](const Config& a) { return a.is_object(); });
+      // Several positional tensors (MultiHeadAttention's query, value[, key]): one list.
+      if (args.is_array() && args.size() > 1 && tensors_only) args = Config::array({args});
       if (!args.is_array() || args.size() != 1) {
         throw Error("{}: plexus reads layer calls with one positional argument, received {}", where,
                     args.dump().substr(0, 200));
       }
+      std::optional<Ref> key, mask;
       if (node.contains("kwargs") && node["kwargs"].is_object()) {
         for (auto& [k, v] : node["kwargs"].items()) {
           // training=False (a Dropout called in inference mode) is the inference behaviour
-          // plexus gives anyway; masks and other call arguments are refused.
+          // plexus gives anyway; the inputs' masks are plexus's own (layers/masking.hpp);
+          // attention layers' options are read; other call arguments are refused.
           if (v.is_null() || (k == "training" && v.is_boolean())) continue;
+          if (k == "query_mask" || k == "value_mask" || k == "key_mask" || k == "mask") continue;
+          if ((k == "use_causal_mask" || k == "return_attention_scores") && v.is_boolean()) {
+            spec.attention_options = true;
+            (k == "use_causal_mask" ? spec.causal : spec.scores) = v.get<bool>();
+            continue;
+          }
+          if (k == "key" || k == "attention_mask") {
+            (k == "key" ? key : mask) = keras_tensor_ref(v, where);
+            spec.attention_options = true;
+            continue;
+          }
           throw Error("{}: the call argument {}={} is not supported", where, k,
                       v.dump().substr(0, 100));
         }
       }
       const Config& a = args[0];
-      if (a.is_array()) {
+      if (key || mask) {
+        if (!a.is_array()) {
+          throw Error("{}: key/attention_mask need a [query, value] call", where);
+        }
+        spec.list = true;
+        for (const auto& t : a) spec.inputs.push_back(keras_tensor_ref(t, where));
+        if (key) spec.inputs.push_back(*key);
+        if (mask) {
+          spec.inputs.push_back(*mask);
+          spec.attention_mask = true;
+        }
+      } else if (a.is_array()) {
         spec.list = true;
         for (const auto& t : a) spec.inputs.push_back(keras_tensor_ref(t, where));
       } else {
@@ -362,8 +423,24 @@ Model functional_from_config(const Config& inner, const std::string& model_name)
           args.push_back(t);
         }
         if (!ready) break;
-        SymbolicTensors outs =
-            spec.list || args.size() > 1 ? p.layer(args) : SymbolicTensors{p.layer(args[0])};
+        SymbolicTensors outs;
+        if (spec.attention_options) {
+          auto* att = dynamic_cast<layers::AttentionLayerBase*>(p.layer.get().get());
+          if (!att) {
+            throw Error("{}: layer \"{}\" ({}) takes no attention call options", where,
+                        p.layer->name(), p.layer->class_name());
+          }
+          layers::AttentionCallOptions o;
+          if (spec.attention_mask) {
+            o.attention_mask = args.back();
+            args.pop_back();
+          }
+          o.use_causal_mask = spec.causal;
+          o.return_attention_scores = spec.scores;
+          outs = att->call_with(args, o);
+        } else {
+          outs = spec.list || args.size() > 1 ? p.layer(args) : SymbolicTensors{p.layer(args[0])};
+        }
         produced[{p.layer->name(), p.done}] = outs;
         ++p.done;
         progress = true;
@@ -455,6 +532,18 @@ std::vector<std::pair<std::string, std::vector<Variable>>> var_groups(const Laye
             {"forward_layer/cell/vars", saving_order(*b->forward_layer())},
             {"backward_layer/vars", {}},
             {"backward_layer/cell/vars", saving_order(*b->backward_layer())}};
+  }
+  // MultiHeadAttention: its four EinsumDense attributes (and the weightless _softmax and
+  // _dropout_layer Keras also writes).
+  if (const auto* m = dynamic_cast<const layers::MultiHeadAttentionLayer*>(&l)) {
+    if (!m->query_dense().get()) return {{"vars", {}}};
+    return {{"vars", {}},
+            {"_dropout_layer/vars", {}},
+            {"_key_dense/vars", saving_order(*m->key_dense())},
+            {"_output_dense/vars", saving_order(*m->output_dense())},
+            {"_query_dense/vars", saving_order(*m->query_dense())},
+            {"_softmax/vars", {}},
+            {"_value_dense/vars", saving_order(*m->value_dense())}};
   }
   return {{"vars", saving_order(l)}};
 }
