@@ -30,6 +30,7 @@
 #include "optim/model.hpp"
 #include "optim/optimizers.hpp"
 #include "optim/saving/backup.hpp"
+#include "optim/saving/checkpoint.hpp"
 
 namespace px = plexus;
 namespace dist = plexus::distribution;
@@ -249,6 +250,28 @@ TEST(DataParallel, AMetricWithoutStateIsAnError) {
       {.optimizer = "adam", .loss = "sparse_categorical_crossentropy", .metrics = {Opaque()}});
   const std::string e = error_of([&] { m.fit(x, y, {.epochs = 1, .verbose = 0}); });
   EXPECT_NE(e.find("metric \"opaque\""), std::string::npos) << e;
+}
+
+TEST(DataParallel, OnlyProcessZeroWritesFiles) {
+  const Tensor x = features(), y = labels(x);
+  const std::string me = std::to_string(dist::process_id());
+  const std::filesystem::path dir = std::filesystem::current_path() / "chief_only";
+  const std::string log = (dir / ("log_" + me + ".csv")).string();
+  const std::string ckpt = (dir / ("ckpt_" + me + ".weights.h5")).string();
+  if (dist::is_chief()) std::filesystem::create_directories(dir);
+  dist::communicator()->barrier();
+  std::filesystem::remove(log);
+  std::filesystem::remove(ckpt);
+  px::Model m = mlp(8);
+  m.fit(x, y,
+        {.epochs = 2,
+         .batch_size = 16,
+         .verbose = 0,
+         .callbacks = {
+             px::callbacks::CSVLogger(log),
+             px::callbacks::ModelCheckpoint({.filepath = ckpt, .save_weights_only = true})}});
+  EXPECT_EQ(std::filesystem::exists(log), dist::is_chief()) << log;
+  EXPECT_EQ(std::filesystem::exists(ckpt), dist::is_chief()) << ckpt;
 }
 
 // --- the fault and resume modes -----------------------------------------------------------
