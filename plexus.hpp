@@ -70,6 +70,7 @@
 #include "layers/reshaping.hpp"
 #include "optim/callback.hpp"
 #include "optim/callbacks.hpp"
+#include "optim/distribution.hpp"
 #include "optim/gradient_check.hpp"
 #include "optim/losses.hpp"
 #include "optim/metrics.hpp"

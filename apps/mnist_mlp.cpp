@@ -11,6 +11,7 @@
 //   test_loss, test_acc = model.evaluate(x_test, y_test)
 //
 //   mnist_mlp --data /path/to/data          # the folder holding mnist/ (or the IDX files)
+//   mpirun -np 2 mnist_mlp --data-parallel  # the same training on 2 processes (global batch 32)
 #include <CLI/CLI.hpp>
 #include <plexus.hpp>
 
@@ -25,7 +26,15 @@ int main(int argc, char** argv) {
   app::add_options(cli, o, "Folder holding mnist/ (default: $PLEXUS_DATA, then download)",
                    "Exit 1 when the test accuracy is below this");
   cli.add_option("--seed", seed, "Random seed")->capture_default_str();
+  bool data_parallel = false;
+  cli.add_flag("--data-parallel", data_parallel,
+               "Train data-parallel on the processes mpirun started (batch size stays global)");
   CLI11_PARSE(cli, argc, argv);
+  if (data_parallel) {
+    px::distribution::initialize(&argc, &argv);
+    px::distribution::set_distribution(px::distribution::DataParallel());
+  }
+  const bool chief = px::distribution::is_chief();  // process 0 prints and writes files
 
   return app::guarded_main(o.skip_if_no_data, [&] {
     px::utils::set_random_seed(seed);
@@ -40,17 +49,21 @@ int main(int argc, char** argv) {
         px::layers::Dense(64, {.activation = "relu", .input_shape = {784}}),
         px::layers::Dense(10, "softmax"),
     });
-    if (!o.quiet) model.summary();
+    if (!o.quiet && chief) model.summary();
+    if (data_parallel && chief) {
+      fmt::print("Data-parallel on {} processes\n", px::distribution::num_processes());
+    }
 
     model.compile("adam", "categorical_crossentropy", {"accuracy"});
     px::History history = model.fit(
         x_train, y_train, {.epochs = o.epochs, .batch_size = o.batch_size, .verbose = o.verbose});
 
     std::vector<double> scores = model.evaluate(x_test, y_test, {.verbose = o.verbose ? 1 : 0});
-    fmt::print("Test loss: {:.4f}\nTest accuracy: {:.4f}\n", scores[0], scores[1]);
-    app::save_model(model, o.save);
-
-    app::save_curves(history, o.curves, "MNIST 784-64-10");
+    if (chief) {
+      fmt::print("Test loss: {:.4f}\nTest accuracy: {:.4f}\n", scores[0], scores[1]);
+      app::save_model(model, o.save);
+      app::save_curves(history, o.curves, "MNIST 784-64-10");
+    }
     return app::check_minimum("test accuracy", scores[1], o.expect_min);
   });
 }

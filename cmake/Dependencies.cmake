@@ -29,3 +29,15 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(PLEXUS_HDF5 REQUIRED IMPORTED_TARGET GLOBAL hdf5-serial)
 pkg_check_modules(PLEXUS_LIBZIP REQUIRED IMPORTED_TARGET GLOBAL libzip)
 list(APPEND PLEXUS_PRIVATE_LIBS PkgConfig::PLEXUS_HDF5 PkgConfig::PLEXUS_LIBZIP)
+# Data-parallel training: the optional component plexus::distribution over MPI (Debian
+# libopenmpi-dev, openmpi-bin), on by default where MPI is found. The core library does not
+# depend on it.
+find_package(MPI COMPONENTS CXX QUIET)
+option(PLEXUS_WITH_MPI "Build plexus::distribution, data-parallel training over MPI" ${MPI_CXX_FOUND})
+if(PLEXUS_WITH_MPI AND NOT MPI_CXX_FOUND)
+  message(FATAL_ERROR "PLEXUS_WITH_MPI is ON but MPI was not found: install libopenmpi-dev "
+                      "openmpi-bin, or configure with -DPLEXUS_WITH_MPI=OFF")
+endif()
+if(PLEXUS_WITH_MPI)
+  find_program(PLEXUS_MPIEXEC NAMES mpirun mpiexec HINTS ${MPIEXEC_EXECUTABLE} REQUIRED)
+endif()

@@ -1,6 +1,10 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
-install(TARGETS plexus EXPORT plexusTargets
+set(_plexus_targets plexus)
+if(TARGET plexus_distribution)
+  list(APPEND _plexus_targets plexus_distribution)
+endif()
+install(TARGETS ${_plexus_targets} EXPORT plexusTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES plexus.hpp DESTINATION include/plexus)

@@ -55,7 +55,7 @@ class Dropout final : public Kernel {
     // One draw from the library generator seeds a counter-based stream: element i keeps
     // when the top 32 bits of splitmix64(seed + i * golden) fall below keep * 2^32. Same
     // seed, same masks; and unlike stepping mt19937_64 per element the loop vectorises.
-    const std::uint64_t seed = generator()();
+    const std::uint64_t seed = generator()() ^ process_stream_salt();
     const double keep = 1.0 - static_cast<double>(rate_);
     const auto threshold = static_cast<std::uint64_t>(keep * 4294967296.0);
     const float scale = 1.0f / (1.0f - rate_);

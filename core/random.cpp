@@ -7,6 +7,11 @@ Generator& generator() {
   return gen;
 }
 
+std::uint64_t& process_stream_salt() {
+  static std::uint64_t salt = 0;
+  return salt;
+}
+
 namespace utils {
 void set_random_seed(std::uint64_t seed) { generator().seed(seed); }
 }  // namespace utils

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "optim/distribution.hpp"
 #include "optim/model.hpp"
 #include "optim/optimizers.hpp"
 
@@ -105,6 +106,8 @@ CSVLogger::~CSVLogger() = default;
 
 void CSVLogger::on_train_begin(const Logs&) {
   contents_.clear();
+  active_ = false;
+  if (!distribution::is_chief()) return;  // data-parallel: process 0 writes the log
   if (options_.append) {
     std::error_code ec;
     if (std::filesystem::exists(filename_, ec)) {

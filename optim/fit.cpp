@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "optim/callbacks.hpp"
+#include "optim/data_parallel.hpp"
 #include "optim/model_state.hpp"
 #include "optim/option_checks.hpp"
 #include "optim/progbar.hpp"
@@ -47,6 +48,14 @@ void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, co
 
 void optim::train_step(TrainState& st, const std::vector<const Tensor*>& feeds) {
   optim::backprop(st, feeds, Context{.training = true});
+  st.update_values.resize(st.updates.size());
+  for (std::size_t u = 0; u < st.updates.size(); ++u) {
+    st.update_values[u] = st.executor->output(st.update_out[u]).data();
+  }
+  apply_step(st);
+}
+
+void optim::apply_step(TrainState& st) {
   bool any = false;
   for (const Tensor* g : st.grad_ptrs) any |= g != nullptr;
   if (any) st.optimizer->apply(st.grad_ptrs, st.trainable_raw);
@@ -58,8 +67,7 @@ void optim::train_step(TrainState& st, const std::vector<const Tensor*>& feeds) 
   for (std::size_t u = 0; u < st.updates.size(); ++u) {
     const StateUpdate& up = st.updates[u];
     if (!up.layer->trainable()) continue;
-    const Tensor& v = st.executor->output(st.update_out[u]);
-    std::copy_n(v.data(), v.size(), up.variable->value.data());
+    std::copy_n(st.update_values[u], up.variable->value.size(), up.variable->value.data());
   }
 }
 
@@ -149,6 +157,39 @@ struct Trackers {
     }
   }
   std::vector<const Tensor*> ys_, sws_;
+  // The logs over every process of a data-parallel run (par null: this process's): the
+  // totals and the metric states summed, the local states restored afterwards.
+  callbacks::Logs logs(TrainState& st, const std::string& prefix, optim::DataParallelRun* par) {
+    if (!par) return logs(st, prefix);
+    scratch_.clear();
+    scratch_.push_back(loss_sum);
+    scratch_.push_back(count);
+    scratch_.insert(scratch_.end(), out_sums.begin(), out_sums.end());
+    states_.clear();
+    for (auto& o : st.outputs) {
+      for (auto& m : o.metrics) {
+        for (double* v : m->state_values()) {
+          states_.push_back(v);
+          scratch_.push_back(*v);
+        }
+      }
+    }
+    saved_ = scratch_;
+    par->sum(scratch_);
+    loss_sum = scratch_[0];
+    count = scratch_[1];
+    std::copy_n(scratch_.begin() + 2, out_sums.size(), out_sums.begin());
+    const std::size_t m0 = 2 + out_sums.size();
+    for (std::size_t i = 0; i < states_.size(); ++i) *states_[i] = scratch_[m0 + i];
+    callbacks::Logs l = logs(st, prefix);
+    loss_sum = saved_[0];
+    count = saved_[1];
+    std::copy_n(saved_.begin() + 2, out_sums.size(), out_sums.begin());
+    for (std::size_t i = 0; i < states_.size(); ++i) *states_[i] = saved_[m0 + i];
+    return l;
+  }
+  std::vector<double> scratch_, saved_;
+  std::vector<double*> states_;
   callbacks::Logs logs(const TrainState& st, const std::string& prefix) const {
     callbacks::Logs l;
     l[prefix + "loss"] = count > 0 ? loss_sum / count : 0.0;
@@ -166,7 +207,7 @@ struct Trackers {
 callbacks::Logs run_evaluation(TrainState& st, const Dataset& d, std::size_t batch_size,
                                const std::string& prefix,
                                const std::vector<std::shared_ptr<callbacks::Callback>>& cbs,
-                               int verbose) {
+                               int verbose, optim::DataParallelRun* par = nullptr) {
   Trackers tr;
   tr.reset(st);
   const std::size_t steps = (d.n + batch_size - 1) / batch_size;
@@ -176,6 +217,21 @@ callbacks::Logs run_evaluation(TrainState& st, const Dataset& d, std::size_t bat
   for (std::size_t s = 0; s < steps; ++s) {
     const std::size_t begin = s * batch_size, count = std::min(batch_size, d.n - begin);
     for (auto& cb : cbs) cb->on_test_batch_begin(static_cast<int>(s), {});
+    if (par) {
+      // This process's shard of the batch; the logs are summed over the processes.
+      const auto sh = optim::shard_of(count, par->comm().rank(), par->comm().size());
+      if (sh.count > 0) {
+        fill_batch(d, nullptr, begin + sh.begin, sh.count, batch);
+        feed_pointers(batch, feeds);
+        st.executor->forward(feeds, Context{.training = false});
+        tr.update(st, batch);
+      }
+      auto logs = tr.logs(st, prefix, par);
+      for (auto& cb : cbs) cb->on_test_batch_end(static_cast<int>(s), logs);
+      bar.update(static_cast<int>(s + 1), logs, s + 1 == steps);
+      if (s + 1 == steps) return logs;
+      continue;
+    }
     if (steps == 1) {
       feed_pointers(d, feeds);  // one batch: the caller's tensors, not copies
     } else {
@@ -208,120 +264,194 @@ std::vector<double> logs_in_order(const Model& model, const callbacks::Logs& log
 // --- fit -----------------------------------------------------------------------------------
 
 History Model::fit(const Data& x, const Data& y, FitOptions options) {
-  optim::check_fit_options(options);
-  ensure_built(input_list(x));
-  TrainState& st = ready_state(*this);
-  if (options.batch_size <= 0) throw Error("fit: batch_size must be positive");
-  if (options.epochs < 0) throw Error("fit: epochs must not be negative");
-  if (options.validation_split < 0 || options.validation_split >= 1) {
-    throw Error("fit: validation_split must be in [0, 1), received {}", options.validation_split);
-  }
-  Dataset all = make_dataset(*this, st, x, y, options.sample_weight, options.class_weight);
+  // Data-parallel (optim/distribution.hpp): the setup's errors are agreed on by every
+  // process at entry (DataParallelRun::enter); after it, an exception on one process
+  // aborts the job, since its peers would wait for it in the next collective.
+  std::optional<optim::DataParallelRun> par;
+  if (distribution::active()) par.emplace(*distribution::communicator(), *this);
+  if (par && !distribution::is_chief()) options.verbose = 0;  // process 0 prints
+  std::exception_ptr setup_error;
+  TrainState* stp = nullptr;
   Dataset train, val;
   bool has_val = false;
-  if (options.validation_data) {
-    const auto& vd = *options.validation_data;
-    val = make_dataset(*this, st, vd.x, vd.y, vd.sample_weight, {});
-    train = std::move(all);
-    has_val = true;
-  } else if (options.validation_split > 0) {
-    // Keras: the LAST fraction of the samples, taken before any shuffling.
-    const auto split_at =
-        static_cast<std::size_t>(std::floor(all.n * (1.0 - options.validation_split)));
-    if (split_at == 0 || split_at == all.n) {
-      throw Error(
-          "fit: validation_split={} of {} samples leaves {} training and {} validation "
-          "samples; both need at least one",
-          options.validation_split, all.n, split_at, all.n - split_at);
-    }
-    train = take(all, 0, split_at);
-    val = take(all, split_at, all.n - split_at);
-    has_val = true;
-  } else {
-    train = std::move(all);
-  }
-
   auto history_cb = std::make_shared<callbacks::History>();
   std::vector<std::shared_ptr<callbacks::Callback>> cbs;
-  for (auto& c : options.callbacks) cbs.push_back(c.object);
-  cbs.push_back(history_cb);
-  const std::size_t bs = static_cast<std::size_t>(options.batch_size);
-  const std::size_t steps = (train.n + bs - 1) / bs;
-  for (auto& cb : cbs) {
-    cb->set_model(this);
-    cb->set_params(
-        {.epochs = options.epochs, .steps = static_cast<int>(steps), .verbose = options.verbose});
-  }
-  stop_training = false;
-  for (auto& cb : cbs) cb->on_train_begin({});
+  std::size_t bs = 0, steps = 0;
   int first_epoch = options.initial_epoch;
   std::size_t first_step = 0;
   std::function<void()> after_shuffle;
-  if (st.resume) {  // a callback restored an interrupted run (BackupAndRestore)
-    first_epoch = st.resume->epoch;
-    first_step = st.resume->step;
-    after_shuffle = std::move(st.resume->after_shuffle);
-    st.resume.reset();
+  try {
+    optim::check_fit_options(options);
+    ensure_built(input_list(x));
+    stp = &ready_state(*this);
+    TrainState& st = *stp;
+    if (options.batch_size <= 0) throw Error("fit: batch_size must be positive");
+    if (options.epochs < 0) throw Error("fit: epochs must not be negative");
+    if (options.validation_split < 0 || options.validation_split >= 1) {
+      throw Error("fit: validation_split must be in [0, 1), received {}", options.validation_split);
+    }
+    Dataset all = make_dataset(*this, st, x, y, options.sample_weight, options.class_weight);
+    if (options.validation_data) {
+      const auto& vd = *options.validation_data;
+      val = make_dataset(*this, st, vd.x, vd.y, vd.sample_weight, {});
+      train = std::move(all);
+      has_val = true;
+    } else if (options.validation_split > 0) {
+      // Keras: the LAST fraction of the samples, taken before any shuffling.
+      const auto split_at =
+          static_cast<std::size_t>(std::floor(all.n * (1.0 - options.validation_split)));
+      if (split_at == 0 || split_at == all.n) {
+        throw Error(
+            "fit: validation_split={} of {} samples leaves {} training and {} validation "
+            "samples; both need at least one",
+            options.validation_split, all.n, split_at, all.n - split_at);
+      }
+      train = take(all, 0, split_at);
+      val = take(all, split_at, all.n - split_at);
+      has_val = true;
+    } else {
+      train = std::move(all);
+    }
+
+    for (auto& c : options.callbacks) cbs.push_back(c.object);
+    cbs.push_back(history_cb);
+    bs = static_cast<std::size_t>(options.batch_size);
+    steps = (train.n + bs - 1) / bs;
+    for (auto& cb : cbs) {
+      cb->set_model(this);
+      cb->set_params(
+          {.epochs = options.epochs, .steps = static_cast<int>(steps), .verbose = options.verbose});
+    }
+    stop_training = false;
+    for (auto& cb : cbs) cb->on_train_begin({});
+    if (st.resume) {  // a callback restored an interrupted run (BackupAndRestore)
+      first_epoch = st.resume->epoch;
+      first_step = st.resume->step;
+      after_shuffle = std::move(st.resume->after_shuffle);
+      st.resume.reset();
+    }
+  } catch (...) {
+    if (!par) throw;
+    setup_error = std::current_exception();
   }
+  if (par) {
+    par->enter({.what = "fit",
+                .samples = train.n,
+                .val_samples = has_val ? val.n : 0,
+                .batch_size = bs,
+                .epochs = options.epochs,
+                .initial_epoch = first_epoch * 1000003LL + static_cast<long long>(first_step),
+                .shuffle = options.shuffle},
+               setup_error, stp);
+  }
+  TrainState& st = *stp;
+  const int rank = par ? par->comm().rank() : 0, size = par ? par->comm().size() : 1;
 
   std::vector<std::size_t> order(train.n);
   Batch batch;
   std::vector<const Tensor*> feeds;
   Trackers tr;
   const bool batch_callbacks = cbs.size() > 1;
-  for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
-    if (options.verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
-    for (auto& cb : cbs) cb->on_epoch_begin(epoch, {});
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    if (options.shuffle) std::shuffle(order.begin(), order.end(), generator());
-    if (after_shuffle) std::exchange(after_shuffle, nullptr)();
-    tr.reset(st);
-    optim::Progbar bar(static_cast<int>(steps), options.verbose);
-    for (std::size_t s = epoch == first_epoch ? first_step : 0; s < steps && !stop_training; ++s) {
-      const std::size_t begin = s * bs, count = std::min(bs, train.n - begin);
-      if (batch_callbacks) {
-        for (auto& cb : cbs) cb->on_train_batch_begin(static_cast<int>(s), {});
-      }
-      fill_batch(train, &order, begin, count, batch);
-      feed_pointers(batch, feeds);
-      optim::train_step(st, feeds);
-      tr.update(st, batch);
-      const bool last = s + 1 == steps;
-      if (batch_callbacks || (options.verbose == 1 && !last)) {
-        auto logs = tr.logs(st, "");
+  try {
+    for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+      if (options.verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
+      for (auto& cb : cbs) cb->on_epoch_begin(epoch, {});
+      std::iota(order.begin(), order.end(), std::size_t{0});
+      if (options.shuffle) std::shuffle(order.begin(), order.end(), generator());
+      if (after_shuffle) std::exchange(after_shuffle, nullptr)();
+      tr.reset(st);
+      optim::Progbar bar(static_cast<int>(steps), options.verbose);
+      for (std::size_t s = epoch == first_epoch ? first_step : 0; s < steps && !stop_training;
+           ++s) {
+        const std::size_t begin = s * bs, count = std::min(bs, train.n - begin);
         if (batch_callbacks) {
-          for (auto& cb : cbs) cb->on_train_batch_end(static_cast<int>(s), logs);
+          for (auto& cb : cbs) cb->on_train_batch_begin(static_cast<int>(s), {});
         }
-        if (!last) bar.update(static_cast<int>(s + 1), logs, false);
+        const bool last = s + 1 == steps;
+        if (par) {
+          // This process's shard of the global batch; the step is the global batch's.
+          const auto sh = optim::shard_of(count, rank, size);
+          if (sh.count > 0) {
+            fill_batch(train, &order, begin + sh.begin, sh.count, batch);
+            feed_pointers(batch, feeds);
+          }
+          par->train_step(st, feeds, sh.count, count);
+          if (sh.count > 0) tr.update(st, batch);
+          auto logs = tr.logs(st, "", &*par);
+          if (batch_callbacks) {
+            for (auto& cb : cbs) cb->on_train_batch_end(static_cast<int>(s), logs);
+          }
+          if (!last) bar.update(static_cast<int>(s + 1), logs, false);
+          stop_training = par->any(stop_training);
+          continue;
+        }
+        fill_batch(train, &order, begin, count, batch);
+        feed_pointers(batch, feeds);
+        optim::train_step(st, feeds);
+        tr.update(st, batch);
+        if (batch_callbacks || (options.verbose == 1 && !last)) {
+          auto logs = tr.logs(st, "");
+          if (batch_callbacks) {
+            for (auto& cb : cbs) cb->on_train_batch_end(static_cast<int>(s), logs);
+          }
+          if (!last) bar.update(static_cast<int>(s + 1), logs, false);
+        }
       }
+      callbacks::Logs logs = par ? tr.logs(st, "", &*par) : tr.logs(st, "");
+      if (has_val && !stop_training) {
+        auto vlogs = run_evaluation(st, val, bs, "val_", {}, 0, par ? &*par : nullptr);
+        logs.insert(vlogs.begin(), vlogs.end());
+      }
+      bar.update(static_cast<int>(steps), logs, true);
+      for (auto& cb : cbs) cb->on_epoch_end(epoch, logs);
+      if (par) stop_training = par->any(stop_training);
     }
-    callbacks::Logs logs = tr.logs(st, "");
-    if (has_val && !stop_training) {
-      auto vlogs = run_evaluation(st, val, bs, "val_", {}, 0);
-      logs.insert(vlogs.begin(), vlogs.end());
-    }
-    bar.update(static_cast<int>(steps), logs, true);
-    for (auto& cb : cbs) cb->on_epoch_end(epoch, logs);
+    for (auto& cb : cbs) cb->on_train_end({});
+  } catch (const std::exception& e) {
+    if (!par) throw;
+    distribution::abort_job(fmt::format("fit failed: {}", e.what()));
   }
-  for (auto& cb : cbs) cb->on_train_end({});
   return history_cb->history();
 }
 
 std::vector<double> Model::evaluate(const Data& x, const Data& y, EvaluateOptions options) {
-  ensure_built(input_list(x));
-  TrainState& st = ready_state(*this);
-  if (options.batch_size <= 0) throw Error("evaluate: batch_size must be positive");
-  Dataset d = make_dataset(*this, st, x, y, options.sample_weight, {});
+  std::optional<optim::DataParallelRun> par;
+  if (distribution::active()) par.emplace(*distribution::communicator(), *this);
+  if (par && !distribution::is_chief()) options.verbose = 0;
+  std::exception_ptr setup_error;
+  TrainState* stp = nullptr;
+  Dataset d;
+  try {
+    ensure_built(input_list(x));
+    stp = &ready_state(*this);
+    if (options.batch_size <= 0) throw Error("evaluate: batch_size must be positive");
+    d = make_dataset(*this, *stp, x, y, options.sample_weight, {});
+  } catch (...) {
+    if (!par) throw;
+    setup_error = std::current_exception();
+  }
+  if (par) {
+    par->enter({.what = "evaluate",
+                .samples = d.n,
+                .batch_size = static_cast<std::size_t>(std::max(options.batch_size, 0))},
+               setup_error, stp);
+  }
+  TrainState& st = *stp;
   std::vector<std::shared_ptr<callbacks::Callback>> cbs;
   for (auto& c : options.callbacks) {
     c.object->set_model(this);
     cbs.push_back(c.object);
   }
-  for (auto& cb : cbs) cb->on_test_begin({});
-  auto logs =
-      run_evaluation(st, d, static_cast<std::size_t>(options.batch_size), "", cbs, options.verbose);
-  for (auto& cb : cbs) cb->on_test_end(logs);
-  return logs_in_order(*this, logs);
+  try {
+    for (auto& cb : cbs) cb->on_test_begin({});
+    auto logs = run_evaluation(st, d, static_cast<std::size_t>(options.batch_size), "", cbs,
+                               options.verbose, par ? &*par : nullptr);
+    for (auto& cb : cbs) cb->on_test_end(logs);
+    return logs_in_order(*this, logs);
+  } catch (const std::exception& e) {
+    if (!par) throw;
+    distribution::abort_job(fmt::format("evaluate failed: {}", e.what()));
+  }
 }
 
 namespace {

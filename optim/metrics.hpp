@@ -48,6 +48,11 @@ class Metric {
   virtual double result() const = 0;
   // A metric with the same configuration and name and a fresh state (one per output).
   virtual std::shared_ptr<Metric> clone() const = 0;
+  // The accumulated state as numbers that add up across processes (Keras's
+  // metric.variables: totals, counts, confusion counts). Data-parallel training sums them
+  // over the processes to log global values. Empty (the default): the state cannot be
+  // summed, and a data-parallel fit/evaluate with this metric is a px::Error.
+  virtual std::vector<double*> state_values() { return {}; }
 
   // --- config (optim/metrics_config.cpp) --------------------------------------------
   // Keras's class name ("BinaryAccuracy"); the default is the C++ type's name.
@@ -84,6 +89,7 @@ class Mean : public Metric {
 
   double total() const { return total_; }
   double count() const { return count_; }
+  std::vector<double*> state_values() override { return {&total_, &count_}; }
 
  private:
   double total_ = 0.0;
@@ -250,6 +256,7 @@ class Precision : public Metric {
   double true_positives() const { return tp_; }
   double false_positives() const { return fp_; }
   double false_negatives() const { return fn_; }
+  std::vector<double*> state_values() override { return {&tp_, &fp_, &fn_}; }
 
  protected:
   PrecisionOptions options_;
@@ -287,6 +294,7 @@ class AUC : public Metric {
   std::shared_ptr<Metric> clone() const override;
   // Thresholds used (num_thresholds values, from -eps to 1 + eps).
   std::vector<double> thresholds() const;
+  std::vector<double*> state_values() override;
 
  private:
   AUCOptions options_;

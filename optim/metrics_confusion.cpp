@@ -134,6 +134,14 @@ void AUC::reset_state() {
   std::fill(fn_.begin(), fn_.end(), 0.0);
 }
 
+std::vector<double*> AUC::state_values() {
+  std::vector<double*> out;
+  for (auto* v : {&tp_, &fp_, &tn_, &fn_}) {
+    for (double& x : *v) out.push_back(&x);
+  }
+  return out;
+}
+
 std::shared_ptr<Metric> AUC::clone() const {
   auto o = options_;
   o.name = name();

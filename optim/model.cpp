@@ -6,6 +6,7 @@
 #include "graph/input_layer.hpp"
 #include "graph/predictor.hpp"
 #include "graph/summary.hpp"
+#include "optim/data_parallel.hpp"
 #include "optim/model_state.hpp"
 #include "optim/progbar.hpp"
 #include "optim/train_state.hpp"
@@ -178,6 +179,43 @@ std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, PredictOptions
   return predict_refs(Data(xs).list, options);
 }
 
+namespace {
+// Data-parallel predict: each process predicts its contiguous share of the rows, then the
+// shares are gathered, in order, on every process. An exception on one process aborts the
+// job (its peers wait for it in the gather).
+std::vector<Tensor> predict_sharded(graph::Predictor& predictor,
+                                    const std::vector<const Tensor*>& xs, std::size_t bs) {
+  distribution::Communicator& comm = *distribution::communicator();
+  const std::size_t n = xs.empty() ? 0 : xs[0]->shape()[0];
+  try {
+    const int size = comm.size();
+    if (n < static_cast<std::size_t>(size)) return predictor.predict(xs, bs);  // too few rows
+    const auto mine = optim::shard_of(n, comm.rank(), size);
+    std::vector<Tensor> rows(xs.size());
+    std::vector<const Tensor*> ptrs;
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      copy_rows(*xs[i], mine.begin, mine.count, rows[i]);
+      ptrs.push_back(&rows[i]);
+    }
+    std::vector<Tensor> part = predictor.predict(ptrs, bs);
+    std::vector<Tensor> out;
+    for (auto& p : part) {
+      const std::size_t row = p.size() / mine.count;
+      std::vector<std::size_t> counts;
+      for (int r = 0; r < size; ++r) counts.push_back(optim::shard_of(n, r, size).count * row);
+      Tensor::shape_type shape = p.shape();
+      shape[0] = n;
+      Tensor all = Tensor::from_shape(shape);
+      comm.allgatherv(p.data(), counts, all.data());
+      out.push_back(std::move(all));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    distribution::abort_job(fmt::format("predict failed: {}", e.what()));
+  }
+}
+}  // namespace
+
 std::vector<Tensor> Model::predict_refs(const std::vector<Data::Ref>& refs,
                                         PredictOptions options) const {
   ensure_built(refs);
@@ -194,6 +232,7 @@ std::vector<Tensor> Model::predict_refs(const std::vector<Data::Ref>& refs,
   std::vector<const Tensor*> xs;
   for (auto& r : refs) xs.push_back(r.get());
   const auto bs = static_cast<std::size_t>(options.batch_size);
+  if (distribution::active()) return predict_sharded(*predictor, xs, bs);
   if (options.verbose == 0) return predictor->predict(xs, bs);
   // Keras's bar: "313/313 ━━━━━━━━━━━━━━━━━━━━ 0s 1ms/step". The batches go through the
   // predictor one by one (a copy of each batch's rows) so the bar can advance.

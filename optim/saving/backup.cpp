@@ -6,6 +6,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "optim/distribution.hpp"
 #include "optim/model.hpp"
 #include "optim/saving/training_state.hpp"
 #include "optim/train_state.hpp"
@@ -121,7 +122,7 @@ void BackupAndRestore::on_epoch_end(int epoch, Logs&) {
 }
 
 void BackupAndRestore::on_train_end(const Logs&) {
-  if (!options_.delete_checkpoint) return;
+  if (!options_.delete_checkpoint || !distribution::is_chief()) return;
   std::error_code ec;
   fs::remove_all(options_.backup_dir, ec);
   if (ec) {
@@ -130,6 +131,7 @@ void BackupAndRestore::on_train_end(const Logs&) {
 }
 
 void BackupAndRestore::save(int epoch, int batch) {
+  if (!distribution::is_chief()) return;  // data-parallel: process 0 writes the backup
   std::error_code ec;
   fs::create_directories(options_.backup_dir, ec);
   if (ec) {

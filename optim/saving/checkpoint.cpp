@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "optim/distribution.hpp"
 #include "optim/model.hpp"
 #include "optim/saving/saving.hpp"
 
@@ -136,6 +137,7 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
 }
 
 void ModelCheckpoint::save(int epoch, std::optional<int> batch, const Logs& logs) {
+  if (!distribution::is_chief()) return;  // data-parallel: process 0 writes the files
   const std::string path = format_checkpoint_path(options_.filepath, epoch, batch, logs);
   if (options_.save_best_only) {
     auto it = logs.find(options_.monitor);

@@ -20,6 +20,13 @@ execute_process(COMMAND ${WORK_DIR}/build/consumer RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "the consumer ran but failed: ${rc}")
 endif()
+# plexus::distribution, when plexus was built with MPI (one process, no mpirun).
+if(EXISTS ${WORK_DIR}/build/consumer_mpi)
+  execute_process(COMMAND ${WORK_DIR}/build/consumer_mpi RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "the MPI consumer ran but failed: ${rc}")
+  endif()
+endif()
 
 # --- plain compiler, -I PREFIX/include only ---------------------------------------------------
 load_cache(${PLEXUS_BINARY_DIR} READ_WITH_PREFIX plexus_ CMAKE_CXX_COMPILER PLEXUS_NATIVE
