@@ -60,6 +60,10 @@ KernelPtr max(std::vector<Dim> axes = {}, bool keepdims = false);  // grad to th
 // --- shape manipulation -----------------------------------------------------------
 // Target shape may hold one -1 (inferred) — the batch dimension when symbolic.
 KernelPtr reshape(Shape target);
+// reshape_like(lead, tail)(x, ref): x's data in the shape ref.shape[:lead] + tail, for
+// shapes with several unknown leading axes (TimeDistributed's [N, T], masks); tail known.
+// No gradient reaches ref.
+KernelPtr reshape_like(std::size_t lead, Shape tail);
 KernelPtr transpose(std::vector<std::size_t> perm = {});  // empty = reverse the axes
 KernelPtr concatenate(Dim axis = -1);                     // any number of inputs
 KernelPtr slice(Dim axis, Dim start, Dim stop);           // [start, stop) along axis

@@ -14,6 +14,7 @@
 #include "layers/recurrent.hpp"
 #include "layers/regularization.hpp"
 #include "layers/reshaping.hpp"
+#include "layers/time_distributed.hpp"
 
 namespace plexus {
 
@@ -94,6 +95,7 @@ void add_builtins(Registry<Layer>& r) {
   r.add("LSTM", factory(LSTMLayer::from_config));
   r.add("GRU", factory(GRULayer::from_config));
   r.add("Bidirectional", factory(BidirectionalLayer::from_config));
+  r.add("TimeDistributed", factory(TimeDistributedLayer::from_config));
 }
 }  // namespace
 

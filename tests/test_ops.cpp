@@ -450,6 +450,12 @@ std::vector<Case> cases() {
       {normal({2, 6})}, same_data({3, 4}));
   add(
       "reshape_flatten", [] { return kn::reshape({-1}); }, {normal({2, 3})}, same_data({6}));
+  add(
+      "reshape_like_unfold_6x4_as_2x3", [] { return kn::reshape_like(2, {4}); },
+      {normal({6, 4}), normal({2, 3, 5})}, same_data({2, 3, 4}));
+  add(
+      "reshape_like_mask_2x3_to_2x3x1", [] { return kn::reshape_like(2, {1}); },
+      {normal({2, 3}), normal({2, 3, 4})}, same_data({2, 3, 1}));
 
   auto transpose_ref = [](std::vector<std::size_t> perm) {
     return [perm](const Inputs& in) {
@@ -1080,7 +1086,8 @@ TEST(OpTable, CoversEveryKernel) {
                            "concatenate",  "slice",       "gather",   "take_along_axis",
                            "softmax",      "log_softmax", "conv",     "conv_transpose",
                            "max_pool",     "avg_pool",    "pad",      "split",
-                           "simple_rnn",   "lstm",        "gru",      "reverse"}) {
+                           "simple_rnn",   "lstm",        "gru",      "reverse",
+                           "reshape_like"}) {
     EXPECT_TRUE(seen.count(name)) << name << " has no gradient-test case";
   }
 }

@@ -20,6 +20,7 @@
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
 #include "layers/registry.hpp"
+#include "layers/time_distributed.hpp"
 #include "optim/saving/hdf5.hpp"
 #include "optim/saving/training_state.hpp"
 #include "optim/saving/zip.hpp"
@@ -455,6 +456,13 @@ std::vector<std::pair<std::string, std::vector<Variable>>> var_groups(const Laye
             {"forward_layer/cell/vars", saving_order(*b->forward_layer())},
             {"backward_layer/vars", {}},
             {"backward_layer/cell/vars", saving_order(*b->backward_layer())}};
+  }
+  // Keras 3's Wrapper keeps the wrapped layer as the attribute "layer".
+  if (const auto* t = dynamic_cast<const layers::TimeDistributedLayer*>(&l)) {
+    auto groups = var_groups(*t->layer());
+    for (auto& g : groups) g.first = "layer/" + g.first;
+    groups.insert(groups.begin(), {"vars", {}});
+    return groups;
   }
   return {{"vars", saving_order(l)}};
 }
