@@ -136,6 +136,10 @@ struct RecurrentConfig {
   bool zero_output_for_mask = false;
   bool masked = false;
   bool initial_state = false;
+  // GRU only: true (Keras 3) applies the reset gate after the recurrent matmul, with a
+  // separate recurrent bias (bias [2, 3 * units]); false (Keras 2's default) resets the
+  // state before it: hh = act(x W_h + b_h + (r * h) U_h), bias [3 * units].
+  bool reset_after = true;
 };
 KernelPtr recurrent(RecurrentConfig config);
 // reverse(x): x with the order of `axis` reversed (ops.flip; Bidirectional's backward

@@ -210,10 +210,9 @@ Ref ref_from_history(const Config& h, std::string_view where) {
   return {h[0].get<std::string>(), h[1].get<std::size_t>(), h[2].get<std::size_t>()};
 }
 
-// One call of a layer: its inputs, and whether they are passed as a list.
+// One call of a layer: its inputs (one tensor or a list; the layer gets them as a list).
 struct NodeSpec {
   std::vector<Ref> inputs;
-  bool list = false;
 };
 
 Ref keras_tensor_ref(const Config& t, std::string_view where) {
@@ -248,7 +247,6 @@ std::vector<NodeSpec> parse_inbound_nodes(const Config& nodes, const std::string
       }
       const Config& a = args[0];
       if (a.is_array()) {
-        spec.list = true;
         for (const auto& t : a) spec.inputs.push_back(keras_tensor_ref(t, where));
       } else {
         spec.inputs.push_back(keras_tensor_ref(a, where));
@@ -264,7 +262,6 @@ std::vector<NodeSpec> parse_inbound_nodes(const Config& nodes, const std::string
           }
         }
       }
-      spec.list = spec.inputs.size() > 1;
     } else {
       throw Error("{}: malformed inbound node {}", where, node.dump().substr(0, 200));
     }
@@ -363,8 +360,9 @@ Model functional_from_config(const Config& inner, const std::string& model_name)
           args.push_back(t);
         }
         if (!ready) break;
-        SymbolicTensors outs =
-            spec.list || args.size() > 1 ? p.layer(args) : SymbolicTensors{p.layer(args[0])};
+        // Every output of the call (an LSTM with return_state has three; later nodes pick
+        // theirs by tensor index).
+        SymbolicTensors outs = p.layer(args);
         produced[{p.layer->name(), p.done}] = outs;
         ++p.done;
         progress = true;
