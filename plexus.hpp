@@ -68,6 +68,7 @@
 #include "layers/registry.hpp"
 #include "layers/regularization.hpp"
 #include "layers/reshaping.hpp"
+#include "layers/time_distributed.hpp"
 #include "optim/callback.hpp"
 #include "optim/callbacks.hpp"
 #include "optim/distribution.hpp"

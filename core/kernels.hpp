@@ -60,6 +60,10 @@ KernelPtr max(std::vector<Dim> axes = {}, bool keepdims = false);  // grad to th
 // --- shape manipulation -----------------------------------------------------------
 // Target shape may hold one -1 (inferred) — the batch dimension when symbolic.
 KernelPtr reshape(Shape target);
+// reshape_like(lead, tail)(x, ref): x's data in the shape ref.shape[:lead] + tail, for
+// shapes with several unknown leading axes (TimeDistributed's [N, T], masks); tail known.
+// No gradient reaches ref.
+KernelPtr reshape_like(std::size_t lead, Shape tail);
 KernelPtr transpose(std::vector<std::size_t> perm = {});  // empty = reverse the axes
 KernelPtr concatenate(Dim axis = -1);                     // any number of inputs
 KernelPtr slice(Dim axis, Dim start, Dim stop);           // [start, stop) along axis
@@ -132,6 +136,10 @@ struct RecurrentConfig {
   bool zero_output_for_mask = false;
   bool masked = false;
   bool initial_state = false;
+  // GRU only: true (Keras 3) applies the reset gate after the recurrent matmul, with a
+  // separate recurrent bias (bias [2, 3 * units]); false (Keras 2's default) resets the
+  // state before it: hh = act(x W_h + b_h + (r * h) U_h), bias [3 * units].
+  bool reset_after = true;
 };
 KernelPtr recurrent(RecurrentConfig config);
 // reverse(x): x with the order of `axis` reversed (ops.flip; Bidirectional's backward

@@ -152,7 +152,7 @@ class Recurrent final : public MultiKernel {
     }
     std::size_t next = 3;
     if (config_.use_bias) {
-      const Shape want = cell_ == Cell::kGru ? Shape{2, k * u} : Shape{k * u};
+      const Shape want = gru_reset_after() ? Shape{2, k * u} : Shape{k * u};
       if (in[next] != want) {
         throw Error("{}: bias must be {}, received {}", op, shape_str(want), shape_str(in[next]));
       }
@@ -214,7 +214,8 @@ class Recurrent final : public MultiKernel {
         for (std::size_t j = 0; j < G; ++j) zr[j] += b[j];
       }
     }
-    const float* rec_bias = cell_ == Cell::kGru && b ? b + G : nullptr;
+    const float* rec_bias = gru_reset_after() && b ? b + G : nullptr;
+    const bool reset_before = cell_ == Cell::kGru && !config_.reset_after;
     float* seq = outs[0]->data();
     const std::size_t TG = T * G, TU = T * U;
 
@@ -223,7 +224,9 @@ class Recurrent final : public MultiKernel {
       float* hp = hprev_.data() + t * U;  // [N, U] with row stride T * U
       for (std::size_t n = 0; n < N; ++n) std::copy_n(h_.data() + n * U, U, hp + n * TU);
       float* zt = z_.data() + t * G;  // [N, G] with row stride T * G
-      if (cell_ == Cell::kGru) {
+      if (reset_before) {
+        step_reset_before(zt, hp, r, t);
+      } else if (cell_ == Cell::kGru) {
         gemm(false, false, N, G, U, hp, TU, r, G, 0.0f, rec_.data(), G);
         if (rec_bias) {
           for (std::size_t n = 0; n < N; ++n) {
@@ -262,6 +265,14 @@ class Recurrent final : public MultiKernel {
             break;
           }
           case Cell::kGru: {
+            if (reset_before) {  // z, r and hh are activated already (step_reset_before)
+              if (keep) {
+                for (std::size_t j = 0; j < U; ++j) {
+                  h[j] = z[j] * h[j] + (1.0f - z[j]) * z[2 * U + j];
+                }
+              }
+              break;
+            }
             const float* rr = rec_.data() + n * G;
             float* rh = rh_.data() + n * TU + t * U;
             for (std::size_t j = 0; j < 2 * U; ++j) z[j] += rr[j];
@@ -307,6 +318,8 @@ class Recurrent final : public MultiKernel {
     dh_.assign(gouts[1]->data(), gouts[1]->data() + N * U);
     if (cell_ == Cell::kLstm) dc_.assign(gouts[2]->data(), gouts[2]->data() + N * U);
     carry_.assign(N * U, 0.0f);  // d(loss)/d(output of the previous step), through masks
+    const bool reset_before = cell_ == Cell::kGru && !config_.reset_after;
+    if (reset_before) drh_.resize(N * U);
 
     for (std::size_t s = T; s-- > 0;) {
       const std::size_t t = config_.go_backwards ? T - 1 - s : s;
@@ -357,6 +370,18 @@ class Recurrent final : public MultiKernel {
             const float* hp = hprev_.data() + n * TU + t * U;
             const float* rh = rh_.data() + n * TU + t * U;
             float* dr = dzr_.data() + n * TG + t * G;
+            if (reset_before) {  // dar needs d(r * h), a GEMM over the batch: see below
+              for (std::size_t j = 0; j < U; ++j) {
+                const float zz = z[j], hh = z[2 * U + j];
+                const float dah = dh[j] * (1.0f - zz) * dact(act_, hh);
+                const float daz = dh[j] * (hp[j] - hh) * dact(rec_act_, zz);
+                dz[j] = daz;
+                dz[2 * U + j] = dah;
+                dr[j] = daz;
+                dh[j] *= zz;
+              }
+              break;
+            }
             for (std::size_t j = 0; j < U; ++j) {
               const float zz = z[j], rr = z[U + j], hh = z[2 * U + j];
               const float dah = dh[j] * (1.0f - zz) * dact(act_, hh);
@@ -374,13 +399,42 @@ class Recurrent final : public MultiKernel {
           }
         }
       }
+      if (reset_before) {
+        // d(r * h_prev) = dah . U_h^T; then dar = d(r * h) * h_prev * r', and h_prev gets
+        // d(r * h) * r. Masked samples have dah = 0.
+        gemm(false, true, N, U, U, dz_.data() + t * G + 2 * U, TG, r + 2 * U, G, 0.0f, drh_.data(),
+             U);
+        for (std::size_t n = 0; n < N; ++n) {
+          if (mask && mask[n * T + t] == 0.0f) continue;
+          const float* z = z_.data() + n * TG + t * G;
+          const float* hp = hprev_.data() + n * TU + t * U;
+          const float* d = drh_.data() + n * U;
+          float* dz = dz_.data() + n * TG + t * G;
+          float* dr = dzr_.data() + n * TG + t * G;
+          float* dh = dh_.data() + n * U;
+          for (std::size_t j = 0; j < U; ++j) {
+            const float rr = z[U + j];
+            dz[U + j] = dr[U + j] = d[j] * hp[j] * dact(rec_act_, rr);
+            dh[j] += d[j] * rr;
+          }
+        }
+        // dh_{t-1} += [daz, dar] . [U_z, U_r]^T.
+        gemm(false, true, N, U, 2 * U, dzr + t * G, TG, r, G, 1.0f, dh_.data(), U);
+        continue;
+      }
       // dh_{t-1} += dZ_t . recurrent_kernel^T (masked samples have dZ = 0: dh carries).
       gemm(false, true, N, U, G, dzr + t * G, TG, r, G, 1.0f, dh_.data(), U);
     }
 
     if (gin[0]) gemm(false, true, N * T, F, G, dz_.data(), G, w, G, 1.0f, gin[0]->data(), F);
     if (gin[1]) gemm(true, false, F, G, N * T, x, F, dz_.data(), G, 1.0f, gin[1]->data(), G);
-    if (gin[2]) gemm(true, false, U, G, N * T, hprev_.data(), U, dzr, G, 1.0f, gin[2]->data(), G);
+    if (gin[2] && reset_before) {  // [U_z, U_r] from h_prev, U_h from r * h_prev
+      gemm(true, false, U, 2 * U, N * T, hprev_.data(), U, dzr, G, 1.0f, gin[2]->data(), G);
+      gemm(true, false, U, U, N * T, rh_.data(), U, dz_.data() + 2 * U, G, 1.0f,
+           gin[2]->data() + 2 * U, G);
+    } else if (gin[2]) {
+      gemm(true, false, U, G, N * T, hprev_.data(), U, dzr, G, 1.0f, gin[2]->data(), G);
+    }
     std::size_t next = 3;
     if (config_.use_bias) {
       if (gin[next]) {
@@ -389,7 +443,7 @@ class Recurrent final : public MultiKernel {
           const float* d = dz_.data() + row * G;
           for (std::size_t j = 0; j < G; ++j) db[j] += d[j];
         }
-        if (cell_ == Cell::kGru) {
+        if (gru_reset_after()) {
           for (std::size_t row = 0; row < N * T; ++row) {
             const float* d = dzr_.data() + row * G;
             for (std::size_t j = 0; j < G; ++j) db[G + j] += d[j];
@@ -414,6 +468,23 @@ class Recurrent final : public MultiKernel {
   KernelPtr clone() const override { return std::make_shared<Recurrent>(config_); }
 
  private:
+  bool gru_reset_after() const { return cell_ == Cell::kGru && config_.reset_after; }
+  // One GRU step with reset_after = false, for every sample: z and r from x and h_prev,
+  // then hh = act(x W_h + b_h + (r * h_prev) U_h); zt ([N, G], row stride T * G) holds the
+  // input projection and leaves with the activated z, r, hh. r * h_prev goes to rh_.
+  void step_reset_before(float* zt, const float* hp, const float* r, std::size_t t) {
+    const std::size_t N = n_, U = u_, G = g_, TG = t_ * G, TU = t_ * U;
+    gemm(false, false, N, 2 * U, U, hp, TU, r, G, 1.0f, zt, TG);
+    for (std::size_t n = 0; n < N; ++n) {
+      float* z = zt + n * TG;
+      activate(rec_act_, z, 2 * U);
+      const float* h = hp + n * TU;
+      float* rh = rh_.data() + n * TU + t * U;
+      for (std::size_t j = 0; j < U; ++j) rh[j] = z[U + j] * h[j];
+    }
+    gemm(false, false, N, U, U, rh_.data() + t * U, TU, r + 2 * U, G, 1.0f, zt + 2 * U, TG);
+    for (std::size_t n = 0; n < N; ++n) activate(act_, zt + n * TG + 2 * U, U);
+  }
   std::size_t num_states() const { return cell_ == Cell::kLstm ? 2 : 1; }
   Dim gates() const { return cell_ == Cell::kLstm ? 4 : cell_ == Cell::kGru ? 3 : 1; }
   void geometry(TensorRefs in) {
@@ -435,7 +506,7 @@ class Recurrent final : public MultiKernel {
   // Scratch kept from forward for the VJP ([N, T, ...] by time index).
   std::vector<float> z_, hprev_, cprev_, tc_, rh_;
   std::vector<float> h_, c_, prev_out_, rec_;
-  std::vector<float> dz_, dzr_, dh_, dc_, carry_;
+  std::vector<float> dz_, dzr_, dh_, dc_, carry_, drh_;
 };
 
 // Reverses one axis: x as [outer, n, inner], row k of each block goes to n - 1 - k.

@@ -89,6 +89,55 @@ class Reshape final : public Kernel {
   Shape target_;
 };
 
+// ---- reshape_like ----------------------------------------------------------------------
+// (x, ref) -> x's data in the shape ref.shape[:lead] + tail (TimeDistributed folds [N, T]
+// into one axis and back, a [N, T] mask becomes [N, T, 1]; N and T may both be unknown).
+// The element counts must agree; ref gives only its leading sizes, so its gradient is 0.
+class ReshapeLike final : public Kernel {
+ public:
+  ReshapeLike(std::size_t lead, Shape tail) : lead_(lead), tail_(std::move(tail)) {
+    for (Dim d : tail_) {
+      if (d < 0) {
+        throw Error("reshape_like: the tail {} must be known (dimensions >= 0)", shape_str(tail_));
+      }
+    }
+  }
+  std::string name() const override { return "reshape_like"; }
+  std::size_t num_inputs() const override { return 2; }
+
+  Shape output_shape(ShapeRefs in) const override {
+    check_arity("reshape_like", in, 2);
+    if (in[1].size() < lead_) {
+      throw Error("reshape_like: the reference {} has fewer than {} axes", shape_str(in[1]), lead_);
+    }
+    Shape out(in[1].begin(), in[1].begin() + static_cast<std::ptrdiff_t>(lead_));
+    out.insert(out.end(), tail_.begin(), tail_.end());
+    const Dim have = num_elements(in[0]), want = num_elements(out);
+    if (have >= 0 && want >= 0 && have != want) {
+      throw Error(
+          "reshape_like: cannot reshape {} ({} elements) into {} (the leading {} axes "
+          "of {} + {})",
+          shape_str(in[0]), have, shape_str(out), lead_, shape_str(in[1]), shape_str(tail_));
+    }
+    return out;
+  }
+  void forward(TensorRefs in, Tensor& out, const Context&) override {
+    std::copy(in[0]->data(), in[0]->data() + in[0]->size(), out.data());
+  }
+  void backward(TensorRefs, const Tensor&, const Tensor& gout, GradRefs gin,
+                const Context&) override {
+    if (!gin[0]) return;
+    float* gx = gin[0]->data();
+    const float* g = gout.data();
+    for (std::size_t i = 0; i < gout.size(); ++i) gx[i] += g[i];
+  }
+  KernelPtr clone() const override { return std::make_shared<ReshapeLike>(lead_, tail_); }
+
+ private:
+  std::size_t lead_;
+  Shape tail_;
+};
+
 // ---- transpose -----------------------------------------------------------------------
 // out.shape[i] = x.shape[perm[i]]; empty perm reverses the axes. VJP: the inverse map.
 class Transpose final : public Kernel {
@@ -509,6 +558,9 @@ class Split final : public MultiKernel {
 }  // namespace
 
 KernelPtr reshape(Shape target) { return std::make_shared<Reshape>(std::move(target)); }
+KernelPtr reshape_like(std::size_t lead, Shape tail) {
+  return std::make_shared<ReshapeLike>(lead, std::move(tail));
+}
 KernelPtr transpose(std::vector<std::size_t> perm) {
   return std::make_shared<Transpose>(std::move(perm));
 }

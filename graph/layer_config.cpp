@@ -136,10 +136,12 @@ LayerRef InputLayer::from_config(const Config& config) {
                   name, dtype);
     }
   }
+  // None after the batch (the timesteps of a sequence) stays unknown, as px::Input({-1, 4}).
   for (Dim d : shape) {
-    if (d <= 0) {
+    if (d <= 0 && d != -1) {
       throw Error(
-          "InputLayer \"{}\": every dimension after the batch must be known, received shape {}",
+          "InputLayer \"{}\": the dimensions after the batch must be positive or None, "
+          "received shape {}",
           name, shape_str(shape));
     }
   }

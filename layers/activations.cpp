@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/initializers.hpp"
 #include "graph/ops.hpp"
+#include "layers/masking.hpp"
 
 namespace plexus::activations {
 
@@ -126,6 +127,7 @@ SymbolicTensor ReLULayer::call(const SymbolicTensor& x) {
   if (options_.max_value) {
     y = ops::clip(y, -std::numeric_limits<float>::max(), *options_.max_value);
   }
+  masking::pass_on(x, y);
   return y;
 }
 
@@ -145,7 +147,9 @@ LeakyReLULayer::LeakyReLULayer(LeakyReLUOptions options)
 }
 
 SymbolicTensor LeakyReLULayer::call(const SymbolicTensor& x) {
-  return ops::leaky_relu(x, options_.negative_slope);
+  SymbolicTensor y = ops::leaky_relu(x, options_.negative_slope);
+  masking::pass_on(x, y);
+  return y;
 }
 
 LayerHandle<LeakyReLULayer> LeakyReLU(LeakyReLUOptions options) {
@@ -178,7 +182,10 @@ void PReLULayer::build(const Shape& input_shape) {
 }
 
 SymbolicTensor PReLULayer::call(const SymbolicTensor& x) {
-  return ops::subtract(ops::relu(x), ops::multiply(alpha_, ops::relu(ops::negative(x))));
+  SymbolicTensor y =
+      ops::subtract(ops::relu(x), ops::multiply(alpha_, ops::relu(ops::negative(x))));
+  masking::pass_on(x, y);
+  return y;
 }
 
 LayerHandle<PReLULayer> PReLU(PReLUOptions options) {
@@ -189,7 +196,11 @@ ELULayer::ELULayer(ELUOptions options) : Layer(options.name), options_(std::move
   set_declared_input_shape(options_.input_shape);
 }
 
-SymbolicTensor ELULayer::call(const SymbolicTensor& x) { return ops::elu(x, options_.alpha); }
+SymbolicTensor ELULayer::call(const SymbolicTensor& x) {
+  SymbolicTensor y = ops::elu(x, options_.alpha);
+  masking::pass_on(x, y);
+  return y;
+}
 
 LayerHandle<ELULayer> ELU(ELUOptions options) { return make_layer<ELULayer>(std::move(options)); }
 

@@ -10,6 +10,7 @@
 #include "core/shape.hpp"
 #include "graph/ops.hpp"
 #include "layers/activations.hpp"
+#include "layers/masking.hpp"
 
 namespace plexus::layers {
 
@@ -27,7 +28,9 @@ ActivationLayer::ActivationLayer(std::string_view activation, ActivationOptions 
 }
 
 SymbolicTensor ActivationLayer::call(const SymbolicTensor& x) {
-  return activations::apply(activation_, x);
+  SymbolicTensor y = activations::apply(activation_, x);
+  masking::pass_on(x, y);
+  return y;
 }
 
 LayerHandle<ActivationLayer> Activation(std::string_view activation, ActivationOptions options) {
@@ -53,7 +56,9 @@ SymbolicTensor DropoutLayer::call(const SymbolicTensor& x) {
   // Keras returns the inputs unchanged for rate 0; the kernel itself is the identity
   // outside training (Context::training).
   if (rate_ == 0.0f) return x;
-  return ops::dropout(x, rate_);
+  SymbolicTensor y = ops::dropout(x, rate_);
+  masking::pass_on(x, y);
+  return y;
 }
 
 LayerHandle<DropoutLayer> Dropout(float rate, DropoutOptions options) {

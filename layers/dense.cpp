@@ -3,6 +3,7 @@
 #include "graph/ops.hpp"
 #include "layers/activations.hpp"
 #include "layers/core.hpp"
+#include "layers/masking.hpp"
 
 namespace plexus::layers {
 
@@ -42,7 +43,9 @@ SymbolicTensor DenseLayer::call(const SymbolicTensor& x) {
   }
   auto y = ops::matmul(x, kernel_);
   if (options_.use_bias) y = ops::add(y, bias_);
-  return activations::apply(options_.activation, y);
+  y = activations::apply(options_.activation, y);
+  masking::pass_on(x, y);  // Keras: Dense supports masking (a [N, T, F] input keeps its mask)
+  return y;
 }
 
 Shape DenseLayer::compute_output_shape(const Shape& input_shape) {

@@ -44,4 +44,13 @@ SymbolicTensor mask_of(const SymbolicTensor& x) {
   return it->second.mask;
 }
 
+void pass_on(const SymbolicTensor& in, const SymbolicTensor& out) {
+  if (!in.defined() || !out.defined() || out.node() == in.node()) return;
+  const SymbolicTensor mask = mask_of(in);
+  if (!mask.defined() || out.rank() < 2 || in.rank() < 2) return;
+  const Dim a = in.shape()[1], b = out.shape()[1];
+  if (a >= 0 && b >= 0 && a != b) return;
+  set_mask(out, mask);
+}
+
 }  // namespace plexus::masking

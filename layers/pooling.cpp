@@ -4,6 +4,7 @@
 #include "core/initializers.hpp"
 #include "core/kernels.hpp"
 #include "graph/ops.hpp"
+#include "layers/masking.hpp"
 
 namespace plexus::layers {
 
@@ -87,6 +88,16 @@ void GlobalPoolingLayer::check_input(const Shape& s) const { check_rank(*this, s
 SymbolicTensor GlobalPoolingLayer::call(const SymbolicTensor& x) {
   check_input(x.shape());
   const auto axes = detail::spatial_axes(x.rank(), channels_first_);
+  const SymbolicTensor mask = rank_ == 1 && !max_ ? masking::mask_of(x) : SymbolicTensor();
+  if (mask.defined()) {
+    // Keras 3's GlobalAveragePooling1D with a mask: the mean over the unmasked steps,
+    // sum(x * mask) / sum(mask) (a sample with every step masked gives 0 / 0, as in Keras).
+    // GlobalMaxPooling1D ignores the mask, as Keras 3's does.
+    SymbolicTensor m = ops::apply(kernels::reshape_like(2, {1}), {mask, x});  // [N, T, 1]
+    if (channels_first_) m = ops::transpose(m, {0, 2, 1});                    // [N, 1, T]
+    return ops::divide(ops::sum(ops::multiply(x, m), axes, options_.keepdims),
+                       ops::sum(m, axes, options_.keepdims));
+  }
   return max_ ? ops::max(x, axes, options_.keepdims) : ops::mean(x, axes, options_.keepdims);
 }
 

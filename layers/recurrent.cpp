@@ -71,9 +71,6 @@ RecurrentLayer::RecurrentLayer(Dim units, RecurrentSpec spec, std::string_view n
                 spec_.recurrent_dropout);
   }
   if (spec_.stateful) throw Error("{}: stateful = true is not supported by plexus", cls);
-  if (spec_.cell == "gru" && !spec_.reset_after) {
-    throw Error("GRU: reset_after = false is not supported by plexus (Keras 3's default is true)");
-  }
   kernels::recurrent(kernel_config(false, false));  // rejects unsupported activations
 }
 
@@ -88,6 +85,7 @@ kernels::RecurrentConfig RecurrentLayer::kernel_config(bool masked, bool initial
   c.zero_output_for_mask = spec_.zero_output_for_mask;
   c.masked = masked;
   c.initial_state = initial_state;
+  c.reset_after = spec_.reset_after;
   return c;
 }
 
@@ -109,7 +107,9 @@ void RecurrentLayer::build_list(const std::vector<Shape>& input_shapes) {
   move_under_cell(kernel_, cell_name);
   move_under_cell(recurrent_kernel_, cell_name);
   if (spec_.use_bias) {
-    const Shape shape = spec_.cell == "gru" ? Shape{2, k * units_} : Shape{k * units_};
+    // GRU reset_after: an input and a recurrent bias; reset_after = false: one.
+    const Shape shape =
+        spec_.cell == "gru" && spec_.reset_after ? Shape{2, k * units_} : Shape{k * units_};
     bias_ = add_weight("bias", shape, spec_.bias_initializer, true, spec_.bias_regularizer,
                        spec_.bias_constraint);
     move_under_cell(bias_, cell_name);

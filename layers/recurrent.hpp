@@ -12,8 +12,9 @@
 // The whole sequence runs as one fused kernel (kernels::recurrent). A mask on the input
 // (Embedding(mask_zero), Masking; layers/masking.hpp) skips steps: the state is carried and
 // the output repeats the previous one; with return_sequences the mask is passed on.
-// Not supported (px::Error when asked for): stateful = true, recurrent_dropout > 0,
-// GRU reset_after = false, activations other than tanh/sigmoid/relu/hard_sigmoid/linear.
+// GRU reset_after = false (Keras 2's default) resets the state before the recurrent matmul
+// and has one bias (3 * units). Not supported (px::Error when asked for): stateful = true,
+// recurrent_dropout > 0, activations other than tanh/sigmoid/relu/hard_sigmoid/linear.
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,7 @@
 #include "layers/recurrent.hpp"
 #include "layers/regularization.hpp"
 #include "layers/reshaping.hpp"
+#include "layers/time_distributed.hpp"
 
 namespace plexus {
 
@@ -100,6 +101,7 @@ void add_builtins(Registry<Layer>& r) {
         factory([](const Config& c) { return BaseAttentionLayer::from_config(c, false); }));
   r.add("AdditiveAttention",
         factory([](const Config& c) { return BaseAttentionLayer::from_config(c, true); }));
+  r.add("TimeDistributed", factory(TimeDistributedLayer::from_config));
 }
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "graph/ops.hpp"
 #include "graph/regularizers.hpp"
+#include "layers/masking.hpp"
 #include "optim/model_state.hpp"
 #include "optim/train_state.hpp"
 
@@ -195,9 +196,23 @@ void build_train_graph(const Model& model, TrainState& st) {
       SymbolicTensor sw = graph::placeholder({-1}, os.name + "_sample_weight");
       SymbolicTensor bare_pred(pred.node(), nullptr);
       SymbolicTensor per = os.loss->per_sample(target, bare_pred);
-      while (per.rank() > 1) per = ops::mean(per, {-1});
-      // Keras's "sum_over_batch_size": sum(loss * sample_weight) / batch size.
-      SymbolicTensor value = ops::mean(ops::multiply(per, sw));
+      const SymbolicTensor mask = masking::mask_of(pred);
+      SymbolicTensor value;
+      if (mask.defined() && per.rank() >= 2) {
+        // Keras 3's compute_loss on an output with a mask ([N, T]): the mask joins the sample
+        // weights, step by step, and "sum_over_batch_size" divides by the unmasked steps:
+        // sum(loss * sample_weight * mask) / (sum(mask) + epsilon). The metrics get the same
+        // step weights (the "<output>_step_weight" output).
+        while (per.rank() > 2) per = ops::mean(per, {-1});
+        SymbolicTensor steps = ops::multiply(mask, ops::reshape(sw, {-1, 1}));
+        value = ops::divide(ops::sum(ops::multiply(per, steps)), ops::add(ops::sum(mask), 1e-7f));
+        os.step_weight_out = outs.size();
+        outs.push_back({os.name + "_step_weight", steps});
+      } else {
+        while (per.rank() > 1) per = ops::mean(per, {-1});
+        // Keras's "sum_over_batch_size": sum(loss * sample_weight) / batch size.
+        value = ops::mean(ops::multiply(per, sw));
+      }
       SymbolicTensor weighted = os.weight == 1.0 ? value : ops::multiply(value, float(os.weight));
       total = total.defined() ? ops::add(total, weighted) : weighted;
       os.metric_specs = metric_specs[o];

@@ -153,7 +153,8 @@ struct Trackers {
       OutputState& o = st.outputs[trained[k]];
       out_sums[trained[k]] += ex.output(o.loss_out).data()[0] * b;
       const Tensor& pred = ex.output(o.pred_out);
-      for (auto& m : o.metrics) m->update_state(*ys_[k], pred, sws_[k]);
+      const Tensor* sw = o.step_weight_out ? &ex.output(*o.step_weight_out) : sws_[k];
+      for (auto& m : o.metrics) m->update_state(*ys_[k], pred, sw);
     }
   }
   std::vector<const Tensor*> ys_, sws_;

@@ -33,6 +33,9 @@ struct OutputState {
   std::vector<std::shared_ptr<metrics::Metric>> metrics;  // resolved on first data
   std::size_t loss_out = 0;                               // the Function's "<name>_loss" output
   std::size_t pred_out = 0;  // the Function's "<name>" output (the prediction)
+  // An output carrying a mask: the Function's "<name>_step_weight" output, the sample
+  // weights times the mask ([N, T]), which weights the metrics (Keras 3's masked metrics).
+  std::optional<std::size_t> step_weight_out;
 };
 
 // One batch, gathered from a Dataset into buffers that are re-used from step to step.

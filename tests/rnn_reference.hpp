@@ -50,7 +50,7 @@ inline std::vector<std::vector<double>> run(const plexus::kernels::RecurrentConf
       for (std::size_t g = 0; g < G; ++g) {
         for (std::size_t f = 0; f < F; ++f) xw[g] += double(x(n, t, f)) * w(f, g);
         for (std::size_t k = 0; k < U; ++k) hr[g] += h[k] * r(k, g);
-        if (b && gru) {
+        if (b && gru && c.reset_after) {
           xw[g] += (*b)(0, g);
           hr[g] += (*b)(1, g);
         } else if (b) {
@@ -69,7 +69,14 @@ inline std::vector<std::vector<double>> run(const plexus::kernels::RecurrentConf
         } else if (gru) {
           const double z = act(c.recurrent_activation, xw[j] + hr[j]);
           const double rr = act(c.recurrent_activation, xw[U + j] + hr[U + j]);
-          const double hh = act(c.activation, xw[2 * U + j] + rr * hr[2 * U + j]);
+          double rec_h = rr * hr[2 * U + j];  // reset_after: r * (h U_h + b_rh)
+          if (!c.reset_after) {               // reset before: (r * h) U_h
+            rec_h = 0;
+            for (std::size_t k = 0; k < U; ++k) {
+              rec_h += act(c.recurrent_activation, xw[U + k] + hr[U + k]) * h[k] * r(k, 2 * U + j);
+            }
+          }
+          const double hh = act(c.activation, xw[2 * U + j] + rec_h);
           hn[j] = z * h[j] + (1 - z) * hh;
         } else {
           hn[j] = act(c.activation, xw[j] + hr[j]);

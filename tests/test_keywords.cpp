@@ -223,3 +223,40 @@ TEST(Keywords, OptimizersAndSchedulesTakeKeywords) {
   model.compile(kw::loss = "mse", kw::optimizer = px::optim::RMSprop(kw::learning_rate = 0.002));
   EXPECT_DOUBLE_EQ(model.optimizer().learning_rate(), 0.002);
 }
+
+TEST(Keywords, RecurrentFactoriesInKerasOrder) {
+  // Keras: LSTM(32, return_sequences=True, dropout=0.1, go_backwards=True)
+  auto l = px::layers::LSTM(32, kw::return_sequences = true, kw::dropout = 0.1,
+                            kw::go_backwards = true, kw::name = "enc");
+  EXPECT_EQ(l->units(), 32);
+  EXPECT_TRUE(l->options().return_sequences);
+  EXPECT_TRUE(l->options().go_backwards);
+  EXPECT_DOUBLE_EQ(l->options().dropout, 0.1);
+  EXPECT_EQ(l->name(), "enc");
+  auto lb =
+      px::layers::LSTM(4, kw::unit_forget_bias = false, kw::recurrent_activation = "hard_sigmoid",
+                       kw::return_state = true, kw::use_bias = true);
+  EXPECT_FALSE(lb->options().unit_forget_bias);
+  EXPECT_EQ(lb->spec().recurrent_activation, "hard_sigmoid");
+  EXPECT_TRUE(lb->options().return_state);
+  // GRU(8, reset_after=False, activation='relu'), SimpleRNN(3, activation='relu', unroll=True)
+  auto g = px::layers::GRU(8, kw::reset_after = false, kw::activation = "relu",
+                           kw::zero_output_for_mask = true);
+  EXPECT_FALSE(g->options().reset_after);
+  EXPECT_EQ(g->options().activation, "relu");
+  EXPECT_TRUE(g->options().zero_output_for_mask);
+  auto s = px::layers::SimpleRNN(3, kw::unroll = true, kw::activation = "relu");
+  EXPECT_TRUE(s->options().unroll);
+  EXPECT_EQ(s->spec().activation, "relu");
+  // The refused options are refused through keywords too.
+  EXPECT_THROW(px::layers::LSTM(2, kw::stateful = true), px::Error);
+  EXPECT_THROW(px::layers::GRU(2, kw::recurrent_dropout = 0.5), px::Error);
+  // The wrappers: Bidirectional(LSTM(4), merge_mode='sum'), TimeDistributed(Dense(2), name=...)
+  auto b = px::layers::Bidirectional(px::layers::LSTM(4, kw::return_sequences = true),
+                                     kw::merge_mode = "sum");
+  EXPECT_EQ(b->merge_mode(), "sum");
+  auto t = px::layers::TimeDistributed(px::layers::Dense(2), kw::name = "per_step");
+  EXPECT_EQ(t->name(), "per_step");
+  auto x = px::Input({-1, 5});
+  EXPECT_EQ(t(b(x)).shape(), (px::Shape{-1, -1, 2}));
+}

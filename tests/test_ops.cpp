@@ -451,6 +451,12 @@ std::vector<Case> cases() {
       {normal({2, 6})}, same_data({3, 4}));
   add(
       "reshape_flatten", [] { return kn::reshape({-1}); }, {normal({2, 3})}, same_data({6}));
+  add(
+      "reshape_like_unfold_6x4_as_2x3", [] { return kn::reshape_like(2, {4}); },
+      {normal({6, 4}), normal({2, 3, 5})}, same_data({2, 3, 4}));
+  add(
+      "reshape_like_mask_2x3_to_2x3x1", [] { return kn::reshape_like(2, {1}); },
+      {normal({2, 3}), normal({2, 3, 4})}, same_data({2, 3, 1}));
 
   auto transpose_ref = [](std::vector<std::size_t> perm) {
     return [perm](const Inputs& in) {
@@ -808,6 +814,10 @@ std::vector<Case> cases() {
     c.activation = std::move(act);
     return c;
   };
+  auto reset_before = [](kn::RecurrentConfig c) {  // GRU reset_after = false (Keras 2)
+    c.reset_after = false;
+    return c;
+  };
   const std::vector<Rnn> rnns = {
       {"lstm_sequences", rc("lstm", true, false, false, false), 2, 4, 3, 3},
       {"lstm_last_masked", rc("lstm", false, true, false, false), 3, 5, 2, 2},
@@ -817,6 +827,10 @@ std::vector<Case> cases() {
       {"gru_sequences", rc("gru", true, false, false, false), 2, 4, 3, 3},
       {"gru_last_masked_backwards", rc("gru", false, true, true, true), 3, 4, 2, 2},
       {"gru_no_bias", rc("gru", true, false, false, false, false), 2, 3, 2, 2},
+      {"gru_reset_before_sequences", reset_before(rc("gru", true, false, false, false)), 2, 4, 3,
+       3},
+      {"gru_reset_before_masked_backwards_initial_state",
+       reset_before(rc("gru", false, true, true, true)), 3, 4, 2, 2},
       {"simple_rnn_sequences", rc("simple_rnn", true, false, false, false), 2, 4, 3, 3},
       {"simple_rnn_last_masked_initial_state", rc("simple_rnn", false, true, false, true), 3, 4, 2,
        2},
@@ -829,8 +843,9 @@ std::vector<Case> cases() {
                              uniform({c.u, k * c.u}, -0.7f, 0.7f)};
     std::vector<bool> diff = {true, true, true};
     if (c.config.use_bias) {
-      gens.push_back(c.config.cell == "gru" ? uniform({2, k * c.u}, -0.5f, 0.5f)
-                                            : uniform({k * c.u}, -0.5f, 0.5f));
+      gens.push_back(c.config.cell == "gru" && c.config.reset_after
+                         ? uniform({2, k * c.u}, -0.5f, 0.5f)
+                         : uniform({k * c.u}, -0.5f, 0.5f));
       diff.push_back(true);
     }
     if (c.config.masked) {
@@ -1231,7 +1246,7 @@ TEST(OpTable, CoversEveryKernel) {
                            "simple_rnn",   "lstm",
                            "gru",          "reverse",
                            "attention",    "masked_softmax",
-                           "expand_dims"}) {
+                           "expand_dims",  "reshape_like"}) {
     EXPECT_TRUE(seen.count(name)) << name << " has no gradient-test case";
   }
 }

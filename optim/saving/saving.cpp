@@ -23,6 +23,7 @@
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
 #include "layers/registry.hpp"
+#include "layers/time_distributed.hpp"
 #include "optim/saving/hdf5.hpp"
 #include "optim/saving/training_state.hpp"
 #include "optim/saving/zip.hpp"
@@ -239,7 +240,7 @@ Ref ref_from_history(const Config& h, std::string_view where) {
   return {h[0].get<std::string>(), h[1].get<std::size_t>(), h[2].get<std::size_t>()};
 }
 
-// One call of a layer: its inputs, and whether they are passed as a list.
+// One call of a layer: its inputs (one tensor or a list; the layer gets them as a list).
 struct NodeSpec {
   std::vector<Ref> inputs;
   bool list = false;
@@ -324,7 +325,6 @@ std::vector<NodeSpec> parse_inbound_nodes(const Config& nodes, const std::string
           }
         }
       }
-      spec.list = spec.inputs.size() > 1;
     } else {
       throw Error("{}: malformed inbound node {}", where, node.dump().substr(0, 200));
     }
@@ -439,7 +439,9 @@ Model functional_from_config(const Config& inner, const std::string& model_name)
           o.return_attention_scores = spec.scores;
           outs = att->call_with(args, o);
         } else {
-          outs = spec.list || args.size() > 1 ? p.layer(args) : SymbolicTensors{p.layer(args[0])};
+          // Every output of the call (an LSTM with return_state has three; later nodes pick
+          // theirs by tensor index).
+          outs = p.layer(args);
         }
         produced[{p.layer->name(), p.done}] = outs;
         ++p.done;
@@ -544,6 +546,13 @@ std::vector<std::pair<std::string, std::vector<Variable>>> var_groups(const Laye
             {"_query_dense/vars", saving_order(*m->query_dense())},
             {"_softmax/vars", {}},
             {"_value_dense/vars", saving_order(*m->value_dense())}};
+  }
+  // Keras 3's Wrapper keeps the wrapped layer as the attribute "layer".
+  if (const auto* t = dynamic_cast<const layers::TimeDistributedLayer*>(&l)) {
+    auto groups = var_groups(*t->layer());
+    for (auto& g : groups) g.first = "layer/" + g.first;
+    groups.insert(groups.begin(), {"vars", {}});
+    return groups;
   }
   return {{"vars", saving_order(l)}};
 }
