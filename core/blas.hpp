@@ -1,6 +1,7 @@
 // The BLAS behind plexus (OpenBLAS from Debian) and its CPU kernel choice.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace plexus::blas {
@@ -20,5 +21,12 @@ std::string description();
 // Threads used by BLAS calls (OpenBLAS); 0 leaves the library default.
 void set_num_threads(int threads);
 int num_threads();
+
+// C[m, n] = op(A) op(B) + beta C, row-major with leading dimensions lda, ldb, ldc, where
+// op(X) is X, or X^T when its flag is set: the one call into cblas_sgemm for every kernel.
+// Empty products are handled here (BLAS rejects them): m = 0 or n = 0 does nothing; k = 0
+// zeroes C when beta = 0 and leaves it otherwise.
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const float* a,
+          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
 
 }  // namespace plexus::blas

@@ -9,8 +9,6 @@
 // VJP:  dpd = do_h v_h^T;  dv_h += (p * d)^T do_h;  dp = dpd * d + dp_out;
 //       dz = p * (dp - rowsum(p * dp));  dq_h += scale dz k_h;  dk_h += scale dz^T q_h.
 // A masked entry has p = 0, so it gets no gradient; a row with nothing allowed is all zero.
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -29,20 +27,7 @@ namespace {
 
 constexpr float kLargeNegative = -1e9f;  // Keras's _large_negative_number for float32
 
-// C[m, n] (ldc) = op(A) op(B) + beta C, row-major, with leading dimensions.
-void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a,
-          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    if (beta == 0.0f) {
-      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-    }
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
-              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
-}
+using blas::gemm;
 
 // A mask [Nm, Tm, Sm] broadcast to [N, T, S] (each of Nm, Tm, Sm is 1 or the full size).
 struct MaskView {

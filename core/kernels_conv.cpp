@@ -12,8 +12,6 @@
 // of its input, and its VJP is the convolution (input) and the same weight gradient.
 // Scratch (cols and dcols for one chunk of images) lives in the kernel object: the steady
 // state allocates nothing.
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -30,20 +28,7 @@ namespace {
 using spatial::Image;
 using spatial::Window;
 
-// C[m, n] = op(A) op(B) + beta C, row-major with leading dimensions.
-void gemm(bool ta, bool tb, Dim m, Dim n, Dim k, const float* a, Dim lda, const float* b, Dim ldb,
-          float beta, float* c, Dim ldc) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    if (beta == 0.0f) {
-      for (Dim i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-    }
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
-              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
-}
+using blas::gemm;
 
 // The outputs o in [lo, hi) whose tap o * stride - pad + offset lands inside [0, in).
 struct Range {

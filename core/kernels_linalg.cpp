@@ -1,14 +1,36 @@
-// Matrix products on BLAS (cblas_sgemm). The VJP passes transpose flags instead of
+// Matrix products on BLAS (blas::gemm). The VJP passes transpose flags instead of
 // materialising transposes, and accumulates with beta = 1:
 //   C = A B   ->   dA += dC B^T,   dB += A^T dC.
 #include <cblas.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "core/blas.hpp"
 #include "core/error.hpp"
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
+
+// The one call into cblas_sgemm (core/blas.hpp); here, beside the matmul kernel, because
+// OpenBLAS's cblas.h and core/blas.cpp's weak OpenBLAS declarations do not mix.
+namespace plexus::blas {
+
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const float* a,
+          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == 0.0f) {
+      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    }
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
+              c, static_cast<int>(ldc));
+}
+
+}  // namespace plexus::blas
 
 namespace plexus::kernels {
 namespace {
@@ -54,20 +76,10 @@ Shape matmul_shape(const Shape& a, const Shape& b) {
   return out;
 }
 
-// C[m, n] = alpha op(A) op(B) + beta C, row-major, with op(X) = X or X^T.
+// C[m, n] = op(A) op(B) + beta C for contiguous row-major A, B and C (blas::gemm).
 void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const float* a,
            const float* b, float beta, float* c) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    // Nothing to add; sgemm with k = 0 only scales C, which beta = 0 must zero.
-    if (beta == 0.0f) std::fill(c, c + m * n, 0.0f);
-    return;
-  }
-  const auto lda = static_cast<int>(trans_a ? m : k);
-  const auto ldb = static_cast<int>(trans_b ? k : n);
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), 1.0f, a, lda, b, ldb, beta, c, static_cast<int>(n));
+  blas::gemm(trans_a, trans_b, m, n, k, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
 }
 
 class Matmul final : public Kernel {

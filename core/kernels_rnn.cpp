@@ -12,8 +12,6 @@
 // output is the previous output (zeros before the first unmasked step), or zeros with
 // zero_output_for_mask. go_backwards walks the input from the last step to the first and
 // returns the outputs in that (reversed) order, as Keras does.
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -92,20 +90,7 @@ inline float dact(Act act, float y) {
   return 1.0f;
 }
 
-// C[m, n] = A[m, k] op B + beta C with explicit leading dimensions (row-major).
-void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a,
-          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    if (beta == 0.0f) {
-      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-    }
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
-              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
-}
+using blas::gemm;
 
 class Recurrent final : public MultiKernel {
  public:
