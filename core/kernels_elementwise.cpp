@@ -10,7 +10,9 @@
 // (_mm512_undefined_ps) as uninitialized once xsimd inlines them (GCC bug 105593, fixed
 // in GCC 13); the pragmas must precede the first include to cover those headers.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#ifndef __clang__  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <cmath>
 #include <memory>

@@ -509,8 +509,9 @@ std::string identity(const LossItem& item) {
     // address is not reused while the entry lives).
     return fmt::format("function@{}", static_cast<const void*>(item.object.get()));
   }
-  return fmt::format("{}:{}:{}", typeid(*item.object).name(), item.object->class_name(),
-                     item.object->get_config().dump());
+  const auto& object = *item.object;
+  return fmt::format("{}:{}:{}", typeid(object).name(), object.class_name(),
+                     object.get_config().dump());
 }
 std::string identity(const LossSpec& spec) {
   std::string key;

@@ -2,7 +2,9 @@
 // AVX-512 intrinsics (_mm512_undefined_ps) as uninitialized once xsimd inlines them (GCC
 // bug 105593, fixed in GCC 13); the pragmas must precede the first include.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#ifndef __clang__  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include "optim/optimizers.hpp"
 

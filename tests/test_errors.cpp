@@ -1,7 +1,9 @@
 // The errors of API.md's Errors section, as the user sees them: one px::Error whose message
 // names the layer or model, the input index, and the expected and received shapes.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#ifndef __clang__  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <gtest/gtest.h>
 

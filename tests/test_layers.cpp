@@ -3,7 +3,9 @@
 // compute_output_shape, gradients against finite differences), then activations by name,
 // dropout, and each layer's errors.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#ifndef __clang__  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // A misspelt keyword does not exist: the compiler names it.
-// expect: epoch.*is not a member of.*kw
+// expect: epoch.*(is not a member of|in namespace).*kw
 #include "optim/model.hpp"
 namespace px = plexus;
 void train(px::Model& model, const px::Tensor& x, const px::Tensor& y) {
