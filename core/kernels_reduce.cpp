@@ -3,7 +3,7 @@
 // axes), so the forward is a scatter-add (or scatter-max) and the VJP of sum/mean is the
 // broadcast back.
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 + AVX-512: see kernels_elementwise.cpp
-#ifndef __clang__  // a GCC-only warning
+#ifndef __clang__                                 // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 

@@ -8,7 +8,7 @@
 // The tensor is viewed as [outer, n, inner] with n the softmax axis; the last axis
 // (inner = 1) is the contiguous fast path.
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 + AVX-512: see kernels_elementwise.cpp
-#ifndef __clang__  // a GCC-only warning
+#ifndef __clang__                                 // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
