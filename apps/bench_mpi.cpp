@@ -6,11 +6,12 @@
 //   mpirun -np 2 bench_mpi                      # process 0 first measures 1 process alone
 //                                               # (the others wait), then all N together
 //
-// Prints, per model: samples/s, step time, the time per step in the gradient all-reduce
-// (including waiting for the slowest process), the scaling efficiency
-// (samples/s with N) / (N x samples/s with 1); and the raw all-reduce cost (latency of an
-// 8-byte all-reduce, time and bandwidth of one of the gradient's size) for the README's
-// cost model. Each process uses --threads BLAS threads (1 by default: N processes on N cores).
+// Prints, per model: samples/s, step time, the time per step waiting for the gradient
+// all-reduce after the backward pass (including waiting for the slowest process; buckets
+// that finished during the backward pass cost nothing there), for each --bucket-mb, the scaling
+// efficiency (samples/s with N) / (N x samples/s with 1); and the raw all-reduce cost (latency of
+// an 8-byte all-reduce, time and bandwidth of one of the gradient's size) for the README's cost
+// model. Each process uses --threads BLAS threads (1 by default: N processes on N cores).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <plexus.hpp>
@@ -89,11 +90,17 @@ double allreduce_seconds(std::size_t n, int reps) {
 int main(int argc, char** argv) {
   int steps = 100, threads = 1;
   std::vector<int> batches{32, 256};
+  // 0: one all-reduce after the backward pass; otherwise buckets started during it.
+  std::vector<double> bucket_mb{0, 1};
   CLI::App cli{"Data-parallel training speed with 1 and N processes (run under mpirun)"};
   cli.add_option("--steps", steps, "Timed training steps per model and batch size")
       ->capture_default_str();
   cli.add_option("--batch", batches, "Global batch sizes")->capture_default_str();
   cli.add_option("--threads", threads, "BLAS threads per process")->capture_default_str();
+  cli.add_option("--bucket-mb", bucket_mb,
+                 "DataParallel bucket sizes to compare, MB (0: one all-reduce after the "
+                 "backward pass)")
+      ->capture_default_str();
   CLI11_PARSE(cli, argc, argv);
   dist::initialize(&argc, &argv);
   px::blas::set_num_threads(threads);
@@ -104,8 +111,8 @@ int main(int argc, char** argv) {
   if (chief) {
     fmt::print("{} process(es), {} BLAS thread(s) each, {} timed steps; {}\n", np, threads, steps,
                dist::communicator() ? dist::communicator()->name() : "no MPI");
-    fmt::print("{:<28} {:>6} {:>3} {:>11} {:>9} {:>13} {:>10}\n", "model", "batch", "np",
-               "samples/s", "step ms", "allreduce ms", "efficiency");
+    fmt::print("{:<28} {:>6} {:>3} {:>7} {:>11} {:>9} {:>13} {:>10}\n", "model", "batch", "np",
+               "bucket", "samples/s", "step ms", "allreduce ms", "efficiency");
   }
   for (const Spec& s : specs) {
     for (int batch : batches) {
@@ -120,18 +127,22 @@ int main(int argc, char** argv) {
       if (chief) {  // one process alone (the others wait at the barrier)
         dist::set_distribution(std::nullopt);
         one = measure(s, x, y, batch, steps);
-        fmt::print("{:<28} {:>6} {:>3} {:>11.0f} {:>9.2f} {:>13} {:>10}\n", s.name, batch, 1,
-                   one.samples_per_s, one.step_ms, "-", "-");
+        fmt::print("{:<28} {:>6} {:>3} {:>7} {:>11.0f} {:>9.2f} {:>13} {:>10}\n", s.name, batch, 1,
+                   "-", one.samples_per_s, one.step_ms, "-", "-");
       }
       if (np < 2) continue;
-      dist::communicator()->barrier();
-      dist::set_distribution(dist::DataParallel());
-      const Result all = measure(s, x, y, batch, steps);
-      if (chief) {
-        fmt::print("{:<28} {:>6} {:>3} {:>11.0f} {:>9.2f} {:>8.2f} ({:>2.0f}%) {:>9.0f}%\n", s.name,
-                   batch, np, all.samples_per_s, all.step_ms, all.allreduce_ms,
-                   100 * all.allreduce_ms / all.step_ms,
-                   100 * all.samples_per_s / (np * one.samples_per_s));
+      for (double mb : bucket_mb) {
+        dist::communicator()->barrier();
+        dist::set_distribution(
+            dist::DataParallel({.bucket_bytes = static_cast<std::size_t>(mb * 1024 * 1024)}));
+        const Result all = measure(s, x, y, batch, steps);
+        if (chief) {
+          fmt::print("{:<28} {:>6} {:>3} {:>7} {:>11.0f} {:>9.2f} {:>8.2f} ({:>2.0f}%) {:>9.0f}%\n",
+                     s.name, batch, np, mb > 0 ? fmt::format("{}MB", mb) : "after",
+                     all.samples_per_s, all.step_ms, all.allreduce_ms,
+                     100 * all.allreduce_ms / all.step_ms,
+                     100 * all.samples_per_s / (np * one.samples_per_s));
+        }
       }
     }
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <unordered_map>
 
 #include "core/cpu.hpp"
@@ -75,6 +76,10 @@ Executor::Executor(std::vector<NodePtr> feeds, std::vector<NodePtr> outputs, Opt
     var_index_.push_back(found);  // == nodes_.size(): the variable is unused (no gradient)
     if (found < nodes_.size()) needs_grad_[found] = true;
   }
+  gradient_order_.resize(var_index_.size());
+  std::iota(gradient_order_.begin(), gradient_order_.end(), std::size_t{0});
+  std::stable_sort(gradient_order_.begin(), gradient_order_.end(),
+                   [&](std::size_t a, std::size_t b) { return var_index_[a] > var_index_[b]; });
   if (options.wrt_feeds) {
     for (auto i : feed_index_) needs_grad_[i] = true;
   }
@@ -226,7 +231,8 @@ void Executor::forward(std::span<const Tensor* const> feeds, const Context& ctx)
 
 const Tensor& Executor::output(std::size_t i) const { return *value_ptr_[output_index_.at(i)]; }
 
-void Executor::backward(std::span<const Tensor* const> seeds, const Context& ctx) {
+void Executor::backward(std::span<const Tensor* const> seeds, const Context& ctx,
+                        const std::function<void(std::size_t)>& ready) {
   if (plan_ == nullptr) throw Error("Executor: backward() called before forward()");
   FlushDenormals ftz;
   Plan& plan = *plan_;
@@ -248,7 +254,16 @@ void Executor::backward(std::span<const Tensor* const> seeds, const Context& ctx
     for (std::size_t k = 0; k < g.size(); ++k) d[k] += s[k];
     reached_[i] = 1;
   }
+  // Nodes are in creation order and every node is younger than its inputs, so when the
+  // reverse pass reaches node r every user of a variable at index >= r is done.
+  std::size_t next_ready = 0;
+  auto signal_ready = [&](std::size_t r) {
+    while (next_ready < gradient_order_.size() && var_index_[gradient_order_[next_ready]] >= r) {
+      ready(gradient_order_[next_ready++]);
+    }
+  };
   for (std::size_t r = nodes_.size(); r-- > 0;) {
+    if (ready) signal_ready(r);
     Node& n = *nodes_[r];
     if (!reached_[r]) continue;
     if (n.kind == Node::Kind::kOutput) {
@@ -282,6 +297,7 @@ void Executor::backward(std::span<const Tensor* const> seeds, const Context& ctx
       kernels_[r]->backward_all(args, couts, gouts, gargs, ctx);
     }
   }
+  if (ready) signal_ready(0);
 }
 
 const Tensor* Executor::variable_grad(std::size_t i) const {

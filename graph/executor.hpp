@@ -10,6 +10,7 @@
 // cannot disturb each other. One executor is used by one thread at a time.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -37,7 +38,15 @@ class Executor {
   std::size_t num_outputs() const { return outputs_.size(); }
 
   // Reverse pass after forward(): seeds[i] is d(loss)/d(output i) or nullptr for none.
-  void backward(std::span<const Tensor* const> seeds, const Context& ctx);
+  // `ready(i)`, when given, is called as soon as the gradient of the i-th variable of
+  // Options::wrt_variables is final (every node using the variable has run its backward),
+  // once per variable, in gradient_order(); variable_grad(i) may be read from then on
+  // (data-parallel training starts the variable's all-reduce there).
+  void backward(std::span<const Tensor* const> seeds, const Context& ctx,
+                const std::function<void(std::size_t)>& ready = nullptr);
+  // The order in which backward() finishes the variables' gradients (the reverse of the
+  // order in which the graph first uses them).
+  const std::vector<std::size_t>& gradient_order() const { return gradient_order_; }
   // Gradient of the i-th variable of Options::wrt_variables, or nullptr when the seeded
   // outputs do not depend on it ("no gradient", as Keras's None) / of the i-th feed.
   const Tensor* variable_grad(std::size_t i) const;
@@ -59,7 +68,8 @@ class Executor {
   std::vector<KernelPtr> kernels_;       // this executor's clone of each op node's kernel
   std::vector<std::size_t> feed_index_;  // node index of each feed
   std::vector<std::size_t> output_index_;
-  std::vector<std::size_t> var_index_;  // node index of each wrt variable
+  std::vector<std::size_t> var_index_;       // node index of each wrt variable
+  std::vector<std::size_t> gradient_order_;  // wrt variables by node index, last first
   std::vector<NodePtr> outputs_;
   std::vector<std::vector<std::size_t>> inputs_of_;   // node -> input node indices
   std::vector<std::vector<std::size_t>> outputs_of_;  // multi-output op -> its kOutput nodes

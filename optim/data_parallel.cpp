@@ -176,49 +176,97 @@ void DataParallelRun::enter(const Fingerprint& f, std::exception_ptr local, Trai
   is >> generator();
 }
 
+void DataParallelRun::layout(const TrainState& st) {
+  const std::size_t nw = st.trainable_raw.size(), nu = st.updates.size();
+  const auto& dp = distribution::distribution();
+  const std::size_t cap = dp ? dp->options().bucket_bytes / sizeof(float) : 0;
+  grad_off_.assign(nw, 0);
+  flag_off_.assign(nw, 0);
+  bucket_of_.assign(nw, 0);
+  update_off_.assign(nu, 0);
+  reduced_.clear();
+  for (VariableData* v : st.trainable_raw) reduced_.push_back(Tensor::from_shape(v->value.shape()));
+  // Buckets of consecutive weights in the order the backward pass finishes them.
+  buckets_.clear();
+  std::size_t off = 0, filled = 0;
+  std::vector<std::size_t> members;
+  auto close = [&] {
+    Bucket b;
+    b.begin = off - filled;
+    for (std::size_t i : members) {
+      flag_off_[i] = off++;
+      bucket_of_[i] = buckets_.size();
+    }
+    b.weights = members.size();
+    b.end = off;
+    buckets_.push_back(b);
+    members.clear();
+    filled = 0;
+  };
+  const std::vector<std::size_t>& order = st.executor->gradient_order();
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const std::size_t i = order[k];
+    grad_off_[i] = off;
+    off += st.trainable_raw[i]->value.size();
+    filled += st.trainable_raw[i]->value.size();
+    members.push_back(i);
+    if (cap > 0 && filled >= cap && k + 1 < order.size()) close();
+  }
+  // The last bucket (started after the backward pass) also carries the state updates.
+  const std::size_t last_begin = off - filled;
+  for (std::size_t u = 0; u < nu; ++u) {
+    update_off_[u] = off;
+    off += st.updates[u].variable->value.size();
+  }
+  filled = off - last_begin;
+  close();
+  buffer_.assign(off, 0.0f);
+}
+
+void DataParallelRun::start(Bucket& b) {
+  b.request = comm_.start_allreduce_sum(buffer_.data() + b.begin, b.end - b.begin);
+  b.started = true;
+  ++distribution::statistics().gradient_buckets;
+}
+
 void DataParallelRun::train_step(TrainState& st, const std::vector<const Tensor*>& feeds,
                                  std::size_t mine, std::size_t global) {
   const std::size_t nw = st.trainable_raw.size(), nu = st.updates.size();
-  if (grad_off_.size() != nw || update_off_.size() != nu || reduced_.size() != nw) {
-    grad_off_.clear();
-    update_off_.clear();
-    reduced_.clear();
-    std::size_t off = 0;
-    for (VariableData* v : st.trainable_raw) {
-      grad_off_.push_back(off);
-      off += v->value.size();
-      reduced_.push_back(Tensor::from_shape(v->value.shape()));
-    }
-    flag_off_ = off;
-    off += nw;
-    for (const StateUpdate& u : st.updates) {
-      update_off_.push_back(off);
-      off += u.variable->value.size();
-    }
-    buffer_.assign(off, 0.0f);
-  }
+  if (grad_off_.size() != nw || update_off_.size() != nu || buckets_.empty()) layout(st);
   std::fill(buffer_.begin(), buffer_.end(), 0.0f);
+  for (Bucket& b : buckets_) {
+    b.pending = b.weights;
+    b.started = false;
+  }
+  Bucket& last = buckets_.back();
   if (mine > 0) {
-    backprop(st, feeds, Context{.training = true});
     // Each process's gradient is its shard's mean; weighted by its share of the global
     // batch, the sum over processes is the global batch's mean gradient.
-    const float w = static_cast<float>(static_cast<double>(mine) / static_cast<double>(global));
-    for (std::size_t i = 0; i < nw; ++i) {
-      const Tensor* g = st.grad_ptrs[i];
-      if (!g) continue;
-      float* out = buffer_.data() + grad_off_[i];
-      const float* in = g->data();
-      for (std::size_t k = 0, n = g->size(); k < n; ++k) out[k] = in[k] * w;
-      buffer_[flag_off_ + i] = 1.0f;
-    }
+    share_ = static_cast<float>(static_cast<double>(mine) / static_cast<double>(global));
+    graph::Executor& ex = *st.executor;
+    auto ready = [&](std::size_t i) {
+      if (const Tensor* g = ex.variable_grad(i)) {
+        float* out = buffer_.data() + grad_off_[i];
+        const float* in = g->data();
+        for (std::size_t k = 0, n = g->size(); k < n; ++k) out[k] = in[k] * share_;
+        buffer_[flag_off_[i]] = 1.0f;
+      }
+      Bucket& b = buckets_[bucket_of_[i]];
+      if (--b.pending == 0 && &b != &last) start(b);
+      comm_.progress();
+    };
+    backprop(st, feeds, Context{.training = true}, ready);
     for (std::size_t u = 0; u < nu; ++u) {
-      const Tensor& v = st.executor->output(st.update_out[u]);
+      const Tensor& v = ex.output(st.update_out[u]);
       float* out = buffer_.data() + update_off_[u];
-      for (std::size_t k = 0, n = v.size(); k < n; ++k) out[k] = v.data()[k] * w;
+      for (std::size_t k = 0, n = v.size(); k < n; ++k) out[k] = v.data()[k] * share_;
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
-  comm_.allreduce_sum(buffer_.data(), buffer_.size());
+  for (Bucket& b : buckets_) {
+    if (!b.started) start(b);  // the last one, or all when this process had no rows
+  }
+  for (Bucket& b : buckets_) comm_.wait(b.request);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto& stats = distribution::statistics();
@@ -226,7 +274,7 @@ void DataParallelRun::train_step(TrainState& st, const std::vector<const Tensor*
   ++stats.gradient_allreduces;
   stats.gradient_bytes += buffer_.size() * sizeof(float);
   for (std::size_t i = 0; i < nw; ++i) {
-    if (buffer_[flag_off_ + i] > 0) {
+    if (buffer_[flag_off_[i]] > 0) {
       std::copy_n(buffer_.data() + grad_off_[i], reduced_[i].size(), reduced_[i].data());
       st.grad_ptrs[i] = &reduced_[i];
     } else {

@@ -39,8 +39,10 @@ class DataParallelRun {
   void enter(const Fingerprint& f, std::exception_ptr local, TrainState* st);
 
   // One training step on this process's `mine` rows of a global batch of `global` rows:
-  // backprop (skipped when mine is 0), the weighted all-reduce of gradients and state
-  // updates, then the optimizer step, constraints and state updates, as optim::train_step.
+  // backprop (skipped when mine is 0) with the weighted gradients' all-reduce started
+  // bucket by bucket as the backward pass finishes them (DataParallelOptions::
+  // bucket_bytes), the state updates summed with the last bucket, then the optimizer
+  // step, constraints and state updates, as optim::train_step.
   void train_step(TrainState& st, const std::vector<const Tensor*>& feeds, std::size_t mine,
                   std::size_t global);
 
@@ -52,11 +54,25 @@ class DataParallelRun {
  private:
   distribution::Communicator& comm_;
   const Model& model_;
-  std::vector<float> buffer_;            // gradients, presence flags, state updates
+  // buffer_ holds the buckets one after the other, each [its weights' gradients, one
+  // presence flag per weight]; the last bucket ends with the state updates.
+  struct Bucket {
+    std::size_t begin = 0, end = 0;  // the bucket's range in buffer_
+    std::size_t weights = 0;         // how many gradients it waits for
+    std::size_t pending = 0;         // ... still to come in this step
+    std::size_t request = 0;         // Communicator::start_allreduce_sum's
+    bool started = false;
+  };
+  void layout(const TrainState& st);
+  void start(Bucket& b);
+  std::vector<float> buffer_;
+  std::vector<Bucket> buckets_;
   std::vector<std::size_t> grad_off_;    // offset of each trainable weight's gradient
+  std::vector<std::size_t> flag_off_;    // ... and of its presence flag
+  std::vector<std::size_t> bucket_of_;   // the bucket of each trainable weight
   std::vector<std::size_t> update_off_;  // offset of each state update
-  std::size_t flag_off_ = 0;
-  std::vector<Tensor> reduced_;  // the summed gradients (the optimizer reads these)
+  std::vector<Tensor> reduced_;          // the summed gradients (the optimizer reads these)
+  float share_ = 1.0f;                   // this process's share of the global batch
 };
 
 // Throws the same px::Error on every process when any one's `local` holds an exception

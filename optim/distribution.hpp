@@ -47,6 +47,16 @@ class Communicator {
   virtual void allgatherv(const float* data, const std::vector<std::size_t>& counts,
                           float* out) = 0;
   virtual void barrier() = 0;
+  // A non-blocking sum: starts summing data[0, n) in place over all processes and returns
+  // a request for wait(); data must not be touched until then. progress() lets started
+  // requests advance (MPI moves non-blocking collectives only inside MPI calls). The
+  // defaults run the blocking allreduce_sum at the start.
+  virtual std::size_t start_allreduce_sum(float* data, std::size_t n) {
+    allreduce_sum(data, n);
+    return 0;
+  }
+  virtual void progress() {}
+  virtual void wait(std::size_t request) { static_cast<void>(request); }
   // Stops every process of the job, after printing `why` (named with this process).
   [[noreturn]] virtual void abort(const std::string& why, int code) = 0;
   // Seconds a collective may wait for its peers before the job is aborted.
@@ -68,6 +78,12 @@ struct DataParallelOptions {
   // A collective that waits longer than this for a peer aborts the whole job with an
   // error naming the operation (a peer that vanished without Open MPI noticing).
   double timeout_seconds = 300.0;
+  // Gradients are summed in buckets of about this many bytes, in the order the backward
+  // pass finishes them (the last layer's first); each bucket's all-reduce starts as soon as
+  // its gradients are final, while the backward pass goes on with the earlier layers
+  // (PyTorch DDP's bucket_cap_mb). 0: one all-reduce of every gradient after the backward
+  // pass.
+  std::size_t bucket_bytes = std::size_t{1} << 20;
 };
 
 // Keras 3's keras.distribution.DataParallel: the model replicated on every process, each
@@ -94,8 +110,11 @@ bool active();
 // What data-parallel training spent in the gradient all-reduce (all processes' fits since
 // the last reset): wall time including waiting for the slowest peer, calls, bytes.
 struct Statistics {
+  // Time waiting for the gradient all-reduces after the backward pass (buckets that
+  // finished during it cost nothing here).
   double gradient_seconds = 0;
-  std::uint64_t gradient_allreduces = 0;
+  std::uint64_t gradient_allreduces = 0;  // training steps
+  std::uint64_t gradient_buckets = 0;     // all-reduces started (buckets of all steps)
   std::uint64_t gradient_bytes = 0;
 };
 Statistics& statistics();

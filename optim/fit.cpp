@@ -32,7 +32,8 @@ using optim::loss_key;
 using optim::metric_key;
 using optim::ready_state;
 
-void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx) {
+void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx,
+                     const std::function<void(std::size_t)>& ready) {
   auto& ex = *st.executor;
   ex.forward(feeds, ctx);
   const Tensor& loss = ex.output(st.loss_out);
@@ -42,7 +43,7 @@ void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, co
   }
   st.seeds.assign(ex.num_outputs(), nullptr);  // (no allocation after the first step)
   st.seeds[st.loss_out] = &st.seed;
-  ex.backward(st.seeds, ctx);
+  ex.backward(st.seeds, ctx, ready);
   for (std::size_t i = 0; i < st.trainable.size(); ++i) st.grad_ptrs[i] = ex.variable_grad(i);
 }
 

@@ -96,7 +96,9 @@ void feed_pointers(const Dataset& data, std::vector<const Tensor*>& feeds);
 void feed_pointers(const Batch& batch, std::vector<const Tensor*>& feeds);
 // One forward and one reverse pass of the total loss; leaves a gradient per trainable
 // weight in st.grad_ptrs (null for weights the loss does not reach).
-void backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx);
+// `ready` as graph::Executor::backward's (each trainable weight's gradient, when final).
+void backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx,
+              const std::function<void(std::size_t)>& ready = nullptr);
 // One training step: backprop, the optimizer step, then the state updates.
 void train_step(TrainState& st, const std::vector<const Tensor*>& feeds);
 // The step after backprop: the optimizer on st.grad_ptrs, the constraints, then each state

@@ -10,10 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "core/constraints.hpp"
 #include "core/random.hpp"
+#include "graph/executor.hpp"
 #include "graph/function.hpp"
 #include "graph/ops.hpp"
 #include "graph/regularizers.hpp"
@@ -250,6 +252,55 @@ TEST(Executors, EachExecutorOwnsItsKernelsState) {
   m.predict(random_tensor({100, 16}, 4));
   auto got = a.backward({cot}, true);
   for (std::size_t i = 0; i < ref.size(); ++i) EXPECT_EQ(max_abs_diff(ref[i], got[i]), 0.0);
+}
+
+// The ready hook of backward() (data-parallel training starts each gradient's all-reduce
+// there): once per variable, in gradient_order(), and the gradient it sees is already the
+// final one — through a shared layer called twice, a skip connection and an unused weight.
+TEST(Executors, ReadyHookSeesEachGradientFinalInGradientOrder) {
+  px::utils::clear_session();
+  auto x = px::Input({6});
+  auto shared = px::layers::Dense(6, "tanh");
+  auto h1 = shared(x);
+  auto h2 = px::layers::Dense(6, "relu")(h1);
+  auto h3 = shared(px::layers::Add()({h1, h2}));  // the shared layer's second call
+  auto unused_layer = px::layers::Dense(2);
+  unused_layer(x);  // not in the model
+  px::Model m(x, px::layers::Dense(3)(h3));
+  std::vector<px::Variable> wrt = m.trainable_weights();
+  wrt.push_back(unused_layer->trainable_weights().at(0));
+  std::vector<px::NodePtr> feeds{x.node()}, outs{m.outputs()[0].node()};
+  px::graph::Executor::Options options;
+  for (auto& v : wrt) options.wrt_variables.push_back(v.data());
+  px::graph::Executor ex(feeds, outs, options);
+  const Tensor xs = random_tensor({5, 6}, 1), cot = random_tensor({5, 3}, 2);
+  const std::vector<const Tensor*> feed{&xs}, seeds{&cot};
+  ex.forward(feed, px::Context{});
+  std::vector<std::size_t> calls;
+  std::vector<Tensor> seen(wrt.size());
+  std::vector<bool> had(wrt.size(), false);
+  ex.backward(seeds, px::Context{}, [&](std::size_t i) {
+    calls.push_back(i);
+    if (const Tensor* g = ex.variable_grad(i)) {
+      seen[i] = *g;
+      had[i] = true;
+    }
+  });
+  EXPECT_EQ(calls, ex.gradient_order());
+  std::vector<std::size_t> sorted = calls;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < wrt.size(); ++i) ASSERT_EQ(sorted[i], i);
+  // The output layer's weights come first, the shared layer's last (its first call is the
+  // graph's first use); the unused weight has no gradient.
+  EXPECT_EQ(calls.back() / 2, 0u);
+  for (std::size_t i = 0; i < wrt.size(); ++i) {
+    const Tensor* g = ex.variable_grad(i);
+    ASSERT_EQ(g != nullptr, had[i]) << i;
+    if (g) {
+      EXPECT_EQ(max_abs_diff(*g, seen[i]), 0.0) << "weight " << i << " changed after ready";
+    }
+  }
+  EXPECT_FALSE(had.back());
 }
 
 TEST(Executors, PredictFromFourThreadsMatchesOneThread) {

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "optim/distribution.hpp"
@@ -87,6 +88,28 @@ class MpiCommunicator final : public Communicator {
                     displs.data(), MPI_FLOAT, MPI_COMM_WORLD, &req);
     wait(req, "an all-gather");
   }
+  std::size_t start_allreduce_sum(float* data, std::size_t n) override {
+    std::size_t slot = 0;
+    while (slot < pending_.size() && pending_[slot] != MPI_REQUEST_NULL) ++slot;
+    if (slot == pending_.size()) pending_.push_back(MPI_REQUEST_NULL);
+    MPI_Iallreduce(MPI_IN_PLACE, data, count(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                   &pending_[slot]);
+    return slot;
+  }
+  void progress() override {
+    for (MPI_Request& req : pending_) {
+      if (req == MPI_REQUEST_NULL) continue;
+      int done = 0;
+      MPI_Test(&req, &done, MPI_STATUS_IGNORE);  // one call moves every started collective
+      return;
+    }
+  }
+  void wait(std::size_t request) override {
+    if (request >= pending_.size()) {
+      throw Error("distribution: wait on request {}, which was never started", request);
+    }
+    wait(pending_[request], "an all-reduce");  // leaves MPI_REQUEST_NULL behind
+  }
   void barrier() override {
     MPI_Request req;
     MPI_Ibarrier(MPI_COMM_WORLD, &req);
@@ -135,6 +158,7 @@ class MpiCommunicator final : public Communicator {
 
   int rank_ = 0, size_ = 1;
   std::string name_;
+  std::vector<MPI_Request> pending_;  // started all-reduces (MPI_REQUEST_NULL: free slot)
   double timeout_ = DataParallelOptions{}.timeout_seconds;
 };
 

@@ -149,6 +149,35 @@ TEST(DataParallel, TrainsAsOneProcessOnTheGlobalBatches) {
   });
 }
 
+// Buckets started during the backward pass (DataParallelOptions::bucket_bytes) give the
+// same step as one all-reduce after it: 0 = one bucket; 64 and 256 bytes split the MLP's
+// four gradients (12, 192, 64 and 320 bytes in the order the backward pass finishes them)
+// into 3 and 2 buckets.
+TEST(DataParallel, BucketsStartedDuringBackwardGiveTheSameStep) {
+  const Tensor x = features(), y = labels(x);
+  std::vector<float> ref;
+  on_chief_alone([&] {
+    px::Model r = mlp(11);
+    r.fit(x, y, fit_options());
+    ref = flat_weights(r);
+  });
+  ref = from_chief(ref.empty() ? std::vector<float>(flat_weights(mlp(11)).size()) : ref);
+  for (const auto& [bytes, buckets] :
+       std::vector<std::pair<std::size_t, std::uint64_t>>{{0, 1}, {64, 3}, {256, 2}}) {
+    dist::set_distribution(dist::DataParallel({.timeout_seconds = 120.0, .bucket_bytes = bytes}));
+    px::Model m = mlp(11);
+    const auto before = dist::statistics();
+    m.fit(x, y, fit_options());
+    const auto& after = dist::statistics();
+    EXPECT_EQ(after.gradient_buckets - before.gradient_buckets, 3u * 6u * buckets)
+        << "bucket_bytes " << bytes;
+    const std::vector<float> w = flat_weights(m);
+    EXPECT_EQ(max_diff(w, from_chief(w)), 0.0) << "bucket_bytes " << bytes;
+    EXPECT_LT(max_diff(w, ref), 1e-6) << "bucket_bytes " << bytes;
+  }
+  dist::set_distribution(dist::DataParallel({.timeout_seconds = 120.0}));
+}
+
 TEST(DataParallel, BroadcastsProcessZerosWeightsAtEntry) {
   const Tensor x = features(), y = labels(x);
   // Each process initialises differently; fit starts from process 0's weights and ends
