@@ -36,6 +36,10 @@ using ShapeRefs = std::span<const Shape>;
 
 struct Context {
   bool training = false;  // dropout and friends act only in training
+  // False when no backward() follows this forward() (the executor sets it per node: no
+  // gradient flows through it, as in predict); a kernel may then skip saving what only its
+  // backward needs.
+  bool backward = true;
 };
 
 class Kernel {

@@ -164,8 +164,12 @@ class Recurrent final : public MultiKernel {
     return out;
   }
 
-  void forward_all(TensorRefs in, std::span<Tensor* const> outs, const Context&) override {
+  void forward_all(TensorRefs in, std::span<Tensor* const> outs, const Context& ctx) override {
     geometry(in);
+    if (!ctx.backward && !(cell_ == Cell::kGru && !config_.reset_after)) {
+      infer(in, outs);
+      return;
+    }
     const std::size_t N = n_, T = t_, F = f_, U = u_, G = g_;
     const float* x = in[0]->data();
     const float* w = in[1]->data();
@@ -454,6 +458,100 @@ class Recurrent final : public MultiKernel {
 
  private:
   bool gru_reset_after() const { return cell_ == Cell::kGru && config_.reset_after; }
+
+  // forward_all when no backward follows (predict, evaluate): nothing is kept for the VJP,
+  // and each step's gates come from one GEMM of [x_t, h] against [kernel; recurrent_kernel]
+  // (GRU: the recurrent part apart, for its reset gate), so a step's working set stays in
+  // cache instead of the whole sequence's input projection.
+  void infer(TensorRefs in, std::span<Tensor* const> outs) {
+    const std::size_t N = n_, T = t_, F = f_, U = u_, G = g_;
+    const float* x = in[0]->data();
+    const float* b = bias(in);
+    const float* mask = mask_of(in);
+    const bool gru = cell_ == Cell::kGru;
+    const std::size_t K = gru ? F : F + U;  // the fused GEMM's depth
+    h_.assign(N * U, 0.0f);
+    prev_out_.assign(N * U, 0.0f);
+    if (cell_ == Cell::kLstm) c_.assign(N * U, 0.0f);
+    if (config_.initial_state) {
+      const std::size_t first = num_inputs() - num_states();
+      std::copy_n(in[first]->data(), N * U, h_.data());
+      if (cell_ == Cell::kLstm) std::copy_n(in[first + 1]->data(), N * U, c_.data());
+    }
+    wr_.resize(K * G);  // [kernel; recurrent_kernel] (GRU: the kernel alone)
+    std::copy_n(in[1]->data(), F * G, wr_.data());
+    if (!gru) std::copy_n(in[2]->data(), U * G, wr_.data() + F * G);
+    xh_.resize(N * K);
+    z_.resize(N * G);
+    if (gru) rec_.resize(N * G);
+    tc_.resize(U);
+    const float* rec_bias = gru && b ? b + G : nullptr;
+    float* seq = outs[0]->data();
+    for (std::size_t s = 0; s < T; ++s) {
+      const std::size_t t = config_.go_backwards ? T - 1 - s : s;
+      for (std::size_t n = 0; n < N; ++n) {
+        std::copy_n(x + (n * T + t) * F, F, xh_.data() + n * K);
+        if (!gru) std::copy_n(h_.data() + n * U, U, xh_.data() + n * K + F);
+        float* z = z_.data() + n * G;
+        if (b) {
+          std::copy_n(b, G, z);
+        } else {
+          std::fill_n(z, G, 0.0f);
+        }
+      }
+      gemm(false, false, N, G, K, xh_.data(), K, wr_.data(), G, 1.0f, z_.data(), G);
+      if (gru) {
+        gemm(false, false, N, G, U, h_.data(), U, in[2]->data(), G, 0.0f, rec_.data(), G);
+      }
+      for (std::size_t n = 0; n < N; ++n) {
+        const bool keep = !mask || mask[n * T + t] != 0.0f;
+        float* z = z_.data() + n * G;
+        float* h = h_.data() + n * U;
+        float* po = prev_out_.data() + n * U;
+        if (keep) {
+          switch (cell_) {
+            case Cell::kSimple:
+              activate(act_, z, U);
+              std::copy_n(z, U, h);
+              break;
+            case Cell::kLstm: {
+              activate(rec_act_, z, 2 * U);
+              activate(act_, z + 2 * U, U);
+              activate(rec_act_, z + 3 * U, U);
+              float* c = c_.data() + n * U;
+              float* tc = tc_.data();
+              for (std::size_t j = 0; j < U; ++j) c[j] = z[U + j] * c[j] + z[j] * z[2 * U + j];
+              std::copy_n(c, U, tc);
+              activate(act_, tc, U);
+              for (std::size_t j = 0; j < U; ++j) h[j] = z[3 * U + j] * tc[j];
+              break;
+            }
+            case Cell::kGru: {
+              float* rr = rec_.data() + n * G;
+              if (rec_bias) {
+                for (std::size_t j = 0; j < G; ++j) rr[j] += rec_bias[j];
+              }
+              for (std::size_t j = 0; j < 2 * U; ++j) z[j] += rr[j];
+              activate(rec_act_, z, 2 * U);
+              for (std::size_t j = 0; j < U; ++j) z[2 * U + j] += z[U + j] * rr[2 * U + j];
+              activate(act_, z + 2 * U, U);
+              for (std::size_t j = 0; j < U; ++j) {
+                h[j] = z[j] * h[j] + (1.0f - z[j]) * z[2 * U + j];
+              }
+              break;
+            }
+          }
+          std::copy_n(h, U, po);
+        } else if (config_.zero_output_for_mask) {
+          std::fill_n(po, U, 0.0f);
+        }
+        if (config_.return_sequences) std::copy_n(po, U, seq + (n * T + s) * U);
+      }
+    }
+    if (!config_.return_sequences) std::copy_n(prev_out_.data(), N * U, seq);
+    std::copy_n(h_.data(), N * U, outs[1]->data());
+    if (cell_ == Cell::kLstm) std::copy_n(c_.data(), N * U, outs[2]->data());
+  }
   // One GRU step with reset_after = false, for every sample: z and r from x and h_prev,
   // then hh = act(x W_h + b_h + (r * h_prev) U_h); zt ([N, G], row stride T * G) holds the
   // input projection and leaves with the activated z, r, hh. r * h_prev goes to rh_.
@@ -491,6 +589,7 @@ class Recurrent final : public MultiKernel {
   // Scratch kept from forward for the VJP ([N, T, ...] by time index).
   std::vector<float> z_, hprev_, cprev_, tc_, rh_;
   std::vector<float> h_, c_, prev_out_, rec_;
+  std::vector<float> wr_, xh_;  // infer()'s stacked weights and [x_t, h] rows
   std::vector<float> dz_, dzr_, dh_, dc_, carry_, drh_;
 };
 

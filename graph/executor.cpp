@@ -208,6 +208,7 @@ void Executor::forward(std::span<const Tensor* const> feeds, const Context& ctx)
   FlushDenormals ftz;
   Plan& plan = plan_for(feeds);
   for (std::size_t f = 0; f < feeds.size(); ++f) value_ptr_[feed_index_[f]] = feeds[f];
+  Context node_ctx = ctx;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     Node& n = *nodes_[i];
     if (n.kind == Node::Kind::kOutput) {
@@ -217,13 +218,14 @@ void Executor::forward(std::span<const Tensor* const> feeds, const Context& ctx)
     if (n.kind != Node::Kind::kOp) continue;
     auto& args = args_[i];
     for (std::size_t a = 0; a < args.size(); ++a) args[a] = value_ptr_[inputs_of_[i][a]];
+    node_ctx.backward = ctx.backward && needs_grad_[i];
     if (outputs_of_[i].empty()) {
-      kernels_[i]->forward(args, plan.values[i], ctx);
+      kernels_[i]->forward(args, plan.values[i], node_ctx);
       value_ptr_[i] = &plan.values[i];
     } else {
       auto& outs = outs_[i];
       for (std::size_t k = 0; k < outs.size(); ++k) outs[k] = &plan.multi[i][k];
-      kernels_[i]->forward_all(args, outs, ctx);
+      kernels_[i]->forward_all(args, outs, node_ctx);
       value_ptr_[i] = &plan.multi[i][0];
     }
   }

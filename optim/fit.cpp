@@ -225,7 +225,7 @@ callbacks::Logs run_evaluation(TrainState& st, const Dataset& d, std::size_t bat
       if (sh.count > 0) {
         fill_batch(d, nullptr, begin + sh.begin, sh.count, batch);
         feed_pointers(batch, feeds);
-        st.executor->forward(feeds, Context{.training = false});
+        st.executor->forward(feeds, Context{.training = false, .backward = false});
         tr.update(st, batch);
       }
       auto logs = tr.logs(st, prefix, par);
@@ -240,7 +240,7 @@ callbacks::Logs run_evaluation(TrainState& st, const Dataset& d, std::size_t bat
       fill_batch(d, nullptr, begin, count, batch);
       feed_pointers(batch, feeds);
     }
-    st.executor->forward(feeds, Context{.training = false});
+    st.executor->forward(feeds, Context{.training = false, .backward = false});
     if (steps == 1) {
       tr.update(st, d);
     } else {
@@ -464,7 +464,7 @@ std::vector<double> one_batch(Model& model, TrainState& st, const Dataset& d, bo
   if (train) {
     optim::train_step(st, feeds);
   } else {
-    st.executor->forward(feeds, Context{.training = false});
+    st.executor->forward(feeds, Context{.training = false, .backward = false});
   }
   Trackers tr;
   tr.reset(st);

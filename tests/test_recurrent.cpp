@@ -784,6 +784,67 @@ TEST(RecurrentKerasFiles, FrugallyDeepLstmLoadsAndItsLstmsMatchTheReference) {
   EXPECT_EQ(bidirectional, 6);
 }
 
+// The kernel's inference path (no backward follows: predict, evaluate) computes what its
+// training path does, for every cell and option that changes the loop.
+TEST(Recurrent, InferencePathMatchesTheTrainingPath) {
+  const Dim N = 3, T = 5, F = 4, U = 3;
+  int cases = 0;
+  for (const char* cell : {"simple_rnn", "lstm", "gru", "gru_before"}) {
+    for (int bits = 0; bits < 32; ++bits) {
+      px::kernels::RecurrentConfig c;
+      c.cell = std::string(cell).substr(0, 3) == "gru" ? "gru" : cell;
+      c.reset_after = std::string(cell) != "gru_before";
+      c.masked = bits & 1;
+      c.go_backwards = bits & 2;
+      c.initial_state = bits & 4;
+      c.return_sequences = bits & 8;
+      c.zero_output_for_mask = bits & 16;
+      if (!c.masked && c.zero_output_for_mask) continue;
+      const Dim G = (c.cell == "lstm" ? 4 : c.cell == "gru" ? 3 : 1) * U;
+      auto kernel = px::kernels::recurrent(c);
+      std::vector<Tensor> in{
+          random_tensor({N, T, F}, 1), random_tensor({F, G}, 2), random_tensor({U, G}, 3),
+          c.cell == "gru" && c.reset_after ? random_tensor({2, G}, 4) : random_tensor({G}, 4)};
+      if (c.masked) {
+        Tensor m = Tensor::from_shape({std::size_t{3}, std::size_t{5}});
+        m.fill(1.0f);
+        m(0, 0) = m(0, 1) = m(1, 4) = m(2, 2) = 0.0f;  // a leading, trailing and inner gap
+        in.push_back(m);
+      }
+      if (c.initial_state) {
+        for (std::size_t k = 0; k < (c.cell == "lstm" ? 2u : 1u); ++k) {
+          in.push_back(random_tensor({N, U}, 5 + static_cast<int>(k)));
+        }
+      }
+      std::vector<const Tensor*> refs;
+      std::vector<Shape> shapes;
+      for (auto& t : in) {
+        refs.push_back(&t);
+        shapes.push_back(px::shape_of(t));
+      }
+      auto run = [&](bool backward) {
+        std::vector<Tensor> outs;
+        for (const Shape& s : kernel->output_shapes(shapes)) {
+          outs.emplace_back();
+          px::resize_to(outs.back(), s);
+        }
+        std::vector<Tensor*> ptrs;
+        for (auto& o : outs) ptrs.push_back(&o);
+        kernel->forward_all(refs, ptrs, px::Context{.backward = backward});
+        return outs;
+      };
+      const auto trained = run(true), inferred = run(false);
+      ASSERT_EQ(trained.size(), inferred.size());
+      for (std::size_t o = 0; o < trained.size(); ++o) {
+        EXPECT_LT(px::test::max_abs_diff(trained[o], inferred[o]), 1e-5)
+            << cell << " options " << bits << " output " << o;
+      }
+      ++cases;
+    }
+  }
+  EXPECT_EQ(cases, 4 * 24);
+}
+
 // Unsupported Keras options are named when a file needs them.
 TEST(RecurrentKerasFiles, StatefulGruIsRefusedByName) {
   const std::string msg = error_message([] {
