@@ -118,10 +118,18 @@ class MultiHeadAttentionLayer : public AttentionLayerBase {
   static LayerRef from_config(const Config& config);
 
  private:
+  std::vector<SymbolicTensor> call_axes(const SymbolicTensor& query, const SymbolicTensor& value,
+                                        const SymbolicTensor& key, bool with_key,
+                                        const CallRecord& o, const std::vector<SymbolicTensor>& xs);
+  SymbolicTensor kernel_mask(SymbolicTensor mask, const Shape& scores) const;
+
   Dim num_heads_, key_dim_;
   MultiHeadAttentionOptions options_;
   LayerRef query_, key_, value_, output_;
   bool built_with_key_ = false;
+  // Set at build: the attention axes (normalised, in the given order) and the other axes
+  // between the batch and the features (ascending).
+  std::vector<std::size_t> axes_, others_;
 };
 
 LayerHandle<MultiHeadAttentionLayer> MultiHeadAttention(Dim num_heads, Dim key_dim,
