@@ -269,7 +269,8 @@ void MultiHeadAttentionLayer::build_list(const std::vector<Shape>& shapes) {
 
 // The mask Keras's _masked_softmax applies, m (any rank), as the kernel's [Nm, Tm, Sm] for
 // the flattened layout [B * others, T, S] (scores [B, others..., heads, q axes..., k axes...]).
-SymbolicTensor MultiHeadAttentionLayer::kernel_mask(SymbolicTensor m, const Shape& scores) const {
+SymbolicTensor MultiHeadAttentionLayer::kernel_mask(SymbolicTensor m, const Shape& scores,
+                                                    const SymbolicTensor& query) const {
   const std::size_t rank = scores.size(), nb = 1 + others_.size(), na = axes_.size();
   const Shape given = m.shape();
   auto fail = [&](const std::string& why) {
@@ -300,8 +301,24 @@ SymbolicTensor MultiHeadAttentionLayer::kernel_mask(SymbolicTensor m, const Shap
   };
   const bool batch_one = all_one(0, nb), q_one = all_one(nb + 1, nb + 1 + na),
              k_one = all_one(nb + 1 + na, rank);
-  if (!batch_one && ms[0] == 1) {
-    throw fail("a mask of batch size 1 that varies along the other axes is not supported");
+  Dim tq = 1, sk = 1, others = 1;
+  for (std::size_t i = 0; i < na; ++i) {
+    tq *= scores[nb + 1 + i];
+    sk *= scores[nb + 1 + na + i];
+  }
+  for (std::size_t d = 1; d < nb; ++d) others *= scores[d];
+  Dim mask_batch = ms[0];
+  if (!batch_one && others > 1 && !(ms[0] >= 0 && ms[0] == scores[0])) {
+    // The flattened batch is B * others: a mask of batch 1 (now or at run time) that varies
+    // along the other axes is spread over the batch first, by ones [B, 1, ...] taken from
+    // the query (where(corner, 1, 1): its values do not matter, no gradient reaches it).
+    SymbolicTensor corner = query;
+    for (std::size_t d = 1; d < query.rank(); ++d) corner = ops::slice(corner, Dim(d), 0, 1);
+    const SymbolicTensor one = ops::constant(1.0f);
+    Shape lead(rank, 1);
+    lead[0] = -1;
+    m = ops::multiply(m, ops::reshape(ops::where(corner, one, one), lead));
+    mask_batch = m.shape()[0];
   }
   Shape ones(rank, 1);
   bool spread = false;
@@ -323,13 +340,7 @@ SymbolicTensor MultiHeadAttentionLayer::kernel_mask(SymbolicTensor m, const Shap
     t.fill(1.0f);
     m = ops::multiply(m, ops::constant(std::move(t)));
   }
-  Dim tq = 1, sk = 1, others = 1;
-  for (std::size_t i = 0; i < na; ++i) {
-    tq *= scores[nb + 1 + i];
-    sk *= scores[nb + 1 + na + i];
-  }
-  for (std::size_t d = 1; d < nb; ++d) others *= scores[d];
-  const Dim n = batch_one ? 1 : (ms[0] < 0 ? -1 : ms[0] * others);
+  const Dim n = batch_one ? 1 : (mask_batch < 0 ? -1 : mask_batch * others);
   return ops::reshape(m, {n, q_one ? 1 : tq, k_one ? 1 : sk});
 }
 
@@ -437,7 +448,7 @@ std::vector<SymbolicTensor> MultiHeadAttentionLayer::call_axes(
   mask = mask_and(mask, mask_as(value, -2));
   if (with_key) mask = mask_and(mask, mask_as(key, -2));
   if (o.attention_mask) mask = mask_and(xs.back(), mask);
-  if (mask.defined()) mask = kernel_mask(mask, scores);
+  if (mask.defined()) mask = kernel_mask(mask, scores, query);
   const SymbolicTensor q = query_(flatten(query));
   const SymbolicTensor k = key_(flatten(key));
   const SymbolicTensor v = value_(flatten(value));

@@ -128,7 +128,8 @@ class MultiHeadAttentionLayer : public AttentionLayerBase {
   std::vector<SymbolicTensor> call_axes(const SymbolicTensor& query, const SymbolicTensor& value,
                                         const SymbolicTensor& key, bool with_key,
                                         const CallRecord& o, const std::vector<SymbolicTensor>& xs);
-  SymbolicTensor kernel_mask(SymbolicTensor mask, const Shape& scores) const;
+  SymbolicTensor kernel_mask(SymbolicTensor mask, const Shape& scores,
+                             const SymbolicTensor& query) const;
 
   Dim num_heads_, key_dim_;
   MultiHeadAttentionOptions options_;

@@ -853,10 +853,18 @@ TEST(MultiHeadAttentionAxes, ForwardMatchesLoopsOverTheImageAndOverWidth) {
   auto img_plain = image({q, v2});
   auto wid = width({q, v1}, {.attention_mask = am1, .return_attention_scores = true});
   auto wid_b = width({q, v1}, {.attention_mask = am1b});
+  // A mask of batch 1 that varies along H (a non-attention axis): [1, H, W, W2], sample 0
+  // of a mask input (the other sample is not used).
+  auto am1c = px::Input({3, 4, 5});
+  const SymbolicTensor first = px::ops::slice(am1c, 0, 0, 1);
+  Tensor m1c = xt::ones<float>({n, h, w, wk});
+  m1c(0, 0, 0, 1) = m1c(0, 2, 1, 0) = m1c(0, 2, 1, 3) = m1c(0, 1, 3, 4) = m1c(1, 0, 0, 0) = 0.0f;
+  auto wid_c = width({q, v1}, {.attention_mask = first});
   randomise(image, 3);
   randomise(width, 11);
-  px::Model model({q, v2, v1, am2, am1, am1b},
-                  std::vector<SymbolicTensor>{img[0], img[1], img_plain, wid[0], wid[1], wid_b});
+  px::Model model(
+      {q, v2, v1, am2, am1, am1b, am1c},
+      std::vector<SymbolicTensor>{img[0], img[1], img_plain, wid[0], wid[1], wid_b, wid_c});
   const Tensor xq = random_tensor({n, h, w, 5}, 1), xv2 = random_tensor({n, hk, wk, 6}, 2),
                xv1 = random_tensor({n, h, wk, 6}, 3);
   Tensor m2 = xt::ones<float>({n, h, w, hk, wk}), m1 = xt::ones<float>({n, h, w, wk}),
@@ -864,7 +872,7 @@ TEST(MultiHeadAttentionAxes, ForwardMatchesLoopsOverTheImageAndOverWidth) {
   m2(0, 1, 2, 0, 3) = m2(0, 1, 2, 1, 1) = m2(1, 0, 0, 1, 4) = m2(1, 2, 3, 0, 0) = 0.0f;
   m1(0, 0, 1, 2) = m1(0, 2, 3, 4) = m1(1, 1, 0, 0) = 0.0f;
   m1b(0, 0, 1, 2) = m1b(1, 0, 3, 0) = m1b(1, 0, 3, 1) = 0.0f;
-  auto ys = model.predict({xq, xv2, xv1, m2, m1, m1b});
+  auto ys = model.predict({xq, xv2, xv1, m2, m1, m1b, m1c});
 
   const auto r2 = mha_reference4(
       *image, xq, xv2, true, true,
@@ -900,6 +908,11 @@ TEST(MultiHeadAttentionAxes, ForwardMatchesLoopsOverTheImageAndOverWidth) {
       mha_reference4(*width, xq, xv1, false, true,
                      [&](auto b, auto, auto j, auto, auto j2) { return m1b(b, 0, j, j2) != 0.0f; });
   EXPECT_LT(px::test::max_abs_diff(ys[5], r1b.out), 1e-5);
+  const auto r1c =
+      mha_reference4(*width, xq, xv1, false, true,
+                     [&](auto, auto i, auto j, auto, auto j2) { return m1c(0, i, j, j2) != 0.0f; });
+  EXPECT_LT(px::test::max_abs_diff(ys[6], r1c.out), 1e-5);
+  EXPECT_GT(px::test::max_abs_diff(ys[6], ys[5]), 1e-4);  // the masks differ, so do the outputs
 }
 
 TEST(MultiHeadAttentionAxes, CausalMaskAsKeras) {
