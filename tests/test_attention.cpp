@@ -915,6 +915,30 @@ TEST(MultiHeadAttentionAxes, ForwardMatchesLoopsOverTheImageAndOverWidth) {
   EXPECT_GT(px::test::max_abs_diff(ys[6], ys[5]), 1e-4);  // the masks differ, so do the outputs
 }
 
+// Embedding(mask_zero) on ids [B, H, W]: masks [B, H, W] combine as Keras's
+// _compute_attention_mask (query [B, H, W, 1] & value [B, H, 1, W2]) for attention over W.
+TEST(MultiHeadAttentionAxes, InputMasksCombineAsKeras) {
+  px::utils::clear_session();
+  auto ids = px::Input({2, 4});
+  auto e = L::Embedding(9, 5, {.mask_zero = true})(ids);
+  auto mha = L::MultiHeadAttention(2, 3, {.attention_axes = std::vector<Dim>{-2}});
+  auto y = mha({e, e});
+  EXPECT_TRUE(px::masking::mask_of(y).defined());
+  px::Model model(ids, y);
+  px::Model embed(ids, e);
+  randomise(mha, 71);
+  const Tensor x = {{{3, 5, 0, 2}, {0, 0, 7, 1}}, {{4, 0, 0, 0}, {8, 6, 2, 5}}};
+  const Tensor xe = embed.predict(x);
+  const auto r =
+      mha_reference4(*mha, xe, xe, false, true, [&](auto b, auto i, auto j, auto, auto j2) {
+        return x(b, i, j) != 0.0f && x(b, i, j2) != 0.0f;
+      });
+  const Tensor got = model.predict(x);
+  EXPECT_LT(px::test::max_abs_diff(got, r.out), 1e-5);
+  const auto all = [](auto, auto, auto, auto, auto) { return true; };
+  EXPECT_GT(px::test::max_abs_diff(got, mha_reference4(*mha, xe, xe, false, true, all).out), 1e-4);
+}
+
 TEST(MultiHeadAttentionAxes, CausalMaskAsKeras) {
   px::utils::clear_session();
   // One attention axis whose sizes are axis 1's: Keras's causal mask [1, T, S] is the lower
