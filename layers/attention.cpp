@@ -1,5 +1,6 @@
 #include "layers/attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <numeric>
@@ -139,22 +140,30 @@ MultiHeadAttentionLayer::MultiHeadAttentionLayer(Dim num_heads, Dim key_dim,
       }
     }
   }
-  if (options_.attention_axes) {
-    const auto& a = *options_.attention_axes;
-    // For [batch, steps, features] inputs Keras normalises the projected rank-4 axes: 1 and
-    // -2 (= 4 - 1 - 2) name the steps axis.
-    if (a.size() != 1 || (a[0] != 1 && a[0] != -2)) {
-      std::string list;
-      for (Dim d : a) list += (list.empty() ? "" : ", ") + std::to_string(d);
-      throw Error(
-          "MultiHeadAttention: attention_axes = [{}] is not supported by plexus (only Keras's "
-          "default, attention over the steps axis of [batch, steps, features]: None or [1])",
-          list);
-    }
+  if (options_.attention_axes && options_.attention_axes->empty()) {
+    throw Error(
+        "MultiHeadAttention: attention_axes must name at least one axis (or be None, all axes "
+        "but the batch and the features), received []");
   }
   regularizers::refuse_activity_regularizer(options_.activity_regularizer, "MultiHeadAttention",
                                             name());
 }
+
+namespace {
+
+std::string axes_str(const std::vector<Dim>& axes) {
+  std::string list;
+  for (Dim d : axes) list += (list.empty() ? "" : ", ") + std::to_string(d);
+  return "(" + list + ")";
+}
+
+Dim product(const Shape& s, const std::vector<std::size_t>& axes) {
+  Dim p = 1;
+  for (std::size_t a : axes) p *= s[a];
+  return p;
+}
+
+}  // namespace
 
 void MultiHeadAttentionLayer::build_list(const std::vector<Shape>& shapes) {
   const std::size_t tensors = shapes.size() - (current().attention_mask ? 1 : 0);
@@ -168,26 +177,171 @@ void MultiHeadAttentionLayer::build_list(const std::vector<Shape>& shapes) {
   const Shape& v = shapes[1];
   const Shape& k = tensors == 3 ? shapes[2] : v;
   built_with_key_ = tensors == 3;
-  check_sequence(*this, q, 0, "query");
-  check_sequence(*this, v, 1, "value");
-  check_sequence(*this, k, 2, "key");
-  if (v[1] >= 0 && k[1] >= 0 && v[1] != k[1]) {
-    throw Error(
-        "Layer \"{}\" (MultiHeadAttention): all dimensions of value and key except the last "
-        "must be equal, received value {} and key {}",
-        name(), shape_str(v), shape_str(k));
+  const char* what[3] = {"query", "value", "key"};
+  const Shape* in[3] = {&q, &v, &k};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Shape& s = *in[i];
+    if (s.size() < 3 || s.back() <= 0 || s.size() != q.size()) {
+      throw Error(
+          "Input {} ({}) of layer \"{}\" is incompatible with the layer: expected [batch, "
+          "<attention and other axes>..., features] of rank >= 3 with known features and the "
+          "query's rank, received query {} and {} {}",
+          i, what[i], name(), shape_str(q), what[i], shape_str(s));
+    }
   }
+  const std::size_t r = q.size();
+  for (std::size_t d = 1; d + 1 < r; ++d) {
+    if (v[d] >= 0 && k[d] >= 0 && v[d] != k[d]) {
+      throw Error(
+          "Layer \"{}\" (MultiHeadAttention): all dimensions of value and key except the last "
+          "must be equal, received value {} and key {}",
+          name(), shape_str(v), shape_str(k));
+    }
+  }
+  // Keras's _build_attention: None = every axis but the batch and the features; a negative
+  // axis counts from the end of the input (Keras adds rank(projected) - 1 = rank(input)).
+  std::vector<Dim> given;
+  if (options_.attention_axes) {
+    given = *options_.attention_axes;
+  } else {
+    for (std::size_t d = 1; d + 1 < r; ++d) given.push_back(static_cast<Dim>(d));
+  }
+  std::vector<std::size_t> axes;
+  for (Dim a : given) {
+    const Dim n = a < 0 ? static_cast<Dim>(r) + a : a;
+    const char* why = nullptr;
+    if (n == 0) {
+      why = "is the batch axis";
+    } else if (n == static_cast<Dim>(r) - 1) {
+      why = "is the feature axis (the one the projections contract)";
+    } else if (n < 0 || n >= static_cast<Dim>(r)) {
+      why = "is out of range";
+    } else if (std::find(axes.begin(), axes.end(), static_cast<std::size_t>(n)) != axes.end()) {
+      why = "is named twice";
+    }
+    if (why) {
+      throw Error(
+          "Layer \"{}\" (MultiHeadAttention): attention_axes = {}: axis {} {} for query {} "
+          "(rank {}); valid axes are 1..{} (or -{}..-2)",
+          name(), axes_str(given), a, why, shape_str(q), r, r - 2, r - 1);
+    }
+    axes.push_back(static_cast<std::size_t>(n));
+  }
+  others_.clear();
+  for (std::size_t d = 1; d + 1 < r; ++d) {
+    if (std::find(axes.begin(), axes.end(), d) == axes.end()) others_.push_back(d);
+  }
+  if (r > 3) {
+    // The axes are moved and flattened: their sizes must be known; the query's and the key's
+    // non-attention axes are batch axes of the attention (Keras's einsum), so they agree.
+    for (std::size_t i = 0; i < 3; ++i) {
+      for (std::size_t d = 1; d < r; ++d) {
+        if ((*in[i])[d] < 0) {
+          throw Error(
+              "Layer \"{}\" (MultiHeadAttention): inputs of rank {} need known sizes on every "
+              "axis but the batch, received {} {}",
+              name(), r, what[i], shape_str(*in[i]));
+        }
+      }
+    }
+    for (std::size_t d : others_) {
+      if (q[d] != k[d]) {
+        throw Error(
+            "Layer \"{}\" (MultiHeadAttention): with attention_axes = {} axis {} is not attended "
+            "over, so query and key must agree on it, received query {} and key {}",
+            name(), axes_str(given), d, shape_str(q), shape_str(k));
+      }
+    }
+  }
+  axes_ = axes;
   const Dim h = num_heads_, vd = value_dim();
-  Shape out_shape = options_.output_shape ? *options_.output_shape : Shape{q[2]};
+  Shape out_shape = options_.output_shape ? *options_.output_shape : Shape{q.back()};
   Shape out_kernel = {h, vd};
   out_kernel.insert(out_kernel.end(), out_shape.begin(), out_shape.end());
   const bool b = options_.use_bias;
-  query_ = make_layer<EinsumDenseLayer>("query", Shape{q[2], h, key_dim_}, 1, b, options_);
-  key_ = make_layer<EinsumDenseLayer>("key", Shape{k[2], h, key_dim_}, 1, b, options_);
-  value_ = make_layer<EinsumDenseLayer>("value", Shape{v[2], h, vd}, 1, b, options_);
+  query_ = make_layer<EinsumDenseLayer>("query", Shape{q.back(), h, key_dim_}, 1, b, options_);
+  key_ = make_layer<EinsumDenseLayer>("key", Shape{k.back(), h, key_dim_}, 1, b, options_);
+  value_ = make_layer<EinsumDenseLayer>("value", Shape{v.back(), h, vd}, 1, b, options_);
   output_ = make_layer<EinsumDenseLayer>("attention_output", out_kernel, 2, b, options_);
-  // Keras normalises attention_axes when it builds: (1,) for these inputs.
-  options_.attention_axes = std::vector<Dim>{1};
+  // Keras normalises attention_axes when it builds (non-negative, in the given order).
+  options_.attention_axes = std::vector<Dim>(axes.begin(), axes.end());
+}
+
+// The mask Keras's _masked_softmax applies, m (any rank), as the kernel's [Nm, Tm, Sm] for
+// the flattened layout [B * others, T, S] (scores [B, others..., heads, q axes..., k axes...]).
+SymbolicTensor MultiHeadAttentionLayer::kernel_mask(SymbolicTensor m, const Shape& scores,
+                                                    const SymbolicTensor& query) const {
+  const std::size_t rank = scores.size(), nb = 1 + others_.size(), na = axes_.size();
+  const Shape given = m.shape();
+  auto fail = [&](const std::string& why) {
+    return Error(
+        "Layer \"{}\" (MultiHeadAttention): the attention mask {} (with the inputs' masks) does "
+        "not fit the attention scores [batch, <other axes>, heads, <query attention axes>, <key "
+        "attention axes>] = {}: {}",
+        name(), shape_str(given), shape_str(scores), why);
+  };
+  if (m.rank() > rank) throw fail("it has a higher rank");
+  // Keras: expand_dims at -2 * len(attention_axes) - 1 until the ranks agree.
+  while (m.rank() < rank) {
+    if (m.rank() < 2 * na) throw fail("Keras's expand_dims at the heads axis is out of range");
+    m = ops::expand_dims(m, -static_cast<Dim>(2 * na) - 1);
+  }
+  const Shape ms = m.shape();
+  for (std::size_t d = 0; d < rank; ++d) {
+    if (ms[d] < 0 && d != 0) throw fail("its sizes must be known except the batch's");
+    if (ms[d] != 1 && ms[d] >= 0 && scores[d] >= 0 && ms[d] != scores[d])
+      throw fail(fmt::format("axis {} does not broadcast", d));
+  }
+  if (ms[nb] != 1) throw fail("a mask per head is not supported");
+  // The kernel broadcasts a whole group (batch, query, key) or none: spread partial ones.
+  auto all_one = [&](std::size_t from, std::size_t to) {
+    for (std::size_t d = from; d < to; ++d)
+      if (ms[d] != 1) return false;
+    return true;
+  };
+  const bool batch_one = all_one(0, nb), q_one = all_one(nb + 1, nb + 1 + na),
+             k_one = all_one(nb + 1 + na, rank);
+  Dim tq = 1, sk = 1, others = 1;
+  for (std::size_t i = 0; i < na; ++i) {
+    tq *= scores[nb + 1 + i];
+    sk *= scores[nb + 1 + na + i];
+  }
+  for (std::size_t d = 1; d < nb; ++d) others *= scores[d];
+  Dim mask_batch = ms[0];
+  if (!batch_one && others > 1 && !(ms[0] >= 0 && ms[0] == scores[0])) {
+    // The flattened batch is B * others: a mask of batch 1 (now or at run time) that varies
+    // along the other axes is spread over the batch first, by ones [B, 1, ...] taken from
+    // the query (where(corner, 1, 1): its values do not matter, no gradient reaches it).
+    SymbolicTensor corner = query;
+    for (std::size_t d = 1; d < query.rank(); ++d) corner = ops::slice(corner, Dim(d), 0, 1);
+    const SymbolicTensor one = ops::constant(1.0f);
+    Shape lead(rank, 1);
+    lead[0] = -1;
+    m = ops::multiply(m, ops::reshape(ops::where(corner, one, one), lead));
+    mask_batch = m.shape()[0];
+  }
+  Shape ones(rank, 1);
+  bool spread = false;
+  auto fill = [&](std::size_t from, std::size_t to, bool one) {
+    if (one) return;
+    for (std::size_t d = from; d < to; ++d) {
+      if (ms[d] == 1 && scores[d] > 1) {
+        ones[d] = scores[d];
+        spread = true;
+      }
+    }
+  };
+  fill(1, nb, batch_one);
+  fill(nb + 1, nb + 1 + na, q_one);
+  fill(nb + 1 + na, rank, k_one);
+  if (spread) {
+    std::vector<std::size_t> dims(ones.begin(), ones.end());
+    Tensor t = Tensor::from_shape(dims);
+    t.fill(1.0f);
+    m = ops::multiply(m, ops::constant(std::move(t)));
+  }
+  const Dim n = batch_one ? 1 : (mask_batch < 0 ? -1 : mask_batch * others);
+  return ops::reshape(m, {n, q_one ? 1 : tq, k_one ? 1 : sk});
 }
 
 std::vector<SymbolicTensor> MultiHeadAttentionLayer::call_list(
@@ -203,6 +357,7 @@ std::vector<SymbolicTensor> MultiHeadAttentionLayer::call_list(
   const SymbolicTensor& query = xs[0];
   const SymbolicTensor& value = xs[1];
   const SymbolicTensor& key = tensors == 3 ? xs[2] : value;
+  if (query.rank() > 3) return call_axes(query, value, key, tensors == 3, o, xs);
   // Keras's _compute_attention_mask: query mask [N, T, 1] & value mask [N, 1, S] & key mask
   // & the attention mask; the causal mask is the kernel's.
   SymbolicTensor mask = mask_as(query, 2);
@@ -244,6 +399,83 @@ std::vector<SymbolicTensor> MultiHeadAttentionLayer::call_list(
   if (query_mask.defined()) masking::set_mask(out, query_mask);
   if (o.return_attention_scores) return {out, att[1]};
   return {out};
+}
+
+// Inputs of rank > 3 (Keras's einsum over attention_axes): each of query, key and value is
+// transposed to [B, others..., attention axes..., features] and flattened to
+// [B * others, prod(attention axes), features]; the rank-3 attention runs on that; the
+// output is unflattened and transposed back, the scores unflattened to Keras's
+// [B, others..., heads, query attention axes..., key attention axes...].
+std::vector<SymbolicTensor> MultiHeadAttentionLayer::call_axes(
+    const SymbolicTensor& query, const SymbolicTensor& value, const SymbolicTensor& key,
+    bool with_key, const CallRecord& o, const std::vector<SymbolicTensor>& xs) {
+  const Shape& qs = query.shape();
+  const Shape& ks = key.shape();
+  const std::size_t r = qs.size();
+  std::vector<std::size_t> perm = {0};
+  perm.insert(perm.end(), others_.begin(), others_.end());
+  perm.insert(perm.end(), axes_.begin(), axes_.end());
+  perm.push_back(r - 1);
+  bool identity = true;
+  for (std::size_t i = 0; i < r; ++i) identity = identity && perm[i] == i;
+  auto flatten = [&](const SymbolicTensor& x) {
+    const SymbolicTensor t = identity ? x : ops::transpose(x, perm);
+    return ops::reshape(t, {-1, product(x.shape(), axes_), x.shape().back()});
+  };
+  // The scores' shape (Keras's product_notation).
+  Shape scores = {qs[0] >= 0 ? qs[0] : ks[0]};
+  for (std::size_t d : others_) scores.push_back(qs[d]);
+  scores.push_back(num_heads_);
+  for (std::size_t a : axes_) scores.push_back(qs[a]);
+  for (std::size_t a : axes_) scores.push_back(ks[a]);
+  if (o.use_causal_mask) {
+    // Keras's causal mask is [1, query.shape[1], value.shape[1]], expanded as the attention
+    // mask: with several attention axes its expand_dims is out of range; with one axis it is
+    // the lower triangle over that axis when the sizes agree (and fails to broadcast if not).
+    const Shape& vs = value.shape();
+    if (axes_.size() != 1 || qs[1] != qs[axes_[0]] || vs[1] != ks[axes_[0]]) {
+      throw Error(
+          "Layer \"{}\" (MultiHeadAttention): use_causal_mask builds Keras's causal mask [1, {}, "
+          "{}] from axis 1 of query {} and value {}, which does not fit the attention scores {} "
+          "(attention_axes = {}); Keras fails here too",
+          name(), qs[1], vs[1], shape_str(qs), shape_str(vs), shape_str(scores),
+          axes_str(std::vector<Dim>(axes_.begin(), axes_.end())));
+    }
+  }
+  // Keras's _compute_attention_mask on these ranks: query mask [B, ..., 1], value and key
+  // masks [B, ..., 1, S], then the attention mask; _masked_softmax expands the result.
+  SymbolicTensor mask = mask_as(query, -1);
+  mask = mask_and(mask, mask_as(value, -2));
+  if (with_key) mask = mask_and(mask, mask_as(key, -2));
+  if (o.attention_mask) mask = mask_and(xs.back(), mask);
+  if (mask.defined()) mask = kernel_mask(mask, scores, query);
+  const SymbolicTensor q = query_(flatten(query));
+  const SymbolicTensor k = key_(flatten(key));
+  const SymbolicTensor v = value_(flatten(value));
+  kernels::AttentionConfig config;
+  config.heads = num_heads_;
+  config.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(key_dim_)));
+  config.causal = o.use_causal_mask;
+  config.dropout = static_cast<float>(options_.dropout);
+  std::vector<SymbolicTensor> att = ops::attention(q, k, v, config, mask);
+  SymbolicTensor out = output_(att[0]);  // [B * others, T, prod(output_shape)]
+  const Shape out_shape = options_.output_shape ? *options_.output_shape : Shape{qs.back()};
+  Shape target = {-1};
+  for (std::size_t i = 1; i + 1 < r; ++i) target.push_back(qs[perm[i]]);
+  target.insert(target.end(), out_shape.begin(), out_shape.end());
+  out = ops::reshape(out, target);
+  if (!identity) {
+    std::vector<std::size_t> back(target.size());
+    for (std::size_t i = 0; i + 1 < r; ++i) back[perm[i]] = i;
+    for (std::size_t i = r - 1; i < target.size(); ++i) back[i] = i;
+    out = ops::transpose(out, back);
+  }
+  const SymbolicTensor query_mask = masking::mask_of(query);
+  if (query_mask.defined()) masking::set_mask(out, query_mask);
+  if (!o.return_attention_scores) return {out};
+  Shape scores_target = scores;
+  scores_target[0] = -1;
+  return {out, ops::reshape(att[1], scores_target)};
 }
 
 Config MultiHeadAttentionLayer::get_config() const {

@@ -6,10 +6,11 @@
 //   auto z = px::layers::Attention()({q, v});                       // Luong (dot product)
 //   auto w = px::layers::AdditiveAttention()({q, v, k});            // Bahdanau
 // Inputs are [query, value] or [query, value, key] (key defaults to value), each
-// [batch, steps, features]. Masks carried by the inputs (Embedding(mask_zero), Masking;
-// layers/masking.hpp) are honoured as Keras does, and the query's mask is carried on.
-// Call options (AttentionCallOptions): attention_mask (MultiHeadAttention only),
-// use_causal_mask, return_attention_scores (a second output). Dropout acts in training.
+// [batch, steps, features] (MultiHeadAttention: or of higher rank with attention_axes,
+// e.g. [batch, H, W, C] attended over H and W jointly). Masks carried by the inputs
+// (Embedding(mask_zero), Masking; layers/masking.hpp) are honoured as Keras does, and the query's
+// mask is carried on. Call options (AttentionCallOptions): attention_mask (MultiHeadAttention
+// only), use_causal_mask, return_attention_scores (a second output). Dropout acts in training.
 #pragma once
 
 #include <cstdint>
@@ -70,8 +71,10 @@ struct MultiHeadAttentionOptions {
   double dropout = 0.0;                         // on the attention probabilities
   bool use_bias = true;
   std::optional<std::vector<Dim>> output_shape = std::nullopt;  // default: the query's features
-  // Only Keras's default is supported: attention over the steps axis (None, [1] or [-3]
-  // for [batch, steps, features] inputs); anything else is a px::Error naming it.
+  // Keras's: the axes attended over jointly, for inputs of rank >= 3. None = all axes but
+  // the batch and the features; negative axes count from the input's end (-2 = the last
+  // axis before the features). The batch or feature axis, an axis out of range or named
+  // twice is a px::Error at build. Normalised at build (non-negative, in the given order).
   std::optional<std::vector<Dim>> attention_axes = std::nullopt;
   initializers::InitializerRef kernel_initializer = "glorot_uniform";
   initializers::InitializerRef bias_initializer = "zeros";
@@ -90,6 +93,10 @@ PLEXUS_CONFIG_FIELDS(MultiHeadAttentionOptions, value_dim, dropout, use_bias, ou
 
 // MultiHeadAttention (Vaswani et al.): query [N, T, Dq], value [N, S, Dv], key [N, S, Dk]
 // -> [N, T, Dq] (or [N, T, output_shape...]); scores [N, heads, T, S].
+// Inputs of rank >= 4 with attention_axes (Keras's einsums): query [N, H, W, Dq] with axes
+// (1, 2) -> [N, H, W, Dq], scores [N, heads, H, W, H2, W2]; with (2,) H is a batch-like axis,
+// scores [N, H, heads, W, W2]. Computed by moving the other axes next to the batch and
+// flattening the attention axes around the same kernel.
 //   q = query·Wq + bq, k = key·Wk + bk, v = value·Wv + bv (per head),
 //   p = softmax(q k^T / sqrt(key_dim)) masked, o = p v, out = o·Wo + bo.
 // Sub-layers (Keras's EinsumDense, weight paths "mha/query/kernel"):
@@ -118,10 +125,19 @@ class MultiHeadAttentionLayer : public AttentionLayerBase {
   static LayerRef from_config(const Config& config);
 
  private:
+  std::vector<SymbolicTensor> call_axes(const SymbolicTensor& query, const SymbolicTensor& value,
+                                        const SymbolicTensor& key, bool with_key,
+                                        const CallRecord& o, const std::vector<SymbolicTensor>& xs);
+  SymbolicTensor kernel_mask(SymbolicTensor mask, const Shape& scores,
+                             const SymbolicTensor& query) const;
+
   Dim num_heads_, key_dim_;
   MultiHeadAttentionOptions options_;
   LayerRef query_, key_, value_, output_;
   bool built_with_key_ = false;
+  // Set at build: the attention axes (normalised, in the given order) and the other axes
+  // between the batch and the features (ascending).
+  std::vector<std::size_t> axes_, others_;
 };
 
 LayerHandle<MultiHeadAttentionLayer> MultiHeadAttention(Dim num_heads, Dim key_dim,

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -685,24 +686,439 @@ TEST(AttentionSaving, ModelWithAttentionSavesAndLoadsBack) {
   fs::remove_all(dir);
 }
 
+// --- attention_axes (inputs of rank >= 4) ------------------------------------------------------
+// Keras 3's _build_attention_equation: with projected q [B, ..., heads, key_dim] the scores are
+// [B, <other axes>, heads, <query attention axes>, <key attention axes>] (attention axes in
+// the given order), the softmax runs over the key attention axes jointly, the output is the
+// query's shape with the last axis = output_shape; the weights do not depend on the axes.
+
+struct AxesCase {
+  std::string label;
+  std::optional<std::vector<Dim>> axes;
+  Shape query, value;           // without the batch
+  std::vector<Dim> normalised;  // attention_axes after build
+  Shape scores;                 // without the batch
+  std::optional<std::vector<Dim>> output_shape = std::nullopt;
+  Shape output = {};  // without the batch; empty = the query's
+};
+
+TEST(MultiHeadAttentionAxes, ShapesParamsAndNormalisedAxesAreKeras) {
+  // heads 2, key_dim 4: q/k/v kernels (C, 2, 4) + biases (2, 4), out (2, 4, C) + (C).
+  const std::vector<AxesCase> cases = {
+      {"default_4d", std::nullopt, {3, 4, 6}, {3, 4, 6}, {1, 2}, {2, 3, 4, 3, 4}},
+      {"both", std::vector<Dim>{1, 2}, {3, 4, 6}, {5, 2, 6}, {1, 2}, {2, 3, 4, 5, 2}},
+      {"width_only", std::vector<Dim>{2}, {3, 4, 6}, {3, 5, 6}, {2}, {3, 2, 4, 5}},
+      {"negative", std::vector<Dim>{-3}, {3, 4, 6}, {5, 4, 6}, {1}, {4, 2, 3, 5}},
+      {"reversed", std::vector<Dim>{2, 1}, {3, 4, 6}, {3, 4, 6}, {2, 1}, {2, 4, 3, 4, 3}},
+      {"rank5", std::vector<Dim>{1, -2}, {2, 3, 4, 6}, {5, 3, 2, 6}, {1, 3}, {3, 2, 2, 4, 5, 2}},
+      {"rank5_default", std::nullopt, {2, 3, 4, 6}, {2, 3, 4, 6}, {1, 2, 3}, {2, 2, 3, 4, 2, 3, 4}},
+      {"output_shape",
+       std::vector<Dim>{2},
+       {3, 4, 6},
+       {3, 4, 6},
+       {2},
+       {3, 2, 4, 4},
+       std::vector<Dim>{2, 5},
+       {3, 4, 2, 5}},
+  };
+  for (const AxesCase& c : cases) {
+    SCOPED_TRACE(c.label);
+    px::utils::clear_session();
+    auto mha = L::MultiHeadAttention(
+        2, 4, {.output_shape = c.output_shape, .attention_axes = c.axes, .name = "mha"});
+    auto q = px::Input(c.query);
+    auto v = px::Input(c.value);
+    auto outs = mha({q, v}, {.return_attention_scores = true});
+    Shape want = {-1};
+    const Shape& tail = c.output.empty() ? c.query : c.output;
+    want.insert(want.end(), tail.begin(), tail.end());
+    EXPECT_EQ(outs[0].shape(), want);
+    Shape scores = {-1};
+    scores.insert(scores.end(), c.scores.begin(), c.scores.end());
+    EXPECT_EQ(outs[1].shape(), scores);
+    EXPECT_EQ(mha->get_config()["attention_axes"], Config(c.normalised));
+    // Weights as without attention_axes: (6, 2, 4) ... (2, 4, out...).
+    Shape out_kernel = {2, 4};
+    const Shape out_tail = c.output_shape ? Shape(*c.output_shape) : Shape{6};
+    out_kernel.insert(out_kernel.end(), out_tail.begin(), out_tail.end());
+    const std::vector<Shape> shapes = {{6, 2, 4}, {2, 4}, {6, 2, 4},  {2, 4},
+                                       {6, 2, 4}, {2, 4}, out_kernel, out_tail};
+    auto ws = mha->weights();
+    ASSERT_EQ(ws.size(), kPaths.size());
+    for (std::size_t i = 0; i < ws.size(); ++i) {
+      EXPECT_EQ(ws[i].path(), kPaths[i]);
+      EXPECT_EQ(ws[i].shape(), shapes[i]) << kPaths[i];
+    }
+    Dim out_size = 1;
+    for (Dim d : out_tail) out_size *= d;
+    EXPECT_EQ(mha->count_params(), std::size_t(3 * (6 * 8 + 8) + 8 * out_size + out_size));
+    // A model runs it with those shapes.
+    px::Model model({q, v}, std::vector<SymbolicTensor>{outs[0], outs[1]});
+    Shape xq = {2}, xv = {2};
+    xq.insert(xq.end(), c.query.begin(), c.query.end());
+    xv.insert(xv.end(), c.value.begin(), c.value.end());
+    auto ys = model.predict({random_tensor(xq, 1), random_tensor(xv, 2)});
+    want[0] = scores[0] = 2;
+    EXPECT_EQ(px::shape_of(ys[0]), want);
+    EXPECT_EQ(px::shape_of(ys[1]), scores);
+  }
+}
+
+// MultiHeadAttention over [B, H, W, C] in loops (Keras's einsums written out): query
+// position (i, j) attends to key positions (i2, j2) that agree with it on the axes not
+// attended over, where allowed(b, i, j, i2, j2); the softmax runs over all of them jointly.
+// p holds the probabilities as [b][head][i][j][i2][j2] (0 where not attended).
+struct Reference4 {
+  Tensor out;
+  std::vector<double> p;
+};
+using Allowed4 =
+    std::function<bool(std::size_t, std::size_t, std::size_t, std::size_t, std::size_t)>;
+Reference4 mha_reference4(const L::MultiHeadAttentionLayer& m, const Tensor& query,
+                          const Tensor& value, bool attend_h, bool attend_w,
+                          const Allowed4& allowed) {
+  const auto ws = m.get_weights();
+  const std::size_t n = query.shape()[0], hq = query.shape()[1], wq = query.shape()[2],
+                    dq = query.shape()[3], hk = value.shape()[1], wk = value.shape()[2],
+                    dv = value.shape()[3];
+  const std::size_t heads = std::size_t(m.num_heads()), kd = std::size_t(m.key_dim()),
+                    vd = std::size_t(m.value_dim()), dout = ws[6].shape()[2];
+  Reference4 r{Tensor::from_shape({n, hq, wq, dout}),
+               std::vector<double>(n * heads * hq * wq * hk * wk, 0.0)};
+  auto project = [&](const Tensor& x, std::size_t b, std::size_t i, std::size_t j, const Tensor& w,
+                     const Tensor& bias, std::size_t hh, std::size_t e, std::size_t d) {
+    double acc = bias(hh, e);
+    for (std::size_t f = 0; f < d; ++f) acc += double(x(b, i, j, f)) * w(f, hh, e);
+    return acc;
+  };
+  for (std::size_t b = 0; b < n; ++b) {
+    for (std::size_t i = 0; i < hq; ++i) {
+      for (std::size_t j = 0; j < wq; ++j) {
+        std::vector<double> o(heads * vd, 0.0);
+        for (std::size_t hh = 0; hh < heads; ++hh) {
+          std::vector<double> qv(kd);
+          for (std::size_t e = 0; e < kd; ++e)
+            qv[e] = project(query, b, i, j, ws[0], ws[1], hh, e, dq);
+          // The keys this query sees: the same row (attend over W) / column (over H).
+          std::vector<std::pair<std::size_t, std::size_t>> keys;
+          for (std::size_t i2 = 0; i2 < hk; ++i2)
+            for (std::size_t j2 = 0; j2 < wk; ++j2)
+              if ((attend_h || i2 == i) && (attend_w || j2 == j)) keys.push_back({i2, j2});
+          std::vector<double> z(keys.size());
+          double mx = -1e300;
+          for (std::size_t c = 0; c < keys.size(); ++c) {
+            const auto [i2, j2] = keys[c];
+            double d = 0;
+            for (std::size_t e = 0; e < kd; ++e)
+              d += qv[e] * project(value, b, i2, j2, ws[2], ws[3], hh, e, dv);
+            z[c] = allowed(b, i, j, i2, j2) ? d / std::sqrt(double(kd)) : -1e9;
+            mx = std::max(mx, z[c]);
+          }
+          double sum = 0;
+          for (double zc : z) sum += std::exp(zc - mx);
+          for (std::size_t c = 0; c < keys.size(); ++c) {
+            const auto [i2, j2] = keys[c];
+            if (!allowed(b, i, j, i2, j2)) continue;
+            const double p = std::exp(z[c] - mx) / sum;
+            r.p[((((b * heads + hh) * hq + i) * wq + j) * hk + i2) * wk + j2] = p;
+            for (std::size_t e = 0; e < vd; ++e)
+              o[hh * vd + e] += p * project(value, b, i2, j2, ws[4], ws[5], hh, e, dv);
+          }
+        }
+        for (std::size_t c = 0; c < dout; ++c) {
+          double acc = ws[7](c);
+          for (std::size_t hh = 0; hh < heads; ++hh)
+            for (std::size_t e = 0; e < vd; ++e) acc += o[hh * vd + e] * ws[6](hh, e, c);
+          r.out(b, i, j, c) = float(acc);
+        }
+      }
+    }
+  }
+  return r;
+}
+
+TEST(MultiHeadAttentionAxes, ForwardMatchesLoopsOverTheImageAndOverWidth) {
+  px::utils::clear_session();
+  const std::size_t n = 2, h = 3, w = 4, hk = 2, wk = 5;
+  auto q = px::Input({3, 4, 5});
+  auto v2 = px::Input({2, 5, 6});      // cross attention over the image: other H and W
+  auto v1 = px::Input({3, 5, 6});      // over W only: H is shared with the query
+  auto am2 = px::Input({3, 4, 2, 5});  // [B, H, W, H2, W2]
+  auto am1 = px::Input({3, 4, 5});     // [B, H, W, W2]
+  auto am1b = px::Input({1, 4, 5});    // [B, 1, W, W2]: spread over H
+  auto image =
+      L::MultiHeadAttention(2, 3, {.value_dim = 2, .attention_axes = std::vector<Dim>{1, 2}});
+  auto width = L::MultiHeadAttention(3, 2, {.attention_axes = std::vector<Dim>{2}});
+  auto img = image({q, v2}, {.attention_mask = am2, .return_attention_scores = true});
+  auto img_plain = image({q, v2});
+  auto wid = width({q, v1}, {.attention_mask = am1, .return_attention_scores = true});
+  auto wid_b = width({q, v1}, {.attention_mask = am1b});
+  // A mask of batch 1 that varies along H (a non-attention axis): [1, H, W, W2], sample 0
+  // of a mask input (the other sample is not used).
+  auto am1c = px::Input({3, 4, 5});
+  const SymbolicTensor first = px::ops::slice(am1c, 0, 0, 1);
+  Tensor m1c = xt::ones<float>({n, h, w, wk});
+  m1c(0, 0, 0, 1) = m1c(0, 2, 1, 0) = m1c(0, 2, 1, 3) = m1c(0, 1, 3, 4) = m1c(1, 0, 0, 0) = 0.0f;
+  auto wid_c = width({q, v1}, {.attention_mask = first});
+  randomise(image, 3);
+  randomise(width, 11);
+  px::Model model(
+      {q, v2, v1, am2, am1, am1b, am1c},
+      std::vector<SymbolicTensor>{img[0], img[1], img_plain, wid[0], wid[1], wid_b, wid_c});
+  const Tensor xq = random_tensor({n, h, w, 5}, 1), xv2 = random_tensor({n, hk, wk, 6}, 2),
+               xv1 = random_tensor({n, h, wk, 6}, 3);
+  Tensor m2 = xt::ones<float>({n, h, w, hk, wk}), m1 = xt::ones<float>({n, h, w, wk}),
+         m1b = xt::ones<float>({n, std::size_t(1), w, wk});
+  m2(0, 1, 2, 0, 3) = m2(0, 1, 2, 1, 1) = m2(1, 0, 0, 1, 4) = m2(1, 2, 3, 0, 0) = 0.0f;
+  m1(0, 0, 1, 2) = m1(0, 2, 3, 4) = m1(1, 1, 0, 0) = 0.0f;
+  m1b(0, 0, 1, 2) = m1b(1, 0, 3, 0) = m1b(1, 0, 3, 1) = 0.0f;
+  auto ys = model.predict({xq, xv2, xv1, m2, m1, m1b, m1c});
+
+  const auto r2 = mha_reference4(
+      *image, xq, xv2, true, true,
+      [&](auto b, auto i, auto j, auto i2, auto j2) { return m2(b, i, j, i2, j2) != 0.0f; });
+  EXPECT_LT(px::test::max_abs_diff(ys[0], r2.out), 1e-5);
+  // Scores [B, heads, H, W, H2, W2]: the reference's layout exactly.
+  ASSERT_EQ(px::shape_of(ys[1]), (Shape{2, 2, 3, 4, 2, 5}));
+  double worst = 0;
+  for (std::size_t e = 0; e < r2.p.size(); ++e)
+    worst = std::max(worst, std::abs(double(ys[1].data()[e]) - r2.p[e]));
+  EXPECT_LT(worst, 1e-5);
+  const auto all = [](auto, auto, auto, auto, auto) { return true; };
+  EXPECT_LT(px::test::max_abs_diff(ys[2], mha_reference4(*image, xq, xv2, true, true, all).out),
+            1e-5);
+
+  const auto r1 = mha_reference4(
+      *width, xq, xv1, false, true,
+      [&](auto b, auto i, auto j, auto, auto j2) { return m1(b, i, j, j2) != 0.0f; });
+  EXPECT_LT(px::test::max_abs_diff(ys[3], r1.out), 1e-5);
+  // Scores [B, H, heads, W, W2] (H is a batch axis of Keras's einsum, before the heads).
+  ASSERT_EQ(px::shape_of(ys[4]), (Shape{2, 3, 3, 4, 5}));
+  worst = 0;
+  for (std::size_t b = 0; b < n; ++b)
+    for (std::size_t hh = 0; hh < 3; ++hh)
+      for (std::size_t i = 0; i < h; ++i)
+        for (std::size_t j = 0; j < w; ++j)
+          for (std::size_t j2 = 0; j2 < wk; ++j2) {
+            const double want = r1.p[((((b * 3 + hh) * h + i) * w + j) * h + i) * wk + j2];
+            worst = std::max(worst, std::abs(double(ys[4](b, i, hh, j, j2)) - want));
+          }
+  EXPECT_LT(worst, 1e-5);
+  const auto r1b =
+      mha_reference4(*width, xq, xv1, false, true,
+                     [&](auto b, auto, auto j, auto, auto j2) { return m1b(b, 0, j, j2) != 0.0f; });
+  EXPECT_LT(px::test::max_abs_diff(ys[5], r1b.out), 1e-5);
+  const auto r1c =
+      mha_reference4(*width, xq, xv1, false, true,
+                     [&](auto, auto i, auto j, auto, auto j2) { return m1c(0, i, j, j2) != 0.0f; });
+  EXPECT_LT(px::test::max_abs_diff(ys[6], r1c.out), 1e-5);
+  EXPECT_GT(px::test::max_abs_diff(ys[6], ys[5]), 1e-4);  // the masks differ, so do the outputs
+}
+
+// Embedding(mask_zero) on ids [B, H, W]: masks [B, H, W] combine as Keras's
+// _compute_attention_mask (query [B, H, W, 1] & value [B, H, 1, W2]) for attention over W.
+TEST(MultiHeadAttentionAxes, InputMasksCombineAsKeras) {
+  px::utils::clear_session();
+  auto ids = px::Input({2, 4});
+  auto e = L::Embedding(9, 5, {.mask_zero = true})(ids);
+  auto mha = L::MultiHeadAttention(2, 3, {.attention_axes = std::vector<Dim>{-2}});
+  auto y = mha({e, e});
+  EXPECT_TRUE(px::masking::mask_of(y).defined());
+  px::Model model(ids, y);
+  px::Model embed(ids, e);
+  randomise(mha, 71);
+  const Tensor x = {{{3, 5, 0, 2}, {0, 0, 7, 1}}, {{4, 0, 0, 0}, {8, 6, 2, 5}}};
+  const Tensor xe = embed.predict(x);
+  const auto r =
+      mha_reference4(*mha, xe, xe, false, true, [&](auto b, auto i, auto j, auto, auto j2) {
+        return x(b, i, j) != 0.0f && x(b, i, j2) != 0.0f;
+      });
+  const Tensor got = model.predict(x);
+  EXPECT_LT(px::test::max_abs_diff(got, r.out), 1e-5);
+  const auto all = [](auto, auto, auto, auto, auto) { return true; };
+  EXPECT_GT(px::test::max_abs_diff(got, mha_reference4(*mha, xe, xe, false, true, all).out), 1e-4);
+}
+
+TEST(MultiHeadAttentionAxes, CausalMaskAsKeras) {
+  px::utils::clear_session();
+  // One attention axis whose sizes are axis 1's: Keras's causal mask [1, T, S] is the lower
+  // triangle over it.
+  auto x = px::Input({4, 3, 5});
+  auto over_h = L::MultiHeadAttention(2, 3, {.attention_axes = std::vector<Dim>{1}});
+  px::Model model(x, over_h({x, x}, {.use_causal_mask = true}));
+  randomise(over_h, 21);
+  const Tensor a = random_tensor({2, 4, 3, 5}, 4);
+  const auto r = mha_reference4(*over_h, a, a, true, false,
+                                [](auto, auto i, auto, auto i2, auto) { return i2 <= i; });
+  EXPECT_LT(px::test::max_abs_diff(model.predict(a), r.out), 1e-5);
+  // Over W of a square image the same mask fits (Keras uses axis 1's sizes).
+  auto sq = px::Input({4, 4, 5});
+  auto over_w = L::MultiHeadAttention(2, 3, {.attention_axes = std::vector<Dim>{2}});
+  px::Model square(sq, over_w({sq, sq}, {.use_causal_mask = true}));
+  randomise(over_w, 23);
+  const Tensor s = random_tensor({2, 4, 4, 5}, 6);
+  const auto rs = mha_reference4(*over_w, s, s, false, true,
+                                 [](auto, auto, auto j, auto, auto j2) { return j2 <= j; });
+  EXPECT_LT(px::test::max_abs_diff(square.predict(s), rs.out), 1e-5);
+  // Several attention axes (Keras: expand_dims out of range) or sizes that do not fit.
+  const std::string many = error_message([&] {
+    L::MultiHeadAttention(2, 3, {.name = "causal2"})({x, x}, {.use_causal_mask = true});
+  });
+  EXPECT_TRUE(contains(many, "causal2")) << many;
+  EXPECT_TRUE(contains(many, "use_causal_mask")) << many;
+  EXPECT_TRUE(contains(many, "(None, 4, 3, 5)")) << many;
+  EXPECT_TRUE(contains(error_message([&] {
+                         L::MultiHeadAttention(2, 3, {.attention_axes = std::vector<Dim>{2}})(
+                             {x, x}, {.use_causal_mask = true});
+                       }),
+                       "causal mask [1, 4, 4]"));
+}
+
+TEST(MultiHeadAttentionAxes, GradientsMatchFiniteDifferences) {
+  px::utils::clear_session();
+  auto q = px::Input({2, 3, 3});
+  auto v = px::Input({2, 2, 4});
+  auto am = px::Input({2, 3, 2});  // [B, H, W, W2] for attention over W
+  auto width = L::MultiHeadAttention(2, 2, {.attention_axes = std::vector<Dim>{2}});
+  auto image = L::MultiHeadAttention(1, 3, {.value_dim = 2, .output_shape = std::vector<Dim>{2}});
+  auto a = width({q, v}, {.attention_mask = am, .return_attention_scores = true});
+  auto b = image({a[0], v});
+  px::Model model({q, v, am}, std::vector<SymbolicTensor>{b, a[1]});
+  randomise(width, 41);
+  randomise(image, 51);
+  Tensor mask = xt::ones<float>({2, 2, 3, 2});
+  mask(0, 1, 2, 0) = mask(1, 0, 0, 1) = 0.0f;
+  const std::vector<Tensor> xs = {random_tensor({2, 2, 3, 3}, 7), random_tensor({2, 2, 2, 4}, 8),
+                                  mask};
+  EXPECT_LT(weight_gradient_error(model, xs), 2e-3);
+  // The float inputs (through the transposes and reshapes) against central differences.
+  px::test::GraphRunner runner(model, model.trainable_weights(), true);
+  const auto outs = runner.forward(xs);
+  const std::vector<Tensor> cots = {random_tensor(px::shape_of(outs[0]), 9),
+                                    random_tensor(px::shape_of(outs[1]), 10)};
+  const auto fg = runner.feed_gradients(xs, cots);
+  double worst = 0;
+  for (std::size_t f = 0; f < 2; ++f) {
+    std::vector<Tensor> probe = xs;
+    for (std::size_t i = 0; i < probe[f].size(); ++i) {
+      const float saved = probe[f].data()[i];
+      probe[f].data()[i] = saved + 1e-2f;
+      const double up = runner.loss(probe, cots);
+      probe[f].data()[i] = saved - 1e-2f;
+      const double down = runner.loss(probe, cots);
+      probe[f].data()[i] = saved;
+      const double numeric = (up - down) / (double(saved + 1e-2f) - double(saved - 1e-2f));
+      worst =
+          std::max(worst, std::abs(numeric - fg[f].data()[i]) / std::max(1.0, std::abs(numeric)));
+    }
+  }
+  EXPECT_LT(worst, 2e-3);
+}
+
+TEST(MultiHeadAttentionAxes, ConfigAndKerasArchiveKeepTheAxes) {
+  px::utils::clear_session();
+  auto q = px::Input({3, 4, 6});
+  auto v = px::Input({3, 5, 6});
+  auto am = px::Input({3, 4, 5});
+  auto mha = L::MultiHeadAttention(2, 4, {.attention_axes = std::vector<Dim>{-2}, .name = "mha"});
+  auto outs = mha({q, v}, {.attention_mask = am, .return_attention_scores = true});
+  px::Model m({q, v, am}, std::vector<SymbolicTensor>{outs[0], outs[1]});
+  randomise(mha, 61);
+  const Config c = mha->get_config();
+  EXPECT_EQ(c["attention_axes"], Config::array({2}));
+  auto again = L::MultiHeadAttentionLayer::from_config(c);
+  auto q2 = px::Input({3, 4, 6});
+  auto v2 = px::Input({3, 5, 6});
+  px::Model m2({q2, v2}, again({q2, v2}));
+  EXPECT_EQ(again->get_config(), c);
+  // Keras writes an int for one axis in older files.
+  Config one = c;
+  one["attention_axes"] = 2;
+  EXPECT_EQ(L::MultiHeadAttentionLayer::from_config(one)->get_config()["attention_axes"],
+            Config::array({2}));
+
+  Tensor mask = xt::ones<float>({2, 3, 4, 5});
+  mask(1, 2, 3, 4) = mask(0, 0, 0, 0) = 0.0f;
+  const std::vector<Tensor> xs = {random_tensor({2, 3, 4, 6}, 1), random_tensor({2, 3, 5, 6}, 2),
+                                  mask};
+  const auto want = m.predict(xs);
+  const auto dir = px::test::scratch_dir() / "plexus_attention_axes_saving";
+  fs::create_directories(dir);
+  const std::string archive = (dir / "m.keras").string();
+  m.save(archive);
+  auto loaded = px::saving::load_model(archive);
+  const auto got = loaded.predict(xs);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(px::test::max_abs_diff(got[0], want[0]), 0.0);
+  EXPECT_EQ(px::test::max_abs_diff(got[1], want[1]), 0.0);
+  bool found = false;
+  const Config config = px::saving::model_config(loaded);
+  for (const auto& l : config["config"]["layers"]) {
+    if (l["class_name"] != "MultiHeadAttention") continue;
+    found = true;
+    EXPECT_EQ(l["config"]["attention_axes"], Config::array({2}));
+    EXPECT_EQ(l["build_config"]["shapes_dict"]["query_shape"], Config::array({nullptr, 3, 4, 6}));
+  }
+  EXPECT_TRUE(found);
+  fs::remove_all(dir);
+}
+
+TEST(MultiHeadAttentionAxes, BadAxesNameTheLayerAndTheShapes) {
+  px::utils::clear_session();
+  auto img = px::Input({3, 4, 6});
+  auto seq = px::Input({5, 6});
+  struct Bad {
+    std::vector<Dim> axes;
+    SymbolicTensor x;
+    std::string why;
+  };
+  const std::vector<Bad> bad = {
+      {{0}, img, "axis 0 is the batch axis"},   {{-4}, img, "axis -4 is the batch axis"},
+      {{3}, img, "axis 3 is the feature axis"}, {{-1}, img, "axis -1 is the feature axis"},
+      {{1, 4}, img, "axis 4 is out of range"},  {{-5}, img, "axis -5 is out of range"},
+      {{1, -3}, img, "axis -3 is named twice"}, {{2, 2}, img, "axis 2 is named twice"},
+      {{2}, seq, "axis 2 is the feature axis"},
+  };
+  for (const Bad& b : bad) {
+    const std::string msg = error_message([&] {
+      L::MultiHeadAttention(2, 2, {.attention_axes = b.axes, .name = "bad_axes"})({b.x, b.x});
+    });
+    SCOPED_TRACE(msg);
+    EXPECT_TRUE(contains(msg, "\"bad_axes\""));
+    EXPECT_TRUE(contains(msg, b.why));
+    EXPECT_TRUE(contains(msg, px::shape_str(b.x.shape())));
+  }
+  EXPECT_TRUE(contains(
+      error_message([] { L::MultiHeadAttention(2, 2, {.attention_axes = std::vector<Dim>{}}); }),
+      "attention_axes must name at least one axis"));
+  // Non-attention axes are shared by query and key; masks must fit the scores.
+  auto other = px::Input({2, 4, 6});
+  EXPECT_TRUE(
+      contains(error_message([&] {
+                 L::MultiHeadAttention(2, 2, {.attention_axes = std::vector<Dim>{2}})({img, other});
+               }),
+               "query and key must agree on it"));
+  EXPECT_TRUE(contains(error_message([&] {
+                         L::MultiHeadAttention(2, 2, {.attention_axes = std::vector<Dim>{2}})(
+                             {img, img}, {.attention_mask = px::Input({3, 4, 3})});
+                       }),
+                       "does not broadcast"));
+}
+
 // --- errors --------------------------------------------------------------------------------------
 
 TEST(AttentionErrors, UnsupportedOptionsAndBadInputsSayWhy) {
   px::utils::clear_session();
-  EXPECT_TRUE(contains(error_message([] {
-                         L::MultiHeadAttention(2, 4, {.attention_axes = std::vector<Dim>{2, 3}});
-                       }),
-                       "attention_axes = [2, 3] is not supported"));
   EXPECT_TRUE(contains(error_message([] { L::MultiHeadAttention(0, 4); }), "num_heads"));
   EXPECT_TRUE(contains(error_message([] { L::Attention({.score_mode = "mlp"}); }), "score_mode"));
   auto x = px::Input({4, 6});
   EXPECT_TRUE(contains(error_message([&] { L::MultiHeadAttention(2, 2)(x); }),
                        "takes [query, value] or [query, value, key]"));
-  auto img = px::Input({4, 4, 3});
+  auto flat = px::Input({6});
   EXPECT_TRUE(contains(error_message([&] {
-                         L::MultiHeadAttention(2, 2)({img, img});
+                         L::MultiHeadAttention(2, 2)({flat, flat});
                        }),
-                       "expected [batch, steps, features]"));
+                       "of rank >= 3"));
   auto other = px::Input({5, 6});
   EXPECT_TRUE(contains(error_message([&] {
                          L::MultiHeadAttention(2, 2)({x, x, other});
