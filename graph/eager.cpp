@@ -22,12 +22,14 @@ class EagerCache {
     std::shared_ptr<VariableData> variable;
     std::size_t output = 0;      // its value's output in the training Function
     std::weak_ptr<Layer> layer;  // the layer that declared it (a frozen layer's are skipped)
+    bool at_inference = false;   // applied at inference too, frozen or not
   };
   struct Entry {
     std::size_t num_outputs = 0;
-    Function inference;  // the layer's outputs
+    Function inference;  // the layer's outputs, then the updates applied at inference
     Function training;   // the outputs, then each state update's value (empty if none)
     std::vector<Update> updates;
+    std::vector<Update> inference_updates;  // a stateful RNN's states
     std::unique_ptr<Executor> run_inference, run_training;
   };
   std::mutex mutex;
@@ -75,11 +77,18 @@ EagerCache::Entry& traced(Layer& layer, EagerCache& cache, const std::vector<Sha
   for (std::size_t k = 0; k < outs.size(); ++k) {
     named.push_back({fmt::format("output_{}", k), SymbolicTensor(outs[k].node(), nullptr)});
   }
-  entry.inference = graph::Function(ins, named, layer.name() + "_eager");
   const auto& updates = outs.front().history()->updates;
+  std::vector<graph::NamedOutput> inference = named;
+  for (auto& u : updates) {
+    if (!u.at_inference) continue;
+    entry.inference_updates.push_back({u.variable, inference.size(), u.layer, true});
+    inference.push_back({fmt::format("update:{}#{}", u.variable->path, inference.size()),
+                         SymbolicTensor(u.value, nullptr)});
+  }
+  entry.inference = graph::Function(ins, inference, layer.name() + "_eager");
   if (!updates.empty()) {
     for (auto& u : updates) {
-      entry.updates.push_back({u.variable, named.size(), u.layer});
+      entry.updates.push_back({u.variable, named.size(), u.layer, u.at_inference});
       named.push_back({fmt::format("update:{}#{}", u.variable->path, named.size()),
                        SymbolicTensor(u.value, nullptr)});
     }
@@ -111,13 +120,17 @@ std::vector<Tensor> Layer::call_eagerly(const std::vector<const Tensor*>& xs, bo
   exec->forward(xs, Context{.training = training});
   std::vector<Tensor> out;
   for (std::size_t k = 0; k < e.num_outputs; ++k) out.push_back(exec->output(k));
-  if (with_updates) {
-    for (auto& u : e.updates) {
-      auto owner = u.layer.lock();
-      if (owner && !owner->trainable()) continue;
-      const Tensor& v = exec->output(u.output);
-      std::copy_n(v.data(), v.size(), u.variable->value.data());
+  for (auto& u : with_updates ? e.updates : e.inference_updates) {
+    auto owner = u.layer.lock();
+    if (owner && !owner->trainable() && !u.at_inference) continue;
+    const Tensor& v = exec->output(u.output);
+    if (v.size() != u.variable->value.size()) {
+      throw Error(
+          "Layer \"{}\": a stateful layer keeps states of shape {}, this eager call's batch "
+          "gives {}",
+          name_, shape_str(shape_of(u.variable->value)), shape_str(shape_of(v)));
     }
+    std::copy_n(v.data(), v.size(), u.variable->value.data());
   }
   return out;
 }

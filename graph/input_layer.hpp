@@ -7,14 +7,17 @@ namespace plexus::graph {
 
 class InputLayer : public Layer {
  public:
-  // shape excludes the batch dimension.
-  InputLayer(Shape shape, std::string_view name = {});
+  // shape excludes the batch dimension; batch_size -1 is None (any batch size).
+  InputLayer(Shape shape, std::string_view name = {}, Dim batch_size = -1);
   std::string class_name() const override { return "InputLayer"; }
   // The symbolic tensor this layer feeds, (None, *shape); made on first use.
   SymbolicTensor output();
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
   // The input's shape, without the batch.
   const Shape& shape() const { return shape_; }
+  // The static batch size (Keras's batch_size / batch_shape[0]), -1 when None. The input
+  // node itself takes any batch; a stateful RNN reads this to build its states.
+  Dim batch_size() const { return batch_size_; }
   // Keras 3: {"batch_shape", "dtype", "sparse", "ragged", "name", "optional"}; reads
   // Keras 2's batch_input_shape too (graph/layer_config.cpp).
   Config get_config() const override;
@@ -22,10 +25,15 @@ class InputLayer : public Layer {
 
  private:
   Shape shape_;
+  Dim batch_size_ = -1;
   NodePtr node_;
   // The call holds this layer, so the layer may only watch it: a strong reference here
   // would keep every Input alive forever.
   std::weak_ptr<LayerCall> call_;
 };
+
+// The static batch size of the Inputs `x` was computed from (the first Input found with one,
+// walking the layer calls back), or -1 when none has one.
+Dim static_batch_size(const SymbolicTensor& x);
 
 }  // namespace plexus::graph

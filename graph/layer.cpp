@@ -130,7 +130,8 @@ void Layer::set_trainable(bool trainable) {
   for (auto& l : sublayers_) l->set_trainable(trainable);
 }
 
-void Layer::add_update(const SymbolicTensor& variable, const SymbolicTensor& new_value) {
+void Layer::add_update(const SymbolicTensor& variable, const SymbolicTensor& new_value,
+                       bool at_inference) {
   if (!variable.defined() || variable.node()->kind != Node::Kind::kVariable) {
     throw Error("Layer \"{}\" ({}): add_update() needs a weight made by add_weight()", name_,
                 class_name());
@@ -138,6 +139,9 @@ void Layer::add_update(const SymbolicTensor& variable, const SymbolicTensor& new
   const auto& data = variable.node()->variable;
   bool own = false;
   for (auto& w : own_weights_) own |= w.data() == data;
+  bool state = false;
+  for (auto& w : state_variables_) state |= w.data() == data;
+  own |= state;
   if (!own) {
     throw Error("Layer \"{}\" ({}): add_update() on \"{}\", which is not a weight of this layer",
                 name_, class_name(), data->path);
@@ -148,7 +152,10 @@ void Layer::add_update(const SymbolicTensor& variable, const SymbolicTensor& new
         "non-trainable weights (add_weight(..., trainable = false))",
         name_, class_name(), data->path);
   }
-  if (!new_value.defined() || new_value.shape() != shape_of(data->value)) {
+  const bool fits =
+      new_value.defined() && (state ? shapes_compatible(new_value.shape(), shape_of(data->value))
+                                    : new_value.shape() == shape_of(data->value));
+  if (!fits) {
     throw Error("Layer \"{}\" ({}): the update of \"{}\" has shape {}, the weight {}", name_,
                 class_name(), data->path,
                 new_value.defined() ? shape_str(new_value.shape()) : std::string("(empty)"),
@@ -156,7 +163,21 @@ void Layer::add_update(const SymbolicTensor& variable, const SymbolicTensor& new
   }
   detail::CallFrame* frame = detail::current_frame();
   if (frame == nullptr) return;  // not inside a call (a shape probe): nothing to update
-  frame->updates.push_back(StateUpdate{data, new_value.node(), shared_from_this()});
+  frame->updates.push_back(StateUpdate{data, new_value.node(), shared_from_this(), at_inference});
+}
+
+SymbolicTensor Layer::add_state_variable(std::string_view name, const Shape& shape) {
+  auto data = std::make_shared<VariableData>();
+  data->name = std::string(name);
+  data->path = fmt::format("{}/{}", name_, name);
+  resize_to(data->value, shape);
+  data->value.fill(0.0f);
+  data->trainable = false;
+  state_variables_.emplace_back(data);
+  auto node = make_node(Node::Kind::kVariable, shape, data->path);
+  node->variable = data;
+  data->node = node;
+  return SymbolicTensor(node, nullptr);
 }
 
 SymbolicTensor Layer::operator()(const SymbolicTensor& x) {

@@ -134,9 +134,20 @@ class Layer : public std::enable_shared_from_this<Layer> {
   SymbolicTensor add_weight(std::string_view name, const Shape& shape,
                             const char* initializer = "glorot_uniform", bool trainable = true);
   // Declares that after each training step `variable` (a non-trainable weight of this
-  // layer, from add_weight) takes the value of `new_value` (same shape). Call it from
-  // call(); inference never evaluates it, and a frozen layer's updates are not applied.
-  void add_update(const SymbolicTensor& variable, const SymbolicTensor& new_value);
+  // layer, from add_weight, or a state variable from add_state_variable) takes the value of
+  // `new_value` (same shape; the batch may be -1 for a state variable). Call it from
+  // call(). Without at_inference, inference never evaluates it and a frozen layer's updates
+  // are not applied (BatchNormalization's moving statistics). With at_inference (a
+  // stateful RNN's final states) it is applied after every batch of predict, evaluate,
+  // test_on_batch and eager calls too, and also in a frozen layer (Keras assigns the
+  // states in call()).
+  void add_update(const SymbolicTensor& variable, const SymbolicTensor& new_value,
+                  bool at_inference = false);
+  // A non-trainable variable "<layer name>/<name>" of zeros that is not one of the layer's
+  // weights (not counted, saved, loaded or in get_weights()): Keras 3 creates a stateful
+  // RNN's states untracked. The layer keeps it alive.
+  SymbolicTensor add_state_variable(std::string_view name, const Shape& shape);
+  const std::vector<Variable>& state_variables() const { return state_variables_; }
 
   void mark_built() { built_ = true; }
   // Whether layers called inside call() become sub-layers (a Functional model's layers
@@ -168,6 +179,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   bool built_ = false;
   bool trainable_ = true;
   std::vector<Variable> own_weights_;
+  std::vector<Variable> state_variables_;  // add_state_variable
   std::vector<std::shared_ptr<Layer>> sublayers_;
   std::vector<Shape> build_shapes_;
   Shape declared_input_shape_;

@@ -94,7 +94,7 @@ namespace graph {
 
 Config InputLayer::get_config() const {
   Config c = Config::object();
-  Shape batch{-1};
+  Shape batch{batch_size_};
   batch.insert(batch.end(), shape_.begin(), shape_.end());
   Config b = Config::array();
   for (Dim d : batch) b.push_back(d < 0 ? Config(nullptr) : Config(d));
@@ -115,10 +115,13 @@ LayerRef InputLayer::from_config(const Config& config) {
   auto it = config.find("batch_shape");
   if (it == config.end() || it->is_null()) it = config.find("batch_input_shape");
   Shape shape;
+  Dim batch_size = -1;
   if (it != config.end() && !it->is_null()) {
     shape = shape_from(*it, "batch_shape", name);
     if (shape.empty()) throw Error("InputLayer \"{}\": batch_shape must include the batch", name);
-    shape.erase(shape.begin());  // plexus inputs always take any batch size
+    // The input node takes any batch size; a static one is kept for stateful RNNs.
+    batch_size = shape.front();
+    shape.erase(shape.begin());
   } else if (auto s = config.find("shape"); s != config.end() && !s->is_null()) {
     shape = shape_from(*s, "shape", name);
   } else {
@@ -145,7 +148,7 @@ LayerRef InputLayer::from_config(const Config& config) {
           name, shape_str(shape));
     }
   }
-  return make_layer<InputLayer>(shape, name);
+  return make_layer<InputLayer>(shape, name, batch_size);
 }
 
 }  // namespace graph

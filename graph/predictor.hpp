@@ -2,7 +2,9 @@
 // executors. Safe to call from several threads at once: each concurrent caller takes an
 // executor of its own from a pool (its own buffers and kernel state), and executors and
 // their batch buffers are kept across calls, so a repeated predict allocates only its
-// result. An input that fits in one batch is fed as it is, without a copy.
+// result. An input that fits in one batch is fed as it is, without a copy. A model with
+// stateful RNNs writes their final states back after each batch (its predicts are
+// serialised, and every batch must have the states' batch size).
 #pragma once
 
 #include <memory>
@@ -28,7 +30,12 @@ class Predictor {
   void release(std::unique_ptr<Worker> worker) const;
 
   std::shared_ptr<Functional> model_;
+  // The updates applied at inference (stateful RNNs' states; empty for most models): their
+  // values are extra outputs of function_, copied into the variables after each batch.
+  std::vector<StateUpdate> updates_;
+  std::size_t n_out_ = 0;  // the model's outputs (function_'s first outputs)
   Function function_;
+  mutable std::mutex state_mutex_;  // stateful predicts run one at a time
   mutable std::mutex mutex_;
   mutable std::vector<std::unique_ptr<Worker>> idle_;
 };

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,11 +113,20 @@ class SymbolicTensors : public std::vector<SymbolicTensor> {
 
 // A state update declared by a layer's call (Layer::add_update): after each training step
 // `variable` takes the value of `value` (BatchNormalization's moving statistics).
+// at_inference: after every inference batch too, frozen or not (a stateful RNN's states).
 struct StateUpdate {
   std::shared_ptr<VariableData> variable;
   NodePtr value;
   std::shared_ptr<Layer> layer;  // the layer that declared it: a frozen layer's are skipped
+  bool at_inference = false;
 };
+
+// Whether any update is applied at inference (a stateful RNN in the graph).
+bool any_at_inference(const std::vector<StateUpdate>& updates);
+// px::Error naming the layer when a batch of `batch` samples does not fit a stateful layer's
+// state variables (built for a static batch size); `what` is "predict", "evaluate", ...
+void check_state_batch(const std::vector<StateUpdate>& updates, std::size_t batch,
+                       std::string_view what);
 
 // One call of a layer: its inputs (with their histories) and the nodes it output.
 struct LayerCall {
@@ -134,5 +144,13 @@ struct LayerCall {
 
 // px::Input(shape, name): a symbolic input of a model; shape excludes the batch.
 SymbolicTensor Input(const Shape& shape, std::string_view name = {});
+// Keras's Input(shape, batch_size=, name=): px::Input({10, 8}, {.batch_size = 4}). A static
+// batch size is written to the config (batch_shape [4, 10, 8]) and is what a stateful RNN
+// builds its states for; other layers still take any batch size.
+struct InputOptions {
+  std::optional<Dim> batch_size = std::nullopt;
+  std::string name{};
+};
+SymbolicTensor Input(const Shape& shape, const InputOptions& options);
 
 }  // namespace plexus

@@ -43,6 +43,12 @@ BidirectionalLayer::BidirectionalLayer(const LayerRef& layer, BidirectionalOptio
         merge_mode_);
   }
   auto base = as_recurrent(layer, "layer");
+  if (base->spec().stateful ||
+      (options.backward_layer.get() &&
+       as_recurrent(options.backward_layer, "backward_layer")->spec().stateful)) {
+    throw Error("Bidirectional: a stateful = true layer (\"{}\") is not supported by plexus",
+                base->name());
+  }
   forward_ = copy_of(*base, "forward_" + without_prefix(base->name(), "forward_"), false);
   if (options.backward_layer.get()) {
     backward_ = as_recurrent(options.backward_layer, "backward_layer");

@@ -152,7 +152,7 @@ LayerHandle<ReshapeLayer> Reshape(Shape target_shape, ReshapeOptions options) {
 // --- InputLayer ------------------------------------------------------------------------
 
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, InputLayerOptions options) {
-  return make_layer<graph::InputLayer>(shape, options.name);
+  return make_layer<graph::InputLayer>(shape, options.name, options.batch_size.value_or(-1));
 }
 
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, std::string_view name) {

@@ -177,10 +177,12 @@ PLEXUS_KEYWORD_FACTORY(LayerHandle<ReshapeLayer>, Reshape, ReshapeOptions, (Shap
 
 struct InputLayerOptions {
   std::string name{};
+  std::optional<Dim> batch_size = std::nullopt;  // static batch size (stateful RNNs)
 };
 
 // InputLayer(shape): the layer behind px::Input, to start a Sequential explicitly
-// (`model.add(px::layers::InputLayer({784}))`). shape excludes the batch.
+// (`model.add(px::layers::InputLayer({784}))`). shape excludes the batch;
+// InputLayer({10, 8}, {.batch_size = 4}) gives a static batch size (Keras's batch_size).
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, InputLayerOptions options = {});
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, std::string_view name);
 PLEXUS_KEYWORD_FACTORY(LayerHandle<graph::InputLayer>, InputLayer, InputLayerOptions,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "graph/input_layer.hpp"
 #include "graph/ops.hpp"
 #include "layers/activations.hpp"
 #include "layers/masking.hpp"
@@ -70,7 +71,6 @@ RecurrentLayer::RecurrentLayer(Dim units, RecurrentSpec spec, std::string_view n
     throw Error("{}: recurrent_dropout = {} is not supported by plexus (use dropout)", cls,
                 spec_.recurrent_dropout);
   }
-  if (spec_.stateful) throw Error("{}: stateful = true is not supported by plexus", cls);
   kernels::recurrent(kernel_config(false, false));  // rejects unsupported activations
 }
 
@@ -142,11 +142,57 @@ std::vector<SymbolicTensor> RecurrentLayer::call_list(const std::vector<Symbolic
   if (spec_.use_bias) in.push_back(bias_);
   if (mask.defined()) in.push_back(mask);
   for (std::size_t s = 1; s < xs.size(); ++s) in.push_back(xs[s]);
-  std::vector<SymbolicTensor> outs =
-      ops::apply_all(kernels::recurrent(kernel_config(mask.defined(), states > 0)), in);
+  // Keras 3: a stateful layer starts from its state variables unless given initial states,
+  // and writes its final states back either way.
+  if (spec_.stateful) {
+    make_states(xs[0]);
+    if (states == 0) {
+      for (const auto& s : states_) in.push_back(s);
+    }
+  }
+  std::vector<SymbolicTensor> outs = ops::apply_all(
+      kernels::recurrent(kernel_config(mask.defined(), states > 0 || spec_.stateful)), in);
+  if (spec_.stateful) {
+    for (std::size_t s = 0; s < states_.size(); ++s) add_update(states_[s], outs[1 + s], true);
+  }
   if (spec_.return_sequences && mask.defined()) masking::set_mask(outs[0], mask);
   if (!spec_.return_state) outs.resize(1);
   return outs;
+}
+
+void RecurrentLayer::make_states(const SymbolicTensor& x) {
+  const Dim batch = graph::static_batch_size(x);
+  if (!states_.empty()) {
+    const Dim have = states_[0].shape()[0];
+    if (batch > 0 && batch != have) {
+      throw Error(
+          "Layer \"{}\" ({}, stateful = true) keeps states for a batch of {}, but this call's "
+          "input has a static batch size of {}",
+          name(), class_name(), have, batch);
+    }
+    return;
+  }
+  if (batch <= 0) {
+    throw Error(
+        "Layer \"{}\" ({}): when using stateful = true in a RNN, the batch size must be "
+        "static. Found dynamic batch size: sequence.shape={}; give the model's Input a batch "
+        "size (px::Input(shape, {{.batch_size = n}}), Keras's batch_size / batch_shape)",
+        name(), class_name(), shape_str(x.shape()));
+  }
+  for (std::size_t s = 0; s < num_states(); ++s) {
+    states_.push_back(
+        add_state_variable(s == 0 ? "rnn_state" : fmt::format("rnn_state_{}", s), {batch, units_}));
+  }
+}
+
+void RecurrentLayer::reset_state() {
+  for (const auto& s : states_) s.node()->variable->value.fill(0.0f);
+}
+
+std::vector<Variable> RecurrentLayer::states() const {
+  std::vector<Variable> out;
+  for (const auto& s : states_) out.emplace_back(s.node()->variable);
+  return out;
 }
 
 Shape RecurrentLayer::compute_output_shape(const Shape& input_shape) {

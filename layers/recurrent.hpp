@@ -13,13 +13,26 @@
 // (Embedding(mask_zero), Masking; layers/masking.hpp) skips steps: the state is carried and
 // the output repeats the previous one; with return_sequences the mask is passed on.
 // GRU reset_after = false (Keras 2's default) resets the state before the recurrent matmul
-// and has one bias (3 * units). Not supported (px::Error when asked for): stateful = true,
-// recurrent_dropout > 0, activations other than tanh/sigmoid/relu/hard_sigmoid/linear.
+// and has one bias (3 * units).
+// stateful = true (Keras's): the final states of each call are kept in state variables
+// ([batch, units]; LSTM h, c) and the next call starts from them; predict, evaluate, fit,
+// train/test_on_batch and eager calls all write them back (StateUpdate::at_inference).
+// Needs a static batch size on the Input (px::Input({10, 3}, {.batch_size = 4}); px::Error
+// naming the layer otherwise); reset_states() zeroes them. Given initial states are used
+// instead (Keras 2 and 3) and the final states still kept. As in Keras 3 the states are
+// not weights (not counted, saved or loaded). Bidirectional of a stateful layer: refused.
+//   auto in = px::Input({10, 3}, {.batch_size = 4});
+//   auto lstm = px::layers::LSTM(8, {.stateful = true});
+//   px::Model m(in, lstm(in));  m.predict(part1, {.batch_size = 4});  m.predict(part2, ...);
+//   lstm->reset_states();
+// Not supported (px::Error when asked for): recurrent_dropout > 0, activations other than
+// tanh/sigmoid/relu/hard_sigmoid/linear.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/constraints.hpp"
@@ -159,6 +172,13 @@ class RecurrentLayer : public Layer {
   Dim units() const { return units_; }
   std::size_t num_states() const { return spec_.cell == "lstm" ? 2 : 1; }
   const RecurrentSpec& spec() const { return spec_; }
+  // stateful = true: the final states of the last call ([batch, units] each; LSTM: h, c),
+  // empty until the layer is first called. They are not weights (Keras 3 keeps them
+  // untracked): not in weights(), get_weights() or saved files.
+  std::vector<Variable> states() const;
+  // Zeroes the states (Keras 3's reset_state(); reset_states() is its alias).
+  void reset_state();
+  void reset_states() { reset_state(); }
 
  protected:
   // name, trainable, dtype, then Keras's RNN keys (return_sequences, return_state,
@@ -167,9 +187,13 @@ class RecurrentLayer : public Layer {
 
  private:
   kernels::RecurrentConfig kernel_config(bool masked, bool initial_state) const;
+  // stateful: creates the state variables on the first call, for the static batch size of
+  // x's Inputs (px::Error naming the layer when there is none).
+  void make_states(const SymbolicTensor& x);
   Dim units_;
   RecurrentSpec spec_;
   SymbolicTensor kernel_, recurrent_kernel_, bias_;
+  std::vector<SymbolicTensor> states_;
 };
 
 class SimpleRNNLayer : public RecurrentLayer {

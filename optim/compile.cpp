@@ -241,6 +241,7 @@ void build_train_graph(const Model& model, TrainState& st) {
   }
   // State updates (BatchNormalization's moving statistics) are outputs too.
   st.updates = g.updates();
+  st.stateful = any_at_inference(st.updates);
   st.update_out.clear();
   for (auto& u : st.updates) {
     st.update_out.push_back(outs.size());

@@ -48,6 +48,7 @@ void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, co
 }
 
 void optim::train_step(TrainState& st, const std::vector<const Tensor*>& feeds) {
+  if (st.stateful) check_state_batch(st.updates, feeds.at(0)->shape()[0], "fit");
   optim::backprop(st, feeds, Context{.training = true});
   st.update_values.resize(st.updates.size());
   for (std::size_t u = 0; u < st.updates.size(); ++u) {
@@ -67,8 +68,24 @@ void optim::apply_step(TrainState& st) {
   // State updates, once per step, after the optimizer (a frozen layer's are skipped).
   for (std::size_t u = 0; u < st.updates.size(); ++u) {
     const StateUpdate& up = st.updates[u];
-    if (!up.layer->trainable()) continue;
+    if (!up.layer->trainable() && !up.at_inference) continue;
     std::copy_n(st.update_values[u], up.variable->value.size(), up.variable->value.data());
+  }
+}
+
+void optim::inference_step(TrainState& st, const std::vector<const Tensor*>& feeds) {
+  if (!st.stateful) {
+    st.executor->forward(feeds, Context{.training = false, .backward = false});
+    return;
+  }
+  check_state_batch(st.updates, feeds.at(0)->shape()[0], "evaluate");
+  st.executor->forward(feeds, Context{.training = false, .backward = false});
+  // A stateful RNN's final states are written back at inference too.
+  for (std::size_t u = 0; u < st.updates.size(); ++u) {
+    const StateUpdate& up = st.updates[u];
+    if (!up.at_inference) continue;
+    const Tensor& v = st.executor->output(st.update_out[u]);
+    std::copy_n(v.data(), v.size(), up.variable->value.data());
   }
 }
 
@@ -225,7 +242,7 @@ callbacks::Logs run_evaluation(TrainState& st, const Dataset& d, std::size_t bat
       if (sh.count > 0) {
         fill_batch(d, nullptr, begin + sh.begin, sh.count, batch);
         feed_pointers(batch, feeds);
-        st.executor->forward(feeds, Context{.training = false, .backward = false});
+        optim::inference_step(st, feeds);
         tr.update(st, batch);
       }
       auto logs = tr.logs(st, prefix, par);
@@ -240,7 +257,7 @@ callbacks::Logs run_evaluation(TrainState& st, const Dataset& d, std::size_t bat
       fill_batch(d, nullptr, begin, count, batch);
       feed_pointers(batch, feeds);
     }
-    st.executor->forward(feeds, Context{.training = false, .backward = false});
+    optim::inference_step(st, feeds);
     if (steps == 1) {
       tr.update(st, d);
     } else {
@@ -464,7 +481,7 @@ std::vector<double> one_batch(Model& model, TrainState& st, const Dataset& d, bo
   if (train) {
     optim::train_step(st, feeds);
   } else {
-    st.executor->forward(feeds, Context{.training = false, .backward = false});
+    optim::inference_step(st, feeds);
   }
   Trackers tr;
   tr.reset(st);

@@ -68,7 +68,8 @@ struct TrainState {
   std::vector<StateUpdate> updates;
   std::vector<std::size_t> update_out;      // the Function output of each update
   std::vector<const float*> update_values;  // each update's new value, for apply_step
-  std::vector<std::size_t> trained;         // indices of the outputs that have a loss
+  bool stateful = false;             // some update is applied at inference too (a stateful RNN)
+  std::vector<std::size_t> trained;  // indices of the outputs that have a loss
   bool metrics_resolved = false;
   Tensor seed;  // d(total)/d(total) = 1
   std::vector<const Tensor*> seeds;
@@ -101,6 +102,9 @@ void backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Con
               const std::function<void(std::size_t)>& ready = nullptr);
 // One training step: backprop, the optimizer step, then the state updates.
 void train_step(TrainState& st, const std::vector<const Tensor*>& feeds);
+// One inference pass (evaluate, test_on_batch): forward in inference mode, then the updates
+// applied at inference (a stateful RNN's states), after checking the batch fits them.
+void inference_step(TrainState& st, const std::vector<const Tensor*>& feeds);
 // The step after backprop: the optimizer on st.grad_ptrs, the constraints, then each state
 // update u from st.update_values[u] (data-parallel training sums both across processes
 // first, optim/data_parallel.cpp).

@@ -566,7 +566,8 @@ TEST(RecurrentConfig, KerasKeysAndRoundTrip) {
 }
 
 TEST(RecurrentErrors, UnsupportedOptionsAndBadInputsSayWhy) {
-  EXPECT_TRUE(contains(error_message([] { L::LSTM(2, {.stateful = true}); }), "stateful"));
+  EXPECT_TRUE(contains(error_message([] { L::LSTM(2, {.stateful = true})(px::Input({3, 4})); }),
+                       "batch size must be static"));  // stateful: tests/test_stateful.cpp
   EXPECT_TRUE(
       contains(error_message([] { L::GRU(2, {.recurrent_dropout = 0.2}); }), "recurrent_dropout"));
   EXPECT_TRUE(
@@ -845,12 +846,6 @@ TEST(Recurrent, InferencePathMatchesTheTrainingPath) {
   EXPECT_EQ(cases, 4 * 24);
 }
 
-// Unsupported Keras options are named when a file needs them.
-TEST(RecurrentKerasFiles, StatefulGruIsRefusedByName) {
-  const std::string msg = error_message([] {
-    px::saving::load_model((keras_files() / "frugally_deep" / "temp_stateful.h5").string());
-  });
-  EXPECT_TRUE(contains(msg, "stateful")) << msg;
-}
+// The stateful GRU of frugally_deep/temp_stateful.h5: tests/test_stateful.cpp.
 
 }  // namespace

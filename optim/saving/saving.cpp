@@ -488,13 +488,29 @@ Model sequential_from_config(const Config& config) {
   bool first = true;
   for (const auto& entry : layers_list) {
     LayerRef layer = layer_from_entry(entry);
-    if (first && !dynamic_cast<graph::InputLayer*>(layer.get().get()) &&
-        layer->declared_input_shape().empty() && inner.is_object() &&
-        inner.contains("build_input_shape") && inner["build_input_shape"].is_array()) {
+    // Keras 2 writes the first layer's batch_input_shape; a static batch size in it (a
+    // stateful RNN's) becomes the InputLayer's.
+    const Config* batch_input = nullptr;
+    if (first && entry.is_object() && entry.contains("config") && entry["config"].is_object()) {
+      auto b = entry["config"].find("batch_input_shape");
+      if (b != entry["config"].end() && b->is_array() && !b->empty() && (*b)[0].is_number_integer())
+        batch_input = &*b;
+    }
+    if (batch_input && !dynamic_cast<graph::InputLayer*>(layer.get().get())) {
+      seq.add(layers::InputLayer(layer->declared_input_shape(),
+                                 {.batch_size = (*batch_input)[0].get<Dim>()}));
+    } else if (first && !dynamic_cast<graph::InputLayer*>(layer.get().get()) &&
+               layer->declared_input_shape().empty() && inner.is_object() &&
+               inner.contains("build_input_shape") && inner["build_input_shape"].is_array()) {
       Shape s;
       for (const auto& d : inner["build_input_shape"]) s.push_back(d.is_null() ? -1 : d.get<Dim>());
-      if (!s.empty()) s.erase(s.begin());
-      seq.add(layers::InputLayer(s));
+      Dim batch = -1;
+      if (!s.empty()) {
+        batch = s.front();
+        s.erase(s.begin());
+      }
+      seq.add(layers::InputLayer(
+          s, {.batch_size = batch > 0 ? std::optional<Dim>(batch) : std::nullopt}));
     }
     first = false;
     seq.add(layer);
