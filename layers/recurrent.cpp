@@ -66,10 +66,6 @@ RecurrentLayer::RecurrentLayer(Dim units, RecurrentSpec spec, std::string_view n
       throw Error("{}: dropout rates must be in [0, 1), received {}", cls, rate);
     }
   }
-  if (spec_.recurrent_dropout > 0.0) {
-    throw Error("{}: recurrent_dropout = {} is not supported by plexus (use dropout)", cls,
-                spec_.recurrent_dropout);
-  }
   if (spec_.stateful) throw Error("{}: stateful = true is not supported by plexus", cls);
   kernels::recurrent(kernel_config(false, false));  // rejects unsupported activations
 }
@@ -136,14 +132,23 @@ std::vector<SymbolicTensor> RecurrentLayer::call_list(const std::vector<Symbolic
         name(), kernel_.shape()[0], shape_str(x.shape()));
   }
   const SymbolicTensor mask = masking::mask_of(x);
+  // Keras 3's recurrent dropout (implementation 1): one [batch, units] mask per gate, drawn
+  // once per call in training and shared by the timesteps; ones at inference.
+  SymbolicTensor rec_mask;
+  if (spec_.recurrent_dropout > 0.0) {
+    rec_mask = ops::dropout_mask(x, static_cast<float>(spec_.recurrent_dropout),
+                                 gates_of(spec_.cell) * units_);
+  }
   // Keras's DropoutRNNCell: one input mask per sequence, shared by its timesteps.
   if (spec_.dropout > 0.0) x = ops::dropout(x, static_cast<float>(spec_.dropout), {-1, 1, -1});
   std::vector<SymbolicTensor> in = {x, kernel_, recurrent_kernel_};
   if (spec_.use_bias) in.push_back(bias_);
   if (mask.defined()) in.push_back(mask);
+  if (rec_mask.defined()) in.push_back(rec_mask);
   for (std::size_t s = 1; s < xs.size(); ++s) in.push_back(xs[s]);
-  std::vector<SymbolicTensor> outs =
-      ops::apply_all(kernels::recurrent(kernel_config(mask.defined(), states > 0)), in);
+  kernels::RecurrentConfig config = kernel_config(mask.defined(), states > 0);
+  config.recurrent_dropout = rec_mask.defined();
+  std::vector<SymbolicTensor> outs = ops::apply_all(kernels::recurrent(config), in);
   if (spec_.return_sequences && mask.defined()) masking::set_mask(outs[0], mask);
   if (!spec_.return_state) outs.resize(1);
   return outs;
