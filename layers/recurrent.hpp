@@ -13,8 +13,14 @@
 // (Embedding(mask_zero), Masking; layers/masking.hpp) skips steps: the state is carried and
 // the output repeats the previous one; with return_sequences the mask is passed on.
 // GRU reset_after = false (Keras 2's default) resets the state before the recurrent matmul
-// and has one bias (3 * units). Not supported (px::Error when asked for): stateful = true,
-// recurrent_dropout > 0, activations other than tanh/sigmoid/relu/hard_sigmoid/linear.
+// and has one bias (3 * units). dropout drops input features (one mask per sequence, shared
+// by the timesteps and the gates); recurrent_dropout is Keras 3's (implementation 1): in
+// training, one [batch, units] mask per gate (k of them), drawn once per call from the
+// library generator (px::utils::set_random_seed; `seed` is kept in the config, as Dropout's)
+// and applied to h_{t-1} in that gate's recurrent term at every step; the GRU's
+// z * h_{t-1} and the LSTM's cell state use the undropped state, masked steps carry it, and
+// predict/evaluate drop nothing. Not supported (px::Error when asked for): stateful = true,
+// activations other than tanh/sigmoid/relu/hard_sigmoid/linear.
 #pragma once
 
 #include <cstdint>
