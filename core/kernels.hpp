@@ -122,8 +122,10 @@ KernelPtr pad(std::vector<std::pair<Dim, Dim>> pads);
 //           ([k*U]; GRU: [2, 3*U], input and recurrent bias, reset_after=True), then the mask
 //           [N, T] if masked (0 = skip the step), then the recurrent dropout mask [N, k*U]
 //           if recurrent_dropout (gate g's block multiplies h_{t-1} in its recurrent term,
-//           Keras 3's implementation 1; no gradient to it), then the initial states [N, U]
-//           if initial_state (h; LSTM: h, c);
+//           Keras 3's implementation 1; no gradient to it), then the input dropout mask
+//           [N, k*F] if input_dropout (gate g's block multiplies x in its input projection,
+//           implementation 1's per-gate input dropout; no gradient), then the initial states
+//           [N, U] if initial_state (h; LSTM: h, c);
 //   outputs the sequence [N, T, U] (return_sequences) or the last output [N, U], then the
 //           final states [N, U] (h; LSTM: h, c).
 // k = 1 (simple_rnn: h = act(x W + h R + b)), 4 (lstm: gates i, f, c, o), 3 (gru: z, r, h;
@@ -138,6 +140,7 @@ struct RecurrentConfig {
   bool zero_output_for_mask = false;
   bool masked = false;
   bool recurrent_dropout = false;  // takes the [N, k*U] mask (dropout_mask makes it)
+  bool input_dropout = false;      // takes the [N, k*F] mask
   bool initial_state = false;
   // GRU only: true (Keras 3) applies the reset gate after the recurrent matmul, with a
   // separate recurrent bias (bias [2, 3 * units]); false (Keras 2's default) resets the

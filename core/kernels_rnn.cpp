@@ -17,7 +17,9 @@
 // [N, k*U] input, one [N, U] block per gate; gate g's recurrent term is (h_{t-1} * m_g) R_g,
 // so the recurrent GEMM runs per gate on the dropped copies (kept in hd_ for the VJP). The
 // GRU's interpolation z * h_{t-1} and the LSTM's cell state use the undropped state. A mask
-// of ones (inference) takes the fused path: the result is the same.
+// of ones (inference) takes the fused path: the result is the same. With input_dropout too
+// (Keras's implementation 1 then drops the inputs per gate as well), a mask [N, k*F]: gate
+// g's input projection is (x * d_g) W_g, one GEMM per gate on the dropped copies (xd_).
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -117,7 +119,8 @@ class Recurrent final : public MultiKernel {
   std::string name() const override { return config_.cell; }
   std::size_t num_inputs() const override {
     return 3 + (config_.use_bias ? 1 : 0) + (config_.masked ? 1 : 0) +
-           (config_.recurrent_dropout ? 1 : 0) + (config_.initial_state ? num_states() : 0);
+           (config_.recurrent_dropout ? 1 : 0) + (config_.input_dropout ? 1 : 0) +
+           (config_.initial_state ? num_states() : 0);
   }
   std::size_t num_outputs() const override { return 1 + num_states(); }
 
@@ -165,6 +168,15 @@ class Recurrent final : public MultiKernel {
       }
       ++next;
     }
+    if (config_.input_dropout) {
+      if (x[2] < 0 || !shapes_compatible(in[next], Shape{x[0], k * x[2]})) {
+        throw Error(
+            "{}: the input dropout mask must be [batch, {} * features] for input {}, "
+            "received {}",
+            op, k, shape_str(x), shape_str(in[next]));
+      }
+      ++next;
+    }
     if (config_.initial_state) {
       for (std::size_t s = 0; s < num_states(); ++s, ++next) {
         if (!shapes_compatible(in[next], Shape{x[0], u})) {
@@ -209,8 +221,28 @@ class Recurrent final : public MultiKernel {
       if (cell_ == Cell::kLstm) std::copy_n(in[first + 1]->data(), N * U, c_.data());
     }
 
-    // The input projection of every timestep: one GEMM, then the input bias.
-    gemm(false, false, N * T, G, F, x, F, w, G, 0.0f, z_.data(), G);
+    // The input projection of every timestep: one GEMM (per gate with input dropout), then
+    // the input bias.
+    const float* dm = input_dropout_of(in);
+    in_dropped_ = dm != nullptr;
+    if (in_dropped_) {
+      const std::size_t k = G / U;
+      xd_.resize(k * N * T * F);
+      for (std::size_t g = 0; g < k; ++g) {
+        float* xd = xd_.data() + g * N * T * F;
+        for (std::size_t n = 0; n < N; ++n) {
+          const float* m = dm + n * k * F + g * F;
+          for (std::size_t t = 0; t < T; ++t) {
+            const float* xr = x + (n * T + t) * F;
+            float* d = xd + (n * T + t) * F;
+            for (std::size_t f = 0; f < F; ++f) d[f] = xr[f] * m[f];
+          }
+        }
+        gemm(false, false, N * T, U, F, xd, F, w + g * U, G, 0.0f, z_.data() + g * U, G);
+      }
+    } else {
+      gemm(false, false, N * T, G, F, x, F, w, G, 0.0f, z_.data(), G);
+    }
     if (b) {
       for (std::size_t row = 0; row < N * T; ++row) {
         float* zr = z_.data() + row * G;
@@ -446,8 +478,31 @@ class Recurrent final : public MultiKernel {
       recurrent_vjp(dzr + t * G, rd, 0, gates(), r);
     }
 
-    if (gin[0]) gemm(false, true, N * T, F, G, dz_.data(), G, w, G, 1.0f, gin[0]->data(), F);
-    if (gin[1]) gemm(true, false, F, G, N * T, x, F, dz_.data(), G, 1.0f, gin[1]->data(), G);
+    if (in_dropped_) {  // per gate: dx += (dZ_g W_g^T) * d_g, dW_g += (x * d_g)^T dZ_g
+      const float* dm = input_dropout_of(in);
+      const std::size_t k = G / U;
+      if (gin[0]) dxd_.resize(N * T * F);
+      for (std::size_t g = 0; g < k; ++g) {
+        if (gin[0]) {
+          gemm(false, true, N * T, F, U, dz_.data() + g * U, G, w + g * U, G, 0.0f, dxd_.data(), F);
+          float* dx = gin[0]->data();
+          for (std::size_t n = 0; n < N; ++n) {
+            const float* m = dm + n * k * F + g * F;
+            for (std::size_t t = 0; t < T; ++t) {
+              const std::size_t row = (n * T + t) * F;
+              for (std::size_t f = 0; f < F; ++f) dx[row + f] += dxd_[row + f] * m[f];
+            }
+          }
+        }
+        if (gin[1]) {
+          gemm(true, false, F, U, N * T, xd_.data() + g * N * T * F, F, dz_.data() + g * U, G, 1.0f,
+               gin[1]->data() + g * U, G);
+        }
+      }
+    } else {
+      if (gin[0]) gemm(false, true, N * T, F, G, dz_.data(), G, w, G, 1.0f, gin[0]->data(), F);
+      if (gin[1]) gemm(true, false, F, G, N * T, x, F, dz_.data(), G, 1.0f, gin[1]->data(), G);
+    }
     if (gin[2] && reset_before) {  // [U_z, U_r] from h_prev, U_h from r * h_prev
       recurrent_weight_vjp(rd != nullptr, 0, 2, dzr, gin[2]->data());
       gemm(true, false, U, U, N * T, rh_.data(), U, dz_.data() + 2 * U, G, 1.0f,
@@ -473,7 +528,8 @@ class Recurrent final : public MultiKernel {
       ++next;
     }
     if (config_.masked) ++next;             // no gradient to the mask
-    if (config_.recurrent_dropout) ++next;  // nor to the dropout mask
+    if (config_.recurrent_dropout) ++next;  // nor to the dropout masks
+    if (config_.input_dropout) ++next;
     if (config_.initial_state) {
       if (gin[next]) {
         float* d = gin[next]->data();
@@ -574,16 +630,25 @@ class Recurrent final : public MultiKernel {
     const float* p = m.data();
     return std::all_of(p, p + m.size(), [](float v) { return v == 1.0f; }) ? nullptr : p;
   }
+  // The input dropout mask, or nullptr when there is none or it is all ones.
+  const float* input_dropout_of(TensorRefs in) const {
+    if (!config_.input_dropout) return nullptr;
+    const Tensor& m = *in[3 + (config_.use_bias ? 1 : 0) + (config_.masked ? 1 : 0) +
+                          (config_.recurrent_dropout ? 1 : 0)];
+    const float* p = m.data();
+    return std::all_of(p, p + m.size(), [](float v) { return v == 1.0f; }) ? nullptr : p;
+  }
 
   RecurrentConfig config_;
   Cell cell_ = Cell::kLstm;
   Act act_ = Act::kTanh, rec_act_ = Act::kSigmoid;
   std::size_t n_ = 0, t_ = 0, f_ = 0, u_ = 0, g_ = 0;
   // Scratch kept from forward for the VJP ([N, T, ...] by time index).
-  std::vector<float> z_, hprev_, cprev_, tc_, rh_, hd_;
+  std::vector<float> z_, hprev_, cprev_, tc_, rh_, hd_, xd_;
   std::vector<float> h_, c_, prev_out_, rec_;
-  std::vector<float> dz_, dzr_, dh_, dc_, carry_, drh_, drd_;
-  bool dropped_ = false;  // the last forward applied a recurrent dropout mask (hd_ is valid)
+  std::vector<float> dz_, dzr_, dh_, dc_, carry_, drh_, drd_, dxd_;
+  bool dropped_ = false;     // the last forward applied a recurrent dropout mask (hd_ valid)
+  bool in_dropped_ = false;  // ... and an input dropout mask (xd_ valid)
 };
 
 // Reverses one axis: x as [outer, n, inner], row k of each block goes to n - 1 - k.

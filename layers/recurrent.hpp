@@ -19,7 +19,8 @@
 // library generator (px::utils::set_random_seed; `seed` is kept in the config, as Dropout's)
 // and applied to h_{t-1} in that gate's recurrent term at every step; the GRU's
 // z * h_{t-1} and the LSTM's cell state use the undropped state, masked steps carry it, and
-// predict/evaluate drop nothing. Not supported (px::Error when asked for): stateful = true,
+// predict/evaluate drop nothing. With recurrent_dropout, dropout is per gate too (k masks
+// [batch, features]), as in Keras 3. Not supported (px::Error when asked for): stateful = true,
 // activations other than tanh/sigmoid/relu/hard_sigmoid/linear.
 #pragma once
 

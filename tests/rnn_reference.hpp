@@ -3,7 +3,8 @@
 // (a masked step carries the state; its output is the previous output, zeros before any)
 // and go_backwards (outputs in processing order), and recurrent dropout (Keras 3's
 // implementation 1: gate g's recurrent term from h * mask[:, g U : (g + 1) U], the GRU's
-// z * h with the undropped h). Used by test_ops and test_recurrent.
+// z * h with the undropped h; with input dropout gate g's projection from x * dmask[:, g F :
+// (g + 1) F]). Used by test_ops and test_recurrent.
 #pragma once
 
 #include <cmath>
@@ -35,6 +36,7 @@ inline std::vector<std::vector<double>> run(const plexus::kernels::RecurrentConf
   const plexus::Tensor* b = c.use_bias ? &in[next++] : nullptr;
   const plexus::Tensor* m = c.masked ? &in[next++] : nullptr;
   const plexus::Tensor* rd = c.recurrent_dropout ? &in[next++] : nullptr;
+  const plexus::Tensor* dm = c.input_dropout ? &in[next++] : nullptr;
   const bool lstm = c.cell == "lstm", gru = c.cell == "gru";
   std::vector<double> seq, hT, cT;
   for (std::size_t n = 0; n < N; ++n) {
@@ -55,7 +57,10 @@ inline std::vector<std::vector<double>> run(const plexus::kernels::RecurrentConf
         return rd ? h[k] * (*rd)(n, (col / U) * U + k) : h[k];
       };
       for (std::size_t g = 0; g < G; ++g) {
-        for (std::size_t f = 0; f < F; ++f) xw[g] += double(x(n, t, f)) * w(f, g);
+        for (std::size_t f = 0; f < F; ++f) {
+          const double xf = dm ? double(x(n, t, f)) * (*dm)(n, (g / U) * F + f) : x(n, t, f);
+          xw[g] += xf * w(f, g);
+        }
         for (std::size_t k = 0; k < U; ++k) hr[g] += hd(k, g) * r(k, g);
         if (b && gru && c.reset_after) {
           xw[g] += (*b)(0, g);

@@ -833,6 +833,10 @@ std::vector<Case> cases() {
     c.recurrent_dropout = true;
     return c;
   };
+  auto in_drop = [](kn::RecurrentConfig c) {  // with it, the per-gate input dropout mask
+    c.input_dropout = true;
+    return c;
+  };
   const std::vector<Rnn> rnns = {
       {"lstm_sequences", rc("lstm", true, false, false, false), 2, 4, 3, 3},
       {"lstm_last_masked", rc("lstm", false, true, false, false), 3, 5, 2, 2},
@@ -863,6 +867,14 @@ std::vector<Case> cases() {
        2, 2},
       {"gru_reset_before_recurrent_dropout_masked",
        rdrop(reset_before(rc("gru", true, true, false, true))), 3, 4, 2, 3},
+      {"lstm_recurrent_and_input_dropout_masked_initial_state",
+       in_drop(rdrop(rc("lstm", true, true, false, true))), 3, 4, 3, 2},
+      {"gru_recurrent_and_input_dropout_backwards",
+       in_drop(rdrop(rc("gru", false, false, true, false))), 2, 4, 3, 2},
+      {"gru_reset_before_recurrent_and_input_dropout",
+       in_drop(rdrop(reset_before(rc("gru", true, false, false, false)))), 2, 3, 2, 3},
+      {"simple_rnn_recurrent_and_input_dropout",
+       in_drop(rdrop(rc("simple_rnn", true, true, false, false))), 3, 4, 3, 2},
   };
   for (const Rnn& c : rnns) {
     const Dim k = c.config.cell == "lstm" ? 4 : c.config.cell == "gru" ? 3 : 1;
@@ -881,6 +893,10 @@ std::vector<Case> cases() {
     }
     if (c.config.recurrent_dropout) {
       gens.push_back(dropout_mask_values({c.n, k * c.u}, 0.4f));
+      diff.push_back(false);
+    }
+    if (c.config.input_dropout) {
+      gens.push_back(dropout_mask_values({c.n, k * c.f}, 0.3f));
       diff.push_back(false);
     }
     if (c.config.initial_state) {

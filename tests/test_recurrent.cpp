@@ -681,6 +681,61 @@ TEST(RecurrentDropout, TrainingMatchesTheReferenceWithItsMaskAndInferenceIsUnaff
   }
 }
 
+// With recurrent_dropout, Keras 3's cells (implementation 1) drop the inputs per gate too:
+// k masks [batch, features]. Training against the reference with both masks, drawn after the
+// same seed in the layer's order (the recurrent mask first).
+TEST(RecurrentDropout, InputDropoutIsPerGateWithRecurrentDropout) {
+  const Dim n = 3, t = 4, f = 3, u = 2;
+  for (const RdropCell& rc : kRdropCells) {
+    SCOPED_TRACE(rc.label);
+    px::utils::clear_session();
+    px::LayerRef layer;
+    if (rc.cell == "lstm") {
+      layer = L::LSTM(u, {.dropout = 0.3, .recurrent_dropout = 0.4, .return_sequences = true});
+    } else if (rc.cell == "gru") {
+      layer = L::GRU(u, {.dropout = 0.3,
+                         .recurrent_dropout = 0.4,
+                         .return_sequences = true,
+                         .reset_after = rc.reset_after});
+    } else {
+      layer = L::SimpleRNN(u, {.dropout = 0.3, .recurrent_dropout = 0.4, .return_sequences = true});
+    }
+    auto x = px::Input({t, f});
+    px::Model model(x, layer(x));
+    for (auto& w : layer->weights()) w.value() = random_tensor(w.shape(), 71, -0.6f, 0.6f);
+    const Tensor xs = random_tensor({n, t, f}, 72);
+    px::utils::set_random_seed(29);
+    const Tensor got = model(xs, true);
+    const Dim k = rc.cell == "lstm" ? 4 : rc.cell == "gru" ? 3 : 1;
+    const px::Context train{.training = true};
+    px::utils::set_random_seed(29);
+    const Tensor rd = px::eval(*px::kernels::dropout_mask(0.4f, k * u), {xs}, train);
+    const Tensor dm = px::eval(*px::kernels::dropout_mask(0.3f, k * f), {xs}, train);
+    auto c = reference_config(rc.cell, true, false);
+    c.reset_after = rc.reset_after;
+    c.recurrent_dropout = c.input_dropout = true;
+    std::vector<Tensor> in{xs};
+    for (auto& w : layer->weights()) in.push_back(w.value());
+    in.push_back(rd);
+    in.push_back(dm);
+    EXPECT_LT(px::test::max_abs_diff(got, reference_outputs(c, in, n, t, u)[0]), 1e-5);
+    // The per-gate input masks differ from each other (k > 1: not one shared mask).
+    if (k > 1) {
+      bool differ = false;
+      for (std::size_t i = 0; i < std::size_t(n); ++i) {
+        for (std::size_t j = 0; j < std::size_t(f); ++j)
+          differ = differ || dm(i, j) != dm(i, f + j);
+      }
+      EXPECT_TRUE(differ);
+    }
+    // Inference drops nothing.
+    c.recurrent_dropout = c.input_dropout = false;
+    in.resize(in.size() - 2);
+    EXPECT_LT(px::test::max_abs_diff(model.predict(xs), reference_outputs(c, in, n, t, u)[0]),
+              1e-5);
+  }
+}
+
 // With recurrent and input dropout on, fit still learns (the masked VJP in training).
 TEST(RecurrentDropout, FitLearnsWithRecurrentDropout) {
   px::utils::clear_session();
