@@ -120,8 +120,12 @@ KernelPtr pad(std::vector<std::pair<Dim, Dim>> pads);
 // A whole recurrent layer as one kernel (Keras 3 layouts and gate orders):
 //   inputs  x [N, T, F], kernel [F, k*U], recurrent_kernel [U, k*U], then bias if use_bias
 //           ([k*U]; GRU: [2, 3*U], input and recurrent bias, reset_after=True), then the mask
-//           [N, T] if masked (0 = skip the step), then the initial states [N, U] if
-//           initial_state (h; LSTM: h, c);
+//           [N, T] if masked (0 = skip the step), then the recurrent dropout mask [N, k*U]
+//           if recurrent_dropout (gate g's block multiplies h_{t-1} in its recurrent term,
+//           Keras 3's implementation 1; no gradient to it), then the input dropout mask
+//           [N, k*F] if input_dropout (gate g's block multiplies x in its input projection,
+//           implementation 1's per-gate input dropout; no gradient), then the initial states
+//           [N, U] if initial_state (h; LSTM: h, c);
 //   outputs the sequence [N, T, U] (return_sequences) or the last output [N, U], then the
 //           final states [N, U] (h; LSTM: h, c).
 // k = 1 (simple_rnn: h = act(x W + h R + b)), 4 (lstm: gates i, f, c, o), 3 (gru: z, r, h;
@@ -135,6 +139,8 @@ struct RecurrentConfig {
   bool return_sequences = false;
   bool zero_output_for_mask = false;
   bool masked = false;
+  bool recurrent_dropout = false;  // takes the [N, k*U] mask (dropout_mask makes it)
+  bool input_dropout = false;      // takes the [N, k*F] mask
   bool initial_state = false;
   // GRU only: true (Keras 3) applies the reset gate after the recurrent matmul, with a
   // separate recurrent bias (bias [2, 3 * units]); false (Keras 2's default) resets the
@@ -176,6 +182,10 @@ KernelPtr expand_dims(Dim axis);
 // draw per element; else one entry per axis, 1 where the mask is shared along the axis
 // (SpatialDropout2D: {-1, 1, 1, -1} drops whole channels), anything else = independent.
 KernelPtr dropout(float rate, Shape noise_shape = {});
+// dropout_mask(x): a mask [N, width] for x's batch N (x [N, ...], only its batch is read):
+// in training each entry 1 / (1 - rate) with probability 1 - rate, else 0, drawn like
+// dropout's; ones otherwise. No gradient (the recurrent layers' recurrent_dropout).
+KernelPtr dropout_mask(float rate, Dim width);
 // training_select(a, b): a in training, b otherwise (same shapes); the gradient goes to the
 // chosen input. With `enabled` (shared, e.g. a layer's trainable flag) a is chosen only in
 // training while *enabled is true.

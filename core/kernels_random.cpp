@@ -3,6 +3,8 @@
 //   P(keep) = 1 - rate, seeded from plexus::generator(); VJP gx += g * m (the kept mask).
 //   Inference: y = x, gx += g. With a noise shape the mask has size 1 along the shared
 //   axes and is broadcast (one draw per channel for SpatialDropout).
+//   dropout_mask: the mask alone, [N, width] for its input's batch N (ones outside
+//   training); the recurrent layers' recurrent_dropout. No gradient.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -15,6 +17,24 @@
 
 namespace plexus::kernels {
 namespace {
+
+// m[i] = keep ? 1 / (1 - rate) : 0, i < n. One draw from the library generator seeds a
+// counter-based stream: element i keeps when the top 32 bits of splitmix64(seed + i *
+// golden) fall below keep * 2^32. Same seed, same masks; and unlike stepping mt19937_64 per
+// element the loop vectorises.
+void draw_mask(float rate, float* m, std::size_t n) {
+  const std::uint64_t seed = generator()() ^ process_stream_salt();
+  const double keep = 1.0 - static_cast<double>(rate);
+  const auto threshold = static_cast<std::uint64_t>(keep * 4294967296.0);
+  const float scale = 1.0f / (1.0f - rate);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    m[i] = (z >> 32) < threshold ? scale : 0.0f;
+  }
+}
 
 class Dropout final : public Kernel {
  public:
@@ -52,23 +72,12 @@ class Dropout final : public Kernel {
     for (std::size_t d : mask_shape_) m_size *= d;
     const bool shared = m_size != n;
     mask_.resize(m_size);
-    // One draw from the library generator seeds a counter-based stream: element i keeps
-    // when the top 32 bits of splitmix64(seed + i * golden) fall below keep * 2^32. Same
-    // seed, same masks; and unlike stepping mt19937_64 per element the loop vectorises.
-    const std::uint64_t seed = generator()() ^ process_stream_salt();
-    const double keep = 1.0 - static_cast<double>(rate_);
-    const auto threshold = static_cast<std::uint64_t>(keep * 4294967296.0);
-    const float scale = 1.0f / (1.0f - rate_);
-    float* m = mask_.data();
-    for (std::size_t i = 0; i < m_size; ++i) {
-      std::uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      z ^= z >> 31;
-      m[i] = (z >> 32) < threshold ? scale : 0.0f;
-      if (!shared) py[i] = px[i] * m[i];
+    draw_mask(rate_, mask_.data(), m_size);
+    const float* m = mask_.data();
+    if (!shared) {
+      for (std::size_t i = 0; i < n; ++i) py[i] = px[i] * m[i];
+      return;
     }
-    if (!shared) return;
     plan(x);
     loop_.run([&](const auto& base, std::size_t k, const auto& step) {
       for (std::size_t i = 0; i < k; ++i)
@@ -120,6 +129,39 @@ class Dropout final : public Kernel {
   StridedLoop<2> loop_;
 };
 
+// ---- dropout_mask ------------------------------------------------------------------------
+class DropoutMask final : public Kernel {
+ public:
+  DropoutMask(float rate, Dim width) : rate_(rate), width_(width) {
+    if (!(rate >= 0.0f && rate < 1.0f)) {
+      throw Error("dropout_mask: rate must be in [0, 1), received {}", rate);
+    }
+    if (width <= 0) throw Error("dropout_mask: width must be positive, received {}", width);
+  }
+  std::string name() const override { return "dropout_mask"; }
+  std::size_t num_inputs() const override { return 1; }
+  Shape output_shape(ShapeRefs in) const override {
+    check_arity("dropout_mask", in, 1);
+    if (in[0].empty()) {
+      throw Error("dropout_mask: the input must have a batch axis, received a scalar");
+    }
+    return {in[0][0], width_};
+  }
+  void forward(TensorRefs, Tensor& out, const Context& ctx) override {
+    if (!ctx.training || rate_ == 0.0f) {
+      std::fill(out.data(), out.data() + out.size(), 1.0f);
+      return;
+    }
+    draw_mask(rate_, out.data(), out.size());
+  }
+  void backward(TensorRefs, const Tensor&, const Tensor&, GradRefs, const Context&) override {}
+  KernelPtr clone() const override { return std::make_shared<DropoutMask>(rate_, width_); }
+
+ private:
+  float rate_;
+  Dim width_;
+};
+
 // ---- training_select ---------------------------------------------------------------------
 // y = a in training (when `enabled` says so too), else b; the gradient goes to the chosen
 // input only. BatchNormalization picks batch or moving statistics with it.
@@ -167,6 +209,8 @@ class TrainingSelect final : public Kernel {
 KernelPtr dropout(float rate, Shape noise_shape) {
   return std::make_shared<Dropout>(rate, std::move(noise_shape));
 }
+
+KernelPtr dropout_mask(float rate, Dim width) { return std::make_shared<DropoutMask>(rate, width); }
 
 KernelPtr training_select(std::shared_ptr<const bool> enabled) {
   return std::make_shared<TrainingSelect>(std::move(enabled));

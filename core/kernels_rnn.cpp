@@ -12,6 +12,14 @@
 // output is the previous output (zeros before the first unmasked step), or zeros with
 // zero_output_for_mask. go_backwards walks the input from the last step to the first and
 // returns the outputs in that (reversed) order, as Keras does.
+//
+// Recurrent dropout (Keras 3's cells with recurrent_dropout > 0, implementation 1): a mask
+// [N, k*U] input, one [N, U] block per gate; gate g's recurrent term is (h_{t-1} * m_g) R_g,
+// so the recurrent GEMM runs per gate on the dropped copies (kept in hd_ for the VJP). The
+// GRU's interpolation z * h_{t-1} and the LSTM's cell state use the undropped state. A mask
+// of ones (inference) takes the fused path: the result is the same. With input_dropout too
+// (Keras's implementation 1 then drops the inputs per gate as well), a mask [N, k*F]: gate
+// g's input projection is (x * d_g) W_g, one GEMM per gate on the dropped copies (xd_).
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -111,6 +119,7 @@ class Recurrent final : public MultiKernel {
   std::string name() const override { return config_.cell; }
   std::size_t num_inputs() const override {
     return 3 + (config_.use_bias ? 1 : 0) + (config_.masked ? 1 : 0) +
+           (config_.recurrent_dropout ? 1 : 0) + (config_.input_dropout ? 1 : 0) +
            (config_.initial_state ? num_states() : 0);
   }
   std::size_t num_outputs() const override { return 1 + num_states(); }
@@ -150,6 +159,24 @@ class Recurrent final : public MultiKernel {
       }
       ++next;
     }
+    if (config_.recurrent_dropout) {
+      if (!shapes_compatible(in[next], Shape{x[0], k * u})) {
+        throw Error(
+            "{}: the recurrent dropout mask must be [batch, {} * units] = {} for input {}, "
+            "received {}",
+            op, k, shape_str(Shape{x[0], k * u}), shape_str(x), shape_str(in[next]));
+      }
+      ++next;
+    }
+    if (config_.input_dropout) {
+      if (x[2] < 0 || !shapes_compatible(in[next], Shape{x[0], k * x[2]})) {
+        throw Error(
+            "{}: the input dropout mask must be [batch, {} * features] for input {}, "
+            "received {}",
+            op, k, shape_str(x), shape_str(in[next]));
+      }
+      ++next;
+    }
     if (config_.initial_state) {
       for (std::size_t s = 0; s < num_states(); ++s, ++next) {
         if (!shapes_compatible(in[next], Shape{x[0], u})) {
@@ -166,7 +193,9 @@ class Recurrent final : public MultiKernel {
 
   void forward_all(TensorRefs in, std::span<Tensor* const> outs, const Context& ctx) override {
     geometry(in);
-    if (!ctx.backward && !(cell_ == Cell::kGru && !config_.reset_after)) {
+    // No backward follows and no dropout mask applies (masks are all ones at inference).
+    if (!ctx.backward && !(cell_ == Cell::kGru && !config_.reset_after) && !dropout_of(in) &&
+        !input_dropout_of(in)) {
       infer(in, outs);
       return;
     }
@@ -176,6 +205,9 @@ class Recurrent final : public MultiKernel {
     const float* r = in[2]->data();
     const float* b = bias(in);
     const float* mask = mask_of(in);
+    const float* rd = dropout_of(in);
+    dropped_ = rd != nullptr;
+    if (dropped_) hd_.resize(N * T * G);
     z_.resize(N * T * G);
     hprev_.resize(N * T * U);
     h_.assign(N * U, 0.0f);
@@ -195,8 +227,28 @@ class Recurrent final : public MultiKernel {
       if (cell_ == Cell::kLstm) std::copy_n(in[first + 1]->data(), N * U, c_.data());
     }
 
-    // The input projection of every timestep: one GEMM, then the input bias.
-    gemm(false, false, N * T, G, F, x, F, w, G, 0.0f, z_.data(), G);
+    // The input projection of every timestep: one GEMM (per gate with input dropout), then
+    // the input bias.
+    const float* dm = input_dropout_of(in);
+    in_dropped_ = dm != nullptr;
+    if (in_dropped_) {
+      const std::size_t k = G / U;
+      xd_.resize(k * N * T * F);
+      for (std::size_t g = 0; g < k; ++g) {
+        float* xd = xd_.data() + g * N * T * F;
+        for (std::size_t n = 0; n < N; ++n) {
+          const float* m = dm + n * k * F + g * F;
+          for (std::size_t t = 0; t < T; ++t) {
+            const float* xr = x + (n * T + t) * F;
+            float* d = xd + (n * T + t) * F;
+            for (std::size_t f = 0; f < F; ++f) d[f] = xr[f] * m[f];
+          }
+        }
+        gemm(false, false, N * T, U, F, xd, F, w + g * U, G, 0.0f, z_.data() + g * U, G);
+      }
+    } else {
+      gemm(false, false, N * T, G, F, x, F, w, G, 0.0f, z_.data(), G);
+    }
     if (b) {
       for (std::size_t row = 0; row < N * T; ++row) {
         float* zr = z_.data() + row * G;
@@ -212,11 +264,23 @@ class Recurrent final : public MultiKernel {
       const std::size_t t = config_.go_backwards ? T - 1 - s : s;
       float* hp = hprev_.data() + t * U;  // [N, U] with row stride T * U
       for (std::size_t n = 0; n < N; ++n) std::copy_n(h_.data() + n * U, U, hp + n * TU);
+      // The dropped copies h_prev * m_g, [N, G] with row stride T * G.
+      const float* hd = dropped_ ? hd_.data() + t * G : nullptr;
+      if (dropped_) {
+        for (std::size_t n = 0; n < N; ++n) {
+          const float* h = h_.data() + n * U;
+          const float* m = rd + n * G;
+          float* d = hd_.data() + n * TG + t * G;
+          for (std::size_t g = 0; g < G; g += U) {
+            for (std::size_t j = 0; j < U; ++j) d[g + j] = h[j] * m[g + j];
+          }
+        }
+      }
       float* zt = z_.data() + t * G;  // [N, G] with row stride T * G
       if (reset_before) {
-        step_reset_before(zt, hp, r, t);
+        step_reset_before(zt, hp, hd, r, t);
       } else if (cell_ == Cell::kGru) {
-        gemm(false, false, N, G, U, hp, TU, r, G, 0.0f, rec_.data(), G);
+        recurrent_gemm(hp, hd, 0, 3, r, 0.0f, rec_.data(), G);
         if (rec_bias) {
           for (std::size_t n = 0; n < N; ++n) {
             float* rr = rec_.data() + n * G;
@@ -224,7 +288,7 @@ class Recurrent final : public MultiKernel {
           }
         }
       } else {
-        gemm(false, false, N, G, U, hp, TU, r, G, 1.0f, zt, TG);
+        recurrent_gemm(hp, hd, 0, gates(), r, 1.0f, zt, TG);
       }
       for (std::size_t n = 0; n < N; ++n) {
         const bool keep = !mask || mask[n * T + t] != 0.0f;
@@ -299,6 +363,8 @@ class Recurrent final : public MultiKernel {
     const float* w = in[1]->data();
     const float* r = in[2]->data();
     const float* mask = mask_of(in);
+    const float* rd = dropped_ ? dropout_of(in) : nullptr;
+    if (rd) drd_.resize(N * U);
     const float* gseq = gouts[0]->data();
     const std::size_t TG = T * G, TU = T * U;
     dz_.assign(N * T * G, 0.0f);
@@ -393,10 +459,13 @@ class Recurrent final : public MultiKernel {
         // d(r * h) * r. Masked samples have dah = 0.
         gemm(false, true, N, U, U, dz_.data() + t * G + 2 * U, TG, r + 2 * U, G, 0.0f, drh_.data(),
              U);
+        // With recurrent dropout h_prev is the dropped copy m_h * h_prev there.
         for (std::size_t n = 0; n < N; ++n) {
           if (mask && mask[n * T + t] == 0.0f) continue;
           const float* z = z_.data() + n * TG + t * G;
-          const float* hp = hprev_.data() + n * TU + t * U;
+          const float* hp =
+              rd ? hd_.data() + n * TG + t * G + 2 * U : hprev_.data() + n * TU + t * U;
+          const float* mh = rd ? rd + n * G + 2 * U : nullptr;
           const float* d = drh_.data() + n * U;
           float* dz = dz_.data() + n * TG + t * G;
           float* dr = dzr_.data() + n * TG + t * G;
@@ -404,25 +473,48 @@ class Recurrent final : public MultiKernel {
           for (std::size_t j = 0; j < U; ++j) {
             const float rr = z[U + j];
             dz[U + j] = dr[U + j] = d[j] * hp[j] * dact(rec_act_, rr);
-            dh[j] += d[j] * rr;
+            dh[j] += mh ? d[j] * rr * mh[j] : d[j] * rr;
           }
         }
         // dh_{t-1} += [daz, dar] . [U_z, U_r]^T.
-        gemm(false, true, N, U, 2 * U, dzr + t * G, TG, r, G, 1.0f, dh_.data(), U);
+        recurrent_vjp(dzr + t * G, rd, 0, 2, r);
         continue;
       }
       // dh_{t-1} += dZ_t . recurrent_kernel^T (masked samples have dZ = 0: dh carries).
-      gemm(false, true, N, U, G, dzr + t * G, TG, r, G, 1.0f, dh_.data(), U);
+      recurrent_vjp(dzr + t * G, rd, 0, gates(), r);
     }
 
-    if (gin[0]) gemm(false, true, N * T, F, G, dz_.data(), G, w, G, 1.0f, gin[0]->data(), F);
-    if (gin[1]) gemm(true, false, F, G, N * T, x, F, dz_.data(), G, 1.0f, gin[1]->data(), G);
+    if (in_dropped_) {  // per gate: dx += (dZ_g W_g^T) * d_g, dW_g += (x * d_g)^T dZ_g
+      const float* dm = input_dropout_of(in);
+      const std::size_t k = G / U;
+      if (gin[0]) dxd_.resize(N * T * F);
+      for (std::size_t g = 0; g < k; ++g) {
+        if (gin[0]) {
+          gemm(false, true, N * T, F, U, dz_.data() + g * U, G, w + g * U, G, 0.0f, dxd_.data(), F);
+          float* dx = gin[0]->data();
+          for (std::size_t n = 0; n < N; ++n) {
+            const float* m = dm + n * k * F + g * F;
+            for (std::size_t t = 0; t < T; ++t) {
+              const std::size_t row = (n * T + t) * F;
+              for (std::size_t f = 0; f < F; ++f) dx[row + f] += dxd_[row + f] * m[f];
+            }
+          }
+        }
+        if (gin[1]) {
+          gemm(true, false, F, U, N * T, xd_.data() + g * N * T * F, F, dz_.data() + g * U, G, 1.0f,
+               gin[1]->data() + g * U, G);
+        }
+      }
+    } else {
+      if (gin[0]) gemm(false, true, N * T, F, G, dz_.data(), G, w, G, 1.0f, gin[0]->data(), F);
+      if (gin[1]) gemm(true, false, F, G, N * T, x, F, dz_.data(), G, 1.0f, gin[1]->data(), G);
+    }
     if (gin[2] && reset_before) {  // [U_z, U_r] from h_prev, U_h from r * h_prev
-      gemm(true, false, U, 2 * U, N * T, hprev_.data(), U, dzr, G, 1.0f, gin[2]->data(), G);
+      recurrent_weight_vjp(rd != nullptr, 0, 2, dzr, gin[2]->data());
       gemm(true, false, U, U, N * T, rh_.data(), U, dz_.data() + 2 * U, G, 1.0f,
            gin[2]->data() + 2 * U, G);
     } else if (gin[2]) {
-      gemm(true, false, U, G, N * T, hprev_.data(), U, dzr, G, 1.0f, gin[2]->data(), G);
+      recurrent_weight_vjp(rd != nullptr, 0, gates(), dzr, gin[2]->data());
     }
     std::size_t next = 3;
     if (config_.use_bias) {
@@ -441,7 +533,9 @@ class Recurrent final : public MultiKernel {
       }
       ++next;
     }
-    if (config_.masked) ++next;  // no gradient to the mask
+    if (config_.masked) ++next;             // no gradient to the mask
+    if (config_.recurrent_dropout) ++next;  // nor to the dropout masks
+    if (config_.input_dropout) ++next;
     if (config_.initial_state) {
       if (gin[next]) {
         float* d = gin[next]->data();
@@ -552,16 +646,65 @@ class Recurrent final : public MultiKernel {
     std::copy_n(h_.data(), N * U, outs[1]->data());
     if (cell_ == Cell::kLstm) std::copy_n(c_.data(), N * U, outs[2]->data());
   }
+
+  // out[:, g0 U : g1 U] = beta * out + h_prev R[:, g0 U : g1 U] for one step: one GEMM from
+  // hp ([N, U], row stride T * U), or with recurrent dropout one GEMM per gate from its
+  // dropped copy in hd ([N, G], row stride T * G).
+  void recurrent_gemm(const float* hp, const float* hd, std::size_t g0, std::size_t g1,
+                      const float* r, float beta, float* out, std::size_t ldo) const {
+    const std::size_t N = n_, U = u_, G = g_;
+    if (!dropped_) {
+      gemm(false, false, N, (g1 - g0) * U, U, hp, t_ * U, r + g0 * U, G, beta, out + g0 * U, ldo);
+      return;
+    }
+    for (std::size_t g = g0; g < g1; ++g) {
+      gemm(false, false, N, U, U, hd + g * U, t_ * G, r + g * U, G, beta, out + g * U, ldo);
+    }
+  }
+  // dh_{t-1} += dZ[:, gates g0..g1) . R[:, g0..g1)^T for one step (dz: [N, G], row stride
+  // T * G); with recurrent dropout gate by gate, each times its mask (rd [N, G]).
+  void recurrent_vjp(const float* dz, const float* rd, std::size_t g0, std::size_t g1,
+                     const float* r) {
+    const std::size_t N = n_, U = u_, G = g_, TG = t_ * G;
+    if (!rd) {
+      gemm(false, true, N, U, (g1 - g0) * U, dz + g0 * U, TG, r + g0 * U, G, 1.0f, dh_.data(), U);
+      return;
+    }
+    for (std::size_t g = g0; g < g1; ++g) {
+      gemm(false, true, N, U, U, dz + g * U, TG, r + g * U, G, 0.0f, drd_.data(), U);
+      for (std::size_t n = 0; n < N; ++n) {
+        const float* d = drd_.data() + n * U;
+        const float* m = rd + n * G + g * U;
+        float* dh = dh_.data() + n * U;
+        for (std::size_t j = 0; j < U; ++j) dh[j] += d[j] * m[j];
+      }
+    }
+  }
+  // d R[:, g0..g1) += Hprev^T dZ over all N * T steps (Hprev: hprev_, or per gate hd_).
+  void recurrent_weight_vjp(bool dropped, std::size_t g0, std::size_t g1, const float* dz,
+                            float* dr) const {
+    const std::size_t NT = n_ * t_, U = u_, G = g_;
+    if (!dropped) {
+      gemm(true, false, U, (g1 - g0) * U, NT, hprev_.data(), U, dz + g0 * U, G, 1.0f, dr + g0 * U,
+           G);
+      return;
+    }
+    for (std::size_t g = g0; g < g1; ++g) {
+      gemm(true, false, U, U, NT, hd_.data() + g * U, G, dz + g * U, G, 1.0f, dr + g * U, G);
+    }
+  }
   // One GRU step with reset_after = false, for every sample: z and r from x and h_prev,
   // then hh = act(x W_h + b_h + (r * h_prev) U_h); zt ([N, G], row stride T * G) holds the
-  // input projection and leaves with the activated z, r, hh. r * h_prev goes to rh_.
-  void step_reset_before(float* zt, const float* hp, const float* r, std::size_t t) {
+  // input projection and leaves with the activated z, r, hh. r * h_prev goes to rh_ (with
+  // recurrent dropout, h_prev is each gate's dropped copy from hd).
+  void step_reset_before(float* zt, const float* hp, const float* hd, const float* r,
+                         std::size_t t) {
     const std::size_t N = n_, U = u_, G = g_, TG = t_ * G, TU = t_ * U;
-    gemm(false, false, N, 2 * U, U, hp, TU, r, G, 1.0f, zt, TG);
+    recurrent_gemm(hp, hd, 0, 2, r, 1.0f, zt, TG);
     for (std::size_t n = 0; n < N; ++n) {
       float* z = zt + n * TG;
       activate(rec_act_, z, 2 * U);
-      const float* h = hp + n * TU;
+      const float* h = dropped_ ? hd + n * TG + 2 * U : hp + n * TU;
       float* rh = rh_.data() + n * TU + t * U;
       for (std::size_t j = 0; j < U; ++j) rh[j] = z[U + j] * h[j];
     }
@@ -581,16 +724,33 @@ class Recurrent final : public MultiKernel {
   const float* mask_of(TensorRefs in) const {
     return config_.masked ? in[config_.use_bias ? 4 : 3]->data() : nullptr;
   }
+  // The recurrent dropout mask, or nullptr when there is none or it is all ones.
+  const float* dropout_of(TensorRefs in) const {
+    if (!config_.recurrent_dropout) return nullptr;
+    const Tensor& m = *in[3 + (config_.use_bias ? 1 : 0) + (config_.masked ? 1 : 0)];
+    const float* p = m.data();
+    return std::all_of(p, p + m.size(), [](float v) { return v == 1.0f; }) ? nullptr : p;
+  }
+  // The input dropout mask, or nullptr when there is none or it is all ones.
+  const float* input_dropout_of(TensorRefs in) const {
+    if (!config_.input_dropout) return nullptr;
+    const Tensor& m = *in[3 + (config_.use_bias ? 1 : 0) + (config_.masked ? 1 : 0) +
+                          (config_.recurrent_dropout ? 1 : 0)];
+    const float* p = m.data();
+    return std::all_of(p, p + m.size(), [](float v) { return v == 1.0f; }) ? nullptr : p;
+  }
 
   RecurrentConfig config_;
   Cell cell_ = Cell::kLstm;
   Act act_ = Act::kTanh, rec_act_ = Act::kSigmoid;
   std::size_t n_ = 0, t_ = 0, f_ = 0, u_ = 0, g_ = 0;
   // Scratch kept from forward for the VJP ([N, T, ...] by time index).
-  std::vector<float> z_, hprev_, cprev_, tc_, rh_;
+  std::vector<float> z_, hprev_, cprev_, tc_, rh_, hd_, xd_;
   std::vector<float> h_, c_, prev_out_, rec_;
   std::vector<float> wr_, xh_;  // infer()'s stacked weights and [x_t, h] rows
-  std::vector<float> dz_, dzr_, dh_, dc_, carry_, drh_;
+  std::vector<float> dz_, dzr_, dh_, dc_, carry_, drh_, drd_, dxd_;
+  bool dropped_ = false;     // the last forward applied a recurrent dropout mask (hd_ valid)
+  bool in_dropped_ = false;  // ... and an input dropout mask (xd_ valid)
 };
 
 // Reverses one axis: x as [outer, n, inner], row k of each block goes to n - 1 - k.

@@ -214,6 +214,9 @@ SymbolicTensor log_softmax(const SymbolicTensor& x, Dim axis) {
 SymbolicTensor dropout(const SymbolicTensor& x, float rate, Shape noise_shape) {
   return apply(k::dropout(rate, std::move(noise_shape)), {x});
 }
+SymbolicTensor dropout_mask(const SymbolicTensor& x, float rate, Dim width) {
+  return apply(k::dropout_mask(rate, width), {x});
+}
 
 std::vector<SymbolicTensor> attention(const SymbolicTensor& query, const SymbolicTensor& key,
                                       const SymbolicTensor& value, kernels::AttentionConfig config,

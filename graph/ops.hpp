@@ -76,6 +76,8 @@ SymbolicTensor take_along_axis(const SymbolicTensor& x, const SymbolicTensor& in
 SymbolicTensor softmax(const SymbolicTensor& x, Dim axis = -1);
 SymbolicTensor log_softmax(const SymbolicTensor& x, Dim axis = -1);
 SymbolicTensor dropout(const SymbolicTensor& x, float rate, Shape noise_shape = {});
+// [N, width] inverted-dropout mask for x's batch (ones outside training); no gradient.
+SymbolicTensor dropout_mask(const SymbolicTensor& x, float rate, Dim width);
 // a in training (and while *enabled, when given), b at inference; see kernels::training_select.
 SymbolicTensor training_select(const SymbolicTensor& a, const SymbolicTensor& b,
                                std::shared_ptr<const bool> enabled = nullptr);

@@ -67,10 +67,6 @@ RecurrentLayer::RecurrentLayer(Dim units, RecurrentSpec spec, std::string_view n
       throw Error("{}: dropout rates must be in [0, 1), received {}", cls, rate);
     }
   }
-  if (spec_.recurrent_dropout > 0.0) {
-    throw Error("{}: recurrent_dropout = {} is not supported by plexus (use dropout)", cls,
-                spec_.recurrent_dropout);
-  }
   kernels::recurrent(kernel_config(false, false));  // rejects unsupported activations
 }
 
@@ -136,11 +132,26 @@ std::vector<SymbolicTensor> RecurrentLayer::call_list(const std::vector<Symbolic
         name(), kernel_.shape()[0], shape_str(x.shape()));
   }
   const SymbolicTensor mask = masking::mask_of(x);
+  // Keras 3's recurrent dropout (implementation 1): one [batch, units] mask per gate, drawn
+  // once per call in training and shared by the timesteps; ones at inference. The input
+  // dropout is then per gate too ([batch, features] each).
+  SymbolicTensor rec_mask, in_mask;
+  if (spec_.recurrent_dropout > 0.0) {
+    const Dim k = gates_of(spec_.cell);
+    rec_mask = ops::dropout_mask(x, static_cast<float>(spec_.recurrent_dropout), k * units_);
+    if (spec_.dropout > 0.0) {
+      in_mask = ops::dropout_mask(x, static_cast<float>(spec_.dropout), k * kernel_.shape()[0]);
+    }
+  }
   // Keras's DropoutRNNCell: one input mask per sequence, shared by its timesteps.
-  if (spec_.dropout > 0.0) x = ops::dropout(x, static_cast<float>(spec_.dropout), {-1, 1, -1});
+  if (spec_.dropout > 0.0 && !in_mask.defined()) {
+    x = ops::dropout(x, static_cast<float>(spec_.dropout), {-1, 1, -1});
+  }
   std::vector<SymbolicTensor> in = {x, kernel_, recurrent_kernel_};
   if (spec_.use_bias) in.push_back(bias_);
   if (mask.defined()) in.push_back(mask);
+  if (rec_mask.defined()) in.push_back(rec_mask);
+  if (in_mask.defined()) in.push_back(in_mask);
   for (std::size_t s = 1; s < xs.size(); ++s) in.push_back(xs[s]);
   // Keras 3: a stateful layer starts from its state variables unless given initial states,
   // and writes its final states back either way.
@@ -150,8 +161,10 @@ std::vector<SymbolicTensor> RecurrentLayer::call_list(const std::vector<Symbolic
       for (const auto& s : states_) in.push_back(s);
     }
   }
-  std::vector<SymbolicTensor> outs = ops::apply_all(
-      kernels::recurrent(kernel_config(mask.defined(), states > 0 || spec_.stateful)), in);
+  kernels::RecurrentConfig config = kernel_config(mask.defined(), states > 0 || spec_.stateful);
+  config.recurrent_dropout = rec_mask.defined();
+  config.input_dropout = in_mask.defined();
+  std::vector<SymbolicTensor> outs = ops::apply_all(kernels::recurrent(config), in);
   if (spec_.stateful) {
     for (std::size_t s = 0; s < states_.size(); ++s) add_update(states_[s], outs[1 + s], true);
   }

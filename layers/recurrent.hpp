@@ -13,7 +13,14 @@
 // (Embedding(mask_zero), Masking; layers/masking.hpp) skips steps: the state is carried and
 // the output repeats the previous one; with return_sequences the mask is passed on.
 // GRU reset_after = false (Keras 2's default) resets the state before the recurrent matmul
-// and has one bias (3 * units).
+// and has one bias (3 * units). dropout drops input features (one mask per sequence, shared
+// by the timesteps and the gates); recurrent_dropout is Keras 3's (implementation 1): in
+// training, one [batch, units] mask per gate (k of them), drawn once per call from the
+// library generator (px::utils::set_random_seed; `seed` is kept in the config, as Dropout's)
+// and applied to h_{t-1} in that gate's recurrent term at every step; the GRU's
+// z * h_{t-1} and the LSTM's cell state use the undropped state, masked steps carry it, and
+// predict/evaluate drop nothing. With recurrent_dropout, dropout is per gate too (k masks
+// [batch, features]), as in Keras 3.
 // stateful = true (Keras's): the final states of each call are kept in state variables
 // ([batch, units]; LSTM h, c) and the next call starts from them; predict, evaluate, fit,
 // train/test_on_batch and eager calls all write them back (StateUpdate::at_inference).
@@ -25,7 +32,7 @@
 //   auto lstm = px::layers::LSTM(8, {.stateful = true});
 //   px::Model m(in, lstm(in));  m.predict(part1, {.batch_size = 4});  m.predict(part2, ...);
 //   lstm->reset_states();
-// Not supported (px::Error when asked for): recurrent_dropout > 0, activations other than
+// Not supported (px::Error when asked for): activations other than
 // tanh/sigmoid/relu/hard_sigmoid/linear.
 #pragma once
 

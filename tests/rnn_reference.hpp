@@ -1,7 +1,10 @@
 // Plain double-precision references for the recurrent kernels (kernels::recurrent): one
 // timestep at a time, written from the Keras 3 cell equations, with Keras's masking
 // (a masked step carries the state; its output is the previous output, zeros before any)
-// and go_backwards (outputs in processing order). Used by test_ops and test_recurrent.
+// and go_backwards (outputs in processing order), and recurrent dropout (Keras 3's
+// implementation 1: gate g's recurrent term from h * mask[:, g U : (g + 1) U], the GRU's
+// z * h with the undropped h; with input dropout gate g's projection from x * dmask[:, g F :
+// (g + 1) F]). Used by test_ops and test_recurrent.
 #pragma once
 
 #include <cmath>
@@ -32,6 +35,8 @@ inline std::vector<std::vector<double>> run(const plexus::kernels::RecurrentConf
   std::size_t next = 3;
   const plexus::Tensor* b = c.use_bias ? &in[next++] : nullptr;
   const plexus::Tensor* m = c.masked ? &in[next++] : nullptr;
+  const plexus::Tensor* rd = c.recurrent_dropout ? &in[next++] : nullptr;
+  const plexus::Tensor* dm = c.input_dropout ? &in[next++] : nullptr;
   const bool lstm = c.cell == "lstm", gru = c.cell == "gru";
   std::vector<double> seq, hT, cT;
   for (std::size_t n = 0; n < N; ++n) {
@@ -47,9 +52,16 @@ inline std::vector<std::vector<double>> run(const plexus::kernels::RecurrentConf
       const std::size_t t = c.go_backwards ? T - 1 - s : s;
       const bool keep = !m || (*m)(n, t) != 0.0f;
       std::vector<double> xw(G, 0.0), hr(G, 0.0);
+      // hd(k, col): the state entry k as the recurrent term of column col sees it.
+      auto hd = [&](std::size_t k, std::size_t col) {
+        return rd ? h[k] * (*rd)(n, (col / U) * U + k) : h[k];
+      };
       for (std::size_t g = 0; g < G; ++g) {
-        for (std::size_t f = 0; f < F; ++f) xw[g] += double(x(n, t, f)) * w(f, g);
-        for (std::size_t k = 0; k < U; ++k) hr[g] += h[k] * r(k, g);
+        for (std::size_t f = 0; f < F; ++f) {
+          const double xf = dm ? double(x(n, t, f)) * (*dm)(n, (g / U) * F + f) : x(n, t, f);
+          xw[g] += xf * w(f, g);
+        }
+        for (std::size_t k = 0; k < U; ++k) hr[g] += hd(k, g) * r(k, g);
         if (b && gru && c.reset_after) {
           xw[g] += (*b)(0, g);
           hr[g] += (*b)(1, g);
@@ -73,7 +85,8 @@ inline std::vector<std::vector<double>> run(const plexus::kernels::RecurrentConf
           if (!c.reset_after) {               // reset before: (r * h) U_h
             rec_h = 0;
             for (std::size_t k = 0; k < U; ++k) {
-              rec_h += act(c.recurrent_activation, xw[U + k] + hr[U + k]) * h[k] * r(k, 2 * U + j);
+              rec_h += act(c.recurrent_activation, xw[U + k] + hr[U + k]) * hd(k, 2 * U + j) *
+                       r(k, 2 * U + j);
             }
           }
           const double hh = act(c.activation, xw[2 * U + j] + rec_h);

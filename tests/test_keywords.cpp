@@ -248,9 +248,9 @@ TEST(Keywords, RecurrentFactoriesInKerasOrder) {
   auto s = px::layers::SimpleRNN(3, kw::unroll = true, kw::activation = "relu");
   EXPECT_TRUE(s->options().unroll);
   EXPECT_EQ(s->spec().activation, "relu");
-  // The refused options are refused through keywords too.
+  // The options once refused are taken through keywords too.
   EXPECT_TRUE(px::layers::LSTM(2, kw::stateful = true)->spec().stateful);
-  EXPECT_THROW(px::layers::GRU(2, kw::recurrent_dropout = 0.5), px::Error);
+  EXPECT_EQ(px::layers::GRU(2, kw::recurrent_dropout = 0.5)->options().recurrent_dropout, 0.5);
   // The wrappers: Bidirectional(LSTM(4), merge_mode='sum'), TimeDistributed(Dense(2), name=...)
   auto b = px::layers::Bidirectional(px::layers::LSTM(4, kw::return_sequences = true),
                                      kw::merge_mode = "sum");

@@ -125,6 +125,14 @@ Gen condition(Shape s) {
   };
 }
 
+// An inverted-dropout mask: 0 or 1 / (1 - rate), as kernels::dropout_mask draws it.
+Gen dropout_mask_values(Shape s, float rate) {
+  return [=](Rng& rng) {
+    std::bernoulli_distribution keep(1.0 - rate);
+    return draw(s, rng, [&](Rng& r) { return keep(r) ? 1.0f / (1.0f - rate) : 0.0f; });
+  };
+}
+
 // ---- references ----------------------------------------------------------------------
 
 std::vector<std::size_t> unravel(std::size_t flat, const Tensor::shape_type& shape) {
@@ -797,7 +805,8 @@ std::vector<Case> cases() {
       [=](const Inputs& in) { return image_ref::pad(in[0], pads1d); });
 
   // sequences: fused SimpleRNN / LSTM / GRU over whole sequences (rnn_reference.hpp), with
-  // masks (random 0/1 steps), go_backwards and initial states
+  // masks (random 0/1 steps), go_backwards, initial states, and a fixed recurrent dropout
+  // mask (an input: [N, k*U], one block per gate)
   struct Rnn {
     std::string name;
     kn::RecurrentConfig config;
@@ -820,6 +829,14 @@ std::vector<Case> cases() {
     c.reset_after = false;
     return c;
   };
+  auto rdrop = [](kn::RecurrentConfig c) {  // recurrent_dropout: the mask as an input
+    c.recurrent_dropout = true;
+    return c;
+  };
+  auto in_drop = [](kn::RecurrentConfig c) {  // with it, the per-gate input dropout mask
+    c.input_dropout = true;
+    return c;
+  };
   const std::vector<Rnn> rnns = {
       {"lstm_sequences", rc("lstm", true, false, false, false), 2, 4, 3, 3},
       {"lstm_last_masked", rc("lstm", false, true, false, false), 3, 5, 2, 2},
@@ -838,6 +855,26 @@ std::vector<Case> cases() {
        2},
       {"simple_rnn_sigmoid_backwards",
        rc("simple_rnn", true, false, true, false, true, false, "sigmoid"), 2, 3, 2, 2},
+      {"simple_rnn_recurrent_dropout_masked", rdrop(rc("simple_rnn", true, true, false, false)), 3,
+       4, 2, 3},
+      {"lstm_recurrent_dropout_masked_initial_state", rdrop(rc("lstm", true, true, false, true)), 3,
+       4, 2, 3},
+      {"lstm_recurrent_dropout_last_backwards", rdrop(rc("lstm", false, false, true, false)), 2, 4,
+       3, 2},
+      {"gru_recurrent_dropout_masked_backwards_initial_state",
+       rdrop(rc("gru", true, true, true, true)), 3, 4, 2, 3},
+      {"gru_recurrent_dropout_no_bias", rdrop(rc("gru", false, false, false, false, false)), 2, 3,
+       2, 2},
+      {"gru_reset_before_recurrent_dropout_masked",
+       rdrop(reset_before(rc("gru", true, true, false, true))), 3, 4, 2, 3},
+      {"lstm_recurrent_and_input_dropout_masked_initial_state",
+       in_drop(rdrop(rc("lstm", true, true, false, true))), 3, 4, 3, 2},
+      {"gru_recurrent_and_input_dropout_backwards",
+       in_drop(rdrop(rc("gru", false, false, true, false))), 2, 4, 3, 2},
+      {"gru_reset_before_recurrent_and_input_dropout",
+       in_drop(rdrop(reset_before(rc("gru", true, false, false, false)))), 2, 3, 2, 3},
+      {"simple_rnn_recurrent_and_input_dropout",
+       in_drop(rdrop(rc("simple_rnn", true, true, false, false))), 3, 4, 3, 2},
   };
   for (const Rnn& c : rnns) {
     const Dim k = c.config.cell == "lstm" ? 4 : c.config.cell == "gru" ? 3 : 1;
@@ -852,6 +889,14 @@ std::vector<Case> cases() {
     }
     if (c.config.masked) {
       gens.push_back(condition({c.n, c.t}));
+      diff.push_back(false);
+    }
+    if (c.config.recurrent_dropout) {
+      gens.push_back(dropout_mask_values({c.n, k * c.u}, 0.4f));
+      diff.push_back(false);
+    }
+    if (c.config.input_dropout) {
+      gens.push_back(dropout_mask_values({c.n, k * c.f}, 0.3f));
       diff.push_back(false);
     }
     if (c.config.initial_state) {
@@ -1375,6 +1420,42 @@ TEST(TrainingSelect, PicksTheFirstInputInTrainingWhileEnabled) {
 TEST(Dropout, RejectsBadRate) {
   EXPECT_THROW(kn::dropout(1.0f), px::Error);
   EXPECT_THROW(kn::dropout(-0.1f), px::Error);
+  EXPECT_THROW(kn::dropout_mask(1.0f, 3), px::Error);
+  EXPECT_THROW(kn::dropout_mask(0.2f, 0), px::Error);
+}
+
+// dropout_mask: [N, width] for its input's batch; ones at inference; 0 or 1 / (1 - rate) in
+// training at the rate, a new draw per call, the same draw for the same seed; no gradient.
+TEST(DropoutMask, ShapeStatisticsSeedsAndNoGradient) {
+  const float rate = 0.3f;
+  auto k = kn::dropout_mask(rate, 500);
+  EXPECT_EQ(out_shape_of(k, {{-1, 7, 3}}), (Shape{-1, 500}));
+  EXPECT_THROW(out_shape_of(k, {{}}), px::Error);
+  Rng rng(9);
+  const Tensor x = normal({200, 4, 2})(rng);
+  const Tensor ones = xt::ones<float>({200, 500});
+  expect_close(px::eval(*k, {x}), ones, 0, 0, "inference");
+  const px::Context train{.training = true};
+  px::utils::set_random_seed(5);
+  const Tensor a = px::eval(*k, {x}, train);
+  ASSERT_EQ(a.shape()[0], 200u);
+  ASSERT_EQ(a.shape()[1], 500u);
+  std::size_t dropped = 0;
+  for (float v : a) {
+    if (v == 0.0f) {
+      ++dropped;
+    } else {
+      ASSERT_EQ(v, 1.0f / (1.0f - rate));
+    }
+  }
+  EXPECT_NEAR(double(dropped) / double(a.size()), rate, 0.01);
+  const Tensor b = px::eval(*k, {x}, train);
+  EXPECT_NE(a, b);  // a new mask per call
+  px::utils::set_random_seed(5);
+  EXPECT_EQ(px::eval(*k->clone(), {x}, train), a);
+  const Tensor g = normal({200, 500})(rng);
+  auto grads = px::eval_vjp(*k, {x}, g, train);
+  EXPECT_EQ(max_abs(grads[0]), 0.0);
 }
 
 // ---- numerical stability -------------------------------------------------------------

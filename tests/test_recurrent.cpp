@@ -566,10 +566,12 @@ TEST(RecurrentConfig, KerasKeysAndRoundTrip) {
 }
 
 TEST(RecurrentErrors, UnsupportedOptionsAndBadInputsSayWhy) {
-  EXPECT_TRUE(contains(error_message([] { L::LSTM(2, {.stateful = true})(px::Input({3, 4})); }),
+  EXPECT_TRUE(contains(error_message([] {
+                         L::LSTM(2, {.stateful = true})(px::Input({3, 4}));
+                       }),
                        "batch size must be static"));  // stateful: tests/test_stateful.cpp
   EXPECT_TRUE(
-      contains(error_message([] { L::GRU(2, {.recurrent_dropout = 0.2}); }), "recurrent_dropout"));
+      contains(error_message([] { L::GRU(2, {.recurrent_dropout = 1.0}); }), "dropout rates"));
   EXPECT_TRUE(
       contains(error_message([] { L::SimpleRNN(2, {.activation = "softmax"}); }), "softmax"));
   EXPECT_TRUE(contains(error_message([] { L::LSTM(0); }), "units"));
@@ -581,6 +583,240 @@ TEST(RecurrentErrors, UnsupportedOptionsAndBadInputsSayWhy) {
     m.predict(Tensor{{1, 2, 9}});
   });
   EXPECT_TRUE(contains(ids, "out of range")) << ids;
+}
+
+// --- recurrent_dropout -----------------------------------------------------------------------
+
+// The four cells (GRU with reset_after true and false) with recurrent_dropout.
+struct RdropCell {
+  std::string label, cell;
+  bool reset_after = true;
+};
+const std::vector<RdropCell> kRdropCells = {{"simple_rnn", "simple_rnn"},
+                                            {"lstm", "lstm"},
+                                            {"gru", "gru"},
+                                            {"gru_reset_before", "gru", false}};
+
+px::LayerRef rdrop_layer(const RdropCell& c, double rate, Dim units) {
+  if (c.cell == "lstm") {
+    return L::LSTM(units,
+                   {.recurrent_dropout = rate, .return_sequences = true, .return_state = true});
+  }
+  if (c.cell == "gru") {
+    return L::GRU(units, {.recurrent_dropout = rate,
+                          .return_sequences = true,
+                          .return_state = true,
+                          .reset_after = c.reset_after});
+  }
+  return L::SimpleRNN(units,
+                      {.recurrent_dropout = rate, .return_sequences = true, .return_state = true});
+}
+
+// In training the layer computes the step reference with one mask per gate ([batch, k *
+// units], drawn once per call: the reference uses it at every step), the masked (padded)
+// steps carrying the state; the mask is the one dropout_mask draws after the same seed.
+// Predict is the model without recurrent dropout, bit for bit; two training calls draw
+// different masks; the same seed the same ones.
+TEST(RecurrentDropout, TrainingMatchesTheReferenceWithItsMaskAndInferenceIsUnaffected) {
+  const double rate = 0.4;
+  const Dim n = 4, t = 5, u = 3;
+  for (const RdropCell& rc : kRdropCells) {
+    SCOPED_TRACE(rc.label);
+    px::utils::clear_session();
+    auto layer = rdrop_layer(rc, rate, u);
+    auto x = px::Input({-1, 2});
+    auto outs = layer(std::vector<px::SymbolicTensor>{L::Masking()(x)});
+    for (auto& w : layer->weights()) w.value() = random_tensor(w.shape(), 41, -0.6f, 0.6f);
+    px::Model model(std::vector<px::SymbolicTensor>{x},
+                    std::vector<px::SymbolicTensor>(outs.begin(), outs.end()));
+    Tensor xs = random_tensor({n, t, 2}, 42);
+    Tensor seq_mask = xt::ones<float>({std::size_t(n), std::size_t(t)});
+    for (std::size_t f = 0; f < 2; ++f) xs(0, 4, f) = xs(1, 0, f) = xs(1, 2, f) = 0.0f;
+    seq_mask(0, 4) = seq_mask(1, 0) = seq_mask(1, 2) = 0.0f;
+
+    px::utils::set_random_seed(17);
+    const auto got = model(std::vector<Tensor>{xs}, true);
+    const Dim k = rc.cell == "lstm" ? 4 : rc.cell == "gru" ? 3 : 1;
+    px::utils::set_random_seed(17);
+    const Tensor rd =
+        px::eval(*px::kernels::dropout_mask(float(rate), k * u), {xs}, {.training = true});
+    std::size_t zeros = 0;
+    for (float v : rd) zeros += v == 0.0f;
+    ASSERT_GT(zeros, 0u);  // the seed drops something
+    ASSERT_LT(zeros, rd.size());
+
+    auto c = reference_config(rc.cell, true, false, true);
+    c.reset_after = rc.reset_after;
+    c.recurrent_dropout = true;
+    std::vector<Tensor> in{xs};
+    for (auto& w : layer->weights()) in.push_back(w.value());
+    in.push_back(seq_mask);
+    in.push_back(rd);
+    const auto want = reference_outputs(c, in, n, t, u);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t o = 0; o < got.size(); ++o) {
+      EXPECT_LT(px::test::max_abs_diff(got[o], want[o]), 1e-5) << "output " << o;
+    }
+    // Inference: the reference without dropout, and the layer without it, exactly.
+    in.pop_back();
+    c.recurrent_dropout = false;
+    const auto plain = reference_outputs(c, in, n, t, u);
+    const auto inferred = model.predict(std::vector<Tensor>{xs});
+    EXPECT_LT(px::test::max_abs_diff(inferred[0], plain[0]), 1e-5);
+    EXPECT_GT(px::test::max_abs_diff(got[0], inferred[0]), 1e-3);  // training drops
+    auto no_drop = rdrop_layer(rc, 0.0, u);
+    auto x2 = px::Input({-1, 2});
+    auto outs2 = no_drop(std::vector<px::SymbolicTensor>{L::Masking()(x2)});
+    for (std::size_t w = 0; w < layer->weights().size(); ++w) {
+      no_drop->weights()[w].value() = layer->weights()[w].value();
+    }
+    px::Model reference_model(std::vector<px::SymbolicTensor>{x2},
+                              std::vector<px::SymbolicTensor>(outs2.begin(), outs2.end()));
+    const auto same = reference_model.predict(std::vector<Tensor>{xs});
+    for (std::size_t o = 0; o < same.size(); ++o) {
+      EXPECT_EQ(px::test::max_abs_diff(inferred[o], same[o]), 0.0) << "output " << o;
+    }
+    // A new mask per call; the same seed, the same mask.
+    const auto again = model(std::vector<Tensor>{xs}, true);
+    EXPECT_GT(px::test::max_abs_diff(again[0], got[0]), 1e-4);
+    px::utils::set_random_seed(17);
+    EXPECT_EQ(px::test::max_abs_diff(model(std::vector<Tensor>{xs}, true)[0], got[0]), 0.0);
+  }
+}
+
+// With recurrent_dropout, Keras 3's cells (implementation 1) drop the inputs per gate too:
+// k masks [batch, features]. Training against the reference with both masks, drawn after the
+// same seed in the layer's order (the recurrent mask first).
+TEST(RecurrentDropout, InputDropoutIsPerGateWithRecurrentDropout) {
+  const Dim n = 3, t = 4, f = 3, u = 2;
+  for (const RdropCell& rc : kRdropCells) {
+    SCOPED_TRACE(rc.label);
+    px::utils::clear_session();
+    px::LayerRef layer;
+    if (rc.cell == "lstm") {
+      layer = L::LSTM(u, {.dropout = 0.3, .recurrent_dropout = 0.4, .return_sequences = true});
+    } else if (rc.cell == "gru") {
+      layer = L::GRU(u, {.dropout = 0.3,
+                         .recurrent_dropout = 0.4,
+                         .return_sequences = true,
+                         .reset_after = rc.reset_after});
+    } else {
+      layer = L::SimpleRNN(u, {.dropout = 0.3, .recurrent_dropout = 0.4, .return_sequences = true});
+    }
+    auto x = px::Input({t, f});
+    px::Model model(x, layer(x));
+    for (auto& w : layer->weights()) w.value() = random_tensor(w.shape(), 71, -0.6f, 0.6f);
+    const Tensor xs = random_tensor({n, t, f}, 72);
+    px::utils::set_random_seed(29);
+    const Tensor got = model(xs, true);
+    const Dim k = rc.cell == "lstm" ? 4 : rc.cell == "gru" ? 3 : 1;
+    const px::Context train{.training = true};
+    px::utils::set_random_seed(29);
+    const Tensor rd = px::eval(*px::kernels::dropout_mask(0.4f, k * u), {xs}, train);
+    const Tensor dm = px::eval(*px::kernels::dropout_mask(0.3f, k * f), {xs}, train);
+    auto c = reference_config(rc.cell, true, false);
+    c.reset_after = rc.reset_after;
+    c.recurrent_dropout = c.input_dropout = true;
+    std::vector<Tensor> in{xs};
+    for (auto& w : layer->weights()) in.push_back(w.value());
+    in.push_back(rd);
+    in.push_back(dm);
+    EXPECT_LT(px::test::max_abs_diff(got, reference_outputs(c, in, n, t, u)[0]), 1e-5);
+    // The per-gate input masks differ from each other (k > 1: not one shared mask).
+    if (k > 1) {
+      bool differ = false;
+      for (std::size_t i = 0; i < std::size_t(n); ++i) {
+        for (std::size_t j = 0; j < std::size_t(f); ++j)
+          differ = differ || dm(i, j) != dm(i, f + j);
+      }
+      EXPECT_TRUE(differ);
+    }
+    // Inference drops nothing.
+    c.recurrent_dropout = c.input_dropout = false;
+    in.resize(in.size() - 2);
+    EXPECT_LT(px::test::max_abs_diff(model.predict(xs), reference_outputs(c, in, n, t, u)[0]),
+              1e-5);
+  }
+}
+
+// With recurrent and input dropout on, fit still learns (the masked VJP in training).
+TEST(RecurrentDropout, FitLearnsWithRecurrentDropout) {
+  px::utils::clear_session();
+  px::utils::set_random_seed(5);
+  auto x = px::Input({8, 1});
+  px::Model model(x, L::Dense(1)(L::LSTM(8, {.dropout = 0.1, .recurrent_dropout = 0.2})(x)));
+  model.compile({.optimizer = "adam", .loss = "mse"});
+  Tensor xs = random_tensor({256, 8, 1}, 2);
+  Tensor ys = xt::sum(xs, {1});
+  const double before = model.evaluate(xs, ys)[0];
+  model.fit(xs, ys, {.epochs = 40, .batch_size = 32, .verbose = 0});
+  const double after = model.evaluate(xs, ys)[0];
+  EXPECT_LT(after, 0.2 * before) << before << " -> " << after;
+}
+
+// Bidirectional: both directions drop in training (their own masks), neither at inference;
+// the option is in both directions' configs and survives the round trip.
+TEST(RecurrentDropout, BidirectionalDropsInBothDirections) {
+  px::utils::clear_session();
+  auto x = px::Input({5, 2});
+  auto bi = L::Bidirectional(L::GRU(3, {.recurrent_dropout = 0.5, .return_sequences = true}),
+                             {.merge_mode = "concat"});
+  px::Model model(x, bi(x));
+  const Tensor xs = random_tensor({3, 5, 2}, 51);
+  const Tensor inferred = model.predict(xs);
+  const Tensor trained = model(xs, true);
+  auto plain_bi = L::Bidirectional(L::GRU(3, {.return_sequences = true}));
+  auto x2 = px::Input({5, 2});
+  px::Model plain(x2, plain_bi(x2));
+  for (std::size_t w = 0; w < model.weights().size(); ++w) {
+    plain.weights()[w].value() = model.weights()[w].value();
+  }
+  EXPECT_EQ(px::test::max_abs_diff(plain.predict(xs), inferred), 0.0);
+  for (std::size_t half : {0, 1}) {  // the forward and the backward direction both differ
+    double diff = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+      for (std::size_t s = 0; s < 5; ++s) {
+        for (std::size_t j = 0; j < 3; ++j) {
+          diff = std::max(
+              diff, double(std::abs(trained(i, s, half * 3 + j) - inferred(i, s, half * 3 + j))));
+        }
+      }
+    }
+    EXPECT_GT(diff, 1e-3) << "direction " << half;
+  }
+  const Config c = bi->get_config();
+  EXPECT_EQ(c["layer"]["config"]["recurrent_dropout"], 0.5);
+  EXPECT_EQ(c["backward_layer"]["config"]["recurrent_dropout"], 0.5);
+  EXPECT_EQ(L::deserialize(L::serialize(*bi))->get_config(), c);
+}
+
+// get_config / from_config keep recurrent_dropout (and seed), and so does a .keras archive.
+TEST(RecurrentDropout, ConfigAndKerasArchiveRoundTrip) {
+  px::utils::clear_session();
+  auto gru = L::GRU(3, {.recurrent_dropout = 0.3, .seed = 7, .reset_after = false});
+  const Config c = gru->get_config();
+  EXPECT_EQ(c["recurrent_dropout"], 0.3);
+  EXPECT_EQ(c["seed"], 7);
+  auto again = L::deserialize(L::serialize(*gru));
+  EXPECT_EQ(again->get_config(), c);
+  auto x = px::Input({4, 2});
+  auto h = L::SimpleRNN(2, {.recurrent_dropout = 0.25, .return_sequences = true})(x);
+  px::Model m(x, L::LSTM(2, {.recurrent_dropout = 0.1})(h));
+  const Tensor xs = random_tensor({2, 4, 2}, 61);
+  const Tensor y = m.predict(xs);
+  const auto dir = px::test::scratch_dir() / "plexus_rdrop_archive";
+  fs::create_directories(dir);
+  const std::string path = (dir / "m.keras").string();
+  m.save(path);
+  px::Model loaded = px::saving::load_model(path);
+  EXPECT_EQ(px::test::max_abs_diff(loaded.predict(xs), y), 0.0);
+  std::vector<double> rates;
+  for (auto& l : loaded.layers()) {
+    const Config lc = l->get_config();
+    if (lc.contains("recurrent_dropout")) rates.push_back(lc["recurrent_dropout"].get<double>());
+  }
+  EXPECT_EQ(rates, (std::vector<double>{0.25, 0.1}));
+  fs::remove_all(dir);
 }
 
 // --- Keras files ---------------------------------------------------------------------------
