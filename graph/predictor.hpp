@@ -23,6 +23,8 @@ class Predictor {
   // xs in model input order, all with the same number of samples (checked by the caller,
   // see check_inputs); one result per model output.
   std::vector<Tensor> predict(const std::vector<const Tensor*>& xs, std::size_t batch_size) const;
+  // Whether predict writes state back (the model has stateful layers).
+  bool stateful() const { return !updates_.empty(); }
 
  private:
   struct Worker;

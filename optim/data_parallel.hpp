@@ -12,6 +12,11 @@
 
 namespace plexus::optim {
 
+// Why fit/evaluate/predict refuse a model with stateful layers in a data-parallel run.
+inline constexpr const char* kStatefulDataParallel =
+    "the model has stateful recurrent layers, which data-parallel runs do not support (each "
+    "process would keep the states of its own shard's rows, not the global batch's)";
+
 // Process `rank`'s rows [begin, begin + count) of a global batch's `count` rows: contiguous,
 // the first count % size processes one row more.
 struct Shard {

@@ -304,6 +304,7 @@ History Model::fit(const Data& x, const Data& y, FitOptions options) {
     ensure_built(input_list(x));
     stp = &ready_state(*this);
     TrainState& st = *stp;
+    if (par && st.stateful) throw Error("fit: {}", optim::kStatefulDataParallel);
     if (options.batch_size <= 0) throw Error("fit: batch_size must be positive");
     if (options.epochs < 0) throw Error("fit: epochs must not be negative");
     if (options.validation_split < 0 || options.validation_split >= 1) {
@@ -443,6 +444,7 @@ std::vector<double> Model::evaluate(const Data& x, const Data& y, EvaluateOption
   try {
     ensure_built(input_list(x));
     stp = &ready_state(*this);
+    if (par && stp->stateful) throw Error("evaluate: {}", optim::kStatefulDataParallel);
     if (options.batch_size <= 0) throw Error("evaluate: batch_size must be positive");
     d = make_dataset(*this, *stp, x, y, options.sample_weight, {});
   } catch (...) {

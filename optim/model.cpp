@@ -232,7 +232,10 @@ std::vector<Tensor> Model::predict_refs(const std::vector<Data::Ref>& refs,
   std::vector<const Tensor*> xs;
   for (auto& r : refs) xs.push_back(r.get());
   const auto bs = static_cast<std::size_t>(options.batch_size);
-  if (distribution::active()) return predict_sharded(*predictor, xs, bs);
+  if (distribution::active()) {
+    if (predictor->stateful()) throw Error("predict: {}", optim::kStatefulDataParallel);
+    return predict_sharded(*predictor, xs, bs);
+  }
   if (options.verbose == 0) return predictor->predict(xs, bs);
   // Keras's bar: "313/313 ━━━━━━━━━━━━━━━━━━━━ 0s 1ms/step". The batches go through the
   // predictor one by one (a copy of each batch's rows) so the bar can advance.

@@ -24,6 +24,7 @@
 #include "core/random.hpp"
 #include "layers/core.hpp"
 #include "layers/normalization.hpp"
+#include "layers/recurrent.hpp"
 #include "optim/callbacks.hpp"
 #include "optim/distribution.hpp"
 #include "optim/metrics.hpp"
@@ -270,6 +271,21 @@ class Opaque : public px::metrics::Metric {
   double result() const override { return 0; }
   std::shared_ptr<Metric> clone() const override { return std::make_shared<Opaque>(); }
 };
+
+// A stateful RNN keeps states per row of its batch; sharded, each process would keep its
+// shard's: fit, evaluate and predict refuse it on every process (no hang).
+TEST(DataParallel, StatefulLayersAreRefusedByName) {
+  auto in = px::Input({3, kFeatures}, {.batch_size = 4});
+  px::Model m(in, px::layers::Dense(1)(px::layers::LSTM(2, {.stateful = true})(in)));
+  m.compile("sgd", "mse");
+  const Tensor x = Tensor::from_shape({8, 3, kFeatures}), y = Tensor::from_shape({8, 1});
+  for (const std::string& msg :
+       {error_of([&] { m.fit(x, y, {.batch_size = 4, .verbose = 0}); }),
+        error_of([&] { m.evaluate(x, y, {.batch_size = 4, .verbose = 0}); }),
+        error_of([&] { m.predict(x, {.batch_size = 4}); })}) {
+    EXPECT_NE(msg.find("stateful recurrent layers"), std::string::npos) << msg;
+  }
+}
 
 TEST(DataParallel, AMetricWithoutStateIsAnError) {
   const Tensor x = features(), y = labels(x);
