@@ -1,2 +1,3 @@
-// An empty source file: the target plexus_user_pch exists to precompile <plexus.hpp> once
-// for the apps and docs examples (CMakeLists.txt).
+// An empty source file: the targets plexus_user_pch and plexus_apps_pch exist to
+// precompile <plexus.hpp> (and the apps' CLI11) once for the programs built here
+// (CMakeLists.txt).
