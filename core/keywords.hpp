@@ -3,14 +3,24 @@
 //
 //   Keras:  Dense(12, input_dim=8, activation='relu')
 //           model.fit(x, y, batch_size=64, epochs=2, validation_split=0.2)
-//   plexus: using namespace px::kw;      // or write px::kw::epochs, ...
-//           px::layers::Dense(12, input_dim = 8, activation = "relu")
-//           model.fit(x, y, batch_size = 64, epochs = 2, validation_split = 0.2)
+//   plexus: namespace kw = px::kw;
+//           px::layers::Dense(12, kw::input_dim = 8, kw::activation = "relu")
+//           model.fit(x, y, kw::batch_size = 64, kw::epochs = 2, kw::validation_split = 0.2)
 //
 // A keyword is a constant object in px::kw; `kw::epochs = 1500` makes an argument that
 // sets the field `epochs` of whichever option struct the function takes (FitOptions,
 // DenseOptions, EarlyStoppingOptions, ...). The typed option structs stay underneath and
 // their designated-initializer form (`{.epochs = 5, .batch_size = 32}`) stays valid.
+//
+// Keywords are always written qualified (`px::kw::epochs`, `kw::epochs`): Keras's keyword
+// names are the names of a Keras program's own variables (`epochs`, `batch_size`,
+// `optimizer`, `loss`), and an unqualified keyword would silently mean the user's variable
+// where one is in scope. `using namespace px::kw;` is therefore made unusable: px::kw
+// nominates (with a using-directive) the namespace px::keyword_names_need_kw_prefix, which
+// declares a poison object of every keyword's name. After `using namespace px::kw;` an
+// unqualified `epochs` finds both and is ambiguous (a compile error naming the namespace);
+// the qualified `px::kw::epochs` finds the keyword, because qualified lookup follows a
+// namespace's using-directives only for names the namespace does not declare itself.
 //
 // Compile-time checks (each error names the keyword):
 //   - a misspelt keyword does not exist:   'epoch' is not a member of 'plexus::kw'
@@ -18,6 +28,7 @@
 //       keyword_not_accepted<plexus::kw::tags::epochs, plexus::layers::DenseOptions>
 //   - a value of the wrong type:            wrong_value_type_for_keyword<...>
 //   - the same keyword twice:               keyword_given_twice<plexus::kw::tags::epochs>
+//   - an unqualified keyword:               reference to 'epochs' is ambiguous
 //
 // Keywords are declared next to the type of their value (PLEXUS_KEYWORD): the basic ones
 // here, compile/fit's in optim/model_options.hpp, all in the one namespace px::kw.
@@ -30,7 +41,23 @@
 #include <utility>
 #include <vector>
 
+// The poison objects (see above): one per keyword, of this type, so that the compiler's
+// "candidates are" note after an ambiguous unqualified keyword reads
+// plexus::keyword_names_need_kw_prefix::epochs.
+namespace plexus::keyword_names_need_kw_prefix {
+struct write_the_keyword_as_px_kw_NAME {
+  write_the_keyword_as_px_kw_NAME() = default;
+  write_the_keyword_as_px_kw_NAME(const write_the_keyword_as_px_kw_NAME&) = delete;
+  write_the_keyword_as_px_kw_NAME& operator=(const write_the_keyword_as_px_kw_NAME&) = delete;
+};
+}  // namespace plexus::keyword_names_need_kw_prefix
+
 namespace plexus::kw {
+
+// Unqualified use after `using namespace px::kw;` is ambiguous (see the top of the file).
+// The poison namespace is a sibling of kw, not nested in it, so that names inside plexus::kw
+// (this header's own code) still find the keywords first.
+using namespace ::plexus::keyword_names_need_kw_prefix;
 
 // An argument: the keyword's tag and its value.
 template <typename Tag, typename V>
@@ -152,6 +179,9 @@ Options make(A&&... args) {
   };                                                                      \
   }                                                                       \
   inline constexpr ::plexus::kw::Keyword<tags::NAME, __VA_ARGS__> NAME{}; \
+  }                                                                       \
+  namespace plexus::keyword_names_need_kw_prefix {                        \
+  inline constexpr write_the_keyword_as_px_kw_NAME NAME{};                \
   }
 
 // Adds a keyword overload to a factory whose last parameter is its option struct:
