@@ -172,7 +172,7 @@ std::vector<Entry> plexus_entries() {
   };
 }
 
-fs::path repo_root() { return fs::absolute(__FILE__).parent_path().parent_path(); }
+fs::path repo_root() { return PLEXUS_SOURCE_DIR; }
 
 fs::path shared_dir() {
   if (const char* env = std::getenv("PLEXUS_SHARED")) return env;

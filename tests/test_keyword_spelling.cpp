@@ -5,6 +5,8 @@
 
 #include <plexus.hpp>
 
+#include "graph/input_layer.hpp"
+
 namespace px = plexus;
 namespace kw = px::kw;
 
@@ -68,7 +70,8 @@ TEST(KeywordSpelling, PositionalParametersAsKeywords) {
   px::SymbolicTensor in = px::layers::Input(kw::shape = {5}, kw::name = "features");
   EXPECT_EQ(in.shape(), (px::Shape{-1, 5}));
   px::SymbolicTensor in2 = px::layers::Input({3, 2}, kw::batch_size = 4);
-  EXPECT_EQ(in2.shape(), (px::Shape{4, 3, 2}));
+  EXPECT_EQ(in2.shape(), (px::Shape{-1, 3, 2}));
+  EXPECT_EQ(px::graph::static_batch_size(in2), 4);
 }
 
 TEST(KeywordSpelling, OptimizersTakeAPositionalLearningRate) {
@@ -202,4 +205,19 @@ TEST(KeywordSpelling, SchedulerTerminateOnNaNAndPiecewiseKeywords) {
   px::optim::PiecewiseConstantDecay pw(kw::boundaries = {10}, kw::values = {1.0, 0.5});
   EXPECT_DOUBLE_EQ(pw(5), 1.0);
   EXPECT_DOUBLE_EQ(pw(20), 0.5);
+}
+
+// Keras 3's LambdaCallback names (on_train_batch_*) and Keras 2's (on_batch_*) both fire.
+TEST(KeywordSpelling, LambdaCallbackTrainBatchHooks) {
+  int keras3 = 0, keras2 = 0;
+  px::callbacks::LambdaCallback cb(
+      kw::on_train_batch_end = [&](int, const px::callbacks::Logs&) { ++keras3; },
+      kw::on_batch_end = [&](int, const px::callbacks::Logs&) { ++keras2; });
+  px::SymbolicTensor in = px::Input({2});
+  px::Model model(in, px::layers::Dense(1)(in));
+  model.compile(kw::optimizer = "sgd", kw::loss = "mse");
+  model.fit(xt::ones<float>({8, 2}), xt::ones<float>({8, 1}), kw::batch_size = 4, kw::epochs = 2,
+            kw::verbose = 0, kw::callbacks = {cb});
+  EXPECT_EQ(keras3, 4);
+  EXPECT_EQ(keras2, 4);
 }

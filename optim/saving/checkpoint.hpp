@@ -13,6 +13,7 @@
 #include <string>
 #include <variant>
 
+#include "core/keywords.hpp"
 #include "optim/callback.hpp"
 
 namespace plexus::callbacks {
