@@ -103,13 +103,11 @@ struct MetricsSpec {
   MetricsSpec(std::vector<MetricSpec> list) : all(std::move(list)) {}
   MetricsSpec(std::initializer_list<std::pair<std::string, std::vector<MetricSpec>>> m)
       : by_output(m) {}
-  // Keras's list of lists, one list per output in output order:
-  // `kw::metrics = {{"accuracy", "auc"}, {"mae"}}`. A list of one-metric lists is
-  // ambiguous in C++ with the flat list (`{{"accuracy"}, {"mae"}}` does not compile rather
-  // than meaning something else); write it px::MetricsPerOutput{{"accuracy"}, {"mae"}}.
-  MetricsSpec(std::initializer_list<std::initializer_list<MetricSpec>> lists) {
-    for (const auto& l : lists) per_output.emplace_back(l);
-  }
+  // Keras's list of lists, one list per output in output order, is spelt with its type:
+  // `kw::metrics = px::MetricsPerOutput{{"accuracy"}, {"mae"}}`. A bare braced
+  // `{{"accuracy"}, {"mae"}}` is C++'s flat list {"accuracy", "mae"} (extra braces around
+  // each name), and a braced list-of-lists constructor would make the dict form
+  // `{{"out", {"accuracy"}}}` ambiguous.
   MetricsSpec(std::vector<std::vector<MetricSpec>> lists) : per_output(std::move(lists)) {}
   bool empty() const { return all.empty() && by_output.empty() && per_output.empty(); }
 };

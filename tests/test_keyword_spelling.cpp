@@ -156,8 +156,9 @@ TEST(KeywordSpelling, MetricListsPerOutput) {
   px::SymbolicTensor a = px::layers::Dense(1, kw::activation = "sigmoid", kw::name = "a")(in);
   px::SymbolicTensor b = px::layers::Dense(3, kw::activation = "softmax", kw::name = "b")(in);
   px::Model model(std::vector<px::SymbolicTensor>{in}, std::vector<px::SymbolicTensor>{a, b});
-  model.compile(kw::loss = {"binary_crossentropy", "categorical_crossentropy"},
-                kw::metrics = {{"binary_accuracy", "mse"}, {"categorical_accuracy"}});
+  model.compile(
+      kw::loss = {"binary_crossentropy", "categorical_crossentropy"},
+      kw::metrics = px::MetricsPerOutput{{"binary_accuracy", "mse"}, {"categorical_accuracy"}});
   px::Tensor x = xt::ones<float>({6, 4});
   px::Tensor ya = xt::ones<float>({6, 1});
   px::Tensor yb = xt::zeros<float>({6, 3});
@@ -173,7 +174,7 @@ TEST(KeywordSpelling, MetricListsPerOutput) {
   EXPECT_TRUE(has("b_categorical_accuracy")) << testing::PrintToString(names);
   EXPECT_FALSE(has("b_mse")) << testing::PrintToString(names);
   EXPECT_FALSE(has("a_categorical_accuracy")) << testing::PrintToString(names);
-  // One metric per output: the explicit type (the braced form is ambiguous in C++).
+  // One metric per output.
   model.compile(kw::loss = {"binary_crossentropy", "categorical_crossentropy"},
                 kw::metrics = px::MetricsPerOutput{{"binary_accuracy"}, {"categorical_accuracy"}});
   model.evaluate(x, {ya, yb}, kw::verbose = 0);
