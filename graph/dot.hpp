@@ -12,7 +12,20 @@
 #include <string>
 #include <string_view>
 
+#include "core/keywords.hpp"
 #include "graph/functional.hpp"
+
+// Keywords of model_to_dot / plot_model.
+PLEXUS_KEYWORD(to_file, std::string)
+PLEXUS_KEYWORD(show_shapes, bool)
+PLEXUS_KEYWORD(show_dtype, bool)
+PLEXUS_KEYWORD(show_layer_names, bool)
+PLEXUS_KEYWORD(show_layer_activations, bool)
+PLEXUS_KEYWORD(show_trainable, bool)
+PLEXUS_KEYWORD(expand_nested, bool)
+PLEXUS_KEYWORD(rankdir, std::string)
+PLEXUS_KEYWORD(dpi, int)
+PLEXUS_KEYWORD(splines, std::string)
 
 namespace plexus::utils {
 
@@ -39,5 +52,29 @@ std::string model_to_dot(const graph::Functional& model, const DotOptions& optio
 // output file is then left untouched (it is written under a temporary name and renamed).
 void plot_model(const graph::Functional& model, std::string_view to_file = "model.png",
                 const DotOptions& options = {});
+
+// Keyword forms (Keras's plot_model(model, "m.png", show_shapes=True)):
+//   px::utils::plot_model(model, "m.png", kw::show_shapes = true)
+//   px::utils::plot_model(model, kw::to_file = "m.png", kw::rankdir = "LR")
+//   px::utils::model_to_dot(model, kw::show_shapes = true)
+template <kw::Argument... K>
+requires(sizeof...(K) > 0) std::string model_to_dot(const graph::Functional& model, K&&... k) {
+  return model_to_dot(model, kw::make<DotOptions>(std::forward<K>(k)...));
+}
+template <kw::Argument... K>
+requires(sizeof...(K) > 0) void plot_model(const graph::Functional& model, std::string_view to_file,
+                                           K&&... k) {
+  plot_model(model, to_file, kw::make<DotOptions>(std::forward<K>(k)...));
+}
+template <kw::Argument... K>
+requires(sizeof...(K) > 0) void plot_model(const graph::Functional& model, K&&... k) {
+  kw::detail::call_defaulted<DotOptions, kw::tags::to_file>(
+      [&](std::string_view file, DotOptions o) { plot_model(model, file, o); },
+      std::string_view("model.png"), std::forward<K>(k)...);
+}
+namespace keyword_signatures {
+using model_to_dot = kw::Signature<DotOptions>;
+using plot_model = kw::Signature<DotOptions, kw::tags::to_file>;
+}  // namespace keyword_signatures
 
 }  // namespace plexus::utils

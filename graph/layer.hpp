@@ -261,3 +261,5 @@ LayerHandle<T> make_layer(Args&&... args) {
 
 // layer(x, kw::training = true) (graph/layer.hpp).
 PLEXUS_KEYWORD(training, bool)
+// The wrapped layer of Bidirectional and TimeDistributed.
+PLEXUS_KEYWORD(layer, ::plexus::LayerRef)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/kernel.hpp"
+#include "core/keywords.hpp"
 #include "core/tensor.hpp"
 
 namespace plexus {
@@ -152,5 +153,8 @@ struct InputOptions {
   std::string name{};
 };
 SymbolicTensor Input(const Shape& shape, const InputOptions& options);
+// Keyword forms: px::Input({10, 8}, kw::batch_size = 4, kw::name = "seq"),
+// px::Input(kw::shape = {784}); also px::layers::Input (Keras's layers.Input).
+PLEXUS_KEYWORD_FACTORY(SymbolicTensor, Input, InputOptions, (const Shape&, shape))
 
 }  // namespace plexus

@@ -143,8 +143,7 @@ class MultiHeadAttentionLayer : public AttentionLayerBase {
 LayerHandle<MultiHeadAttentionLayer> MultiHeadAttention(Dim num_heads, Dim key_dim,
                                                         MultiHeadAttentionOptions options = {});
 PLEXUS_KEYWORD_FACTORY(LayerHandle<MultiHeadAttentionLayer>, MultiHeadAttention,
-                       MultiHeadAttentionOptions, (Dim num_heads, Dim key_dim),
-                       (num_heads, key_dim))
+                       MultiHeadAttentionOptions, (Dim, num_heads), (Dim, key_dim))
 
 // --- Attention and AdditiveAttention --------------------------------------------------------
 

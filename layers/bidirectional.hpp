@@ -47,7 +47,7 @@ class BidirectionalLayer : public Layer {
 LayerHandle<BidirectionalLayer> Bidirectional(const LayerRef& layer,
                                               BidirectionalOptions options = {});
 PLEXUS_KEYWORD_FACTORY(LayerHandle<BidirectionalLayer>, Bidirectional, BidirectionalOptions,
-                       (const LayerRef& layer), (layer))
+                       (const LayerRef&, layer))
 
 }  // namespace plexus::layers
 

@@ -74,10 +74,10 @@ class ConvLayer : public Layer {
 
 LayerHandle<ConvLayer> Conv1D(Dim filters, IntTuple kernel_size, ConvOptions options = {});
 LayerHandle<ConvLayer> Conv2D(Dim filters, IntTuple kernel_size, ConvOptions options = {});
-PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvLayer>, Conv1D, ConvOptions,
-                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
-PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvLayer>, Conv2D, ConvOptions,
-                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvLayer>, Conv1D, ConvOptions, (Dim, filters),
+                       (IntTuple, kernel_size))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvLayer>, Conv2D, ConvOptions, (Dim, filters),
+                       (IntTuple, kernel_size))
 
 // --- transposed convolution ---------------------------------------------------------------
 
@@ -138,9 +138,9 @@ LayerHandle<ConvTransposeLayer> Conv1DTranspose(Dim filters, IntTuple kernel_siz
 LayerHandle<ConvTransposeLayer> Conv2DTranspose(Dim filters, IntTuple kernel_size,
                                                 ConvTransposeOptions options = {});
 PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvTransposeLayer>, Conv1DTranspose, ConvTransposeOptions,
-                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
+                       (Dim, filters), (IntTuple, kernel_size))
 PLEXUS_KEYWORD_FACTORY(LayerHandle<ConvTransposeLayer>, Conv2DTranspose, ConvTransposeOptions,
-                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
+                       (Dim, filters), (IntTuple, kernel_size))
 
 // --- depthwise convolution ----------------------------------------------------------------
 
@@ -196,9 +196,9 @@ LayerHandle<DepthwiseConvLayer> DepthwiseConv1D(IntTuple kernel_size,
 LayerHandle<DepthwiseConvLayer> DepthwiseConv2D(IntTuple kernel_size,
                                                 DepthwiseConvOptions options = {});
 PLEXUS_KEYWORD_FACTORY(LayerHandle<DepthwiseConvLayer>, DepthwiseConv1D, DepthwiseConvOptions,
-                       (IntTuple kernel_size), (std::move(kernel_size)))
+                       (IntTuple, kernel_size))
 PLEXUS_KEYWORD_FACTORY(LayerHandle<DepthwiseConvLayer>, DepthwiseConv2D, DepthwiseConvOptions,
-                       (IntTuple kernel_size), (std::move(kernel_size)))
+                       (IntTuple, kernel_size))
 
 // --- separable convolution ----------------------------------------------------------------
 
@@ -258,8 +258,8 @@ LayerHandle<SeparableConvLayer> SeparableConv1D(Dim filters, IntTuple kernel_siz
 LayerHandle<SeparableConvLayer> SeparableConv2D(Dim filters, IntTuple kernel_size,
                                                 SeparableConvOptions options = {});
 PLEXUS_KEYWORD_FACTORY(LayerHandle<SeparableConvLayer>, SeparableConv1D, SeparableConvOptions,
-                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
+                       (Dim, filters), (IntTuple, kernel_size))
 PLEXUS_KEYWORD_FACTORY(LayerHandle<SeparableConvLayer>, SeparableConv2D, SeparableConvOptions,
-                       (Dim filters, IntTuple kernel_size), (filters, std::move(kernel_size)))
+                       (Dim, filters), (IntTuple, kernel_size))
 
 }  // namespace plexus::layers

@@ -65,7 +65,7 @@ class DenseLayer : public Layer {
 
 LayerHandle<DenseLayer> Dense(Dim units, DenseOptions options = {});
 LayerHandle<DenseLayer> Dense(Dim units, std::string_view activation);
-PLEXUS_KEYWORD_FACTORY(LayerHandle<DenseLayer>, Dense, DenseOptions, (Dim units), (units))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<DenseLayer>, Dense, DenseOptions, (Dim, units))
 
 // --- Activation ------------------------------------------------------------------------
 
@@ -92,7 +92,7 @@ class ActivationLayer : public Layer {
 LayerHandle<ActivationLayer> Activation(std::string_view activation,
                                         ActivationOptions options = {});
 PLEXUS_KEYWORD_FACTORY(LayerHandle<ActivationLayer>, Activation, ActivationOptions,
-                       (std::string_view activation), (activation))
+                       (std::string_view, activation))
 
 // --- Dropout ---------------------------------------------------------------------------
 
@@ -123,7 +123,7 @@ class DropoutLayer : public Layer {
 };
 
 LayerHandle<DropoutLayer> Dropout(float rate, DropoutOptions options = {});
-PLEXUS_KEYWORD_FACTORY(LayerHandle<DropoutLayer>, Dropout, DropoutOptions, (float rate), (rate))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<DropoutLayer>, Dropout, DropoutOptions, (float, rate))
 
 // --- Flatten ---------------------------------------------------------------------------
 
@@ -170,8 +170,14 @@ class ReshapeLayer : public Layer {
 };
 
 LayerHandle<ReshapeLayer> Reshape(Shape target_shape, ReshapeOptions options = {});
-PLEXUS_KEYWORD_FACTORY(LayerHandle<ReshapeLayer>, Reshape, ReshapeOptions, (Shape target_shape),
-                       (std::move(target_shape)))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<ReshapeLayer>, Reshape, ReshapeOptions, (Shape, target_shape))
+
+// --- Input -----------------------------------------------------------------------------
+// Keras's layers.Input: the same function as px::Input (graph/symbolic.hpp).
+using ::plexus::Input;
+namespace keyword_signatures {
+using Input = ::plexus::keyword_signatures::Input;
+}
 
 // --- InputLayer ------------------------------------------------------------------------
 
@@ -186,6 +192,6 @@ struct InputLayerOptions {
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, InputLayerOptions options = {});
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, std::string_view name);
 PLEXUS_KEYWORD_FACTORY(LayerHandle<graph::InputLayer>, InputLayer, InputLayerOptions,
-                       (const Shape& shape), (shape))
+                       (const Shape&, shape))
 
 }  // namespace plexus::layers

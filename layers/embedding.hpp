@@ -55,8 +55,8 @@ class EmbeddingLayer : public Layer {
 };
 
 LayerHandle<EmbeddingLayer> Embedding(Dim input_dim, Dim output_dim, EmbeddingOptions options = {});
-PLEXUS_KEYWORD_FACTORY(LayerHandle<EmbeddingLayer>, Embedding, EmbeddingOptions,
-                       (Dim input_dim, Dim output_dim), (input_dim, output_dim))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<EmbeddingLayer>, Embedding, EmbeddingOptions, (Dim, input_dim),
+                       (Dim, output_dim))
 
 // --- Masking -------------------------------------------------------------------------------
 

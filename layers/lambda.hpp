@@ -61,5 +61,8 @@ template <typename F, kw::Argument... K>
 requires(sizeof...(K) > 0) LayerHandle<LambdaLayer> Lambda(F fn, K&&... k) {
   return Lambda(std::move(fn), kw::make<LambdaOptions>(std::forward<K>(k)...));
 }
+namespace keyword_signatures {
+using Lambda = kw::Signature<LambdaOptions>;  // the function is positional (a C++ callable)
+}
 
 }  // namespace plexus::layers

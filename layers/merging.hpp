@@ -142,8 +142,8 @@ PLEXUS_KEYWORD_FACTORY0(LayerHandle<MultiplyLayer>, Multiply, MergeOptions)
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<AverageLayer>, Average, MergeOptions)
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<MaximumLayer>, Maximum, MergeOptions)
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<MinimumLayer>, Minimum, MergeOptions)
-PLEXUS_KEYWORD_FACTORY0(LayerHandle<ConcatenateLayer>, Concatenate, MergeOptions)
-PLEXUS_KEYWORD_FACTORY(LayerHandle<ConcatenateLayer>, Concatenate, MergeOptions, (Dim axis), (axis))
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<ConcatenateLayer>, Concatenate, MergeOptions,
+                                 (Dim, axis, -1))
 
 // Keras's functional forms (keras.layers.add(inputs), concatenate(inputs, axis)): a new
 // merging layer applied to `xs`, returning its output.

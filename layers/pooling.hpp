@@ -46,14 +46,14 @@ LayerHandle<PoolingLayer> MaxPooling1D(IntTuple pool_size = 2, PoolingOptions op
 LayerHandle<PoolingLayer> MaxPooling2D(IntTuple pool_size = 2, PoolingOptions options = {});
 LayerHandle<PoolingLayer> AveragePooling1D(IntTuple pool_size = 2, PoolingOptions options = {});
 LayerHandle<PoolingLayer> AveragePooling2D(IntTuple pool_size = 2, PoolingOptions options = {});
-PLEXUS_KEYWORD_FACTORY(LayerHandle<PoolingLayer>, MaxPooling1D, PoolingOptions,
-                       (IntTuple pool_size), (std::move(pool_size)))
-PLEXUS_KEYWORD_FACTORY(LayerHandle<PoolingLayer>, MaxPooling2D, PoolingOptions,
-                       (IntTuple pool_size), (std::move(pool_size)))
-PLEXUS_KEYWORD_FACTORY(LayerHandle<PoolingLayer>, AveragePooling1D, PoolingOptions,
-                       (IntTuple pool_size), (std::move(pool_size)))
-PLEXUS_KEYWORD_FACTORY(LayerHandle<PoolingLayer>, AveragePooling2D, PoolingOptions,
-                       (IntTuple pool_size), (std::move(pool_size)))
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<PoolingLayer>, MaxPooling1D, PoolingOptions,
+                                 (IntTuple, pool_size, 2))
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<PoolingLayer>, MaxPooling2D, PoolingOptions,
+                                 (IntTuple, pool_size, 2))
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<PoolingLayer>, AveragePooling1D, PoolingOptions,
+                                 (IntTuple, pool_size, 2))
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<PoolingLayer>, AveragePooling2D, PoolingOptions,
+                                 (IntTuple, pool_size, 2))
 
 struct GlobalPoolingOptions {
   std::string data_format = "channels_last";

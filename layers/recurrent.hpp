@@ -242,10 +242,9 @@ class GRULayer : public RecurrentLayer {
 LayerHandle<SimpleRNNLayer> SimpleRNN(Dim units, SimpleRNNOptions options = {});
 LayerHandle<LSTMLayer> LSTM(Dim units, LSTMOptions options = {});
 LayerHandle<GRULayer> GRU(Dim units, GRUOptions options = {});
-PLEXUS_KEYWORD_FACTORY(LayerHandle<SimpleRNNLayer>, SimpleRNN, SimpleRNNOptions, (Dim units),
-                       (units))
-PLEXUS_KEYWORD_FACTORY(LayerHandle<LSTMLayer>, LSTM, LSTMOptions, (Dim units), (units))
-PLEXUS_KEYWORD_FACTORY(LayerHandle<GRULayer>, GRU, GRUOptions, (Dim units), (units))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<SimpleRNNLayer>, SimpleRNN, SimpleRNNOptions, (Dim, units))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<LSTMLayer>, LSTM, LSTMOptions, (Dim, units))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<GRULayer>, GRU, GRUOptions, (Dim, units))
 
 }  // namespace plexus::layers
 

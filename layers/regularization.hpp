@@ -45,5 +45,9 @@ class SpatialDropoutLayer : public Layer {
 
 LayerHandle<SpatialDropoutLayer> SpatialDropout1D(float rate, SpatialDropoutOptions options = {});
 LayerHandle<SpatialDropoutLayer> SpatialDropout2D(float rate, SpatialDropoutOptions options = {});
+PLEXUS_KEYWORD_FACTORY(LayerHandle<SpatialDropoutLayer>, SpatialDropout1D, SpatialDropoutOptions,
+                       (float, rate))
+PLEXUS_KEYWORD_FACTORY(LayerHandle<SpatialDropoutLayer>, SpatialDropout2D, SpatialDropoutOptions,
+                       (float, rate))
 
 }  // namespace plexus::layers

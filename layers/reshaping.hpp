@@ -38,6 +38,10 @@ class ZeroPaddingLayer : public Layer {
 
 LayerHandle<ZeroPaddingLayer> ZeroPadding1D(PadTuple padding = 1, ZeroPaddingOptions options = {});
 LayerHandle<ZeroPaddingLayer> ZeroPadding2D(PadTuple padding = 1, ZeroPaddingOptions options = {});
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<ZeroPaddingLayer>, ZeroPadding1D, ZeroPaddingOptions,
+                                 (PadTuple, padding, 1))
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<ZeroPaddingLayer>, ZeroPadding2D, ZeroPaddingOptions,
+                                 (PadTuple, padding, 1))
 
 struct CroppingOptions {
   std::string data_format = "channels_last";  // Cropping2D only
@@ -66,6 +70,10 @@ class CroppingLayer : public Layer {
 // Keras defaults: Cropping1D (1, 1); Cropping2D ((0, 0), (0, 0)).
 LayerHandle<CroppingLayer> Cropping1D(PadTuple cropping = 1, CroppingOptions options = {});
 LayerHandle<CroppingLayer> Cropping2D(PadTuple cropping = 0, CroppingOptions options = {});
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<CroppingLayer>, Cropping1D, CroppingOptions,
+                                 (PadTuple, cropping, 1))
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<CroppingLayer>, Cropping2D, CroppingOptions,
+                                 (PadTuple, cropping, 0))
 
 struct UpSamplingOptions {
   std::string data_format = "channels_last";  // UpSampling2D only
@@ -93,5 +101,9 @@ class UpSamplingLayer : public Layer {
 
 LayerHandle<UpSamplingLayer> UpSampling1D(IntTuple size = 2, UpSamplingOptions options = {});
 LayerHandle<UpSamplingLayer> UpSampling2D(IntTuple size = 2, UpSamplingOptions options = {});
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<UpSamplingLayer>, UpSampling1D, UpSamplingOptions,
+                                 (IntTuple, size, 2))
+PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<UpSamplingLayer>, UpSampling2D, UpSamplingOptions,
+                                 (IntTuple, size, 2))
 
 }  // namespace plexus::layers

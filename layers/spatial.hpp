@@ -55,6 +55,10 @@ std::vector<Dim> spatial_axes(std::size_t rank, bool cf);
 }  // namespace plexus::layers
 
 // Keywords whose value is an IntTuple (`kw::strides = 2`, `kw::strides = {2, 1}`).
+PLEXUS_KEYWORD(kernel_size, ::plexus::layers::IntTuple)
+PLEXUS_KEYWORD(pool_size, ::plexus::layers::IntTuple)
+PLEXUS_KEYWORD(size, ::plexus::layers::IntTuple)
+PLEXUS_KEYWORD(cropping, ::plexus::layers::PadTuple)
 PLEXUS_KEYWORD(strides, ::plexus::layers::IntTuple)
 PLEXUS_KEYWORD(dilation_rate, ::plexus::layers::IntTuple)
 PLEXUS_KEYWORD(output_padding, ::plexus::layers::IntTuple)

@@ -42,6 +42,6 @@ class TimeDistributedLayer : public Layer {
 LayerHandle<TimeDistributedLayer> TimeDistributed(const LayerRef& layer,
                                                   TimeDistributedOptions options = {});
 PLEXUS_KEYWORD_FACTORY(LayerHandle<TimeDistributedLayer>, TimeDistributed, TimeDistributedOptions,
-                       (const LayerRef& layer), (layer))
+                       (const LayerRef&, layer))
 
 }  // namespace plexus::layers

@@ -206,6 +206,10 @@ void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
 void TerminateOnNaN::on_batch_end(int batch, const Logs& logs) {
   auto it = logs.find("loss");
   if (it != logs.end() && !std::isfinite(it->second)) {
+    if (options_.raise_error) {
+      throw Error("TerminateOnNaN: the loss is {} at batch {} (raise_error = true)", it->second,
+                  batch);
+    }
     std::printf("Batch %d: Invalid loss, terminating training\n", batch);
     model().stop_training = true;
   }
@@ -215,7 +219,9 @@ void TerminateOnNaN::on_batch_end(int batch, const Logs& logs) {
 
 LearningRateScheduler::LearningRateScheduler(std::function<double(int, double)> schedule,
                                              int verbose)
-    : schedule_(std::move(schedule)), verbose_(verbose) {}
+    : schedule_(std::move(schedule)), verbose_(verbose) {
+  if (!schedule_) throw Error("LearningRateScheduler: no schedule was given");
+}
 
 void LearningRateScheduler::on_epoch_begin(int epoch, const Logs&) {
   auto& opt = model().optimizer();
@@ -251,6 +257,14 @@ void LambdaCallback::on_batch_begin(int batch, const Logs& logs) {
 }
 void LambdaCallback::on_batch_end(int batch, const Logs& logs) {
   if (options_.on_batch_end) options_.on_batch_end(batch, logs);
+}
+void LambdaCallback::on_train_batch_begin(int batch, const Logs& logs) {
+  if (options_.on_train_batch_begin) options_.on_train_batch_begin(batch, logs);
+  Callback::on_train_batch_begin(batch, logs);  // on_batch_begin, Keras 2's name
+}
+void LambdaCallback::on_train_batch_end(int batch, const Logs& logs) {
+  if (options_.on_train_batch_end) options_.on_train_batch_end(batch, logs);
+  Callback::on_train_batch_end(batch, logs);  // on_batch_end, Keras 2's name
 }
 void LambdaCallback::on_train_begin(const Logs& logs) {
   if (options_.on_train_begin) options_.on_train_begin(logs);

@@ -44,9 +44,7 @@ struct EarlyStoppingOptions {
 class EarlyStopping : public Callback {
  public:
   explicit EarlyStopping(EarlyStoppingOptions options = {});
-  template <kw::Argument... K>
-  requires(sizeof...(K) > 0) explicit EarlyStopping(K&&... k)
-      : EarlyStopping(kw::make<EarlyStoppingOptions>(std::forward<K>(k)...)) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(EarlyStopping, EarlyStoppingOptions)
   void on_train_begin(const Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_train_end(const Logs& logs) override;
@@ -82,6 +80,16 @@ class CSVLogger : public Callback {
   template <kw::Argument... K>
   requires(sizeof...(K) > 0) CSVLogger(std::string filename, K&&... k)
       : CSVLogger(std::move(filename), kw::make<CSVLoggerOptions>(std::forward<K>(k)...)) {}
+  // CSVLogger(kw::filename = "log.csv", kw::append = true).
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) explicit CSVLogger(K&&... k)
+      : CSVLogger(std::string(kw::detail::value_of<kw::tags::filename>(k...)),
+                  kw::detail::make_skipping<CSVLoggerOptions>(
+                      kw::detail::type_list<kw::tags::filename>{}, std::forward<K>(k)...)) {
+    static_assert(kw::detail::has_tag<kw::tags::filename, K...>,
+                  "CSVLogger needs its filename (positional, or kw::filename)");
+  }
+  using keyword_signature = kw::Signature<CSVLoggerOptions, kw::tags::filename>;
   ~CSVLogger() override;
   CSVLogger(const CSVLogger& other);
   void on_train_begin(const Logs& logs) override;
@@ -111,9 +119,7 @@ struct ReduceLROnPlateauOptions {
 class ReduceLROnPlateau : public Callback {
  public:
   explicit ReduceLROnPlateau(ReduceLROnPlateauOptions options = {});
-  template <kw::Argument... K>
-  requires(sizeof...(K) > 0) explicit ReduceLROnPlateau(K&&... k)
-      : ReduceLROnPlateau(kw::make<ReduceLROnPlateauOptions>(std::forward<K>(k)...)) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(ReduceLROnPlateau, ReduceLROnPlateauOptions)
   void on_train_begin(const Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
 
@@ -126,15 +132,30 @@ class ReduceLROnPlateau : public Callback {
 };
 
 // Stops training as soon as a batch's loss is NaN or infinite.
+struct TerminateOnNaNOptions {
+  bool raise_error = false;  // true: a px::Error instead of stopping training
+};
 class TerminateOnNaN : public Callback {
  public:
+  explicit TerminateOnNaN(TerminateOnNaNOptions options = {}) : options_(options) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(TerminateOnNaN, TerminateOnNaNOptions)
   void on_batch_end(int batch, const Logs& logs) override;
+
+ private:
+  TerminateOnNaNOptions options_;
 };
 
 // Sets the learning rate at each epoch's start from schedule(epoch, current_lr).
+struct LearningRateSchedulerOptions {
+  std::function<double(int, double)> schedule = {};
+  int verbose = 0;
+};
 class LearningRateScheduler : public Callback {
  public:
   explicit LearningRateScheduler(std::function<double(int, double)> schedule, int verbose = 0);
+  explicit LearningRateScheduler(LearningRateSchedulerOptions options)
+      : LearningRateScheduler(std::move(options.schedule), options.verbose) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(LearningRateScheduler, LearningRateSchedulerOptions)
   void on_epoch_begin(int epoch, const Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
 
@@ -150,19 +171,22 @@ struct LambdaCallbackOptions {
   std::function<void(int, const Logs&)> on_batch_end = {};
   std::function<void(const Logs&)> on_train_begin = {};
   std::function<void(const Logs&)> on_train_end = {};
+  // Keras 3's names for the training batches (on_batch_* is Keras 2's; both are called).
+  std::function<void(int, const Logs&)> on_train_batch_begin = {};
+  std::function<void(int, const Logs&)> on_train_batch_end = {};
 };
 
 // Callbacks from plain functions (Keras's LambdaCallback).
 class LambdaCallback : public Callback {
  public:
   explicit LambdaCallback(LambdaCallbackOptions options);
-  template <kw::Argument... K>
-  requires(sizeof...(K) > 0) explicit LambdaCallback(K&&... k)
-      : LambdaCallback(kw::make<LambdaCallbackOptions>(std::forward<K>(k)...)) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(LambdaCallback, LambdaCallbackOptions)
   void on_epoch_begin(int epoch, const Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_batch_begin(int batch, const Logs& logs) override;
   void on_batch_end(int batch, const Logs& logs) override;
+  void on_train_batch_begin(int batch, const Logs& logs) override;
+  void on_train_batch_end(int batch, const Logs& logs) override;
   void on_train_begin(const Logs& logs) override;
   void on_train_end(const Logs& logs) override;
 
@@ -172,6 +196,10 @@ class LambdaCallback : public Callback {
 
 }  // namespace plexus::callbacks
 
+// LearningRateScheduler(kw::schedule = [](int epoch, double lr) { return lr * 0.9; }).
+PLEXUS_KEYWORD(schedule, std::function<double(int, double)>)
+PLEXUS_KEYWORD(raise_error, bool)
+
 // Keywords of LambdaCallback (px::kw::on_epoch_end = [](int epoch, px::Logs& logs) {...}).
 PLEXUS_KEYWORD(on_epoch_begin, std::function<void(int, ::plexus::callbacks::Logs&)>)
 PLEXUS_KEYWORD(on_epoch_end, std::function<void(int, ::plexus::callbacks::Logs&)>)
@@ -179,3 +207,5 @@ PLEXUS_KEYWORD(on_batch_begin, std::function<void(int, const ::plexus::callbacks
 PLEXUS_KEYWORD(on_batch_end, std::function<void(int, const ::plexus::callbacks::Logs&)>)
 PLEXUS_KEYWORD(on_train_begin, std::function<void(const ::plexus::callbacks::Logs&)>)
 PLEXUS_KEYWORD(on_train_end, std::function<void(const ::plexus::callbacks::Logs&)>)
+PLEXUS_KEYWORD(on_train_batch_begin, std::function<void(int, const ::plexus::callbacks::Logs&)>)
+PLEXUS_KEYWORD(on_train_batch_end, std::function<void(int, const ::plexus::callbacks::Logs&)>)

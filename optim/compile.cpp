@@ -135,6 +135,13 @@ std::vector<LossItem> losses_per_output(const Model& model, const CompileOptions
     throw Error("compile: model \"{}\" has {} outputs but {} losses were given", model.name(),
                 n_out, opt.loss.items.size());
   }
+  if (!opt.loss_weights.list.empty() && opt.loss_weights.list.size() != n_out) {
+    throw Error(
+        "compile: loss_weights lists {} weights, but model \"{}\" has {} outputs ([{}]); give "
+        "one per output, in output order, or a dict by output name",
+        opt.loss_weights.list.size(), model.name(), n_out,
+        fmt::format("{}", fmt::join(out_names, ", ")));
+  }
   for (auto& [k, w] : opt.loss_weights) {
     if (std::find(out_names.begin(), out_names.end(), k) == out_names.end()) {
       throw Error("compile: loss_weights names \"{}\", which is not an output of model \"{}\"", k,
@@ -149,6 +156,16 @@ std::vector<std::vector<MetricSpec>> metrics_per_output(const Model& model,
                                                         const CompileOptions& opt,
                                                         const std::vector<std::string>& out_names) {
   std::vector<std::vector<MetricSpec>> per_output(out_names.size(), opt.metrics.all);
+  if (!opt.metrics.per_output.empty()) {
+    if (opt.metrics.per_output.size() != out_names.size()) {
+      throw Error(
+          "compile: metrics lists {} lists, but model \"{}\" has {} outputs ([{}]); give one "
+          "list per output, in output order, or a dict by output name",
+          opt.metrics.per_output.size(), model.name(), out_names.size(),
+          fmt::format("{}", fmt::join(out_names, ", ")));
+    }
+    return opt.metrics.per_output;
+  }
   if (!opt.metrics.by_output.empty()) {
     for (auto& list : per_output) list.clear();
     for (auto& [k, list] : opt.metrics.by_output) {
@@ -190,8 +207,12 @@ void build_train_graph(const Model& model, TrainState& st) {
     if (!per_output[o].empty()) {
       os.loss = per_output[o].object ? per_output[o].object : losses::get(per_output[o].name);
       os.loss->check_output(pred.shape(), os.name);
-      auto w = opt.loss_weights.find(os.name);
-      os.weight = w == opt.loss_weights.end() ? 1.0 : w->second;
+      if (!opt.loss_weights.list.empty()) {
+        os.weight = opt.loss_weights.list[o];
+      } else {
+        auto w = opt.loss_weights.find(os.name);
+        os.weight = w == opt.loss_weights.end() ? 1.0 : w->second;
+      }
       os.target_shape = os.loss->target_shape(pred.shape());
       // Placeholders belong to no layer, so the loss's ops never become model layers.
       SymbolicTensor target = graph::placeholder(os.target_shape, os.name + "_target");

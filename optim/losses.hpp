@@ -105,6 +105,7 @@ class Huber : public Loss {
   std::string class_name() const override { return "Huber"; }
   Config get_config() const override;
   explicit Huber(HuberOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Huber, HuberOptions)
   std::string name() const override { return "huber_loss"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
@@ -147,6 +148,7 @@ class BinaryCrossentropy : public Loss {
   std::string class_name() const override { return "BinaryCrossentropy"; }
   Config get_config() const override;
   explicit BinaryCrossentropy(BinaryCrossentropyOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(BinaryCrossentropy, BinaryCrossentropyOptions)
   std::string name() const override { return "binary_crossentropy"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
@@ -170,6 +172,7 @@ class CategoricalCrossentropy : public Loss {
   std::string class_name() const override { return "CategoricalCrossentropy"; }
   Config get_config() const override;
   explicit CategoricalCrossentropy(CategoricalCrossentropyOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(CategoricalCrossentropy, CategoricalCrossentropyOptions)
   std::string name() const override { return "categorical_crossentropy"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;
@@ -192,6 +195,7 @@ class SparseCategoricalCrossentropy : public Loss {
   std::string class_name() const override { return "SparseCategoricalCrossentropy"; }
   Config get_config() const override;  // + from_logits, ignore_class (null)
   explicit SparseCategoricalCrossentropy(SparseCategoricalCrossentropyOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(SparseCategoricalCrossentropy, SparseCategoricalCrossentropyOptions)
   std::string name() const override { return "sparse_categorical_crossentropy"; }
   SymbolicTensor per_sample(const SymbolicTensor& y_true,
                             const SymbolicTensor& y_pred) const override;

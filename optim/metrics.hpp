@@ -124,6 +124,7 @@ class BinaryAccuracy : public MeanMetricWrapper {
   std::string class_name() const override { return "BinaryAccuracy"; }
   Config get_config() const override;
   explicit BinaryAccuracy(BinaryAccuracyOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(BinaryAccuracy, BinaryAccuracyOptions)
   std::shared_ptr<Metric> clone() const override;
 
  protected:
@@ -168,6 +169,7 @@ class TopKCategoricalAccuracy : public MeanMetricWrapper {
   std::string class_name() const override { return "TopKCategoricalAccuracy"; }
   Config get_config() const override;
   explicit TopKCategoricalAccuracy(TopKCategoricalAccuracyOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(TopKCategoricalAccuracy, TopKCategoricalAccuracyOptions)
   std::shared_ptr<Metric> clone() const override;
 
  protected:
@@ -246,6 +248,7 @@ class Precision : public Metric {
   std::string class_name() const override { return "Precision"; }
   Config get_config() const override;
   explicit Precision(PrecisionOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Precision, PrecisionOptions)
   void reset_state() override;
   void update_state(const Tensor& y_true, const Tensor& y_pred,
                     const Tensor* sample_weight = nullptr) override;
@@ -268,6 +271,7 @@ class Recall : public Precision {
  public:
   std::string class_name() const override { return "Recall"; }
   explicit Recall(RecallOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(Recall, RecallOptions)
   double result() const override;
   std::shared_ptr<Metric> clone() const override;
 };
@@ -286,6 +290,7 @@ class AUC : public Metric {
   std::string class_name() const override { return "AUC"; }
   Config get_config() const override;
   explicit AUC(AUCOptions options = {});
+  PLEXUS_KEYWORD_CONSTRUCTOR(AUC, AUCOptions)
   void reset_state() override;
   void update_state(const Tensor& y_true, const Tensor& y_pred,
                     const Tensor* sample_weight = nullptr) override;

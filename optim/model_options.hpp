@@ -81,6 +81,9 @@ struct LossSpec {
            !std::derived_from<std::decay_t<F>, losses::Loss>) LossSpec(F&& fn)
       : items{LossItem(losses::make_loss_function("custom_loss", std::forward<F>(fn)))} {}
   LossSpec(std::initializer_list<std::pair<std::string, LossItem>> m) : by_name(m) {}
+  // Keras's list, one per output in output order: `kw::loss = {bce, cce}`,
+  // `kw::loss = {"mse", "binary_crossentropy"}`.
+  LossSpec(std::initializer_list<LossItem> list) : items(list) {}
   LossSpec(std::vector<LossItem> list) : items(std::move(list)) {}
   bool empty() const { return items.empty() && by_name.empty(); }
 };
@@ -93,14 +96,22 @@ struct LossSpec {
 struct MetricsSpec {
   std::vector<MetricSpec> all;
   std::vector<std::pair<std::string, std::vector<MetricSpec>>> by_output;
+  std::vector<std::vector<MetricSpec>> per_output;  // Keras's list of lists, in output order
 
   MetricsSpec() = default;
   MetricsSpec(std::initializer_list<MetricSpec> list) : all(list) {}
   MetricsSpec(std::vector<MetricSpec> list) : all(std::move(list)) {}
   MetricsSpec(std::initializer_list<std::pair<std::string, std::vector<MetricSpec>>> m)
       : by_output(m) {}
-  bool empty() const { return all.empty() && by_output.empty(); }
+  // Keras's list of lists, one list per output in output order, is spelt with its type:
+  // `kw::metrics = px::MetricsPerOutput{{"accuracy"}, {"mae"}}`. A bare braced
+  // `{{"accuracy"}, {"mae"}}` is C++'s flat list {"accuracy", "mae"} (extra braces around
+  // each name), and a braced list-of-lists constructor would make the dict form
+  // `{{"out", {"accuracy"}}}` ambiguous.
+  MetricsSpec(std::vector<std::vector<MetricSpec>> lists) : per_output(std::move(lists)) {}
+  bool empty() const { return all.empty() && by_output.empty() && per_output.empty(); }
 };
+using MetricsPerOutput = std::vector<std::vector<MetricSpec>>;
 
 // The callback objects fit() drives. A callback passed as an lvalue is the user's own
 // object (referred to, not copied: `es.stopped_epoch()` is read from it after fit, so it
@@ -121,10 +132,25 @@ struct CallbackRef {
       : object(std::make_shared<T>(std::move(o))) {}
 };
 
+// compile()'s loss_weights: Keras's dict by output name (`{{"score", 1.0}, {"klass", 0.2}}`)
+// or its list in output order (`{1.0, 0.2}`); an output not named weighs 1.
+struct LossWeightsSpec : std::map<std::string, double> {
+  std::vector<double> list;  // the list form, one weight per output
+
+  LossWeightsSpec() = default;
+  LossWeightsSpec(std::initializer_list<std::pair<const std::string, double>> by_name)
+      : std::map<std::string, double>(by_name) {}
+  LossWeightsSpec(std::map<std::string, double> by_name)
+      : std::map<std::string, double>(std::move(by_name)) {}
+  LossWeightsSpec(std::initializer_list<double> weights) : list(weights) {}
+  LossWeightsSpec(std::vector<double> weights) : list(std::move(weights)) {}
+  bool empty() const { return std::map<std::string, double>::empty() && list.empty(); }
+};
+
 struct CompileOptions {
   OptimizerSpec optimizer = "rmsprop";  // Keras's default
   LossSpec loss{};
-  std::map<std::string, double> loss_weights{};  // by output name; default 1
+  LossWeightsSpec loss_weights{};  // by output name or in output order; default 1
   MetricsSpec metrics{};
 };
 
@@ -177,12 +203,20 @@ struct Gradients {
   std::vector<std::optional<Tensor>> grads;
 };
 
+// What compile, fit, evaluate and predict take as keywords (read by the tests).
+namespace keyword_signatures {
+using compile = kw::Signature<CompileOptions>;
+using fit = kw::Signature<FitOptions>;
+using evaluate = kw::Signature<EvaluateOptions>;
+using predict = kw::Signature<PredictOptions>;
+}  // namespace keyword_signatures
+
 }  // namespace plexus
 
 // Keywords for compile/fit/evaluate (core/keywords.hpp): px::kw::loss = "mse", ...
 PLEXUS_KEYWORD(optimizer, ::plexus::OptimizerSpec)
 PLEXUS_KEYWORD(loss, ::plexus::LossSpec)
-PLEXUS_KEYWORD(loss_weights, std::map<std::string, double>)
+PLEXUS_KEYWORD(loss_weights, ::plexus::LossWeightsSpec)
 PLEXUS_KEYWORD(metrics, ::plexus::MetricsSpec)
 PLEXUS_KEYWORD(validation_data, ::plexus::ValidationDataSpec)
 PLEXUS_KEYWORD(class_weight, std::map<int, double>)

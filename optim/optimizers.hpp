@@ -218,7 +218,9 @@ class SGD : public Optimizer {
 
  public:
   explicit SGD(SGDOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR(SGD, SGDOptions)  // SGD(kw::learning_rate = 1e-3, ...)
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
+      SGD, SGDOptions,
+      (LearningRate, learning_rate))  // SGD(1e-3), SGD(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "SGD"; }
   std::shared_ptr<Optimizer> clone() const override;
   const SGDOptions& options() const { return options_; }
@@ -258,7 +260,9 @@ class RMSprop : public Optimizer {
 
  public:
   explicit RMSprop(RMSpropOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR(RMSprop, RMSpropOptions)  // RMSprop(kw::learning_rate = 1e-3, ...)
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
+      RMSprop, RMSpropOptions,
+      (LearningRate, learning_rate))  // RMSprop(1e-3), RMSprop(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "rmsprop"; }
   std::shared_ptr<Optimizer> clone() const override;
   const RMSpropOptions& options() const { return options_; }
@@ -298,7 +302,9 @@ class Adam : public Optimizer {
 
  public:
   explicit Adam(AdamOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR(Adam, AdamOptions)  // Adam(kw::learning_rate = 1e-3, ...)
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
+      Adam, AdamOptions,
+      (LearningRate, learning_rate))  // Adam(1e-3), Adam(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adam"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdamOptions& options() const { return options_; }
@@ -335,7 +341,9 @@ class AdamW : public Adam {
 
  public:
   explicit AdamW(AdamWOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR(AdamW, AdamWOptions)  // AdamW(kw::learning_rate = 1e-3, ...)
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
+      AdamW, AdamWOptions,
+      (LearningRate, learning_rate))  // AdamW(1e-3), AdamW(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adamw"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdamWOptions& adamw_options() const { return adamw_options_; }
@@ -369,7 +377,9 @@ class Nadam : public Optimizer {
 
  public:
   explicit Nadam(NadamOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR(Nadam, NadamOptions)  // Nadam(kw::learning_rate = 1e-3, ...)
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
+      Nadam, NadamOptions,
+      (LearningRate, learning_rate))  // Nadam(1e-3), Nadam(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "nadam"; }
   std::shared_ptr<Optimizer> clone() const override;
   const NadamOptions& options() const { return options_; }
@@ -408,7 +418,9 @@ class Adagrad : public Optimizer {
 
  public:
   explicit Adagrad(AdagradOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR(Adagrad, AdagradOptions)  // Adagrad(kw::learning_rate = 1e-3, ...)
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
+      Adagrad, AdagradOptions,
+      (LearningRate, learning_rate))  // Adagrad(1e-3), Adagrad(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adagrad"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdagradOptions& options() const { return options_; }
@@ -445,7 +457,9 @@ class Adadelta : public Optimizer {
 
  public:
   explicit Adadelta(AdadeltaOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR(Adadelta, AdadeltaOptions)  // Adadelta(kw::learning_rate = 1e-3, ...)
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
+      Adadelta, AdadeltaOptions,
+      (LearningRate, learning_rate))  // Adadelta(1e-3), Adadelta(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adadelta"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdadeltaOptions& options() const { return options_; }
@@ -481,7 +495,9 @@ class Adamax : public Optimizer {
 
  public:
   explicit Adamax(AdamaxOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR(Adamax, AdamaxOptions)  // Adamax(kw::learning_rate = 1e-3, ...)
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
+      Adamax, AdamaxOptions,
+      (LearningRate, learning_rate))  // Adamax(1e-3), Adamax(kw::learning_rate = 1e-3, ...)
   std::string name() const override { return "adamax"; }
   std::shared_ptr<Optimizer> clone() const override;
   const AdamaxOptions& options() const { return options_; }
@@ -504,7 +520,6 @@ std::vector<std::string> names();
 }  // namespace plexus::optim
 
 // Optimizer keywords (core/keywords.hpp): px::optim::Adam(kw::learning_rate = 1e-3).
-PLEXUS_KEYWORD(learning_rate, ::plexus::optim::LearningRate)
 PLEXUS_KEYWORD(momentum, double)
 PLEXUS_KEYWORD(nesterov, bool)
 PLEXUS_KEYWORD(rho, double)

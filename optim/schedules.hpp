@@ -54,9 +54,7 @@ class ExponentialDecay : public LearningRateSchedule {
                    bool staircase = false);
   explicit ExponentialDecay(const ExponentialDecayOptions& o)
       : ExponentialDecay(o.initial_learning_rate, o.decay_steps, o.decay_rate, o.staircase) {}
-  template <kw::Argument... K>
-  requires(sizeof...(K) > 0) explicit ExponentialDecay(K&&... k)
-      : ExponentialDecay(kw::make<ExponentialDecayOptions>(std::forward<K>(k)...)) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(ExponentialDecay, ExponentialDecayOptions)
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "ExponentialDecay"; }
 
@@ -67,11 +65,18 @@ class ExponentialDecay : public LearningRateSchedule {
 
 // values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <=
 // boundaries[i], values.back() after the last boundary.
+struct PiecewiseConstantDecayOptions {
+  std::vector<double> boundaries{};
+  std::vector<double> values{};  // one more than boundaries
+};
 class PiecewiseConstantDecay : public LearningRateSchedule {
  public:
   std::string class_name() const override { return "PiecewiseConstantDecay"; }
   Config get_config() const override;
   PiecewiseConstantDecay(std::vector<double> boundaries, std::vector<double> values);
+  explicit PiecewiseConstantDecay(PiecewiseConstantDecayOptions o)
+      : PiecewiseConstantDecay(std::move(o.boundaries), std::move(o.values)) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(PiecewiseConstantDecay, PiecewiseConstantDecayOptions)
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "PiecewiseConstant"; }
 
@@ -97,6 +102,7 @@ class PolynomialDecay : public LearningRateSchedule {
   explicit PolynomialDecay(const PolynomialDecayOptions& o)
       : PolynomialDecay(o.initial_learning_rate, o.decay_steps, o.end_learning_rate, o.power,
                         o.cycle) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(PolynomialDecay, PolynomialDecayOptions)
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "PolynomialDecay"; }
 
@@ -121,9 +127,7 @@ class InverseTimeDecay : public LearningRateSchedule {
                    bool staircase = false);
   explicit InverseTimeDecay(const InverseTimeDecayOptions& o)
       : InverseTimeDecay(o.initial_learning_rate, o.decay_steps, o.decay_rate, o.staircase) {}
-  template <kw::Argument... K>
-  requires(sizeof...(K) > 0) explicit InverseTimeDecay(K&&... k)
-      : InverseTimeDecay(kw::make<InverseTimeDecayOptions>(std::forward<K>(k)...)) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(InverseTimeDecay, InverseTimeDecayOptions)
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "InverseTimeDecay"; }
 
@@ -152,6 +156,7 @@ class CosineDecay : public LearningRateSchedule {
   explicit CosineDecay(const CosineDecayOptions& o)
       : CosineDecay(o.initial_learning_rate, o.decay_steps, o.alpha, o.warmup_target,
                     o.warmup_steps) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(CosineDecay, CosineDecayOptions)
   double operator()(std::int64_t step) const override;
   std::string name() const override { return "CosineDecay"; }
 
@@ -197,3 +202,8 @@ namespace schedules {
 using namespace ::plexus::optim;
 }  // namespace schedules
 }  // namespace plexus::optimizers
+
+// An optimizer's learning rate: Adam(kw::learning_rate = 1e-3), or Keras's positional Adam(1e-3).
+PLEXUS_KEYWORD(learning_rate, ::plexus::optim::LearningRate)
+PLEXUS_KEYWORD(boundaries, std::vector<double>)
+PLEXUS_KEYWORD(values, std::vector<double>)

@@ -4,15 +4,15 @@
 
 namespace px = plexus;
 namespace L = px::layers;
-using namespace px::kw;
+namespace kw = px::kw;
 
 int main() {
   // Self-attention over padded token ids: Embedding(mask_zero) makes a mask that
   // MultiHeadAttention turns into its attention mask (padded keys get no weight).
   auto ids = px::Input({-1});
-  auto x = L::Embedding(50, 16, mask_zero = true)(ids);
-  auto mha = L::MultiHeadAttention(4, 4, name = "mha");  // num_heads, key_dim
-  auto outs = mha({x, x}, use_causal_mask = true, return_attention_scores = true);
+  auto x = L::Embedding(50, 16, kw::mask_zero = true)(ids);
+  auto mha = L::MultiHeadAttention(4, 4, kw::name = "mha");  // num_heads, key_dim
+  auto outs = mha({x, x}, kw::use_causal_mask = true, kw::return_attention_scores = true);
   px::Model model(std::vector<px::SymbolicTensor>{ids},
                   std::vector<px::SymbolicTensor>{outs[0], outs[1]});
   // Keras 3's sub-layers and weight layout: mha/query/kernel (16, 4, 4), ...
@@ -40,7 +40,7 @@ int main() {
   // Luong (dot-product) and Bahdanau (additive) attention over [query, value].
   auto q = px::Input({4, 8});
   auto v = px::Input({7, 8});
-  auto luong = L::Attention(use_scale = true)({q, v});
+  auto luong = L::Attention(kw::use_scale = true)({q, v});
   auto bahdanau = L::AdditiveAttention()({q, v});
   px::Model both({q, v}, L::Concatenate()({luong, bahdanau}));
   std::cout << "Attention + AdditiveAttention: " << px::shape_str(both.outputs()[0].shape())

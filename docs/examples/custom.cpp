@@ -3,7 +3,7 @@
 #include <plexus.hpp>
 
 namespace px = plexus;
-using namespace px::kw;
+namespace kw = px::kw;
 using ST = px::SymbolicTensor;
 
 // A custom layer: weights in build(), px::ops in call(); the gradient comes from autodiff.
@@ -32,11 +32,11 @@ int main() {
   };
   auto worst = px::metrics::MetricFunction(
       "worst", [](const ST& t, const ST& p) { return px::ops::max(px::ops::abs(t - p), {-1}); });
-  model.compile(optimizer = "adam", loss = huber_ish, metrics = {"mae", worst});
+  model.compile(kw::optimizer = "adam", kw::loss = huber_ish, kw::metrics = {"mae", worst});
 
   px::Tensor xs = xt::random::randn<float>({128, 4});
   px::Tensor ys = xt::sum(xs, {1}, xt::keep_dims);
-  model.fit(xs, ys, epochs = 5, verbose = 0);
+  model.fit(xs, ys, kw::epochs = 5, kw::verbose = 0);
 
   // A custom training loop: gradients and updates by hand.
   px::optim::SGD sgd({.learning_rate = 0.01});

@@ -4,7 +4,7 @@
 #include <plexus.hpp>
 
 namespace px = plexus;
-using namespace px::kw;
+namespace kw = px::kw;
 
 int main() {
   px::utils::set_random_seed(7);
@@ -19,9 +19,9 @@ int main() {
   }
 
   auto inputs = px::Input({784}, "digits");
-  auto x1 = px::layers::Dense(64, activation = "relu")(inputs);
-  auto x2 = px::layers::Dense(64, activation = "relu")(x1);
-  auto outputs = px::layers::Dense(10, name = "predictions")(x2);
+  auto x1 = px::layers::Dense(64, kw::activation = "relu")(inputs);
+  auto x2 = px::layers::Dense(64, kw::activation = "relu")(x1);
+  auto outputs = px::layers::Dense(10, kw::name = "predictions")(x2);
   px::Model model(inputs, outputs);
 
   px::optim::Adam optimizer({.learning_rate = 1e-3});

@@ -6,7 +6,6 @@
 #include <plexus.hpp>
 
 namespace px = plexus;
-using namespace px::kw;
 
 int main() {
   // An Iris-like file: four numbers and a species name per line.

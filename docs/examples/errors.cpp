@@ -4,11 +4,11 @@
 #include <plexus.hpp>
 
 namespace px = plexus;
-using namespace px::kw;
+namespace kw = px::kw;
 
 int main() {
   auto x = px::Input({784}, "pixels");
-  px::Model model(x, px::layers::Dense(10, activation = "softmax")(x), "mnist_mlp");
+  px::Model model(x, px::layers::Dense(10, kw::activation = "softmax")(x), "mnist_mlp");
   int caught = 0;
   auto report = [&](const char* what, auto&& f) {
     try {
@@ -19,10 +19,10 @@ int main() {
     }
   };
   report("wrong input shape", [&] { model.predict(xt::zeros<float>({2, 783})); });
-  report("misspelt optimizer", [&] { model.compile(optimizer = "adma", loss = "mse"); });
+  report("misspelt optimizer", [&] { model.compile(kw::optimizer = "adma", kw::loss = "mse"); });
   report("class ids for a one-hot loss", [&] {
-    model.compile(optimizer = "adam", loss = "categorical_crossentropy");
-    model.fit(xt::zeros<float>({4, 784}), px::Tensor{0.f, 1.f, 2.f, 3.f}, verbose = 0);
+    model.compile(kw::optimizer = "adam", kw::loss = "categorical_crossentropy");
+    model.fit(xt::zeros<float>({4, 784}), px::Tensor{0.f, 1.f, 2.f, 3.f}, kw::verbose = 0);
   });
   report("NaN in the data", [&] {
     px::Tensor bad = xt::zeros<float>({1, 784});

@@ -3,23 +3,25 @@
 #include <plexus.hpp>
 
 namespace px = plexus;
-using namespace px::kw;
+namespace kw = px::kw;
 
 int main() {
   px::utils::set_random_seed(1);
   auto title = px::Input({8}, "title");
   auto body = px::Input({8}, "body");
-  auto shared = px::layers::Dense(16, activation = "relu", name = "shared");  // one set of weights
+  auto shared =
+      px::layers::Dense(16, kw::activation = "relu", kw::name = "shared");  // one set of weights
   auto merged = px::layers::concatenate({shared(title), shared(body)});
-  auto priority = px::layers::Dense(1, activation = "sigmoid", name = "priority")(merged);
-  auto department = px::layers::Dense(3, activation = "softmax", name = "department")(merged);
+  auto priority = px::layers::Dense(1, kw::activation = "sigmoid", kw::name = "priority")(merged);
+  auto department =
+      px::layers::Dense(3, kw::activation = "softmax", kw::name = "department")(merged);
   px::Model model({title, body}, {priority, department}, "ticket_router");
 
-  model.compile(optimizer = "rmsprop",
-                loss = {{"priority", "binary_crossentropy"},
-                        {"department", "sparse_categorical_crossentropy"}},
-                loss_weights = {{"priority", 1.0}, {"department", 0.5}},
-                metrics = {{"priority", {"accuracy"}}, {"department", {"accuracy"}}});
+  model.compile(kw::optimizer = "rmsprop",
+                kw::loss = {{"priority", "binary_crossentropy"},
+                            {"department", "sparse_categorical_crossentropy"}},
+                kw::loss_weights = {{"priority", 1.0}, {"department", 0.5}},
+                kw::metrics = {{"priority", {"accuracy"}}, {"department", {"accuracy"}}});
   model.summary();
 
   px::Tensor t = xt::random::rand<float>({64, 8}), b = xt::random::rand<float>({64, 8});
@@ -28,7 +30,7 @@ int main() {
   for (std::size_t i = 0; i < 64; ++i) d(i) = static_cast<float>(i % 3);
   // Inputs and targets by name, as Keras's dicts.
   px::History h = model.fit({{"title", t}, {"body", b}}, {{"priority", p}, {"department", d}},
-                            epochs = 3, batch_size = 16, verbose = 0);
+                            kw::epochs = 3, kw::batch_size = 16, kw::verbose = 0);
   std::printf("keys: ");
   for (auto& [k, v] : h.history) std::printf("%s ", k.c_str());
   std::printf("\n");

@@ -3,7 +3,7 @@
 #include <plexus.hpp>
 
 namespace px = plexus;
-using namespace px::kw;  // epochs, batch_size, activation, ... (keywords in any order)
+namespace kw = px::kw;
 
 int main() {
   px::utils::set_random_seed(42);
@@ -12,17 +12,18 @@ int main() {
   px::Tensor y = xt::zeros<float>({512, 1});
   for (std::size_t i = 0; i < 512; ++i) y(i, 0) = x(i, 0) * x(i, 1) > 0 ? 1.0f : 0.0f;
 
-  px::Sequential model({px::Input({2}), px::layers::Dense(16, activation = "relu"),
-                        px::layers::Dense(16, activation = "relu"),
-                        px::layers::Dense(1, activation = "sigmoid")});
+  px::Sequential model({px::Input({2}), px::layers::Dense(16, kw::activation = "relu"),
+                        px::layers::Dense(16, kw::activation = "relu"),
+                        px::layers::Dense(1, kw::activation = "sigmoid")});
   model.summary();
-  model.compile(optimizer = "adam", loss = "binary_crossentropy", metrics = {"accuracy"});
-  px::History hist =
-      model.fit(x, y, epochs = 100, batch_size = 32, validation_split = 0.2, verbose = 0);
+  model.compile(kw::optimizer = "adam", kw::loss = "binary_crossentropy",
+                kw::metrics = {"accuracy"});
+  px::History hist = model.fit(x, y, kw::epochs = 100, kw::batch_size = 32,
+                               kw::validation_split = 0.2, kw::verbose = 0);
   std::printf("final accuracy %.3f, val_accuracy %.3f\n", hist.history.at("accuracy").back(),
               hist.history.at("val_accuracy").back());
 
-  std::vector<double> scores = model.evaluate(x, y, verbose = 0);  // {loss, accuracy}
+  std::vector<double> scores = model.evaluate(x, y, kw::verbose = 0);  // {loss, accuracy}
   px::Tensor probs = model.predict(px::Tensor{{1.0f, 1.0f}, {1.0f, -1.0f}});
   std::cout << "p(same sign) for (1, 1) and (1, -1):\n" << probs << "\n";
   return scores[1] > 0.85 && probs(0, 0) > 0.5 && probs(1, 0) < 0.5 ? 0 : 1;

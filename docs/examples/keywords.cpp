@@ -13,8 +13,8 @@ int main() {
   px::Sequential model({px::layers::Dense(12, kw::input_dim = 8, kw::activation = "relu"),
                         px::layers::Dense(8, kw::activation = "relu"),
                         px::layers::Dense(1, kw::activation = "sigmoid")});
-  // Keras: model.compile(loss='binary_crossentropy', optimizer='adam', metrics=['accuracy'])
-  model.compile(kw::loss = "binary_crossentropy", kw::optimizer = "adam",
+  // Keras: model.compile(loss='binary_crossentropy', optimizer=Adam(1e-2), metrics=['accuracy'])
+  model.compile(kw::loss = "binary_crossentropy", kw::optimizer = px::optimizers::Adam(1e-2),
                 kw::metrics = {"accuracy"});
   // Keras (course notes): model.fit(X, Y, epochs=1500, batch_size=64)  — fewer epochs here
   model.fit(x, y, kw::epochs = 20, kw::batch_size = 64, kw::verbose = 0);
@@ -28,6 +28,19 @@ int main() {
   model.fit(x, y, kw::epochs = 5, kw::validation_split = 0.2, kw::callbacks = {es},
             kw::verbose = 0);
   auto scores = model.evaluate(x, y, kw::batch_size = 100, kw::verbose = 0);
+  // Keras's positional parameters are keywords too:
+  // Conv1D(filters=4, kernel_size=3, padding="same"), Dense(units=1).
+  px::Sequential conv(
+      {px::Input({16, 2}),
+       px::layers::Conv1D(kw::filters = 4, kw::kernel_size = 3, kw::padding = "same"),
+       px::layers::GlobalAveragePooling1D(), px::layers::Dense(kw::units = 1)});
+  // A variable named like a keyword does not get in the way: kw::loss is the keyword.
+  std::string loss = "mse";
+  conv.compile(kw::optimizer = px::optimizers::RMSprop(1e-3), kw::loss = loss);
   px::Tensor p = model.predict(x, kw::verbose = 0);
-  return h.history.count("val_loss") && scores.size() == 2 && p.shape()[0] == 200 ? 0 : 1;
+  px::Tensor q = conv.predict(xt::ones<float>({3, 16, 2}), kw::verbose = 0);
+  return h.history.count("val_loss") && scores.size() == 2 && p.shape()[0] == 200 &&
+                 q.shape()[0] == 3 && q.shape()[1] == 1
+             ? 0
+             : 1;
 }

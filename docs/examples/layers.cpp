@@ -2,15 +2,15 @@
 #include <plexus.hpp>
 
 namespace px = plexus;
-using namespace px::kw;
+namespace kw = px::kw;
 
 int main() {
   // Dense: the struct form and the keyword form build the same layer.
   auto a = px::layers::Dense(
       12,
       {.activation = "relu", .use_bias = true, .kernel_initializer = "he_uniform", .name = "a"});
-  auto b =
-      px::layers::Dense(12, kernel_initializer = "he_uniform", activation = "relu", name = "b");
+  auto b = px::layers::Dense(12, kw::kernel_initializer = "he_uniform", kw::activation = "relu",
+                             kw::name = "b");
   auto x = px::Input({8});
   auto h = b(a(px::layers::Dropout(0.1f)(x)));
   h = px::layers::Activation("tanh")(h);

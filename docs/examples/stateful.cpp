@@ -3,14 +3,14 @@
 #include <plexus.hpp>
 
 namespace px = plexus;
-using namespace px::kw;
+namespace kw = px::kw;
 
 int main() {
   px::utils::set_random_seed(5);
   // stateful = true needs a static batch size on the Input (Keras's batch_size): the layer
   // keeps one state row per sample, [4, 8] here.
   auto chunk = px::Input({10, 3}, {.batch_size = 4});
-  auto lstm = px::layers::LSTM(8, stateful = true);
+  auto lstm = px::layers::LSTM(8, kw::stateful = true);
   px::Model streaming(chunk, lstm(chunk));
 
   // The same layer without state, on the whole 20-step sequences.

@@ -4,7 +4,7 @@
 #include <plexus.hpp>
 
 namespace px = plexus;
-using namespace px::kw;
+namespace kw = px::kw;
 
 int main() {
   px::utils::set_random_seed(3);
@@ -15,15 +15,15 @@ int main() {
   auto lr = px::optimizers::schedules::ExponentialDecay(
       {.initial_learning_rate = 0.05, .decay_steps = 100, .decay_rate = 0.9});
   px::Sequential model(
-      {px::Input({4}), px::layers::Dense(8, activation = "relu"), px::layers::Dense(1)});
+      {px::Input({4}), px::layers::Dense(8, kw::activation = "relu"), px::layers::Dense(1)});
   model.compile(
       {.optimizer = px::optim::Adam({.learning_rate = lr}), .loss = "mse", .metrics = {"mae"}});
-  px::History h = model.fit(split.x_train, split.y_train, epochs = 30, batch_size = 32,
-                            validation_data = {split.x_test, split.y_test}, verbose = 2);
-  std::vector<double> scores = model.evaluate(split.x_test, split.y_test, verbose = 0);
+  px::History h = model.fit(split.x_train, split.y_train, kw::epochs = 30, kw::batch_size = 32,
+                            kw::validation_data = {split.x_test, split.y_test}, kw::verbose = 2);
+  std::vector<double> scores = model.evaluate(split.x_test, split.y_test, kw::verbose = 0);
   std::printf("test mse %.4f, mae %.4f (%zu epochs of val_loss)\n", scores[0], scores[1],
               h.history.at("val_loss").size());
-  px::Tensor pred = model.predict(split.x_test, batch_size = 64, verbose = 1);
+  px::Tensor pred = model.predict(split.x_test, kw::batch_size = 64, kw::verbose = 1);
 
   // One step by hand: the loss and a gradient per trainable weight, then an update.
   auto [loss, grads] = model.compute_gradients(split.x_train, split.y_train);

@@ -23,6 +23,7 @@
 #include <string>
 #include <variant>
 
+#include "core/keywords.hpp"
 #include "optim/callback.hpp"
 
 namespace plexus::callbacks {
@@ -40,6 +41,8 @@ struct BackupAndRestoreOptions {
 class BackupAndRestore : public Callback {
  public:
   explicit BackupAndRestore(BackupAndRestoreOptions options);
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(BackupAndRestore, BackupAndRestoreOptions,
+                                        (std::string, backup_dir))
   void on_train_begin(const Logs& logs) override;
   void on_epoch_begin(int epoch, const Logs& logs) override;
   void on_train_batch_end(int batch, const Logs& logs) override;

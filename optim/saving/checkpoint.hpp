@@ -13,6 +13,7 @@
 #include <string>
 #include <variant>
 
+#include "core/keywords.hpp"
 #include "optim/callback.hpp"
 
 namespace plexus::callbacks {
@@ -32,11 +33,14 @@ struct ModelCheckpointOptions {
 class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(ModelCheckpointOptions options);
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(ModelCheckpoint, ModelCheckpointOptions,
+                                        (std::string, filepath))
   void on_train_begin(const Logs& logs) override;
   void on_train_batch_end(int batch, const Logs& logs) override;
   void on_epoch_begin(int epoch, const Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   double best() const { return best_; }
+  const ModelCheckpointOptions& options() const { return options_; }
   // The path the last save wrote (empty before the first).
   const std::string& last_saved() const { return last_saved_; }
 

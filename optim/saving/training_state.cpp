@@ -96,6 +96,11 @@ CompileOptions options_from(const Model& model, const Config& optimizer, const C
     for (const auto& [name, list] : metrics.items()) {
       o.metrics.by_output.emplace_back(name, metric_list_from(list));
     }
+  } else if (metrics.is_array() && !metrics.empty() && metrics[0].is_array()) {
+    // Keras's list of lists, one per output.
+    std::vector<std::vector<MetricSpec>> lists;
+    for (const auto& list : metrics) lists.push_back(metric_list_from(list));
+    o.metrics = MetricsSpec(std::move(lists));
   } else {
     o.metrics = MetricsSpec(metric_list_from(metrics));
   }
@@ -158,6 +163,8 @@ Config compile_config(const Model& model) {
   }
   if (o.loss_weights.empty()) {
     c["loss_weights"] = nullptr;
+  } else if (!o.loss_weights.list.empty()) {
+    c["loss_weights"] = o.loss_weights.list;  // Keras's list form, as given
   } else {
     Config d = Config::object();
     for (const auto& [name, w] : o.loss_weights) d[name] = w;
@@ -167,6 +174,10 @@ Config compile_config(const Model& model) {
     Config d = Config::object();
     for (const auto& [name, list] : o.metrics.by_output) d[name] = metric_list(list);
     c["metrics"] = d;
+  } else if (!o.metrics.per_output.empty()) {
+    Config lists = Config::array();
+    for (const auto& list : o.metrics.per_output) lists.push_back(metric_list(list));
+    c["metrics"] = lists;
   } else if (o.metrics.all.empty()) {
     c["metrics"] = nullptr;
   } else {
