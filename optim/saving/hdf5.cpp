@@ -189,21 +189,17 @@ std::string attribute_where(const std::string& file, const std::string& path,
 }
 
 // One number from a scalar (or one-element) integer or float dataset, converted by HDF5;
-// an error message, or "".
+// an error message, or "". `extent_error`, `elements`: what extent_of gave.
 template <typename T>
-std::string read_scalar(hid_t ds, H5T_class_t cls, const std::string& w, hid_t native, T& v) {
-  try {
-    if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
-      throw Error("HDF5 {}: expected a number, found another type", w);
-    }
-    Handle space = checked(H5Dget_space(ds), close_space, "read the shape of " + w);
-    const Extent e = extent_of(space.id(), w);
-    if (e.elements != 1) throw Error("HDF5 {}: expected one value, found {}", w, e.elements);
-    if (H5Dread(ds, native, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) {
-      throw Error("HDF5 {}: cannot read the value", w);
-    }
-  } catch (const Error& e) {
-    return e.what();
+std::string read_scalar(hid_t ds, H5T_class_t cls, const std::string& extent_error,
+                        hsize_t elements, const std::string& w, hid_t native, T& v) {
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+    return fmt::format("HDF5 {}: expected a number, found another type", w);
+  }
+  if (!extent_error.empty()) return extent_error;
+  if (elements != 1) return fmt::format("HDF5 {}: expected one value, found {}", w, elements);
+  if (H5Dread(ds, native, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) {
+    return fmt::format("HDF5 {}: cannot read the value", w);
   }
   return {};
 }
@@ -257,8 +253,10 @@ detail::Dataset describe_dataset(hid_t group, const std::string& n, const std::s
           fmt::format("HDF5 {}: cannot read the values (a corrupt or truncated file?)", w);
     }
   }
-  d.int_error = read_scalar<std::int64_t>(ds.id(), cls, w, H5T_NATIVE_INT64, d.int_value);
-  d.double_error = read_scalar<double>(ds.id(), cls, w, H5T_NATIVE_DOUBLE, d.double_value);
+  d.int_error = read_scalar<std::int64_t>(ds.id(), cls, extent_error, e.elements, w,
+                                          H5T_NATIVE_INT64, d.int_value);
+  d.double_error = read_scalar<double>(ds.id(), cls, extent_error, e.elements, w, H5T_NATIVE_DOUBLE,
+                                       d.double_value);
   return d;
 }
 
@@ -391,6 +389,9 @@ std::uint64_t values_budget(std::uint64_t size) { return 8 * size + (std::uint64
 // The snapshot stream of a file or image, read by libhdf5 in a child process.
 std::string snapshot(const std::string& label, std::uint64_t size, const std::string* image) {
   Lock lock;  // no thread of this process is inside libhdf5 while the child is forked
+  // Initialized here (no file is parsed), the library is ready in each child instead of
+  // being set up again by every reader process.
+  quiet();
   const std::uint64_t budget = values_budget(size);
   // Values, then names and error messages (each names its path): generous, but bounded.
   const std::uint64_t max_bytes = budget + 64 * size + (std::uint64_t(256) << 20);
