@@ -269,12 +269,16 @@ Tensor dataset_tensor(const detail::Dataset& d, const std::string& w, const Shap
                 what.empty() ? w : std::string(what), shape_str(d.shape), w, shape_str(*expected));
   }
   if (!d.values_error.empty()) throw Error("{}", d.values_error);
+  const std::size_t count = d.raw ? d.count : d.values.size();
   Tensor t;
   resize_to(t, d.shape);
-  if (t.size() != d.values.size()) {
-    throw Error("HDF5 {}: {} values for shape {}", w, d.values.size(), shape_str(d.shape));
+  if (t.size() != count) {
+    throw Error("HDF5 {}: {} values for shape {}", w, count, shape_str(d.shape));
   }
-  if (!d.values.empty()) std::memcpy(t.data(), d.values.data(), d.values.size() * sizeof(float));
+  if (count > 0) {
+    std::memcpy(t.data(), d.raw ? static_cast<const void*>(d.raw) : d.values.data(),
+                count * sizeof(float));
+  }
   return t;
 }
 
@@ -395,17 +399,18 @@ std::string snapshot(const std::string& label, std::uint64_t size, const std::st
   const std::uint64_t budget = values_budget(size);
   // Values, then names and error messages (each names its path): generous, but bounded.
   const std::uint64_t max_bytes = budget + 64 * size + (std::uint64_t(256) << 20);
-  return detail::run_isolated(label, static_cast<std::size_t>(max_bytes),
-                              detail::reader_cpu_seconds(size), [&](const detail::Emit& emit) {
-                                g_in_child = true;
-                                const Handle file = open_with_libhdf5(label, image);
-                                const Handle root =
-                                    checked(H5Gopen2(file.id(), "/", H5P_DEFAULT), close_group,
-                                            "open the root group of \"" + label + "\"");
-                                TreeLimits lim{budget};
-                                const auto tree = read_tree(root.id(), label, "/", 0, lim);
-                                detail::serialize(*tree, emit);
-                              });
+  return detail::run_isolated(
+      label, static_cast<std::size_t>(max_bytes), detail::reader_cpu_seconds(size),
+      [&](const detail::Emit& emit) {
+        g_in_child = true;
+        const Handle file = open_with_libhdf5(label, image);
+        const Handle root = checked(H5Gopen2(file.id(), "/", H5P_DEFAULT), close_group,
+                                    "open the root group of \"" + label + "\"");
+        TreeLimits lim{budget};
+        const auto tree = read_tree(root.id(), label, "/", 0, lim);
+        detail::serialize(*tree, emit);
+      },
+      static_cast<std::size_t>(size + size / 8 + (1u << 16)));
 }
 
 }  // namespace
@@ -446,11 +451,13 @@ std::string snapshot_image(const std::string& bytes, const std::string& label) {
 // --- files ---------------------------------------------------------------------------
 
 File File::open(const std::string& path) {
-  return detail::from_snapshot(detail::snapshot_file(path), path);
+  return detail::from_snapshot(std::make_shared<const std::string>(detail::snapshot_file(path)),
+                               path);
 }
 
 File File::open_image(const std::string& bytes, const std::string& label) {
-  return detail::from_snapshot(detail::snapshot_image(bytes, label), label);
+  return detail::from_snapshot(
+      std::make_shared<const std::string>(detail::snapshot_image(bytes, label)), label);
 }
 
 File File::create(const std::string& path) {

@@ -25,7 +25,7 @@ namespace plexus::saving::h5 {
 class File;
 namespace detail {
 struct Node;  // a group or dataset of a file opened for reading (hdf5_isolated.cpp)
-File from_snapshot(std::string_view stream, const std::string& label);
+File from_snapshot(std::shared_ptr<const std::string> stream, const std::string& label);
 }  // namespace detail
 
 // An open HDF5 object (file, group, dataset, ...), closed with the right H5*close.
@@ -96,7 +96,8 @@ class File {
   void flush() const;
 
  private:
-  friend File detail::from_snapshot(std::string_view stream, const std::string& label);
+  friend File detail::from_snapshot(std::shared_ptr<const std::string> stream,
+                                    const std::string& label);
   Handle handle_;
   Group root_;
 };

@@ -9,9 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 #include "core/error.hpp"
 #include "optim/saving/detail/hdf5_snapshot.hpp"
@@ -143,7 +146,8 @@ std::string signal_name(int sig) {
 }  // namespace
 
 std::string run_isolated(const std::string& label, std::size_t max_bytes, unsigned cpu_seconds,
-                         const std::function<void(const Emit&)>& produce) {
+                         const std::function<void(const Emit&)>& produce,
+                         std::size_t expected_bytes) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     throw Error("\"{}\": cannot start the HDF5 reader process (pipe: {})", label,
@@ -164,6 +168,7 @@ std::string run_isolated(const std::string& label, std::size_t max_bytes, unsign
   }
   ::close(fds[1]);
   std::string out, message;
+  out.reserve(std::min({expected_bytes, max_bytes, std::size_t(1) << 28}));
   enum { kEof, kDone, kError, kMalformed, kTooLarge } end = kEof;
   for (;;) {
     char header[5];
@@ -359,12 +364,11 @@ class Reader {
     if (n > (s_.size() - pos_) / min_bytes) fail(what);
     return n;
   }
-  std::vector<float> floats(const char* what) {
+  // n float32 values: where they start in the stream, and n.
+  std::pair<const char*, std::size_t> floats(const char* what) {
     const std::uint64_t n = u64(what);
     if (n > (s_.size() - pos_) / 4) fail(what);
-    std::vector<float> v(static_cast<std::size_t>(n));
-    if (n > 0) std::memcpy(v.data(), take(v.size() * 4, what), v.size() * 4);
-    return v;
+    return {take(static_cast<std::size_t>(n) * 4, what), static_cast<std::size_t>(n)};
   }
   bool at_end() const { return pos_ == s_.size(); }
 
@@ -374,7 +378,8 @@ class Reader {
   const std::string& label_;
 };
 
-std::shared_ptr<const Node> read_node(Reader& r, int depth) {
+std::shared_ptr<const Node> read_node(Reader& r, int depth,
+                                      const std::shared_ptr<const std::string>& buffer) {
   if (depth > kMaxDepth) r.fail("groups nested too deep");
   auto n = std::make_shared<Node>();
   n->kind = r.u8("a kind");
@@ -410,10 +415,11 @@ std::shared_ptr<const Node> read_node(Reader& r, int depth) {
     }
     d.read_error = r.str("a read error");
     d.values_error = r.str("a values error");
-    d.values = r.floats("values");
+    std::tie(d.raw, d.count) = r.floats("values");
+    if (d.count > 0) d.buffer = buffer;
     // Values come with the shape they fill, or not at all.
     if (d.read_error.empty() && d.values_error.empty() &&
-        (!d.shape_error.empty() || d.values.size() != elements)) {
+        (!d.shape_error.empty() || d.count != elements)) {
       r.fail("values that do not fill the shape");
     }
     d.int_error = r.str("an integer error");
@@ -425,7 +431,7 @@ std::shared_ptr<const Node> read_node(Reader& r, int depth) {
     std::string name = r.str("a child name");
     if (name.empty()) r.fail("an empty child name");
     if (!n->children.count(name)) {
-      n->children.emplace(name, read_node(r, depth + 1));
+      n->children.emplace(name, read_node(r, depth + 1, buffer));
       n->names.push_back(std::move(name));
     } else {
       r.fail("a repeated child name");
@@ -444,20 +450,21 @@ void serialize(const Node& root, const Emit& emit) {
   w.flush();
 }
 
-std::shared_ptr<const Node> parse(std::string_view stream, const std::string& label) {
-  Reader r(stream, label);
+std::shared_ptr<const Node> parse(const std::shared_ptr<const std::string>& stream,
+                                  const std::string& label) {
+  Reader r(*stream, label);
   if (std::string_view(r.take(kMagicSize, "the header"), kMagicSize) !=
       std::string_view(kMagic, kMagicSize)) {
     r.fail("a bad header");
   }
-  auto root = read_node(r, 0);
+  auto root = read_node(r, 0, stream);
   if (root->kind != 'G') r.fail("a root that is not a group");
   if (!root->error.empty()) throw Error("{}", root->error);
   if (!r.at_end()) r.fail("bytes after the tree");
   return root;
 }
 
-File from_snapshot(std::string_view stream, const std::string& label) {
+File from_snapshot(std::shared_ptr<const std::string> stream, const std::string& label) {
   File f;
   f.root_ = Group(parse(stream, label), "/", label);
   return f;

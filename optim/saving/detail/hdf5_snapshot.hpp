@@ -27,7 +27,11 @@ struct Dataset {
   std::string read_error;     // read_dataset before its shape check (type, width, extent)
   std::string values_error;   // read_dataset after its shape check (the read itself)
   std::vector<float> values;  // as float32, when read_error and values_error are empty
-  std::string int_error;      // read_int_scalar
+  // Or (a parsed snapshot) `count` float32 values at `raw`, in the stream `buffer` holds.
+  std::shared_ptr<const std::string> buffer;
+  const char* raw = nullptr;
+  std::size_t count = 0;
+  std::string int_error;  // read_int_scalar
   std::int64_t int_value = 0;
   std::string double_error;  // read_double_scalar
   double double_value = 0;
@@ -56,8 +60,10 @@ using Emit = std::function<void(std::string_view)>;
 // signal, uses more than `cpu_seconds` of CPU time (0: no limit), exits with a failure,
 // sends a malformed stream or more than `max_bytes`; a px::Error (or std::exception)
 // thrown by `produce` in the child is rethrown here as a px::Error with its message.
+// `expected_bytes`: what the stream is likely to hold (its buffer is reserved at once).
 std::string run_isolated(const std::string& label, std::size_t max_bytes, unsigned cpu_seconds,
-                         const std::function<void(const Emit&)>& produce);
+                         const std::function<void(const Emit&)>& produce,
+                         std::size_t expected_bytes = 0);
 
 // The CPU time a reader process may use on a file of `size` bytes: 10 s (or
 // $PLEXUS_HDF5_CPU_SECONDS) plus 1 s per 16 MB.
@@ -67,12 +73,16 @@ unsigned reader_cpu_seconds(std::uint64_t size);
 void serialize(const Node& root, const Emit& emit);
 // Parses a stream (every count and length checked against what is left): px::Error
 // naming `label` when it is malformed.
-std::shared_ptr<const Node> parse(std::string_view stream, const std::string& label);
+std::shared_ptr<const Node> parse(const std::shared_ptr<const std::string>& stream,
+                                  const std::string& label);
 
 // The snapshot stream of a file (or in-memory image), read in a child process.
 std::string snapshot_file(const std::string& path);
 std::string snapshot_image(const std::string& bytes, const std::string& label);
 // A read-only File over a stream (parse()).
-File from_snapshot(std::string_view stream, const std::string& label);
+File from_snapshot(std::shared_ptr<const std::string> stream, const std::string& label);
+inline File from_snapshot(std::string_view stream, const std::string& label) {
+  return from_snapshot(std::make_shared<const std::string>(stream), label);
+}
 
 }  // namespace plexus::saving::h5::detail
