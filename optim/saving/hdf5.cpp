@@ -3,11 +3,16 @@
 #include <fmt/format.h>
 #include <hdf5.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <limits>
+#include <mutex>
 #include <type_traits>
 
 #include "core/error.hpp"
+#include "optim/saving/detail/hdf5_snapshot.hpp"
 
 namespace plexus::saving::h5 {
 
@@ -20,6 +25,31 @@ namespace {
 constexpr hsize_t kMaxElements = hsize_t(1) << 31;
 constexpr int kMaxRank = 32;
 constexpr std::size_t kMaxStringBytes = std::size_t(1) << 28;
+// A snapshot: at most this many groups and datasets, nested at most this deep (a hard link
+// to an ancestor makes a cycle), at most this many attributes on one group.
+constexpr std::size_t kMaxObjects = std::size_t(1) << 18;
+constexpr int kMaxDepth = 32;
+constexpr hsize_t kMaxAttributes = 4096;
+
+// libhdf5 calls of this process's threads (writing files) and the fork of a reader process
+// take this lock: the child must not start while another thread holds libhdf5's own lock.
+// The child itself (single-threaded) takes no lock: it may have been forked holding it.
+bool g_in_child = false;
+std::recursive_mutex& h5_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+class Lock {
+ public:
+  Lock() {
+    if (!g_in_child) h5_mutex().lock();
+  }
+  ~Lock() {
+    if (!g_in_child) h5_mutex().unlock();
+  }
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+};
 
 // HDF5 prints its error stack to stderr by default; plexus reports errors itself.
 void quiet() {
@@ -44,6 +74,14 @@ Handle checked(hid_t id, int (*close)(hid_t), const std::string& what) {
 }
 
 std::string name_z(std::string_view s) { return std::string(s); }
+
+std::string where_of(const std::string& file, const std::string& path, std::string_view name) {
+  return fmt::format("\"{}\" {}/{}", file, path == "/" ? std::string_view() : path, name);
+}
+
+std::string child_path(const std::string& path, const std::string& name) {
+  return path == "/" ? "/" + name : path + "/" + name;
+}
 
 // Link exists and points at an object of the given type.
 bool has_object(hid_t loc, std::string_view name, H5O_type_t type) {
@@ -84,88 +122,18 @@ Extent extent_of(hid_t space, const std::string& where) {
   return e;
 }
 
-}  // namespace
-
-Handle::Handle(std::int64_t id, int (*close)(std::int64_t))
-    : id_(new std::int64_t(id), [close](std::int64_t* p) {
-        close(*p);
-        delete p;
-      }) {}
-
-// --- files ---------------------------------------------------------------------------
-
-File File::open(const std::string& path) {
-  quiet();
-  if (H5Fis_hdf5(path.c_str()) <= 0) {
-    throw Error("\"{}\" is not an HDF5 file (or cannot be read)", path);
-  }
-  File f;
-  f.handle_ = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), close_file,
-                      "open \"" + path + "\"");
-  f.root_ = Group(checked(H5Gopen2(f.handle_.id(), "/", H5P_DEFAULT), close_group,
-                          "open the root group of \"" + path + "\""),
-                  "/", path);
-  return f;
-}
-
-File File::create(const std::string& path) {
-  quiet();
-  File f;
-  f.handle_ = checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), close_file,
-                      "create \"" + path + "\"");
-  f.root_ = Group(checked(H5Gopen2(f.handle_.id(), "/", H5P_DEFAULT), close_group,
-                          "open the root group of \"" + path + "\""),
-                  "/", path);
-  return f;
-}
-
-File File::open_image(const std::string& bytes, const std::string& label) {
-  quiet();
-  if (bytes.size() < 8 || std::memcmp(bytes.data(), "\x89HDF\r\n\x1a\n", 8) != 0) {
-    throw Error("\"{}\" is not an HDF5 file", label);
-  }
-  Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), close_plist, "create a property list");
-  if (H5Pset_fapl_core(fapl.id(), 1 << 16, false) < 0 ||
-      H5Pset_file_image(fapl.id(), const_cast<char*>(bytes.data()), bytes.size()) < 0) {
-    throw Error("HDF5: cannot open \"{}\" from memory", label);
-  }
-  File f;
-  f.handle_ = checked(H5Fopen(label.c_str(), H5F_ACC_RDONLY, fapl.id()), close_file,
-                      "open \"" + label + "\" (a corrupt or truncated HDF5 file?)");
-  f.root_ = Group(checked(H5Gopen2(f.handle_.id(), "/", H5P_DEFAULT), close_group,
-                          "open the root group of \"" + label + "\""),
-                  "/", label);
-  return f;
-}
-
-void File::flush() const {
-  if (H5Fflush(handle_.id(), H5F_SCOPE_GLOBAL) < 0) throw Error("HDF5: cannot flush the file");
-}
-
-// --- groups ----------------------------------------------------------------------------
-
-std::string Group::where(std::string_view name) const {
-  return fmt::format("\"{}\" {}/{}", file_, path_ == "/" ? std::string_view() : path_, name);
-}
-
-bool Group::has_group(std::string_view name) const {
-  return has_object(handle_.id(), name, H5O_TYPE_GROUP);
-}
-bool Group::has_dataset(std::string_view name) const {
-  return has_object(handle_.id(), name, H5O_TYPE_DATASET);
-}
-
-std::vector<std::string> Group::children() const {
+// The names of a group's links, in HDF5's (alphabetical) order.
+std::vector<std::string> link_names(hid_t group, const std::string& w) {
   std::vector<std::string> out;
   H5G_info_t info;
-  if (H5Gget_info(handle_.id(), &info) < 0) throw Error("HDF5 {}: cannot list", where(""));
-  if (info.nlinks > 1000000) throw Error("HDF5 {}: too many children", where(""));
+  if (H5Gget_info(group, &info) < 0) throw Error("HDF5 {}: cannot list", w);
+  if (info.nlinks > 1000000) throw Error("HDF5 {}: too many children", w);
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t n = H5Lget_name_by_idx(handle_.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr,
-                                         0, H5P_DEFAULT);
-    if (n < 0 || n > 65536) throw Error("HDF5 {}: bad child name", where(""));
+    const ssize_t n =
+        H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n < 0 || n > 65536) throw Error("HDF5 {}: bad child name", w);
     std::string name(static_cast<std::size_t>(n) + 1, '\0');
-    H5Lget_name_by_idx(handle_.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(),
+    H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(),
                        H5P_DEFAULT);
     name.resize(static_cast<std::size_t>(n));
     out.push_back(std::move(name));
@@ -173,159 +141,11 @@ std::vector<std::string> Group::children() const {
   return out;
 }
 
-Group Group::group(std::string_view name) const {
-  if (!has_group(name)) throw Error("HDF5 {}: no such group", where(name));
-  const std::string n = name_z(name);
-  return Group(checked(H5Gopen2(handle_.id(), n.c_str(), H5P_DEFAULT), close_group,
-                       "open group " + where(name)),
-               path_ == "/" ? "/" + n : path_ + "/" + n, file_);
-}
-
-Group Group::create_group(std::string_view name) const {
-  if (has_group(name)) return group(name);
-  const std::string n = name_z(name);
-  return Group(checked(H5Gcreate2(handle_.id(), n.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                       close_group, "create group " + where(name)),
-               path_ == "/" ? "/" + n : path_ + "/" + n, file_);
-}
-
-Shape Group::dataset_shape(std::string_view name) const {
-  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
-  const std::string n = name_z(name);
-  Handle ds = checked(H5Dopen2(handle_.id(), n.c_str(), H5P_DEFAULT), close_dataset,
-                      "open dataset " + where(name));
-  Handle type = checked(H5Dget_type(ds.id()), close_type, "read the type of " + where(name));
-  const H5T_class_t cls = H5Tget_class(type.id());
-  if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
-    throw Error("HDF5 {}: expected a float array, found another type", where(name));
-  }
-  Handle space = checked(H5Dget_space(ds.id()), close_space, "read the shape of " + where(name));
-  return extent_of(space.id(), where(name)).shape;
-}
-
-Tensor Group::read_dataset(std::string_view name, const Shape* expected,
-                           std::string_view what) const {
-  if (!has_dataset(name)) {
-    throw Error("HDF5 {}: no such dataset{}", where(name),
-                what.empty() ? "" : " (for " + std::string(what) + ")");
-  }
-  const std::string n = name_z(name);
-  Handle ds = checked(H5Dopen2(handle_.id(), n.c_str(), H5P_DEFAULT), close_dataset,
-                      "open dataset " + where(name));
-  Handle type = checked(H5Dget_type(ds.id()), close_type, "read the type of " + where(name));
-  if (H5Tget_class(type.id()) != H5T_FLOAT) {
-    throw Error("HDF5 {}: expected float32 or float64 values, found another type", where(name));
-  }
-  const std::size_t size = H5Tget_size(type.id());
-  if (size != 4 && size != 8 && size != 2) {
-    throw Error("HDF5 {}: unsupported float width of {} bytes", where(name), size);
-  }
-  Handle space = checked(H5Dget_space(ds.id()), close_space, "read the shape of " + where(name));
-  const Extent e = extent_of(space.id(), where(name));
-  if (expected != nullptr && e.shape != *expected) {
-    throw Error("{}: the file holds shape {} at {}, the model expects {}",
-                what.empty() ? where(name) : std::string(what), shape_str(e.shape), where(name),
-                shape_str(*expected));
-  }
-  Tensor t;
-  resize_to(t, e.shape);
-  if (e.elements > 0 &&
-      H5Dread(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data()) < 0) {
-    throw Error("HDF5 {}: cannot read the values (a corrupt or truncated file?)", where(name));
-  }
-  return t;
-}
-
-namespace {
-// One number from a scalar (or one-element) integer or float dataset, converted by HDF5.
-template <typename T>
-T read_scalar(hid_t group, std::string_view name, const std::string& w, hid_t native) {
-  const std::string n = name_z(name);
-  Handle ds = checked(H5Dopen2(group, n.c_str(), H5P_DEFAULT), close_dataset, "open dataset " + w);
-  Handle type = checked(H5Dget_type(ds.id()), close_type, "read the type of " + w);
-  const H5T_class_t cls = H5Tget_class(type.id());
-  if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
-    throw Error("HDF5 {}: expected a number, found another type", w);
-  }
-  Handle space = checked(H5Dget_space(ds.id()), close_space, "read the shape of " + w);
-  const Extent e = extent_of(space.id(), w);
-  if (e.elements != 1) throw Error("HDF5 {}: expected one value, found {}", w, e.elements);
-  T v{};
-  if (H5Dread(ds.id(), native, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) {
-    throw Error("HDF5 {}: cannot read the value", w);
-  }
-  return v;
-}
-}  // namespace
-
-std::int64_t Group::read_int_scalar(std::string_view name) const {
-  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
-  return read_scalar<std::int64_t>(handle_.id(), name, where(name), H5T_NATIVE_INT64);
-}
-
-double Group::read_double_scalar(std::string_view name) const {
-  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
-  return read_scalar<double>(handle_.id(), name, where(name), H5T_NATIVE_DOUBLE);
-}
-
-bool Group::dataset_is_integer(std::string_view name) const {
-  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
-  const std::string n = name_z(name);
-  Handle ds = checked(H5Dopen2(handle_.id(), n.c_str(), H5P_DEFAULT), close_dataset,
-                      "open dataset " + where(name));
-  Handle type = checked(H5Dget_type(ds.id()), close_type, "read the type of " + where(name));
-  return H5Tget_class(type.id()) == H5T_INTEGER;
-}
-
-void Group::write_double_scalar(std::string_view name, double value) const {
-  Handle space = checked(H5Screate(H5S_SCALAR), close_space, "create a dataspace");
-  const std::string n = name_z(name);
-  Handle ds = checked(H5Dcreate2(handle_.id(), n.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
-                                 H5P_DEFAULT, H5P_DEFAULT),
-                      close_dataset, "create dataset " + where(name));
-  if (H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0) {
-    throw Error("HDF5 {}: cannot write the value", where(name));
-  }
-}
-
-void Group::write_dataset(std::string_view name, const Tensor& value) const {
-  std::vector<hsize_t> dims;
-  for (auto d : value.shape()) dims.push_back(static_cast<hsize_t>(d));
-  Handle space =
-      checked(dims.empty() ? H5Screate(H5S_SCALAR)
-                           : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-              close_space, "create a dataspace for " + where(name));
-  const std::string n = name_z(name);
-  Handle ds = checked(H5Dcreate2(handle_.id(), n.c_str(), H5T_IEEE_F32LE, space.id(), H5P_DEFAULT,
-                                 H5P_DEFAULT, H5P_DEFAULT),
-                      close_dataset, "create dataset " + where(name));
-  if (value.size() > 0 &&
-      H5Dwrite(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()) < 0) {
-    throw Error("HDF5 {}: cannot write the values", where(name));
-  }
-}
-
-void Group::write_int_scalar(std::string_view name, std::int64_t value) const {
-  Handle space = checked(H5Screate(H5S_SCALAR), close_space, "create a dataspace");
-  const std::string n = name_z(name);
-  Handle ds = checked(H5Dcreate2(handle_.id(), n.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT,
-                                 H5P_DEFAULT, H5P_DEFAULT),
-                      close_dataset, "create dataset " + where(name));
-  if (H5Dwrite(ds.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0) {
-    throw Error("HDF5 {}: cannot write the value", where(name));
-  }
-}
-
-bool Group::has_attribute(std::string_view name) const {
-  const std::string n = name_z(name);
-  return H5Aexists(handle_.id(), n.c_str()) > 0;
-}
-
-std::vector<std::string> Group::string_attribute(std::string_view name) const {
-  const std::string n = name_z(name);
-  if (!has_attribute(name)) throw Error("HDF5 {}: no attribute \"{}\"", where(""), n);
-  const std::string w = where("") + " attribute \"" + n + "\"";
-  Handle attr = checked(H5Aopen(handle_.id(), n.c_str(), H5P_DEFAULT), close_attr, "open " + w);
+// A string attribute: scalar or 1-D, fixed or variable length (h5py writes both). `w` names
+// it in errors.
+std::vector<std::string> read_string_attribute(hid_t loc, const std::string& n,
+                                               const std::string& w) {
+  Handle attr = checked(H5Aopen(loc, n.c_str(), H5P_DEFAULT), close_attr, "open " + w);
   Handle type = checked(H5Aget_type(attr.id()), close_type, "read the type of " + w);
   Handle space = checked(H5Aget_space(attr.id()), close_space, "read the shape of " + w);
   // h5py writes an empty list as an empty float array.
@@ -364,7 +184,490 @@ std::vector<std::string> Group::string_attribute(std::string_view name) const {
   return out;
 }
 
+std::string attribute_where(const std::string& file, const std::string& path,
+                            const std::string& n) {
+  return where_of(file, path, "") + " attribute \"" + n + "\"";
+}
+
+// One number from a scalar (or one-element) integer or float dataset, converted by HDF5;
+// an error message, or "". `extent_error`, `elements`: what extent_of gave.
+template <typename T>
+std::string read_scalar(hid_t ds, H5T_class_t cls, const std::string& extent_error,
+                        hsize_t elements, const std::string& w, hid_t native, T& v) {
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+    return fmt::format("HDF5 {}: expected a number, found another type", w);
+  }
+  if (!extent_error.empty()) return extent_error;
+  if (elements != 1) return fmt::format("HDF5 {}: expected one value, found {}", w, elements);
+  if (H5Dread(ds, native, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) {
+    return fmt::format("HDF5 {}: cannot read the value", w);
+  }
+  return {};
+}
+
+// Everything each read of a dataset would give (or the error it would throw). Values are
+// read only within `budget` bytes (as float32; null: no limit), which is decremented.
+// px::Error when the dataset cannot be opened.
+detail::Dataset describe_dataset(hid_t group, const std::string& n, const std::string& w,
+                                 std::uint64_t* budget) {
+  detail::Dataset d;
+  Handle ds = checked(H5Dopen2(group, n.c_str(), H5P_DEFAULT), close_dataset, "open dataset " + w);
+  Handle type = checked(H5Dget_type(ds.id()), close_type, "read the type of " + w);
+  const H5T_class_t cls = H5Tget_class(type.id());
+  d.cls = cls == H5T_FLOAT ? 'F' : cls == H5T_INTEGER ? 'I' : 'X';
+  // dataset_shape
+  std::string extent_error;
+  Extent e;
+  try {
+    Handle space = checked(H5Dget_space(ds.id()), close_space, "read the shape of " + w);
+    e = extent_of(space.id(), w);
+  } catch (const Error& err) {
+    extent_error = err.what();
+  }
+  if (d.cls == 'X') {
+    d.shape_error = fmt::format("HDF5 {}: expected a float array, found another type", w);
+  } else {
+    d.shape_error = extent_error;
+  }
+  if (extent_error.empty()) d.shape = e.shape;
+  // read_dataset
+  const std::size_t size = H5Tget_size(type.id());
+  if (d.cls != 'F') {
+    d.read_error =
+        fmt::format("HDF5 {}: expected float32 or float64 values, found another type", w);
+  } else if (size != 4 && size != 8 && size != 2) {
+    d.read_error = fmt::format("HDF5 {}: unsupported float width of {} bytes", w, size);
+  } else if (!extent_error.empty()) {
+    d.read_error = extent_error;
+  } else if (budget != nullptr && e.elements * 4 > *budget) {
+    d.values_error = fmt::format(
+        "HDF5 {}: {} values are more than a file of its size can hold (a corrupt or hostile "
+        "file?)",
+        w, e.elements);
+  } else {
+    if (budget != nullptr) *budget -= e.elements * 4;
+    d.values.resize(static_cast<std::size_t>(e.elements));
+    if (e.elements > 0 &&
+        H5Dread(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d.values.data()) < 0) {
+      d.values.clear();
+      d.values_error =
+          fmt::format("HDF5 {}: cannot read the values (a corrupt or truncated file?)", w);
+    }
+  }
+  d.int_error = read_scalar<std::int64_t>(ds.id(), cls, extent_error, e.elements, w,
+                                          H5T_NATIVE_INT64, d.int_value);
+  d.double_error = read_scalar<double>(ds.id(), cls, extent_error, e.elements, w, H5T_NATIVE_DOUBLE,
+                                       d.double_value);
+  return d;
+}
+
+// The reads of h5::Group, from a detail::Dataset.
+Tensor dataset_tensor(const detail::Dataset& d, const std::string& w, const Shape* expected,
+                      std::string_view what) {
+  if (!d.read_error.empty()) throw Error("{}", d.read_error);
+  if (expected != nullptr && d.shape != *expected) {
+    throw Error("{}: the file holds shape {} at {}, the model expects {}",
+                what.empty() ? w : std::string(what), shape_str(d.shape), w, shape_str(*expected));
+  }
+  if (!d.values_error.empty()) throw Error("{}", d.values_error);
+  const std::size_t count = d.raw ? d.count : d.values.size();
+  Tensor t;
+  resize_to(t, d.shape);
+  if (t.size() != count) {
+    throw Error("HDF5 {}: {} values for shape {}", w, count, shape_str(d.shape));
+  }
+  if (count > 0) {
+    std::memcpy(t.data(), d.raw ? static_cast<const void*>(d.raw) : d.values.data(),
+                count * sizeof(float));
+  }
+  return t;
+}
+
+// --- the reader process: the whole tree, read by libhdf5 -------------------------------
+
+struct TreeLimits {
+  std::uint64_t budget;  // bytes of float32 values still allowed
+  std::size_t objects = 0;
+};
+
+std::shared_ptr<detail::Node> read_tree(hid_t group, const std::string& file,
+                                        const std::string& path, int depth, TreeLimits& lim) {
+  if (depth > kMaxDepth) {
+    throw Error("HDF5 \"{}\": groups nest deeper than {} levels at {} (a link cycle?)", file,
+                kMaxDepth, path);
+  }
+  auto node = std::make_shared<detail::Node>();
+  node->kind = 'G';
+  // Attributes: every one the group has, read as string_attribute reads it.
+  H5O_info_t info;
+  if (H5Oget_info2(group, &info, H5O_INFO_NUM_ATTRS) >= 0) {
+    const hsize_t count = std::min<hsize_t>(info.num_attrs, kMaxAttributes);
+    for (hsize_t i = 0; i < count; ++i) {
+      const ssize_t len =
+          H5Aget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+      if (len <= 0 || len > 65536) continue;
+      std::string name(static_cast<std::size_t>(len) + 1, '\0');
+      if (H5Aget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(),
+                             H5P_DEFAULT) < 0) {
+        continue;
+      }
+      name.resize(static_cast<std::size_t>(len));
+      detail::Attribute a;
+      try {
+        a.values = read_string_attribute(group, name, attribute_where(file, path, name));
+      } catch (const Error& e) {
+        a.error = e.what();
+      }
+      node->attributes.emplace(std::move(name), std::move(a));
+    }
+  }
+  for (auto& name : link_names(group, where_of(file, path, ""))) {
+    if (name.empty() || node->children.count(name)) continue;
+    if (++lim.objects > kMaxObjects) {
+      throw Error("HDF5 \"{}\": more than {} groups and datasets", file, kMaxObjects);
+    }
+    const std::string w = where_of(file, path, name);
+    std::shared_ptr<detail::Node> child;
+    H5L_info_t link;
+    H5O_info_t obj;
+    // Hard links only: a soft or external link (which could name another file) is listed
+    // but neither a group nor a dataset.
+    if (name.find('/') != std::string::npos ||
+        H5Lget_info(group, name.c_str(), &link, H5P_DEFAULT) < 0 || link.type != H5L_TYPE_HARD ||
+        H5Oget_info_by_name2(group, name.c_str(), &obj, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+      child = std::make_shared<detail::Node>();
+    } else if (obj.type == H5O_TYPE_GROUP) {
+      const hid_t id = H5Gopen2(group, name.c_str(), H5P_DEFAULT);
+      if (id < 0) {
+        child = std::make_shared<detail::Node>();
+        child->kind = 'G';
+        child->error = "HDF5: cannot open group " + w;
+      } else {
+        Handle g(id, close_group);
+        child = read_tree(g.id(), file, child_path(path, name), depth + 1, lim);
+      }
+    } else if (obj.type == H5O_TYPE_DATASET) {
+      child = std::make_shared<detail::Node>();
+      child->kind = 'D';
+      try {
+        child->dataset = describe_dataset(group, name, w, &lim.budget);
+      } catch (const Error& e) {
+        child->error = e.what();
+      }
+    } else {
+      child = std::make_shared<detail::Node>();
+    }
+    node->children.emplace(name, std::move(child));
+    node->names.push_back(std::move(name));
+  }
+  return node;
+}
+
+// Opens a file (image: null) or an in-memory image with libhdf5 in this process: only the
+// reader process does this.
+Handle open_with_libhdf5(const std::string& label, const std::string* image) {
+  quiet();
+  if (image == nullptr) {
+    if (H5Fis_hdf5(label.c_str()) <= 0) {
+      throw Error("\"{}\" is not an HDF5 file (or cannot be read)", label);
+    }
+    return checked(H5Fopen(label.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), close_file,
+                   "open \"" + label + "\"");
+  }
+  const std::string& bytes = *image;
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), "\x89HDF\r\n\x1a\n", 8) != 0) {
+    throw Error("\"{}\" is not an HDF5 file", label);
+  }
+  Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), close_plist, "create a property list");
+  if (H5Pset_fapl_core(fapl.id(), 1 << 16, false) < 0 ||
+      H5Pset_file_image(fapl.id(), const_cast<char*>(bytes.data()), bytes.size()) < 0) {
+    throw Error("HDF5: cannot open \"{}\" from memory", label);
+  }
+  return checked(H5Fopen(label.c_str(), H5F_ACC_RDONLY, fapl.id()), close_file,
+                 "open \"" + label + "\" (a corrupt or truncated HDF5 file?)");
+}
+
+// The bytes of float32 values a snapshot of a file of `size` bytes may hold: float16 doubles
+// a file's values, compressed chunks grow; a declared shape beyond it is not read.
+std::uint64_t values_budget(std::uint64_t size) { return 8 * size + (std::uint64_t(64) << 20); }
+
+// The snapshot stream of a file or image, read by libhdf5 in a child process.
+std::string snapshot(const std::string& label, std::uint64_t size, const std::string* image) {
+  Lock lock;  // no thread of this process is inside libhdf5 while the child is forked
+  // Initialized here (no file is parsed), the library is ready in each child instead of
+  // being set up again by every reader process.
+  quiet();
+  const std::uint64_t budget = values_budget(size);
+  // Values, then names and error messages (each names its path): generous, but bounded.
+  const std::uint64_t max_bytes = budget + 64 * size + (std::uint64_t(256) << 20);
+  return detail::run_isolated(
+      label, static_cast<std::size_t>(max_bytes), detail::reader_cpu_seconds(size),
+      [&](const detail::Emit& emit) {
+        g_in_child = true;
+        const Handle file = open_with_libhdf5(label, image);
+        const Handle root = checked(H5Gopen2(file.id(), "/", H5P_DEFAULT), close_group,
+                                    "open the root group of \"" + label + "\"");
+        TreeLimits lim{budget};
+        const auto tree = read_tree(root.id(), label, "/", 0, lim);
+        detail::serialize(*tree, emit);
+      },
+      static_cast<std::size_t>(size + size / 8 + (1u << 16)));
+}
+
+}  // namespace
+
+Handle::Handle(std::int64_t id, int (*close)(std::int64_t))
+    : id_(new std::int64_t(id), [close](std::int64_t* p) {
+        Lock lock;
+        close(*p);
+        delete p;
+      }) {}
+
+// --- the snapshot ----------------------------------------------------------------------
+
+namespace detail {
+
+unsigned reader_cpu_seconds(std::uint64_t size) {
+  unsigned base = 10;
+  if (const char* env = std::getenv("PLEXUS_HDF5_CPU_SECONDS")) {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(env, &end, 10);
+    if (end != env && *end == '\0' && v > 0 && v < 100000) base = static_cast<unsigned>(v);
+  }
+  return base + static_cast<unsigned>(std::min<std::uint64_t>(size >> 24, 1u << 20));
+}
+
+std::string snapshot_file(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return snapshot(path, ec ? 0 : static_cast<std::uint64_t>(size), nullptr);
+}
+
+std::string snapshot_image(const std::string& bytes, const std::string& label) {
+  return snapshot(label, bytes.size(), &bytes);
+}
+
+}  // namespace detail
+
+// --- files ---------------------------------------------------------------------------
+
+File File::open(const std::string& path) {
+  return detail::from_snapshot(std::make_shared<const std::string>(detail::snapshot_file(path)),
+                               path);
+}
+
+File File::open_image(const std::string& bytes, const std::string& label) {
+  return detail::from_snapshot(
+      std::make_shared<const std::string>(detail::snapshot_image(bytes, label)), label);
+}
+
+File File::create(const std::string& path) {
+  Lock lock;
+  quiet();
+  File f;
+  f.handle_ = checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), close_file,
+                      "create \"" + path + "\"");
+  f.root_ = Group(checked(H5Gopen2(f.handle_.id(), "/", H5P_DEFAULT), close_group,
+                          "open the root group of \"" + path + "\""),
+                  "/", path);
+  return f;
+}
+
+void File::flush() const {
+  if (!handle_) return;  // opened for reading: nothing to write
+  Lock lock;
+  if (H5Fflush(handle_.id(), H5F_SCOPE_GLOBAL) < 0) throw Error("HDF5: cannot flush the file");
+}
+
+// --- groups ----------------------------------------------------------------------------
+// A group of a file opened for reading (node_) answers from its snapshot; a group of a file
+// being written (handle_) asks libhdf5.
+
+std::string Group::where(std::string_view name) const { return where_of(file_, path_, name); }
+
+const detail::Node* Group::child(std::string_view name) const {
+  const auto it = node_->children.find(name);
+  return it == node_->children.end() ? nullptr : it->second.get();
+}
+
+void Group::writable(std::string_view name) const {
+  if (node_) throw Error("HDF5 {}: the file was opened for reading", where(name));
+}
+
+bool Group::has_group(std::string_view name) const {
+  if (node_) {
+    const detail::Node* c = child(name);
+    return c && c->kind == 'G';
+  }
+  Lock lock;
+  return has_object(handle_.id(), name, H5O_TYPE_GROUP);
+}
+
+bool Group::has_dataset(std::string_view name) const {
+  if (node_) {
+    const detail::Node* c = child(name);
+    return c && c->kind == 'D';
+  }
+  Lock lock;
+  return has_object(handle_.id(), name, H5O_TYPE_DATASET);
+}
+
+std::vector<std::string> Group::children() const {
+  if (node_) return node_->names;
+  Lock lock;
+  return link_names(handle_.id(), where(""));
+}
+
+Group Group::group(std::string_view name) const {
+  if (!has_group(name)) throw Error("HDF5 {}: no such group", where(name));
+  const std::string n = name_z(name);
+  if (node_) {
+    const auto& c = node_->children.find(name)->second;
+    if (!c->error.empty()) throw Error("{}", c->error);
+    return Group(c, child_path(path_, n), file_);
+  }
+  Lock lock;
+  return Group(checked(H5Gopen2(handle_.id(), n.c_str(), H5P_DEFAULT), close_group,
+                       "open group " + where(name)),
+               child_path(path_, n), file_);
+}
+
+Group Group::create_group(std::string_view name) const {
+  writable(name);
+  Lock lock;
+  if (has_group(name)) return group(name);
+  const std::string n = name_z(name);
+  return Group(checked(H5Gcreate2(handle_.id(), n.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                       close_group, "create group " + where(name)),
+               child_path(path_, n), file_);
+}
+
+namespace {
+// What the reads of dataset `name` give: from the snapshot, or read now from a file being
+// written (without a budget: plexus wrote it).
+template <typename F>
+auto with_dataset(const detail::Node* node, hid_t group, std::string_view name,
+                  const std::string& w, F&& fn) {
+  if (node) {
+    const detail::Node& c = *node->children.find(name)->second;
+    if (!c.error.empty()) throw Error("{}", c.error);
+    return fn(c.dataset);
+  }
+  Lock lock;
+  const detail::Dataset d = describe_dataset(group, name_z(name), w, nullptr);
+  return fn(d);
+}
+}  // namespace
+
+Shape Group::dataset_shape(std::string_view name) const {
+  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
+  return with_dataset(node_.get(), handle_.id(), name, where(name), [](const detail::Dataset& d) {
+    if (!d.shape_error.empty()) throw Error("{}", d.shape_error);
+    return d.shape;
+  });
+}
+
+Tensor Group::read_dataset(std::string_view name, const Shape* expected,
+                           std::string_view what) const {
+  if (!has_dataset(name)) {
+    throw Error("HDF5 {}: no such dataset{}", where(name),
+                what.empty() ? "" : " (for " + std::string(what) + ")");
+  }
+  const std::string w = where(name);
+  return with_dataset(node_.get(), handle_.id(), name, w, [&](const detail::Dataset& d) {
+    return dataset_tensor(d, w, expected, what);
+  });
+}
+
+std::int64_t Group::read_int_scalar(std::string_view name) const {
+  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
+  return with_dataset(node_.get(), handle_.id(), name, where(name), [](const detail::Dataset& d) {
+    if (!d.int_error.empty()) throw Error("{}", d.int_error);
+    return d.int_value;
+  });
+}
+
+double Group::read_double_scalar(std::string_view name) const {
+  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
+  return with_dataset(node_.get(), handle_.id(), name, where(name), [](const detail::Dataset& d) {
+    if (!d.double_error.empty()) throw Error("{}", d.double_error);
+    return d.double_value;
+  });
+}
+
+bool Group::dataset_is_integer(std::string_view name) const {
+  if (!has_dataset(name)) throw Error("HDF5 {}: no such dataset", where(name));
+  return with_dataset(node_.get(), handle_.id(), name, where(name),
+                      [](const detail::Dataset& d) { return d.cls == 'I'; });
+}
+
+void Group::write_double_scalar(std::string_view name, double value) const {
+  writable(name);
+  Lock lock;
+  Handle space = checked(H5Screate(H5S_SCALAR), close_space, "create a dataspace");
+  const std::string n = name_z(name);
+  Handle ds = checked(H5Dcreate2(handle_.id(), n.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
+                                 H5P_DEFAULT, H5P_DEFAULT),
+                      close_dataset, "create dataset " + where(name));
+  if (H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0) {
+    throw Error("HDF5 {}: cannot write the value", where(name));
+  }
+}
+
+void Group::write_dataset(std::string_view name, const Tensor& value) const {
+  writable(name);
+  Lock lock;
+  std::vector<hsize_t> dims;
+  for (auto d : value.shape()) dims.push_back(static_cast<hsize_t>(d));
+  Handle space =
+      checked(dims.empty() ? H5Screate(H5S_SCALAR)
+                           : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+              close_space, "create a dataspace for " + where(name));
+  const std::string n = name_z(name);
+  Handle ds = checked(H5Dcreate2(handle_.id(), n.c_str(), H5T_IEEE_F32LE, space.id(), H5P_DEFAULT,
+                                 H5P_DEFAULT, H5P_DEFAULT),
+                      close_dataset, "create dataset " + where(name));
+  if (value.size() > 0 &&
+      H5Dwrite(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()) < 0) {
+    throw Error("HDF5 {}: cannot write the values", where(name));
+  }
+}
+
+void Group::write_int_scalar(std::string_view name, std::int64_t value) const {
+  writable(name);
+  Lock lock;
+  Handle space = checked(H5Screate(H5S_SCALAR), close_space, "create a dataspace");
+  const std::string n = name_z(name);
+  Handle ds = checked(H5Dcreate2(handle_.id(), n.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT,
+                                 H5P_DEFAULT, H5P_DEFAULT),
+                      close_dataset, "create dataset " + where(name));
+  if (H5Dwrite(ds.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0) {
+    throw Error("HDF5 {}: cannot write the value", where(name));
+  }
+}
+
+bool Group::has_attribute(std::string_view name) const {
+  if (node_) return node_->attributes.find(name) != node_->attributes.end();
+  Lock lock;
+  const std::string n = name_z(name);
+  return H5Aexists(handle_.id(), n.c_str()) > 0;
+}
+
+std::vector<std::string> Group::string_attribute(std::string_view name) const {
+  const std::string n = name_z(name);
+  if (!has_attribute(name)) throw Error("HDF5 {}: no attribute \"{}\"", where(""), n);
+  if (node_) {
+    const detail::Attribute& a = node_->attributes.find(name)->second;
+    if (!a.error.empty()) throw Error("{}", a.error);
+    return a.values;
+  }
+  Lock lock;
+  return read_string_attribute(handle_.id(), n, attribute_where(file_, path_, n));
+}
+
 void Group::set_string_attribute(std::string_view name, const std::string& value) const {
+  writable(name);
+  Lock lock;
   const std::string n = name_z(name);
   if (has_attribute(name)) H5Adelete(handle_.id(), n.c_str());
   Handle type = checked(H5Tcopy(H5T_C_S1), close_type, "make a string type");
@@ -380,6 +683,8 @@ void Group::set_string_attribute(std::string_view name, const std::string& value
 
 void Group::set_string_list_attribute(std::string_view name,
                                       const std::vector<std::string>& values) const {
+  writable(name);
+  Lock lock;
   const std::string n = name_z(name);
   if (has_attribute(name)) H5Adelete(handle_.id(), n.c_str());
   std::size_t width = 1;

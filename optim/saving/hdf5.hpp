@@ -1,6 +1,14 @@
 // A small, checking wrapper over the HDF5 C API for Keras weight files. Every read checks
 // the object's kind, type, rank and shape before it allocates, so a hostile file is a
 // px::Error, never a crash or an unbounded allocation in plexus.
+//
+// A file opened for reading (File::open, File::open_image) is never parsed by libhdf5 in
+// this process: a child process (fork) opens it with libhdf5, reads the whole tree (groups,
+// datasets as float32 with their type and shape, string attributes) and sends it back over
+// a pipe; the parent checks that stream and serves the read API below from it. A file
+// that makes libhdf5 crash (libhdf5 1.10 overflows buffers on corrupt global heaps) kills
+// only the child: a px::Error naming the file (optim/saving/hdf5_isolated.cpp,
+// docs/saving.md). Files plexus writes (File::create) use libhdf5 directly.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +21,12 @@
 #include "core/tensor.hpp"
 
 namespace plexus::saving::h5 {
+
+class File;
+namespace detail {
+struct Node;  // a group or dataset of a file opened for reading (hdf5_isolated.cpp)
+File from_snapshot(std::shared_ptr<const std::string> stream, const std::string& label);
+}  // namespace detail
 
 // An open HDF5 object (file, group, dataset, ...), closed with the right H5*close.
 class Handle {
@@ -31,6 +45,8 @@ class Group {
   Group() = default;
   Group(Handle handle, std::string path, std::string file)
       : handle_(std::move(handle)), path_(std::move(path)), file_(std::move(file)) {}
+  Group(std::shared_ptr<const detail::Node> node, std::string path, std::string file)
+      : node_(std::move(node)), path_(std::move(path)), file_(std::move(file)) {}
 
   const std::string& path() const { return path_; }  // "/layers/dense/vars"
   bool has_group(std::string_view name) const;
@@ -61,11 +77,15 @@ class Group {
 
  private:
   std::string where(std::string_view name) const;
-  Handle handle_;
+  const detail::Node* child(std::string_view name) const;  // a snapshot's child, or null
+  void writable(std::string_view name) const;  // px::Error for a file opened for reading
+  Handle handle_;                              // a file being written
+  std::shared_ptr<const detail::Node> node_;   // or a file opened for reading
   std::string path_, file_;
 };
 
-// An HDF5 file: open(path) to read, create(path) to write (truncating).
+// An HDF5 file: open(path) to read (in a child process, see above), create(path) to write
+// (truncating).
 class File {
  public:
   static File open(const std::string& path);
@@ -76,6 +96,8 @@ class File {
   void flush() const;
 
  private:
+  friend File detail::from_snapshot(std::shared_ptr<const std::string> stream,
+                                    const std::string& label);
   Handle handle_;
   Group root_;
 };

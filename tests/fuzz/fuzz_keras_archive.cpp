@@ -1,5 +1,6 @@
 // libFuzzer target: models::load_model on a ".keras" archive (libzip, config.json,
-// metadata.json, model.weights.h5 through HDF5's file-image driver, compile_config and
+// metadata.json, model.weights.h5 read by libhdf5's file-image driver in a reader process
+// (optim/saving/hdf5_isolated.cpp), compile_config and
 // the optimizer's variables). Archives whose config.json declares a size above 256 are
 // skipped (fuzz_util.hpp declares_large_sizes), read with the same bounded zip reader.
 #include <cstddef>
@@ -11,6 +12,11 @@
 #include "fuzz_util.hpp"
 #include "optim/saving/saving.hpp"
 #include "optim/saving/zip.hpp"
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  plexus_fuzz::limit_hdf5_reader_cpu();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto path = plexus_fuzz::scratch() / "input.keras";

@@ -23,6 +23,11 @@ const plexus::Sequential& pima() {
 }
 }  // namespace
 
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  plexus_fuzz::limit_hdf5_reader_cpu();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   const std::string_view file(reinterpret_cast<const char*>(data) + 1, size - 1);
