@@ -71,6 +71,8 @@
 #include "layers/time_distributed.hpp"
 #include "optim/callback.hpp"
 #include "optim/callbacks.hpp"
+#include "optim/data/dataset.hpp"
+#include "optim/data/utils.hpp"
 #include "optim/distribution.hpp"
 #include "optim/gradient_check.hpp"
 #include "optim/losses.hpp"
@@ -83,3 +85,4 @@
 #include "optim/saving/checkpoint.hpp"
 #include "optim/saving/saving.hpp"
 #include "optim/schedules.hpp"
+#include "optim/step_data.hpp"
