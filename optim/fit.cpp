@@ -603,9 +603,8 @@ Dataset batch_data(const Model& model, TrainState& st, const StepData& b,
 // Evaluates `steps` batches of a dataset (all of them when steps is empty). In a
 // data-parallel run, each process reads its own shard of the batches, and the logs are
 // summed over the processes.
-callbacks::Logs run_dataset_evaluation(const Model& model, TrainState& st,
-                                       const data::Dataset& ds, std::optional<int> steps,
-                                       const std::string& prefix,
+callbacks::Logs run_dataset_evaluation(const Model& model, TrainState& st, const data::Dataset& ds,
+                                       std::optional<int> steps, const std::string& prefix,
                                        const std::vector<std::shared_ptr<callbacks::Callback>>& cbs,
                                        int verbose, optim::DataParallelRun* par) {
   Trackers tr;
@@ -685,8 +684,7 @@ History Model::fit(const data::Dataset& dataset, FitOptions options) {
       throw Error("fit: steps_per_epoch must be positive, received {}", *options.steps_per_epoch);
     }
     if (options.validation_steps && *options.validation_steps <= 0) {
-      throw Error("fit: validation_steps must be positive, received {}",
-                  *options.validation_steps);
+      throw Error("fit: validation_steps must be positive, received {}", *options.validation_steps);
     }
     if (card == data::kInfinite && !options.steps_per_epoch) {
       throw Error(
@@ -698,20 +696,20 @@ History Model::fit(const data::Dataset& dataset, FitOptions options) {
       if (vd.dataset) {
         val = *vd.dataset;
       } else {
-        val = data::Dataset::from_tensor_slices(
-                  [&] {
-                    std::vector<Tensor> v;
-                    for (auto& r : vd.x.list) v.push_back(*r);
-                    return v;
-                  }(),
-                  [&] {
-                    std::vector<Tensor> v;
-                    for (auto& r : vd.y.list) v.push_back(*r);
-                    return v;
-                  }(),
-                  vd.sample_weight)
-                  .batch(static_cast<std::size_t>(options.batch_size > 0 ? options.batch_size
-                                                                          : 32));
+        val =
+            data::Dataset::from_tensor_slices(
+                [&] {
+                  std::vector<Tensor> v;
+                  for (auto& r : vd.x.list) v.push_back(*r);
+                  return v;
+                }(),
+                [&] {
+                  std::vector<Tensor> v;
+                  for (auto& r : vd.y.list) v.push_back(*r);
+                  return v;
+                }(),
+                vd.sample_weight)
+                .batch(static_cast<std::size_t>(options.batch_size > 0 ? options.batch_size : 32));
         if (!vd.x.by_name.empty() || !vd.y.by_name.empty()) {
           throw Error("fit: with a dataset, validation_data takes lists of tensors or a dataset");
         }
@@ -744,16 +742,16 @@ History Model::fit(const data::Dataset& dataset, FitOptions options) {
     setup_error = std::current_exception();
   }
   if (par) {
-    par->enter({.what = "fit(dataset)",
-                .samples = card >= 0 ? static_cast<std::size_t>(card) : 0,
-                .val_samples = val && val->cardinality() >= 0
-                                   ? static_cast<std::size_t>(val->cardinality())
-                                   : 0,
-                .batch_size = 0,
-                .epochs = options.epochs,
-                .initial_epoch = first_epoch,
-                .shuffle = options.steps_per_epoch.value_or(0)},
-               setup_error, stp);
+    par->enter(
+        {.what = "fit(dataset)",
+         .samples = card >= 0 ? static_cast<std::size_t>(card) : 0,
+         .val_samples =
+             val && val->cardinality() >= 0 ? static_cast<std::size_t>(val->cardinality()) : 0,
+         .batch_size = 0,
+         .epochs = options.epochs,
+         .initial_epoch = first_epoch,
+         .shuffle = options.steps_per_epoch.value_or(0)},
+        setup_error, stp);
   }
   TrainState& st = *stp;
   const bool persistent = options.steps_per_epoch.has_value();

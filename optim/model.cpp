@@ -194,8 +194,8 @@ std::vector<Tensor> Model::predict(const data::Dataset& dataset, PredictOptions 
     if (b.x.empty()) {
       throw Error("Model \"{}\": predict: batch {} of the dataset has no inputs", name(), s);
     }
-    PredictOptions one{.batch_size = static_cast<int>(std::max<std::size_t>(
-                           1, b.x[0].dimension() ? b.x[0].shape()[0] : 1)),
+    PredictOptions one{.batch_size = static_cast<int>(
+                           std::max<std::size_t>(1, b.x[0].dimension() ? b.x[0].shape()[0] : 1)),
                        .verbose = 0};
     std::vector<Tensor> outs = predict_refs(Data(b.x).list, one);
     if (parts.empty()) parts.resize(outs.size());
@@ -216,9 +216,10 @@ std::vector<Tensor> Model::predict(const data::Dataset& dataset, PredictOptions 
     for (auto& c : chunks) {
       if (c.dimension() != all.dimension() ||
           !std::equal(c.shape().begin() + 1, c.shape().end(), shape.begin() + 1)) {
-        throw Error("Model \"{}\": predict: the batches give outputs of different shapes ({} "
-                    "and {})",
-                    name(), shape_str(shape_of(chunks[0])), shape_str(shape_of(c)));
+        throw Error(
+            "Model \"{}\": predict: the batches give outputs of different shapes ({} "
+            "and {})",
+            name(), shape_str(shape_of(chunks[0])), shape_str(shape_of(c)));
       }
       p = std::copy_n(c.data(), c.size(), p);
     }

@@ -177,19 +177,20 @@ TEST(Dataset, ShuffleIsAPermutationReproducibleWithASeed) {
 TEST(Dataset, ParallelMapKeepsTheOrderAndUsesSeveralThreads) {
   std::mutex m;
   std::set<std::thread::id> threads;
-  auto ds = Dataset::from_tensor_slices(column(64)).map(
-      [&](StepData e) {
-        {
-          std::lock_guard<std::mutex> lock(m);
-          threads.insert(std::this_thread::get_id());
-        }
-        // Later elements finish first: the order must still be the input's.
-        const int v = static_cast<int>(e.x[0](0));
-        std::this_thread::sleep_for(std::chrono::microseconds(200 * ((64 - v) % 5)));
-        e.x[0] *= 2.0f;
-        return e;
-      },
-      4);
+  auto ds = Dataset::from_tensor_slices(column(64))
+                .map(
+                    [&](StepData e) {
+                      {
+                        std::lock_guard<std::mutex> lock(m);
+                        threads.insert(std::this_thread::get_id());
+                      }
+                      // Later elements finish first: the order must still be the input's.
+                      const int v = static_cast<int>(e.x[0](0));
+                      std::this_thread::sleep_for(std::chrono::microseconds(200 * ((64 - v) % 5)));
+                      e.x[0] *= 2.0f;
+                      return e;
+                    },
+                    4);
   std::vector<float> expect;
   for (int i = 0; i < 64; ++i) expect.push_back(2.0f * static_cast<float>(i));
   EXPECT_EQ(firsts(ds), expect);
@@ -198,12 +199,13 @@ TEST(Dataset, ParallelMapKeepsTheOrderAndUsesSeveralThreads) {
 }
 
 TEST(Dataset, AnExceptionInAWorkerReachesTheConsumerInOrder) {
-  auto ds = Dataset::from_tensor_slices(column(20)).map(
-      [](StepData e) {
-        if (e.x[0](0) == 7.0f) throw px::Error("bad element 7");
-        return e;
-      },
-      3);
+  auto ds = Dataset::from_tensor_slices(column(20))
+                .map(
+                    [](StepData e) {
+                      if (e.x[0](0) == 7.0f) throw px::Error("bad element 7");
+                      return e;
+                    },
+                    3);
   std::vector<float> seen;
   try {
     for (const StepData& e : ds.prefetch(2)) seen.push_back(e.x[0](0));
@@ -250,11 +252,10 @@ TEST(Dataset, CacheInMemoryRunsThePipelineOnce) {
   EXPECT_EQ(calls.load(), 10);
   // A partial first pass is not a cache.
   auto ds2 = Dataset::from_tensor_slices(column(10))
-                 .map(
-                     [&](StepData e) {
-                       ++calls;
-                       return e;
-                     })
+                 .map([&](StepData e) {
+                   ++calls;
+                   return e;
+                 })
                  .cache();
   calls = 0;
   EXPECT_EQ(firsts(ds2.take(3)), iota_f(0, 3));
@@ -460,8 +461,7 @@ TEST(DatasetFit, SampleWeightsFromTheDataset) {
   m.fit(Dataset::from_tensor_slices(x, y, w).batch(4), px::kw::verbose = 0);
   // Zero weights: zero loss, zero gradient, the weights unchanged.
   EXPECT_EQ(before[0], m.get_weights()[0]);
-  EXPECT_EQ(m.evaluate(Dataset::from_tensor_slices(x, y, w).batch(4), px::kw::verbose = 0)[0],
-            0.0);
+  EXPECT_EQ(m.evaluate(Dataset::from_tensor_slices(x, y, w).batch(4), px::kw::verbose = 0)[0], 0.0);
 }
 
 TEST(DatasetFit, UnbuiltSequentialBuildsFromTheFirstBatch) {

@@ -61,11 +61,11 @@ std::vector<std::pair<std::vector<float>, float>> keras_windows(const Case& c) {
 
 TEST(Timeseries, WindowsEqualKerasDefinitionOnATableOfCases) {
   const std::vector<Case> cases = {
-      {10, true, 3, 1, 1, {}, {}, {}},   {10, true, 3, 2, 1, {}, {}, {}},
-      {10, false, 4, 1, 2, {}, {}, {}},  {99, false, 10, 3, 2, {}, {}, {}},  // docstring example 1
-      {20, true, 5, 3, 2, 2, 17, {}},    {20, true, 2, 1, 1, 5, {}, {}},
-      {20, true, 3, 1, 1, {}, 12, {}},   {20, true, 4, 2, 3, 1, 19, {}},
-      {20, true, 3, 1, 1, {}, {}, 6},    {12, true, 12, 1, 1, {}, {}, {}},
+      {10, true, 3, 1, 1, {}, {}, {}},  {10, true, 3, 2, 1, {}, {}, {}},
+      {10, false, 4, 1, 2, {}, {}, {}}, {99, false, 10, 3, 2, {}, {}, {}},  // docstring example 1
+      {20, true, 5, 3, 2, 2, 17, {}},   {20, true, 2, 1, 1, 5, {}, {}},
+      {20, true, 3, 1, 1, {}, 12, {}},  {20, true, 4, 2, 3, 1, 19, {}},
+      {20, true, 3, 1, 1, {}, {}, 6},   {12, true, 12, 1, 1, {}, {}, {}},
       {12, true, 13, 1, 1, {}, {}, {}},  // longer than the data: no window
       {30, true, 7, 5, 4, 0, {}, {}},
   };
@@ -315,9 +315,9 @@ fs::path class_folder(const std::string& name, const std::vector<std::string>& c
 TEST(ImageDataset, LabelsFromSortedSubfoldersInAllLabelModes) {
   auto dir = class_folder("labels", {"dogs", "cats"}, {3, 5});
   std::ofstream(dir / "cats" / "notes.txt") << "not an image";  // not an allowed format
-  auto ds = px::utils::image_dataset_from_directory(
-      dir, px::kw::image_size = {6, 8}, px::kw::batch_size = 3, px::kw::shuffle = false,
-      px::kw::verbose = false);
+  auto ds = px::utils::image_dataset_from_directory(dir, px::kw::image_size = {6, 8},
+                                                    px::kw::batch_size = 3, px::kw::shuffle = false,
+                                                    px::kw::verbose = false);
   EXPECT_EQ(ds.class_names(), (std::vector<std::string>{"cats", "dogs"}));
   EXPECT_EQ(ds.cardinality(), 3);
   std::vector<float> labels;
@@ -341,9 +341,8 @@ TEST(ImageDataset, LabelsFromSortedSubfoldersInAllLabelModes) {
       px::kw::color_mode = "grayscale", px::kw::batch_size = 8);
   EXPECT_EQ(px::shape_of(bin.begin()->y[0]), (px::Shape{8, 1}));
   EXPECT_EQ(px::shape_of(bin.begin()->x[0]), (px::Shape{8, 3, 4, 1}));
-  auto none = px::utils::image_dataset_from_directory(dir, px::kw::label_mode = "",
-                                                      px::kw::verbose = false,
-                                                      px::kw::image_size = {6, 8});
+  auto none = px::utils::image_dataset_from_directory(
+      dir, px::kw::label_mode = "", px::kw::verbose = false, px::kw::image_size = {6, 8});
   EXPECT_TRUE(none.begin()->y.empty());
   // class_names picks and orders the classes.
   auto picked = px::utils::image_dataset_from_directory(
@@ -364,10 +363,9 @@ TEST(ImageDataset, ValidationSplitSubsetsAndShuffleAsKeras) {
   all.insert(val.file_paths().begin(), val.file_paths().end());
   EXPECT_EQ(all.size(), 10u);
   // The order is NumPy's RandomState(1337).shuffle of the sorted files: [6 3 0 4 5 2 1 9 8 7].
-  const std::vector<std::string> sorted = {"a/img_000.jpg", "a/img_001.jpg", "a/img_002.jpg",
-                                           "a/img_003.jpg", "b/img_000.jpg", "b/img_001.jpg",
-                                           "b/img_002.jpg", "c/img_000.jpg", "c/img_001.jpg",
-                                           "c/img_002.jpg"};
+  const std::vector<std::string> sorted = {
+      "a/img_000.jpg", "a/img_001.jpg", "a/img_002.jpg", "a/img_003.jpg", "b/img_000.jpg",
+      "b/img_001.jpg", "b/img_002.jpg", "c/img_000.jpg", "c/img_001.jpg", "c/img_002.jpg"};
   const std::vector<int> perm = {6, 3, 0, 4, 5, 2, 1, 9, 8, 7};
   for (std::size_t i = 0; i < 7; ++i) {
     EXPECT_EQ(train.file_paths()[i], (dir / sorted[perm[i]]).string());
@@ -467,9 +465,9 @@ TEST(TextDataset, ReadsTxtFilesWithLabelsFromSubfolders) {
   for (int i = 0; i < 3; ++i) std::ofstream(dir / "neg" / fmt::format("{}.txt", i)) << "bad " << i;
   for (int i = 0; i < 2; ++i) std::ofstream(dir / "pos" / fmt::format("{}.txt", i)) << "good " << i;
   std::ofstream(dir / "pos" / "skip.md") << "ignored";
-  auto ds = px::utils::text_dataset_from_directory(dir, px::kw::batch_size = 2,
-                                                   px::kw::shuffle = false, px::kw::verbose = false,
-                                                   px::kw::max_length = 4);
+  auto ds =
+      px::utils::text_dataset_from_directory(dir, px::kw::batch_size = 2, px::kw::shuffle = false,
+                                             px::kw::verbose = false, px::kw::max_length = 4);
   EXPECT_EQ(ds.class_names(), (std::vector<std::string>{"neg", "pos"}));
   EXPECT_EQ(ds.cardinality(), 3);
   auto batches = ds.batches();

@@ -1,6 +1,8 @@
 // px::data::Dataset: the pipeline nodes (sources, transformations) and their passes.
 #include "optim/data/dataset.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -14,7 +16,6 @@
 #include <numeric>
 #include <random>
 #include <thread>
-#include <unistd.h>
 
 #include "core/error.hpp"
 #include "core/random.hpp"
@@ -378,8 +379,8 @@ struct BatchNode : Unary {
           throw Error(
               "Dataset.batch: element {} of the batch has {} input(s), {} target(s){}, but "
               "element 0 has {} input(s), {} target(s){}",
-              i, e.x.size(), e.y.size(), e.sample_weight ? " and sample weights" : "",
-              f.x.size(), f.y.size(), f.sample_weight ? " and sample weights" : "");
+              i, e.x.size(), e.y.size(), e.sample_weight ? " and sample weights" : "", f.x.size(),
+              f.y.size(), f.sample_weight ? " and sample weights" : "");
         }
       }
       auto stack_field = [&](auto get, std::size_t count, std::vector<Tensor>& to,
@@ -430,9 +431,10 @@ struct UnbatchNode : Unary {
         rows = first->shape()[0];
         auto check = [&](const Tensor& t) {
           if (t.dimension() == 0 || t.shape()[0] != rows) {
-            throw Error("Dataset.unbatch: the tensors of an element have different batch sizes "
-                        "({} and {})",
-                        rows, shape_str(shape_of(t)));
+            throw Error(
+                "Dataset.unbatch: the tensors of an element have different batch sizes "
+                "({} and {})",
+                rows, shape_str(shape_of(t)));
           }
         };
         for (auto& t : cur.x) check(t);
@@ -661,16 +663,14 @@ struct CacheNode : Unary {
       it->path = filename;
       it->f.open(filename, std::ios::binary);
       char magic[sizeof kCacheMagic - 1];
-      if (!it->f.read(magic, sizeof magic) ||
-          std::memcmp(magic, kCacheMagic, sizeof magic) != 0) {
+      if (!it->f.read(magic, sizeof magic) || std::memcmp(magic, kCacheMagic, sizeof magic) != 0) {
         throw Error("Dataset.cache: \"{}\" is not a plexus dataset cache", filename);
       }
       return it;
     }
     auto it = std::make_unique<RecordFile>();
     it->path = filename;
-    it->tmp = fmt::format("{}.tmp-{}-{}", filename, ::getpid(),
-                          static_cast<const void*>(it.get()));
+    it->tmp = fmt::format("{}.tmp-{}-{}", filename, ::getpid(), static_cast<const void*>(it.get()));
     it->up = in->iterate();
     it->f.open(it->tmp, std::ios::binary | std::ios::trunc);
     if (!it->f) throw Error("Dataset.cache: cannot create \"{}\"", it->tmp);
@@ -796,7 +796,8 @@ struct ZipNode : Node {
           for (auto& t : part.x) out.x.push_back(std::move(t));
         }
         for (auto& t : part.y) out.y.push_back(std::move(t));
-        if (!out.sample_weight && part.sample_weight) out.sample_weight = std::move(part.sample_weight);
+        if (!out.sample_weight && part.sample_weight)
+          out.sample_weight = std::move(part.sample_weight);
       }
       return true;
     }
@@ -1011,9 +1012,7 @@ Dataset Dataset::zip(const Dataset& inputs, const Dataset& targets) {
 
 std::int64_t Dataset::cardinality() const { return node_->cardinality(); }
 
-Dataset::iterator::iterator(std::shared_ptr<detail::Iterator> it) : it_(std::move(it)) {
-  ++*this;
-}
+Dataset::iterator::iterator(std::shared_ptr<detail::Iterator> it) : it_(std::move(it)) { ++*this; }
 
 Dataset::iterator& Dataset::iterator::operator++() {
   if (it_ && !it_->next(current_)) it_.reset();
@@ -1044,9 +1043,10 @@ std::pair<data::Dataset, data::Dataset> split_dataset(const data::Dataset& datas
     if (!s) return;
     const double v = *s;
     if (v <= 0 || (v >= 1 && v != std::floor(v))) {
-      throw Error("split_dataset: {} must be a fraction in (0, 1) or a whole count >= 1, "
-                  "received {}",
-                  name, v);
+      throw Error(
+          "split_dataset: {} must be a fraction in (0, 1) or a whole count >= 1, "
+          "received {}",
+          name, v);
     }
     if (v >= 1 && v > static_cast<double>(total)) {
       throw Error("split_dataset: {}={} is larger than the dataset ({} samples)", name, v, total);
@@ -1086,8 +1086,8 @@ std::pair<data::Dataset, data::Dataset> split_dataset(const data::Dataset& datas
     std::shuffle(all.begin(), all.end(), rng);
   }
   auto part = [&](std::size_t begin, std::size_t n) {
-    auto items = std::make_shared<std::vector<StepData>>(all.begin() + begin,
-                                                         all.begin() + begin + n);
+    auto items =
+        std::make_shared<std::vector<StepData>>(all.begin() + begin, all.begin() + begin + n);
     data::detail::IndexedSource s;
     s.count = n;
     s.get = [items](std::size_t i) { return (*items)[i]; };

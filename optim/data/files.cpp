@@ -1,5 +1,7 @@
 // Keras's dataset_utils (index_directory, check_validation_split_arg,
 // get_training_or_validation_split) and text_dataset_from_directory.
+#include "optim/data/detail/files.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -10,7 +12,6 @@
 
 #include "core/error.hpp"
 #include "core/random.hpp"
-#include "optim/data/detail/files.hpp"
 #include "optim/data/detail/node.hpp"
 
 namespace plexus::utils::detail {
@@ -73,8 +74,8 @@ std::string lower(std::string s) {
 void valid_files(const fs::path& dir, const fs::path& base, bool follow_links,
                  const std::vector<std::string>& formats, std::vector<std::string>& out) {
   std::vector<std::pair<std::string, std::string>> found;  // (folder, name)
-  auto opts = follow_links ? fs::directory_options::follow_directory_symlink
-                           : fs::directory_options::none;
+  auto opts =
+      follow_links ? fs::directory_options::follow_directory_symlink : fs::directory_options::none;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(dir, opts, ec), end; !ec && it != end;
        it.increment(ec)) {
@@ -82,7 +83,8 @@ void valid_files(const fs::path& dir, const fs::path& base, bool follow_links,
     const std::string name = it->path().filename().string();
     const std::string l = lower(name);
     bool ok = false;
-    for (auto& f : formats) ok |= l.size() >= f.size() && l.compare(l.size() - f.size(), f.size(), f) == 0;
+    for (auto& f : formats)
+      ok |= l.size() >= f.size() && l.compare(l.size() - f.size(), f.size(), f) == 0;
     if (ok) found.emplace_back(it->path().parent_path().string(), name);
   }
   if (ec) throw Error("Cannot list directory \"{}\": {}", dir.string(), ec.message());
@@ -135,8 +137,9 @@ Indexed index_directory(const fs::path& directory, const data::Labels& labels,
     throw Error("{}: If `subset` is set, `validation_split` must be set, and inversely.", fn);
   }
   if (!subset.empty() && subset != "training" && subset != "validation" && subset != "both") {
-    throw Error("{}: `subset` must be either \"training\", \"validation\" or \"both\", received: {}",
-                fn, subset);
+    throw Error(
+        "{}: `subset` must be either \"training\", \"validation\" or \"both\", received: {}", fn,
+        subset);
   }
   if (vs != 0 && shuffle && !seed) {
     throw Error(
@@ -175,13 +178,15 @@ Indexed index_directory(const fs::path& directory, const data::Labels& labels,
   } else {
     if (class_names) {
       if (!labels.list) {
-        throw Error("{}: When `labels=None` (no labels), argument `class_names` cannot be "
-                    "specified.",
-                    fn);
+        throw Error(
+            "{}: When `labels=None` (no labels), argument `class_names` cannot be "
+            "specified.",
+            fn);
       }
-      throw Error("{}: When argument `labels` is specified, argument `class_names` cannot be "
-                  "specified (the `class_names` will be the sorted list of labels).",
-                  fn);
+      throw Error(
+          "{}: When argument `labels` is specified, argument `class_names` cannot be "
+          "specified (the `class_names` will be the sorted list of labels).",
+          fn);
     }
     subdirs = {""};
   }
@@ -241,8 +246,7 @@ Indexed index_directory(const fs::path& directory, const data::Labels& labels,
   if (label_mode == "categorical" || label_mode == "binary" || label_mode == "int") {
     // Explicit labels index the classes by value (Keras's one_hot of the label).
     for (int l : labs) {
-      if (label_mode != "int" && static_cast<std::size_t>(l) >= r.class_names.size() &&
-          inferred) {
+      if (label_mode != "int" && static_cast<std::size_t>(l) >= r.class_names.size() && inferred) {
         throw Error("{}: label {} out of range", fn, l);
       }
     }
@@ -384,10 +388,10 @@ namespace {
 const std::vector<std::string> kTextFormats{".txt"};
 
 TextDatasets text_impl(const std::filesystem::path& directory, TextDatasetOptions o) {
-  auto idx = detail::index_directory(directory, o.labels, o.label_mode, o.class_names, o.shuffle,
-                                     o.seed, o.validation_split, o.subset, o.follow_links,
-                                     kTextFormats, "text_dataset_from_directory", "text files",
-                                     o.verbose, o.batch_size);
+  auto idx =
+      detail::index_directory(directory, o.labels, o.label_mode, o.class_names, o.shuffle, o.seed,
+                              o.validation_split, o.subset, o.follow_links, kTextFormats,
+                              "text_dataset_from_directory", "text files", o.verbose, o.batch_size);
   const std::size_t k = idx.class_names.size();
   // The files were shuffled once by index_directory; the batches are shuffled per pass.
   TextDataset train(idx.paths, idx.labels, k, idx.class_names, o);

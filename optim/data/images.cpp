@@ -140,8 +140,8 @@ bool encode_jpeg_raw(const Image& img, int quality, unsigned char** buffer, unsi
   jpeg_set_quality(&cinfo, quality, TRUE);
   jpeg_start_compress(&cinfo, TRUE);
   while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(img.pixels.data() +
-                                        cinfo.next_scanline * img.width * img.channels);
+    JSAMPROW row =
+        const_cast<JSAMPROW>(img.pixels.data() + cinfo.next_scanline * img.width * img.channels);
     jpeg_write_scanlines(&cinfo, &row, 1);
   }
   jpeg_finish_compress(&cinfo);
@@ -269,9 +269,10 @@ int channels_of(const std::string& color_mode, const char* fn) {
   if (color_mode == "rgb") return 3;
   if (color_mode == "rgba") return 4;
   if (color_mode == "grayscale") return 1;
-  throw Error("{}: `color_mode` must be one of {{\"rgb\", \"rgba\", \"grayscale\"}}. Received: "
-              "color_mode={}",
-              fn, color_mode);
+  throw Error(
+      "{}: `color_mode` must be one of {{\"rgb\", \"rgba\", \"grayscale\"}}. Received: "
+      "color_mode={}",
+      fn, color_mode);
 }
 
 Image decode_as(const std::uint8_t* bytes, std::size_t size, int channels,
@@ -292,9 +293,10 @@ Image decode_as(const std::uint8_t* bytes, std::size_t size, int channels,
     return channels ? convert_channels(std::move(out), static_cast<std::size_t>(channels)) : out;
   }
   if (size >= 2 && bytes[0] == 'B' && bytes[1] == 'M') {
-    throw Error("Cannot decode image \"{}\": BMP files are not supported by plexus (no Debian "
-                "decoder library); convert them to PNG",
-                what);
+    throw Error(
+        "Cannot decode image \"{}\": BMP files are not supported by plexus (no Debian "
+        "decoder library); convert them to PNG",
+        what);
   }
   throw Error("Cannot decode image \"{}\": not a JPEG, PNG or GIF file ({} bytes{})", what, size,
               size == 0 ? ", empty" : "");
@@ -315,9 +317,10 @@ Tensor img_to_array(const Image& image) {
 Image array_to_img(const Tensor& array, bool scale) {
   if (array.dimension() != 3 ||
       (array.shape()[2] != 1 && array.shape()[2] != 3 && array.shape()[2] != 4)) {
-    throw Error("array_to_img: expected an array of shape (height, width, channels) with 1, 3 "
-                "or 4 channels, received {}",
-                shape_str(shape_of(array)));
+    throw Error(
+        "array_to_img: expected an array of shape (height, width, channels) with 1, 3 "
+        "or 4 channels, received {}",
+        shape_str(shape_of(array)));
   }
   float lo = 0, hi = 255;
   if (scale && array.size() > 0) {
@@ -345,14 +348,15 @@ Image array_to_img(const Tensor& array, bool scale) {
 
 void save_img(const std::filesystem::path& path, const Image& image, int quality) {
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (ext == ".png") {
     png_image png;
     std::memset(&png, 0, sizeof png);
     png.version = PNG_IMAGE_VERSION;
     png.width = static_cast<png_uint_32>(image.width);
     png.height = static_cast<png_uint_32>(image.height);
-    png.format = image.channels == 1 ? PNG_FORMAT_GRAY
+    png.format = image.channels == 1   ? PNG_FORMAT_GRAY
                  : image.channels == 3 ? PNG_FORMAT_RGB
                                        : PNG_FORMAT_RGBA;
     if (!png_image_write_to_file(&png, path.c_str(), 0, image.pixels.data(), 0, nullptr)) {
@@ -522,18 +526,18 @@ data::DirectoryDataset image_dataset_from_directory(const std::filesystem::path&
                 fn, o.data_format);
   }
   if (o.crop_to_aspect_ratio && o.pad_to_aspect_ratio) {
-    throw Error("{}: Only one of `crop_to_aspect_ratio`, `pad_to_aspect_ratio` can be set to "
-                "`True`.",
-                fn);
+    throw Error(
+        "{}: Only one of `crop_to_aspect_ratio`, `pad_to_aspect_ratio` can be set to "
+        "`True`.",
+        fn);
   }
   if (o.image_size[0] == 0 || o.image_size[1] == 0) {
     throw Error("{}: image_size must be positive, received ({}, {})", fn, o.image_size[0],
                 o.image_size[1]);
   }
-  detail::Indexed idx = detail::index_directory(directory, o.labels, o.label_mode, o.class_names,
-                                                o.shuffle, o.seed, o.validation_split, o.subset,
-                                                o.follow_links, kImageFormats, fn, "images",
-                                                o.verbose, o.batch_size);
+  detail::Indexed idx = detail::index_directory(
+      directory, o.labels, o.label_mode, o.class_names, o.shuffle, o.seed, o.validation_split,
+      o.subset, o.follow_links, kImageFormats, fn, "images", o.verbose, o.batch_size);
   const std::size_t num_classes = idx.class_names.size();
   const auto [H, W] = o.image_size;
   auto make = [&, H = H, W = W](std::vector<std::string> paths, std::vector<int> labels) {

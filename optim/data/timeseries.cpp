@@ -13,8 +13,7 @@
 namespace plexus::utils {
 
 data::Dataset timeseries_dataset_from_array(const Tensor& data, std::optional<Tensor> targets,
-                                            std::ptrdiff_t sequence_length,
-                                            TimeseriesOptions o) {
+                                            std::ptrdiff_t sequence_length, TimeseriesOptions o) {
   const char* fn = "timeseries_dataset_from_array";
   if (data.dimension() == 0) throw Error("{}: data is a scalar; axis 0 must be time", fn);
   const auto len = static_cast<std::ptrdiff_t>(data.shape()[0]);
@@ -99,8 +98,8 @@ data::Dataset timeseries_dataset_from_array(const Tensor& data, std::optional<Te
 
   // Element i: the window at start + positions[i], and its target.
   auto d = std::make_shared<const Tensor>(data);
-  std::shared_ptr<const Tensor> t = targets ? std::make_shared<const Tensor>(std::move(*targets))
-                                            : nullptr;
+  std::shared_ptr<const Tensor> t =
+      targets ? std::make_shared<const Tensor>(std::move(*targets)) : nullptr;
   const std::size_t row = data.size() / data.shape()[0];
   std::vector<std::size_t> window_shape{static_cast<std::size_t>(sequence_length)};
   window_shape.insert(window_shape.end(), data.shape().begin() + 1, data.shape().end());

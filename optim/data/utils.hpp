@@ -136,8 +136,7 @@ struct LoadImgOptions {
 // Keras's load_img: JPEG, PNG, GIF (first frame) or BMP. A missing, unreadable, corrupt or
 // truncated file is a px::Error naming it.
 Image load_img(const std::filesystem::path& path, LoadImgOptions options = {});
-PLEXUS_KEYWORD_FACTORY(Image, load_img, LoadImgOptions, (const std::filesystem::path& path),
-                       (path))
+PLEXUS_KEYWORD_FACTORY(Image, load_img, LoadImgOptions, (const std::filesystem::path& path), (path))
 // Decodes an image held in memory (`what` names it in errors).
 Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& what);
 // (height, width, channels) floats 0..255.
@@ -235,12 +234,11 @@ class TextDataset {
 TextDataset text_dataset_from_directory(const std::filesystem::path& directory,
                                         TextDatasetOptions options = {});
 using TextDatasets = std::pair<TextDataset, TextDataset>;
-TextDatasets text_dataset_from_directory_both(
-    const std::filesystem::path& directory, TextDatasetOptions options = {});
+TextDatasets text_dataset_from_directory_both(const std::filesystem::path& directory,
+                                              TextDatasetOptions options = {});
 PLEXUS_KEYWORD_FACTORY(TextDataset, text_dataset_from_directory, TextDatasetOptions,
                        (const std::filesystem::path& directory), (directory))
-PLEXUS_KEYWORD_FACTORY(TextDatasets,
-                       text_dataset_from_directory_both, TextDatasetOptions,
+PLEXUS_KEYWORD_FACTORY(TextDatasets, text_dataset_from_directory_both, TextDatasetOptions,
                        (const std::filesystem::path& directory), (directory))
 
 // --- sequences ----------------------------------------------------------------------------

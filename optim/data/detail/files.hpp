@@ -21,8 +21,9 @@ struct Indexed {
 // from the sorted subfolders (or given), shuffled with NumPy's RandomState(seed), split
 // by validation_split and subset; Keras's checks and messages, naming `fn`.
 Indexed index_directory(const std::filesystem::path& directory, const data::Labels& labels,
-                        std::string& label_mode, const std::optional<std::vector<std::string>>& class_names,
-                        bool shuffle, std::optional<std::uint64_t>& seed,
+                        std::string& label_mode,
+                        const std::optional<std::vector<std::string>>& class_names, bool shuffle,
+                        std::optional<std::uint64_t>& seed,
                         const std::optional<double>& validation_split, const std::string& subset,
                         bool follow_links, const std::vector<std::string>& formats, const char* fn,
                         const char* what, bool verbose, const std::optional<int>& batch_size);
