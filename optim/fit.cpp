@@ -797,7 +797,6 @@ History Model::fit(const data::Dataset& dataset, FitOptions options) {
         }
         if (d) tr.update(st, *d);
         d.reset();
-        if (have) ++*it;
         if (par) {
           auto logs = tr.logs(st, "", &*par);
           if (batch_callbacks) {
@@ -812,6 +811,9 @@ History Model::fit(const data::Dataset& dataset, FitOptions options) {
           }
           bar.update(s + 1, logs, false);
         }
+        // The next batch is read after the batch's callbacks: the time between a batch's
+        // on_train_batch_end and the next on_train_batch_begin is the wait on the data.
+        if (have) ++*it;
       }
       if (s == 0 && !ran_out) throw Error("fit: the dataset gave no batch in epoch {}", epoch + 1);
       if (steps == 0) steps = s;  // learnt from the first pass (Keras's "Unknown" epoch)
