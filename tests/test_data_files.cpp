@@ -494,3 +494,17 @@ TEST(TextDataset, ReadsTxtFilesWithLabelsFromSubfolders) {
             }).find("No text files found in directory"),
             std::string::npos);
 }
+
+TEST(Images, GifFirstFrameEqualsThePaletteImageSavedAsPng) {
+  // tests/fuzz/corpus/image: the same palette image written by PIL as GIF and as PNG.
+  const fs::path dir = fs::path(__FILE__).parent_path() / "fuzz" / "corpus" / "image";
+  auto gif = px::utils::load_img(dir / "palette.gif");
+  auto png = px::utils::load_img(dir / "palette.png");
+  EXPECT_EQ(gif.height, 4u);
+  EXPECT_EQ(gif.width, 5u);
+  EXPECT_EQ(gif.pixels, png.pixels);
+  // JPEG, progressive JPEG, grayscale PNG: decoded by the libraries.
+  EXPECT_EQ(px::utils::load_img(dir / "progressive.jpg").height, 16u);
+  EXPECT_EQ(px::utils::load_img(dir / "gray.png", px::kw::color_mode = "grayscale").pixels.size(),
+            20u);
+}

@@ -48,6 +48,10 @@ namespace plexus::utils {
 
 namespace {
 
+// PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS, an error above twice it): a
+// header declaring more pixels is refused before anything is allocated.
+constexpr std::uint64_t kMaxPixels = 2ull * 89478485ull;
+
 std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) throw Error("Cannot open image file \"{}\"", path.string());
@@ -99,6 +103,13 @@ bool decode_jpeg_raw(const std::uint8_t* bytes, std::size_t size, int channels, 
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, bytes, static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
+  if (static_cast<std::uint64_t>(cinfo.image_width) * cinfo.image_height > kMaxPixels) {
+    std::snprintf(message, JMSG_LENGTH_MAX, "%u x %u pixels is more than the limit of %llu",
+                  cinfo.image_width, cinfo.image_height,
+                  static_cast<unsigned long long>(kMaxPixels));
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
   if (channels == 1) {
     cinfo.out_color_space = JCS_GRAYSCALE;
   } else if (channels == 3 || channels == 4 || cinfo.jpeg_color_space != JCS_GRAYSCALE) {
@@ -158,6 +169,11 @@ Image decode_png(const std::uint8_t* bytes, std::size_t size, int channels,
   if (!png_image_begin_read_from_memory(&image, bytes, size)) {
     throw Error("Cannot decode PNG image \"{}\": {}", what, image.message);
   }
+  if (static_cast<std::uint64_t>(image.width) * image.height > kMaxPixels) {
+    png_image_free(&image);
+    throw Error("Cannot decode PNG image \"{}\": {} x {} pixels is more than the limit of {}", what,
+                image.width, image.height, kMaxPixels);
+  }
   int c = channels;
   if (c == 0) {
     const bool color = image.format & PNG_FORMAT_FLAG_COLOR;
@@ -203,6 +219,12 @@ Image decode_gif(const std::uint8_t* bytes, std::size_t size, const std::string&
       DGifCloseFile(g, &e);
     }
   } closer{gif};
+  if (static_cast<std::uint64_t>(std::max(gif->SWidth, 0)) *
+          static_cast<std::uint64_t>(std::max(gif->SHeight, 0)) >
+      kMaxPixels) {
+    throw Error("Cannot decode GIF image \"{}\": {} x {} pixels is more than the limit of {}", what,
+                gif->SWidth, gif->SHeight, kMaxPixels);
+  }
   if (DGifSlurp(gif) != GIF_OK || gif->ImageCount < 1) {
     throw Error("Cannot decode GIF image \"{}\": {}", what, GifErrorString(gif->Error));
   }
