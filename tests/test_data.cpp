@@ -472,3 +472,30 @@ TEST(DatasetFit, UnbuiltSequentialBuildsFromTheFirstBatch) {
   EXPECT_EQ(h.history["loss"].size(), 1u);
   EXPECT_EQ(m.count_params(), 3u);
 }
+
+TEST(Dataset, AShardMakesOnlyItsOwnElements) {
+  // shard(3, 1) of batches of 4 over a map: the map runs on batch 1's and 4's rows only
+  // (the request goes up through prefetch, batch and map to the source), and after a
+  // shuffle (which must see everything) the map still runs on the shard's elements only.
+  std::atomic<int> calls{0};
+  auto count = [&](StepData e) {
+    ++calls;
+    return e;
+  };
+  auto ds = Dataset::from_tensor_slices(column(20)).map(count, 2).batch(4).prefetch(2);
+  std::vector<float> got;
+  for (const StepData& b : ds.shard(3, 1)) {
+    for (std::size_t r = 0; r < b.x[0].shape()[0]; ++r) got.push_back(b.x[0](r, 0));
+  }
+  EXPECT_EQ(got, (std::vector<float>{4, 5, 6, 7, 16, 17, 18, 19}));
+  EXPECT_EQ(calls.load(), 8);
+  calls = 0;
+  auto shuffled = Dataset::from_tensor_slices(column(20)).shuffle(20, 3).map(count).batch(5);
+  int rows = 0;
+  for (const StepData& b : shuffled.shard(2, 0)) rows += static_cast<int>(b.x[0].shape()[0]);
+  EXPECT_EQ(rows, 10);
+  EXPECT_EQ(calls.load(), 10);
+  // A shard of a shard.
+  EXPECT_EQ(firsts(Dataset::from_tensor_slices(column(12)).shard(2, 1).shard(3, 2)),
+            (std::vector<float>{5, 11}));
+}

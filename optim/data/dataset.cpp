@@ -64,9 +64,34 @@ Tensor stack(const std::vector<const Tensor*>& parts, const std::string& what) {
   return out;
 }
 
+namespace {
+// Drops the positions a selection does not want (nodes that cannot skip them earlier).
+struct Selected : Iterator {
+  std::unique_ptr<Iterator> up;
+  Selection sel;
+  std::size_t pos = 0;
+  bool next(StepData& out) override {
+    for (;;) {
+      if (!up->next(out)) return false;
+      if (sel.keeps(pos++)) return true;
+    }
+  }
+};
+}  // namespace
+
+std::unique_ptr<Iterator> Node::iterate(const Selection* selection) const {
+  if (!selection || selects()) return make(selection);
+  auto it = std::make_unique<Selected>();
+  it->up = make(nullptr);
+  it->sel = *selection;
+  return it;
+}
+
 }  // namespace detail
 
 namespace {
+
+using detail::Selection;
 
 // --- ordered workers -----------------------------------------------------------------------
 // Tasks run on `workers` threads; results are taken in submission order.
@@ -165,8 +190,10 @@ struct SlicesNode : Node {
   struct It : Iterator {
     const SlicesNode& node;
     std::size_t i = 0;
+    std::optional<Selection> sel;
     It(const SlicesNode& nd) : node(nd) {}
     bool next(StepData& out) override {
+      while (sel && i < node.n && !sel->keeps(i)) ++i;
       if (i >= node.n) return false;
       out.x.resize(node.x.size());
       for (std::size_t k = 0; k < node.x.size(); ++k) out.x[k] = detail::row(node.x[k], i);
@@ -181,12 +208,17 @@ struct SlicesNode : Node {
       return true;
     }
   };
-  std::unique_ptr<Iterator> iterate() const override { return std::make_unique<It>(*this); }
+  std::unique_ptr<Iterator> make(const Selection* sel) const override {
+    auto it = std::make_unique<It>(*this);
+    if (sel) it->sel = *sel;
+    return it;
+  }
+  bool selects() const override { return true; }
   std::int64_t cardinality() const override { return static_cast<std::int64_t>(n); }
 };
 
 struct GeneratorNode : Node {
-  std::function<Dataset::Generator()> make;
+  std::function<Dataset::Generator()> factory;
   struct It : Iterator {
     Dataset::Generator gen;
     bool next(StepData& out) override {
@@ -196,9 +228,9 @@ struct GeneratorNode : Node {
       return true;
     }
   };
-  std::unique_ptr<Iterator> iterate() const override {
+  std::unique_ptr<Iterator> make(const Selection*) const override {
     auto it = std::make_unique<It>();
-    it->gen = make();
+    it->gen = factory();
     if (!it->gen) throw Error("Dataset.from_generator: the factory returned an empty generator");
     return it;
   }
@@ -212,12 +244,19 @@ struct IndexedNode : Node {
     std::size_t submitted = 0, delivered = 0;
     std::unique_ptr<OrderedPool> pool;
     bool ended = false;
-    explicit It(const detail::IndexedSource& s) : src(s) {
+    It(const detail::IndexedSource& s, const Selection* sel) : src(s) {
       if (src.order) {
         order = src.order();
       } else {
         order.resize(src.count);
         std::iota(order.begin(), order.end(), std::size_t{0});
+      }
+      if (sel) {  // only the wanted positions are ever made
+        std::size_t k = 0;
+        for (std::size_t p = 0; p < order.size(); ++p) {
+          if (sel->keeps(p)) order[k++] = order[p];
+        }
+        order.resize(k);
       }
       if (src.workers > 1) pool = std::make_unique<OrderedPool>(src.workers);
     }
@@ -243,7 +282,10 @@ struct IndexedNode : Node {
       return true;
     }
   };
-  std::unique_ptr<Iterator> iterate() const override { return std::make_unique<It>(src); }
+  std::unique_ptr<Iterator> make(const Selection* sel) const override {
+    return std::make_unique<It>(src, sel);
+  }
+  bool selects() const override { return true; }
   std::int64_t cardinality() const override { return static_cast<std::int64_t>(src.count); }
 };
 
@@ -261,7 +303,7 @@ struct MapNode : Unary {
     std::unique_ptr<Iterator> up;
     std::unique_ptr<OrderedPool> pool;
     bool up_done = false;
-    explicit It(const MapNode& n) : node(n), up(n.in->iterate()) {
+    It(const MapNode& n, const Selection* sel) : node(n), up(n.in->iterate(sel)) {
       if (n.workers > 1) pool = std::make_unique<OrderedPool>(n.workers);
     }
     bool next(StepData& out) override {
@@ -285,7 +327,10 @@ struct MapNode : Unary {
       return true;
     }
   };
-  std::unique_ptr<Iterator> iterate() const override { return std::make_unique<It>(*this); }
+  std::unique_ptr<Iterator> make(const Selection* sel) const override {
+    return std::make_unique<It>(*this, sel);
+  }
+  bool selects() const override { return true; }  // one element in, one out
   std::int64_t cardinality() const override { return in->cardinality(); }
 };
 
@@ -302,7 +347,9 @@ struct FilterNode : Unary {
       return false;
     }
   };
-  std::unique_ptr<Iterator> iterate() const override { return std::make_unique<It>(*this); }
+  std::unique_ptr<Iterator> make(const Selection*) const override {
+    return std::make_unique<It>(*this);
+  }
   std::int64_t cardinality() const override {
     return in->cardinality() == kInfinite ? kInfinite : kUnknown;
   }
@@ -338,7 +385,7 @@ struct ShuffleNode : Unary {
       return true;
     }
   };
-  std::unique_ptr<Iterator> iterate() const override {
+  std::unique_ptr<Iterator> make(const Selection*) const override {
     auto it = std::make_unique<It>();
     it->up = in->iterate();
     it->capacity = buffer_size;
@@ -361,7 +408,14 @@ struct BatchNode : Unary {
     std::unique_ptr<Iterator> up;
     std::vector<StepData> items;
     std::vector<const Tensor*> parts;
-    explicit It(const BatchNode& n) : node(n), up(n.in->iterate()) {}
+    It(const BatchNode& n, const Selection* sel) : node(n) {
+      if (sel) {  // batch b wanted: its elements b * size .. b * size + size - 1
+        const Selection wide{sel->period * n.size, sel->begin * n.size, sel->count * n.size};
+        up = n.in->iterate(&wide);
+      } else {
+        up = n.in->iterate();
+      }
+    }
     bool next(StepData& out) override {
       items.clear();
       items.reserve(node.size);
@@ -406,7 +460,10 @@ struct BatchNode : Unary {
       return true;
     }
   };
-  std::unique_ptr<Iterator> iterate() const override { return std::make_unique<It>(*this); }
+  std::unique_ptr<Iterator> make(const Selection* sel) const override {
+    return std::make_unique<It>(*this, sel);
+  }
+  bool selects() const override { return true; }
   std::int64_t cardinality() const override {
     const auto n = in->cardinality();
     if (n < 0) return n;
@@ -454,7 +511,7 @@ struct UnbatchNode : Unary {
       return true;
     }
   };
-  std::unique_ptr<Iterator> iterate() const override {
+  std::unique_ptr<Iterator> make(const Selection*) const override {
     auto it = std::make_unique<It>();
     it->up = in->iterate();
     return it;
@@ -515,13 +572,14 @@ struct PrefetchNode : Unary {
       if (thread.joinable()) thread.join();
     }
   };
-  std::unique_ptr<Iterator> iterate() const override {
+  std::unique_ptr<Iterator> make(const Selection* sel) const override {
     auto it = std::make_unique<It>();
-    it->up = in->iterate();
+    it->up = in->iterate(sel);
     it->capacity = buffer;
     it->thread = std::thread([p = it.get()] { p->produce(); });
     return it;
   }
+  bool selects() const override { return true; }
   std::int64_t cardinality() const override { return in->cardinality(); }
 };
 
@@ -643,7 +701,7 @@ struct CacheNode : Unary {
     }
   };
 
-  std::unique_ptr<Iterator> iterate() const override {
+  std::unique_ptr<Iterator> make(const Selection*) const override {
     if (filename.empty()) {
       {
         std::lock_guard<std::mutex> lock(memory->m);
@@ -705,7 +763,9 @@ struct RepeatNode : Unary {
       }
     }
   };
-  std::unique_ptr<Iterator> iterate() const override { return std::make_unique<It>(*this); }
+  std::unique_ptr<Iterator> make(const Selection*) const override {
+    return std::make_unique<It>(*this);
+  }
   std::int64_t cardinality() const override {
     const auto n = in->cardinality();
     if (count == 0 || n == 0) return 0;
@@ -736,7 +796,9 @@ struct TakeSkipNode : Unary {
       return up->next(out);
     }
   };
-  std::unique_ptr<Iterator> iterate() const override { return std::make_unique<It>(*this); }
+  std::unique_ptr<Iterator> make(const Selection*) const override {
+    return std::make_unique<It>(*this);
+  }
   std::int64_t cardinality() const override {
     const auto n = in->cardinality();
     if (take) {
@@ -757,15 +819,25 @@ struct ShardNode : Unary {
     const ShardNode& node;
     std::unique_ptr<Iterator> up;
     std::size_t pos = 0;
-    explicit It(const ShardNode& n) : node(n), up(n.in->iterate()) {}
+    explicit It(const ShardNode& n) : node(n) {}
     bool next(StepData& out) override {
       for (;;) {
         if (!up->next(out)) return false;
-        if (pos++ % node.num == node.index) return true;
+        if (sel.keeps(pos++)) return true;
       }
     }
+    Selection sel;
   };
-  std::unique_ptr<Iterator> iterate() const override { return std::make_unique<It>(*this); }
+  // The input makes only this shard's elements; a selection on the shard's own output
+  // (a shard of a shard) is applied on top.
+  std::unique_ptr<Iterator> make(const Selection* sel) const override {
+    const Selection mine{num, index, 1};
+    auto it = std::make_unique<It>(*this);
+    it->up = in->iterate(&mine);
+    it->sel = sel ? *sel : Selection{1, 0, 1};
+    return it;
+  }
+  bool selects() const override { return true; }
   std::int64_t cardinality() const override {
     const auto n = in->cardinality();
     if (n < 0) return n;
@@ -802,7 +874,9 @@ struct ZipNode : Node {
       return true;
     }
   };
-  std::unique_ptr<Iterator> iterate() const override { return std::make_unique<It>(*this); }
+  std::unique_ptr<Iterator> make(const Selection*) const override {
+    return std::make_unique<It>(*this);
+  }
   std::int64_t cardinality() const override {
     std::int64_t best = kInfinite;
     bool unknown = false;
@@ -880,7 +954,7 @@ Dataset Dataset::from_tensor_slices(Tensor x, Tensor y, Tensor sample_weight) {
 Dataset Dataset::from_generator(std::function<Generator()> make) {
   if (!make) throw Error("Dataset.from_generator: no generator factory given");
   auto n = std::make_shared<GeneratorNode>();
-  n->make = std::move(make);
+  n->factory = std::move(make);
   return wrap(n);
 }
 

@@ -15,10 +15,28 @@ struct Iterator {
   virtual bool next(StepData& out) = 0;
 };
 
+// Which output positions of a pass are wanted: p with p % period in [begin, begin + count).
+// A shard asks its input for every N-th element; nodes that map one element to one (map,
+// prefetch) pass the request up, batch widens it to blocks of its size, and sources skip
+// the unwanted elements without making them — so a process of a data-parallel run decodes
+// only the images of its own batches. Other nodes produce everything and drop the rest.
+struct Selection {
+  std::size_t period = 1, begin = 0, count = 1;
+  bool keeps(std::size_t p) const {
+    const std::size_t r = p % period;
+    return r >= begin && r < begin + count;
+  }
+};
+
 struct Node {
   virtual ~Node() = default;
-  virtual std::unique_ptr<Iterator> iterate() const = 0;
+  // One pass, restricted to `selection` when given.
+  std::unique_ptr<Iterator> iterate(const Selection* selection = nullptr) const;
   virtual std::int64_t cardinality() const { return kUnknown; }
+
+ protected:
+  virtual std::unique_ptr<Iterator> make(const Selection* selection) const = 0;
+  virtual bool selects() const { return false; }  // make() honours a selection itself
 };
 
 // A source of `count` elements made by `get(i)` (thread-safe), read by `workers` threads
