@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "optim/saving/zip.hpp"
 #include "plexus.hpp"
 
 namespace px = plexus;
@@ -507,4 +508,84 @@ TEST(Images, GifFirstFrameEqualsThePaletteImageSavedAsPng) {
   EXPECT_EQ(px::utils::load_img(dir / "progressive.jpg").height, 16u);
   EXPECT_EQ(px::utils::load_img(dir / "gray.png", px::kw::color_mode = "grayscale").pixels.size(),
             20u);
+}
+
+// --- Keras's .npz datasets ------------------------------------------------------------------
+
+namespace {
+// np.save's format 1.0: magic, version, a little-endian header length, the header dict padded
+// with spaces to a multiple of 64 bytes with a final newline, then the data.
+std::string npy_f8(const std::vector<std::size_t>& shape, const std::vector<double>& values) {
+  std::string dims;
+  for (std::size_t d : shape) dims += std::to_string(d) + ", ";
+  if (shape.size() > 1) dims.resize(dims.size() - 2);
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + dims + "), }";
+  while ((10 + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  out += header;
+  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+  return out;
+}
+}  // namespace
+
+TEST(KerasDatasets, HousingNpzShuffledAndSplitAsKeras) {
+  auto dir = scratch("npz");
+  // boston_housing.npz as np.savez writes it: x (10, 3), y (10,), row i holds i.
+  std::vector<double> x, y;
+  for (int i = 0; i < 10; ++i) {
+    for (int k = 0; k < 3; ++k) x.push_back(i + 0.1 * k);
+    y.push_back(100.0 * i);
+  }
+  px::saving::zip::write((dir / "boston_housing.npz").string(),
+                         {{"x.npy", npy_f8({10, 3}, x)}, {"y.npy", npy_f8({10}, y)}});
+  auto [train, test] = px::datasets::boston_housing::load_data({.dir = dir});
+  // NumPy: RandomState(113).shuffle(arange(10)) == [9 3 6 1 0 7 4 8 2 5]; int(10 * 0.8) = 8.
+  EXPECT_EQ(px::shape_of(train.x), (px::Shape{8, 3}));
+  EXPECT_EQ(px::shape_of(test.x), (px::Shape{2, 3}));
+  const std::vector<float> order = {9, 3, 6, 1, 0, 7, 4, 8};
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_FLOAT_EQ(train.x(i, 0), order[i]);
+    EXPECT_FLOAT_EQ(train.x(i, 2), order[i] + 0.2f);
+    EXPECT_FLOAT_EQ(train.y(i), 100 * order[i]);
+  }
+  EXPECT_FLOAT_EQ(test.y(0), 200.0f);
+  EXPECT_FLOAT_EQ(test.y(1), 500.0f);
+  auto [tr2, te2] = px::datasets::boston_housing::load_data({.dir = dir, .test_split = 0.5});
+  EXPECT_EQ(tr2.x.shape()[0], 5u);
+  // california_housing "small": the first 600 rows, then the same shuffle.
+  std::vector<double> cx, cy;
+  for (int i = 0; i < 700; ++i) {
+    cx.push_back(i);
+    cy.push_back(i);
+  }
+  px::saving::zip::write((dir / "california_housing.npz").string(),
+                         {{"x.npy", npy_f8({700, 1}, cx)}, {"y.npy", npy_f8({700}, cy)}});
+  auto [small, small_test] =
+      px::datasets::california_housing::load_data({.dir = dir, .version = "small"});
+  EXPECT_EQ(small.x.shape()[0], 480u);  // int(600 * 0.8)
+  EXPECT_EQ(small_test.x.shape()[0], 120u);
+  EXPECT_FLOAT_EQ(small.y(0), 568.0f);  // RandomState(113) on arange(600): 568 505 59 ...
+  EXPECT_FLOAT_EQ(small.y(1), 505.0f);
+  auto [large, large_test] = px::datasets::california_housing::load_data({.dir = dir});
+  EXPECT_EQ(large.x.shape()[0], 560u);
+  EXPECT_FLOAT_EQ(large.y(0), 107.0f);  // on arange(700): 107 175 556 ...
+  EXPECT_THROW(px::datasets::california_housing::load_data({.dir = dir, .version = "medium"}),
+               px::Error);
+  // A missing file names where it looked; a corrupt array names the file.
+  EXPECT_NE(error_of([&] {
+              px::datasets::boston_housing::load_data({.dir = scratch("none")});
+            }).find("boston_housing.npz"),
+            std::string::npos);
+  fs::create_directories(dir / "bad");
+  px::saving::zip::write((dir / "bad" / "boston_housing.npz").string(),
+                         {{"x.npy", "garbage"}, {"y.npy", npy_f8({10}, y)}});
+  const std::string m =
+      error_of([&] { px::datasets::boston_housing::load_data({.dir = dir / "bad"}); });
+  EXPECT_NE(m.find("x.npy"), std::string::npos) << m;
+  EXPECT_NE(m.find("bad"), std::string::npos) << m;
 }
