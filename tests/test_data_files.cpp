@@ -504,6 +504,10 @@ TEST(Images, GifFirstFrameEqualsThePaletteImageSavedAsPng) {
   EXPECT_EQ(gif.height, 4u);
   EXPECT_EQ(gif.width, 5u);
   EXPECT_EQ(gif.pixels, png.pixels);
+  // A corrupt GIF the fuzzer found (giflib reports an error code without a message).
+  const std::string m =
+      error_of([&] { px::utils::load_img(dir / "regression_gif_unknown_error.gif"); });
+  EXPECT_NE(m.find("regression_gif_unknown_error.gif"), std::string::npos) << m;
   // JPEG, progressive JPEG, grayscale PNG: decoded by the libraries.
   EXPECT_EQ(px::utils::load_img(dir / "progressive.jpg").height, 16u);
   EXPECT_EQ(px::utils::load_img(dir / "gray.png", px::kw::color_mode = "grayscale").pixels.size(),

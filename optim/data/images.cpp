@@ -207,11 +207,18 @@ extern "C" int px_gif_read(GifFileType* gif, GifByteType* buf, int n) {
   return static_cast<int>(k);
 }
 
+// giflib's message for an error code (GifErrorString returns null for codes it does not
+// know, such as D_GIF_SUCCEEDED left in place by a short read).
+std::string gif_error(int code) {
+  const char* m = GifErrorString(code);
+  return m ? std::string(m) : fmt::format("giflib error {} (a truncated or corrupt file)", code);
+}
+
 Image decode_gif(const std::uint8_t* bytes, std::size_t size, const std::string& what) {
   GifSource src{bytes, size, 0};
   int error = 0;
   GifFileType* gif = DGifOpen(&src, px_gif_read, &error);
-  if (!gif) throw Error("Cannot decode GIF image \"{}\": {}", what, GifErrorString(error));
+  if (!gif) throw Error("Cannot decode GIF image \"{}\": {}", what, gif_error(error));
   struct Closer {
     GifFileType* g;
     ~Closer() {
@@ -226,7 +233,7 @@ Image decode_gif(const std::uint8_t* bytes, std::size_t size, const std::string&
                 gif->SWidth, gif->SHeight, kMaxPixels);
   }
   if (DGifSlurp(gif) != GIF_OK || gif->ImageCount < 1) {
-    throw Error("Cannot decode GIF image \"{}\": {}", what, GifErrorString(gif->Error));
+    throw Error("Cannot decode GIF image \"{}\": {}", what, gif_error(gif->Error));
   }
   const SavedImage& frame = gif->SavedImages[0];
   const ColorMapObject* map = frame.ImageDesc.ColorMap ? frame.ImageDesc.ColorMap : gif->SColorMap;
