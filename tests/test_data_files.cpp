@@ -508,6 +508,11 @@ TEST(Images, GifFirstFrameEqualsThePaletteImageSavedAsPng) {
   const std::string m =
       error_of([&] { px::utils::load_img(dir / "regression_gif_unknown_error.gif"); });
   EXPECT_NE(m.find("regression_gif_unknown_error.gif"), std::string::npos) << m;
+  // ... and one of 0 x 4 pixels (the crop to the aspect ratio read outside the image).
+  const std::string z = error_of([&] { px::utils::load_img(dir / "regression_zero_width.gif"); });
+  EXPECT_NE(z.find("regression_zero_width.gif"), std::string::npos) << z;
+  EXPECT_THROW(px::utils::resize_image(Tensor::from_shape({0, 4, 3}), 5, 7, "bilinear", true),
+               px::Error);
   // JPEG, progressive JPEG, grayscale PNG: decoded by the libraries.
   EXPECT_EQ(px::utils::load_img(dir / "progressive.jpg").height, 16u);
   EXPECT_EQ(px::utils::load_img(dir / "gray.png", px::kw::color_mode = "grayscale").pixels.size(),

@@ -226,6 +226,10 @@ Image decode_gif(const std::uint8_t* bytes, std::size_t size, const std::string&
       DGifCloseFile(g, &e);
     }
   } closer{gif};
+  if (gif->SWidth <= 0 || gif->SHeight <= 0) {
+    throw Error("Cannot decode GIF image \"{}\": it has no pixels ({} x {})", what, gif->SWidth,
+                gif->SHeight);
+  }
   if (static_cast<std::uint64_t>(std::max(gif->SWidth, 0)) *
           static_cast<std::uint64_t>(std::max(gif->SHeight, 0)) >
       kMaxPixels) {
@@ -496,11 +500,15 @@ Tensor resize_image(const Tensor& image, std::size_t height, std::size_t width,
                 shape_str(shape_of(image)));
   }
   const std::size_t h = image.shape()[0], w = image.shape()[1];
+  if (h == 0 || w == 0 || height == 0 || width == 0) {
+    throw Error("resize: cannot resize an image of {} x {} pixels to {} x {}", h, w, height, width);
+  }
   if (crop_to_aspect_ratio) {  // Keras's smart_resize
+    // (at least one row and column: an image thinner than the target's ratio allows)
     std::size_t ch = static_cast<std::size_t>(static_cast<double>(w * height) / width);
-    ch = std::min(h, ch);
+    ch = std::max<std::size_t>(1, std::min(h, ch));
     std::size_t cw = static_cast<std::size_t>(static_cast<double>(h * width) / height);
-    cw = std::min(w, cw);
+    cw = std::max<std::size_t>(1, std::min(w, cw));
     const auto y0 = static_cast<std::size_t>(static_cast<double>(h - ch) / 2);
     const auto x0 = static_cast<std::size_t>(static_cast<double>(w - cw) / 2);
     return resize_plain(crop(image, y0, x0, ch, cw), height, width, interpolation);
