@@ -499,3 +499,16 @@ TEST(Dataset, AShardMakesOnlyItsOwnElements) {
   EXPECT_EQ(firsts(Dataset::from_tensor_slices(column(12)).shard(2, 1).shard(3, 2)),
             (std::vector<float>{5, 11}));
 }
+
+TEST(Dataset, AnIteratorKeepsItsPipelineAlive) {
+  // The dataset is a temporary; the iterator (and its worker threads) outlive it.
+  auto it = Dataset::from_tensor_slices(column(6))
+                .map([](StepData e) { return e; }, 2)
+                .shuffle(6, 1)
+                .batch(2)
+                .prefetch(1)
+                .begin();
+  std::size_t rows = 0;
+  for (; it != Dataset::iterator(); ++it) rows += it->x[0].shape()[0];
+  EXPECT_EQ(rows, 6u);
+}

@@ -1086,7 +1086,11 @@ Dataset Dataset::zip(const Dataset& inputs, const Dataset& targets) {
 
 std::int64_t Dataset::cardinality() const { return node_->cardinality(); }
 
-Dataset::iterator::iterator(std::shared_ptr<detail::Iterator> it) : it_(std::move(it)) { ++*this; }
+Dataset::iterator::iterator(std::shared_ptr<const detail::Node> node,
+                            std::shared_ptr<detail::Iterator> it)
+    : node_(std::move(node)), it_(std::move(it)) {
+  ++*this;
+}
 
 Dataset::iterator& Dataset::iterator::operator++() {
   if (it_ && !it_->next(current_)) it_.reset();
@@ -1094,7 +1098,7 @@ Dataset::iterator& Dataset::iterator::operator++() {
 }
 
 Dataset::iterator Dataset::begin() const {
-  return iterator(std::shared_ptr<detail::Iterator>(node_->iterate()));
+  return iterator(node_, std::shared_ptr<detail::Iterator>(node_->iterate()));
 }
 
 }  // namespace plexus::data

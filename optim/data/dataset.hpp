@@ -144,8 +144,11 @@ class Dataset {
 
    private:
     friend class Dataset;
-    explicit iterator(std::shared_ptr<detail::Iterator> it);
+    iterator(std::shared_ptr<const detail::Node> node, std::shared_ptr<detail::Iterator> it);
     bool done() const { return !it_; }
+    // The pipeline stays alive while its pass runs (`auto it = ds.map(f).begin();` outlives
+    // the temporary dataset); declared first, so the pass (and its threads) ends before it.
+    std::shared_ptr<const detail::Node> node_;
     std::shared_ptr<detail::Iterator> it_;
     StepData current_;
   };
