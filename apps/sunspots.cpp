@@ -5,11 +5,13 @@
 //   test_years = 40; split = len(series) - test_years          # targets 1969..2008 are test
 //   mean, std = series[:split].mean(), series[:split].std()    # scaled with the past only
 //   z = (series - mean) / std
-//   X = numpy.stack([z[t - W:t] for t in range(W, len(z))])[..., None]; Y = z[W:]
+//   train = keras.utils.timeseries_dataset_from_array(z[:, None], z[W:], W, end_index=split - 1,
+//                                                      batch_size=16, shuffle=True, seed=1)
+//   every = keras.utils.timeseries_dataset_from_array(z[:, None], z[W:], W, batch_size=256)
 //   model = keras.Sequential([keras.Input((W, 1)), keras.layers.LSTM(32), keras.layers.Dense(1)])
 //   model.compile(keras.optimizers.Adam(3e-3), "mse")
-//   model.fit(X[:split - W], Y[:split - W], epochs=150, batch_size=16)
-//   forecast = model.predict(X[split - W:])[:, 0] * std + mean
+//   model.fit(train, epochs=150)
+//   forecast = model.predict(every)[split - W:, 0] * std + mean
 //   mse = ((forecast - series[split:]) ** 2).mean()
 //   persistence = ((series[split - 1:-1] - series[split:]) ** 2).mean()
 //
@@ -186,38 +188,43 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < split; ++i) var += (s.value[i] - mean) * (s.value[i] - mean);
     const double sd = std::sqrt(var / static_cast<double>(split));
 
-    // Window t: years t-w .. t-1 -> year t, for every t >= w.
+    // Window i: years i .. i+w-1 -> year i+w (Keras's timeseries_dataset_from_array with
+    // targets z[w:]); the training windows end before the first test target (end_index).
     const std::size_t windows = n - w, train_n = split - w;
-    px::Tensor x = px::Tensor::from_shape({windows, w, 1}),
-               y = px::Tensor::from_shape({windows, 1});
-    for (std::size_t t = w; t < n; ++t) {
-      for (std::size_t k = 0; k < w; ++k) x(t - w, k, 0) = (s.value[t - w + k] - mean) / sd;
-      y(t - w, 0) = (s.value[t] - mean) / sd;
+    px::Tensor z = px::Tensor::from_shape({n, 1});
+    for (std::size_t i = 0; i < n; ++i) z(i, 0) = (s.value[i] - mean) / sd;
+    const px::Tensor targets = xt::view(z, xt::range(w, n));
+    px::utils::set_random_seed(seed);
+    const auto train = px::utils::timeseries_dataset_from_array(
+        z, targets, window, px::kw::end_index = static_cast<std::ptrdiff_t>(split - 1),
+        px::kw::batch_size = batch, px::kw::shuffle = true, px::kw::seed = seed);
+    const auto all =
+        px::utils::timeseries_dataset_from_array(z, targets, window, px::kw::batch_size = 256);
+    if (train.cardinality() != static_cast<std::int64_t>((train_n + batch - 1) / batch)) {
+      throw px::Error("sunspots: {} training batches, expected {}", train.cardinality(),
+                      (train_n + batch - 1) / batch);
     }
-    px::Tensor x_train = px::Tensor::from_shape({train_n, w, 1});
-    px::Tensor y_train = px::Tensor::from_shape({train_n, 1});
-    std::copy(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(train_n * w), x_train.begin());
-    std::copy(y.begin(), y.begin() + static_cast<std::ptrdiff_t>(train_n), y_train.begin());
 
     fmt::print(
         "Sunspots {:.0f}-{:.0f}: {} training windows of {} years (targets {:.0f}-{:.0f}), test "
         "targets {:.0f}-{:.0f}\n",
         s.year.front(), s.year.back(), train_n, window, s.year[w], s.year[split - 1], s.year[split],
         s.year.back());
-    px::utils::set_random_seed(seed);
     auto in = px::Input({static_cast<px::Dim>(w), 1});
     px::Model model(in, L::Dense(1)(L::LSTM(units)(in)));
     model.compile(px::optim::Adam({.learning_rate = lr}), "mse");
     if (verbose) model.summary();
-    const px::History history =
-        model.fit(x_train, y_train, {.epochs = epochs, .batch_size = batch, .verbose = verbose});
+    const px::History history = model.fit(train, {.epochs = epochs, .verbose = verbose});
     app::save_curves(history, curves, "Sunspots LSTM");
     app::save_model(model, save);
 
-    const px::Tensor z = model.predict(x, {.batch_size = 256, .verbose = 0});
+    const px::Tensor forecast_z = model.predict(all, {.verbose = 0})[0];
+    if (forecast_z.shape()[0] != windows) {
+      throw px::Error("sunspots: {} forecasts for {} windows", forecast_z.shape()[0], windows);
+    }
     std::vector<double> forecast(windows), truth(windows), years(windows);
     for (std::size_t i = 0; i < windows; ++i) {
-      forecast[i] = z(i, 0) * sd + mean;
+      forecast[i] = forecast_z(i, 0) * sd + mean;
       truth[i] = s.value[i + w];
       years[i] = s.year[i + w];
     }

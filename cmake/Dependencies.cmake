@@ -20,6 +20,12 @@ find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 set(PLEXUS_PRIVATE_LIBS ${BLAS_LIBRARIES} Threads::Threads ZLIB::ZLIB CURL::libcurl
     OpenSSL::Crypto)
+# Image files (optim/data/images.cpp): libjpeg-turbo (libjpeg-dev), libpng (libpng-dev) and
+# giflib (libgif-dev). PRIVATE: no public header includes them.
+find_package(JPEG REQUIRED)
+find_package(PNG REQUIRED)
+find_package(GIF REQUIRED)
+list(APPEND PLEXUS_PRIVATE_LIBS JPEG::JPEG PNG::PNG GIF::GIF)
 # Configs and saving: nlohmann-json (header-only, in plexus's public headers).
 find_package(nlohmann_json REQUIRED)
 # Saving: HDF5 (C API) for weights files, libzip for .keras archives. Found with

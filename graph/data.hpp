@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,6 +61,7 @@ struct Data {
 struct PredictOptions {
   int batch_size = 32;
   int verbose = 0;
+  std::optional<int> steps{};  // with a dataset: batches to predict (default: all)
 };
 
 }  // namespace plexus

@@ -584,3 +584,315 @@ Gradients Model::gradients_for(const Data& x, const Data& y, const LossSpec& los
 }
 
 }  // namespace plexus
+
+// --- fit / evaluate on a dataset -------------------------------------------------------------
+
+namespace plexus {
+
+namespace {
+
+// The rows of a batch (its first input's, else its first target's first dimension).
+std::size_t batch_rows(const StepData& b) {
+  const Tensor* t = !b.x.empty() ? &b.x[0] : !b.y.empty() ? &b.y[0] : nullptr;
+  return t && t->dimension() > 0 ? t->shape()[0] : 0;
+}
+
+// One batch as the training Function's layout (checked: shapes, NaN/Inf, label ranges).
+Dataset batch_data(const Model& model, TrainState& st, const StepData& b,
+                   const std::map<int, double>& class_weight) {
+  return make_dataset(model, st, Data(b.x), Data(b.y), b.sample_weight, class_weight);
+}
+
+// Evaluates `steps` batches of a dataset (all of them when steps is empty). In a
+// data-parallel run, each process reads its own shard of the batches, and the logs are
+// summed over the processes.
+callbacks::Logs run_dataset_evaluation(const Model& model, TrainState& st, const data::Dataset& ds,
+                                       std::optional<int> steps, const std::string& prefix,
+                                       const std::vector<std::shared_ptr<callbacks::Callback>>& cbs,
+                                       int verbose, optim::DataParallelRun* par) {
+  Trackers tr;
+  tr.reset(st);
+  const std::int64_t card = ds.cardinality();
+  if (card == data::kInfinite && !steps) {
+    throw Error("Model \"{}\": evaluating an infinite dataset needs steps (validation_steps)",
+                model.name());
+  }
+  const int target = steps ? *steps : (card >= 0 ? static_cast<int>(card) : 0);
+  optim::Progbar bar(target, verbose);
+  const data::Dataset mine = par ? ds.shard(par->comm().size(), par->comm().rank()) : ds;
+  std::vector<const Tensor*> feeds;
+  auto it = mine.begin();
+  int s = 0;
+  for (; !steps || s < *steps; ++s) {
+    const bool have = it != mine.end();
+    std::size_t n = have ? batch_rows(*it) : 0;
+    if (par) {
+      std::vector<double> total{static_cast<double>(n)};
+      par->sum(total);
+      if (total[0] == 0) break;
+    } else if (!have) {
+      break;
+    }
+    for (auto& cb : cbs) cb->on_test_batch_begin(s, {});
+    if (have) {
+      Dataset d = batch_data(model, st, *it, {});
+      optim::feed_pointers(d, feeds);
+      optim::inference_step(st, feeds);
+      tr.update(st, d);
+      ++it;
+    }
+    if (!cbs.empty()) {
+      auto logs = par ? tr.logs(st, prefix, par) : tr.logs(st, prefix);
+      for (auto& cb : cbs) cb->on_test_batch_end(s, logs);
+    }
+    if (!par && verbose == 1) bar.update(s + 1, tr.logs(st, prefix), false);
+  }
+  if (s == 0) {
+    throw Error("Model \"{}\": the {}dataset gave no batch", model.name(),
+                prefix.empty() ? "" : "validation ");
+  }
+  auto logs = par ? tr.logs(st, prefix, par) : tr.logs(st, prefix);
+  bar.update(s, logs, true);
+  return logs;
+}
+
+}  // namespace
+
+History Model::fit(const data::Dataset& dataset, FitOptions options) {
+  std::optional<optim::DataParallelRun> par;
+  if (distribution::active()) par.emplace(*distribution::communicator(), *this);
+  if (par && !distribution::is_chief()) options.verbose = 0;
+  std::exception_ptr setup_error;
+  TrainState* stp = nullptr;
+  auto history_cb = std::make_shared<callbacks::History>();
+  std::vector<std::shared_ptr<callbacks::Callback>> cbs;
+  const int rank = par ? par->comm().rank() : 0, size = par ? par->comm().size() : 1;
+  // Each process's shard of the batches (the whole dataset in a one-process run).
+  const data::Dataset mine = par ? dataset.shard(size, rank) : dataset;
+  const std::int64_t card = dataset.cardinality();
+  std::optional<data::Dataset::iterator> it;
+  int steps = 0;  // 0: unknown
+  int first_epoch = options.initial_epoch;
+  std::optional<data::Dataset> val;
+  try {
+    optim::check_fit_options(options);
+    if (options.epochs < 0) throw Error("fit: epochs must not be negative");
+    if (options.validation_split > 0) {
+      throw Error(
+          "fit: validation_split is only supported for tensors, not for a dataset (Keras: "
+          "\"`validation_split` is only supported for Tensors or NumPy arrays\"); split the "
+          "dataset (px::utils::split_dataset, take/skip) and pass validation_data");
+    }
+    if (options.steps_per_epoch && *options.steps_per_epoch <= 0) {
+      throw Error("fit: steps_per_epoch must be positive, received {}", *options.steps_per_epoch);
+    }
+    if (options.validation_steps && *options.validation_steps <= 0) {
+      throw Error("fit: validation_steps must be positive, received {}", *options.validation_steps);
+    }
+    if (card == data::kInfinite && !options.steps_per_epoch) {
+      throw Error(
+          "fit: the dataset is infinite (repeat()); give steps_per_epoch, the batches of an "
+          "epoch");
+    }
+    if (options.validation_data) {
+      const auto& vd = *options.validation_data;
+      if (vd.dataset) {
+        val = *vd.dataset;
+      } else {
+        val =
+            data::Dataset::from_tensor_slices(
+                [&] {
+                  std::vector<Tensor> v;
+                  for (auto& r : vd.x.list) v.push_back(*r);
+                  return v;
+                }(),
+                [&] {
+                  std::vector<Tensor> v;
+                  for (auto& r : vd.y.list) v.push_back(*r);
+                  return v;
+                }(),
+                vd.sample_weight)
+                .batch(static_cast<std::size_t>(options.batch_size > 0 ? options.batch_size : 32));
+        if (!vd.x.by_name.empty() || !vd.y.by_name.empty()) {
+          throw Error("fit: with a dataset, validation_data takes lists of tensors or a dataset");
+        }
+      }
+    }
+    it = mine.begin();
+    if (*it == mine.end() && !par) throw Error("fit: the dataset is empty (it gave no batch)");
+    if (*it != mine.end()) ensure_built(input_list(Data((**it).x)));
+    stp = &ready_state(*this);
+    if (par && stp->stateful) throw Error("fit: {}", optim::kStatefulDataParallel);
+    if (options.steps_per_epoch) {
+      steps = *options.steps_per_epoch;
+    } else if (card >= 0) {
+      steps = static_cast<int>(card);
+    }
+    for (auto& c : options.callbacks) cbs.push_back(c.object);
+    cbs.push_back(history_cb);
+    for (auto& cb : cbs) {
+      cb->set_model(this);
+      cb->set_params({.epochs = options.epochs, .steps = steps, .verbose = options.verbose});
+    }
+    stop_training = false;
+    for (auto& cb : cbs) cb->on_train_begin({});
+    if (stp->resume) {  // BackupAndRestore: the epoch (a dataset resumes at an epoch start)
+      first_epoch = stp->resume->epoch;
+      stp->resume.reset();
+    }
+  } catch (...) {
+    if (!par) throw;
+    setup_error = std::current_exception();
+  }
+  if (par) {
+    par->enter(
+        {.what = "fit(dataset)",
+         .samples = card >= 0 ? static_cast<std::size_t>(card) : 0,
+         .val_samples =
+             val && val->cardinality() >= 0 ? static_cast<std::size_t>(val->cardinality()) : 0,
+         .batch_size = 0,
+         .epochs = options.epochs,
+         .initial_epoch = first_epoch,
+         .shuffle = options.steps_per_epoch.value_or(0)},
+        setup_error, stp);
+  }
+  TrainState& st = *stp;
+  const bool persistent = options.steps_per_epoch.has_value();
+  std::vector<const Tensor*> feeds;
+  Trackers tr;
+  const bool batch_callbacks = cbs.size() > 1;
+  try {
+    for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+      if (options.verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
+      for (auto& cb : cbs) cb->on_epoch_begin(epoch, {});
+      if (!persistent && epoch != first_epoch) it = mine.begin();
+      tr.reset(st);
+      optim::Progbar bar(steps, options.verbose);
+      int s = 0;
+      bool ran_out = false;
+      for (; (!persistent || s < steps) && !stop_training; ++s) {
+        const bool have = *it != mine.end();
+        const std::size_t n = have ? batch_rows(**it) : 0;
+        std::size_t global = n;
+        if (par) {
+          std::vector<double> total{static_cast<double>(n)};
+          par->sum(total);
+          global = static_cast<std::size_t>(total[0]);
+        }
+        if (global == 0) {
+          ran_out = persistent;
+          break;
+        }
+        if (batch_callbacks) {
+          for (auto& cb : cbs) cb->on_train_batch_begin(s, {});
+        }
+        std::optional<Dataset> d;
+        if (have) {
+          d = batch_data(*this, st, **it, options.class_weight);
+          optim::feed_pointers(*d, feeds);
+        } else {
+          feeds.clear();
+        }
+        if (par) {
+          par->train_step(st, feeds, n, global);
+        } else {
+          optim::train_step(st, feeds);
+        }
+        if (d) tr.update(st, *d);
+        d.reset();
+        if (par) {
+          auto logs = tr.logs(st, "", &*par);
+          if (batch_callbacks) {
+            for (auto& cb : cbs) cb->on_train_batch_end(s, logs);
+          }
+          bar.update(s + 1, logs, false);
+          stop_training = par->any(stop_training);
+        } else if (batch_callbacks || options.verbose == 1) {
+          auto logs = tr.logs(st, "");
+          if (batch_callbacks) {
+            for (auto& cb : cbs) cb->on_train_batch_end(s, logs);
+          }
+          bar.update(s + 1, logs, false);
+        }
+        // The next batch is read after the batch's callbacks: the time between a batch's
+        // on_train_batch_end and the next on_train_batch_begin is the wait on the data.
+        if (have) ++*it;
+      }
+      if (s == 0 && !ran_out) throw Error("fit: the dataset gave no batch in epoch {}", epoch + 1);
+      if (steps == 0) steps = s;  // learnt from the first pass (Keras's "Unknown" epoch)
+      callbacks::Logs logs = par ? tr.logs(st, "", &*par) : tr.logs(st, "");
+      if (val && !stop_training && !ran_out) {
+        auto vlogs = run_dataset_evaluation(*this, st, *val, options.validation_steps, "val_", {},
+                                            0, par ? &*par : nullptr);
+        logs.insert(vlogs.begin(), vlogs.end());
+      }
+      if (s > 0) bar.update(s, logs, true);
+      if (ran_out) {
+        std::fprintf(stderr,
+                     "Warning: your input ran out of data; interrupting training. Make sure "
+                     "that your dataset can generate at least `steps_per_epoch * epochs` "
+                     "batches (repeat()).\n");
+        stop_training = true;
+        if (s == 0) break;
+      }
+      for (auto& cb : cbs) cb->on_epoch_end(epoch, logs);
+      if (par) stop_training = par->any(stop_training);
+    }
+    for (auto& cb : cbs) cb->on_train_end({});
+  } catch (const std::exception& e) {
+    if (!par) throw;
+    distribution::abort_job(fmt::format("fit failed: {}", e.what()));
+  }
+  return history_cb->history();
+}
+
+std::vector<double> Model::evaluate(const data::Dataset& dataset, EvaluateOptions options) {
+  std::optional<optim::DataParallelRun> par;
+  if (distribution::active()) par.emplace(*distribution::communicator(), *this);
+  if (par && !distribution::is_chief()) options.verbose = 0;
+  std::exception_ptr setup_error;
+  TrainState* stp = nullptr;
+  try {
+    if (options.sample_weight) {
+      throw Error("evaluate: sample_weight is given by the dataset's elements, not as an option");
+    }
+    if (options.steps && *options.steps <= 0) {
+      throw Error("evaluate: steps must be positive, received {}", *options.steps);
+    }
+    if (!has_graph()) {  // an unbuilt Sequential: built from the first batch
+      auto it = dataset.begin();
+      if (it == dataset.end()) throw Error("evaluate: the dataset is empty (it gave no batch)");
+      ensure_built(input_list(Data(it->x)));
+    }
+    stp = &ready_state(*this);
+    if (par && stp->stateful) throw Error("evaluate: {}", optim::kStatefulDataParallel);
+  } catch (...) {
+    if (!par) throw;
+    setup_error = std::current_exception();
+  }
+  if (par) {
+    const auto card = dataset.cardinality();
+    par->enter({.what = "evaluate(dataset)",
+                .samples = card >= 0 ? static_cast<std::size_t>(card) : 0,
+                .batch_size = 0},
+               setup_error, stp);
+  }
+  TrainState& st = *stp;
+  std::vector<std::shared_ptr<callbacks::Callback>> cbs;
+  for (auto& c : options.callbacks) {
+    c.object->set_model(this);
+    cbs.push_back(c.object);
+  }
+  try {
+    for (auto& cb : cbs) cb->on_test_begin({});
+    auto logs = run_dataset_evaluation(*this, st, dataset, options.steps, "", cbs, options.verbose,
+                                       par ? &*par : nullptr);
+    for (auto& cb : cbs) cb->on_test_end(logs);
+    return logs_in_order(*this, logs);
+  } catch (const std::exception& e) {
+    if (!par) throw;
+    distribution::abort_job(fmt::format("evaluate failed: {}", e.what()));
+  }
+}
+
+}  // namespace plexus

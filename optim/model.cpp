@@ -181,6 +181,55 @@ std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, PredictOptions
   return predict_refs(Data(xs).list, options);
 }
 
+std::vector<Tensor> Model::predict(const data::Dataset& dataset, PredictOptions options) const {
+  const std::int64_t card = dataset.cardinality();
+  if (card == data::kInfinite && !options.steps) {
+    throw Error("Model \"{}\": predict on an infinite dataset needs steps", name());
+  }
+  const int steps = options.steps ? *options.steps : (card >= 0 ? static_cast<int>(card) : 0);
+  optim::Progbar bar(steps, options.verbose);
+  std::vector<std::vector<Tensor>> parts;
+  int s = 0;
+  for (auto it = dataset.begin(); it != dataset.end(); ++it) {
+    if (options.steps && s >= *options.steps) break;
+    const StepData& b = *it;
+    if (b.x.empty()) {
+      throw Error("Model \"{}\": predict: batch {} of the dataset has no inputs", name(), s);
+    }
+    PredictOptions one{.batch_size = static_cast<int>(
+                           std::max<std::size_t>(1, b.x[0].dimension() ? b.x[0].shape()[0] : 1)),
+                       .verbose = 0};
+    std::vector<Tensor> outs = predict_refs(Data(b.x).list, one);
+    if (parts.empty()) parts.resize(outs.size());
+    for (std::size_t k = 0; k < outs.size(); ++k) parts[k].push_back(std::move(outs[k]));
+    ++s;
+    bar.update(s, {}, false);
+  }
+  bar.update(s, {}, true);
+  if (parts.empty()) throw Error("Model \"{}\": predict: the dataset is empty", name());
+  std::vector<Tensor> result;
+  for (auto& chunks : parts) {
+    std::size_t rows = 0;
+    for (auto& c : chunks) rows += c.shape()[0];
+    Tensor::shape_type shape = chunks[0].shape();
+    shape[0] = rows;
+    Tensor all = Tensor::from_shape(shape);
+    float* p = all.data();
+    for (auto& c : chunks) {
+      if (c.dimension() != all.dimension() ||
+          !std::equal(c.shape().begin() + 1, c.shape().end(), shape.begin() + 1)) {
+        throw Error(
+            "Model \"{}\": predict: the batches give outputs of different shapes ({} "
+            "and {})",
+            name(), shape_str(shape_of(chunks[0])), shape_str(shape_of(c)));
+      }
+      p = std::copy_n(c.data(), c.size(), p);
+    }
+    result.push_back(std::move(all));
+  }
+  return result;
+}
+
 namespace {
 // Data-parallel predict: each process predicts its contiguous share of the rows, then the
 // shares are gathered, in order, on every process. An exception on one process aborts the

@@ -130,6 +130,22 @@ class Model {
   requires(sizeof...(K) > 0) std::vector<double> evaluate(const Data& x, const Data& y, K&&... k) {
     return evaluate(x, y, kw::make<EvaluateOptions>(std::forward<K>(k)...));
   }
+  // A dataset of batches (px::data::Dataset: StepData elements with x, y and optional
+  // sample weights), as Keras's fit(dataset): one pass per epoch unless steps_per_epoch;
+  // validation_data may be a dataset (validation_steps batches of it); validation_split
+  // is refused (Keras: only for arrays); shuffle is the dataset's own (Dataset::shuffle).
+  // Under data-parallel training each process reads only its shard of the batches
+  // (Dataset::shard(size, rank)), and a step trains on the union of the processes' batches.
+  History fit(const data::Dataset& dataset, FitOptions options = {});
+  std::vector<double> evaluate(const data::Dataset& dataset, EvaluateOptions options = {});
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) History fit(const data::Dataset& dataset, K&&... k) {
+    return fit(dataset, kw::make<FitOptions>(std::forward<K>(k)...));
+  }
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<double> evaluate(const data::Dataset& dataset, K&&... k) {
+    return evaluate(dataset, kw::make<EvaluateOptions>(std::forward<K>(k)...));
+  }
   std::vector<double> train_on_batch(const Data& x, const Data& y,
                                      std::optional<Tensor> sample_weight = {});
   std::vector<double> test_on_batch(const Data& x, const Data& y,
@@ -185,6 +201,11 @@ class Model {
   }
   std::vector<Tensor> predict(const std::map<std::string, Tensor>& xs,
                               PredictOptions options = {}) const;
+  // The outputs (one tensor per output, in output order) over a dataset's batches (their x).
+  std::vector<Tensor> predict(const data::Dataset& dataset, PredictOptions options = {}) const;
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) std::vector<Tensor> predict(const data::Dataset& dataset, K&&... k)
+  const { return predict(dataset, kw::make<PredictOptions>(std::forward<K>(k)...)); }
   // Keyword forms: model.predict(x, kw::batch_size = 256, kw::verbose = 0).
   template <kw::Argument... K>
   requires(sizeof...(K) > 0) Tensor predict(const Tensor& x, K&&... k)

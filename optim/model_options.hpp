@@ -19,6 +19,7 @@
 #include "core/tensor.hpp"
 #include "graph/data.hpp"
 #include "graph/symbolic.hpp"
+#include "optim/data/dataset.hpp"
 
 namespace plexus {
 
@@ -158,6 +159,7 @@ struct ValidationData {
   Data x{};
   Data y{};
   std::optional<Tensor> sample_weight{};
+  std::optional<data::Dataset> dataset{};  // validation_data = a dataset of batches
 };
 
 // fit()'s validation_data: empty, or (x, y[, sample_weight]). A std::optional that also
@@ -166,7 +168,9 @@ struct ValidationDataSpec : std::optional<ValidationData> {
   using std::optional<ValidationData>::optional;
   ValidationDataSpec(Data x, Data y, std::optional<Tensor> sample_weight = {})
       : std::optional<ValidationData>(
-            ValidationData{std::move(x), std::move(y), std::move(sample_weight)}) {}
+            ValidationData{std::move(x), std::move(y), std::move(sample_weight), {}}) {}
+  ValidationDataSpec(data::Dataset ds)
+      : std::optional<ValidationData>(ValidationData{{}, {}, {}, std::move(ds)}) {}
 };
 
 struct FitOptions {
@@ -180,6 +184,11 @@ struct FitOptions {
   int initial_epoch = 0;
   int verbose = 1;  // 0 silent, 1 progress bar, 2 one line per epoch
   std::vector<CallbackRef> callbacks{};
+  // With a dataset: batches per epoch (default: one pass). When given, the epochs read one
+  // pass after the other from the same iterator (Keras: the data must last
+  // steps_per_epoch * epochs batches; training stops with a warning when it runs out).
+  std::optional<int> steps_per_epoch{};
+  std::optional<int> validation_steps{};  // batches of a validation dataset (default: all)
 };
 
 struct EvaluateOptions {
@@ -187,6 +196,7 @@ struct EvaluateOptions {
   int verbose = 1;
   std::optional<Tensor> sample_weight{};
   std::vector<CallbackRef> callbacks{};
+  std::optional<int> steps{};  // with a dataset: batches to evaluate (default: all)
 };
 
 // What fit() returns: one value per epoch for "loss", each metric, and "val_" versions.
@@ -222,3 +232,6 @@ PLEXUS_KEYWORD(validation_data, ::plexus::ValidationDataSpec)
 PLEXUS_KEYWORD(class_weight, std::map<int, double>)
 PLEXUS_KEYWORD(sample_weight, ::plexus::Tensor)
 PLEXUS_KEYWORD(callbacks, std::vector<::plexus::CallbackRef>)
+PLEXUS_KEYWORD(steps_per_epoch, int)
+PLEXUS_KEYWORD(validation_steps, int)
+PLEXUS_KEYWORD(steps, int)

@@ -37,8 +37,12 @@ void Progbar::update(int step, const std::map<std::string, double>& values, bool
   last_draw_ = now;
   const double per_step = step > 0 ? elapsed / step : 0.0;
   std::string digits = std::to_string(target_);
-  std::string line = fmt::format("{:>{}}/{}", step, digits.size(), target_);
-  if (verbose_ == 1) {
+  // An unknown number of steps (a dataset of unknown cardinality): Keras's "12/Unknown".
+  std::string line = target_ > 0 ? fmt::format("{:>{}}/{}", step, digits.size(), target_)
+                                 : fmt::format("{}/Unknown", step);
+  if (verbose_ == 1 && target_ <= 0) {
+    line += fmt::format(" {:.0f}s {}", elapsed, format_time_per_step(per_step));
+  } else if (verbose_ == 1) {
     const int width = 20;
     int done = target_ > 0 ? static_cast<int>(width * static_cast<double>(step) / target_) : width;
     std::string bar;

@@ -14,6 +14,7 @@ namespace plexus::optim {
 class Progbar {
  public:
   // verbose: 1 bar, 2 one summary line per epoch (no bar). `out` defaults to stdout.
+  // target_steps <= 0: unknown (a dataset of unknown length), shown as "12/Unknown".
   Progbar(int target_steps, int verbose, std::FILE* out = stdout);
   // Called after each step with the running values; `finalize` on the epoch's last call.
   void update(int step, const std::map<std::string, double>& values, bool finalize);

@@ -25,7 +25,7 @@ Entries read(const std::string& path, const std::vector<std::string>& wanted,
     zip_error_init_with_code(&e, err);
     std::string msg = zip_error_strerror(&e);
     zip_error_fini(&e);
-    throw Error("Cannot open \"{}\" as a .keras archive: {}", path, msg);
+    throw Error("Cannot open \"{}\" as a zip archive (.keras, .npz): {}", path, msg);
   }
   std::unique_ptr<zip_t, void (*)(zip_t*)> guard(z, [](zip_t* p) { zip_discard(p); });
   Entries out;

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "layers/normalization.hpp"
 #include "layers/recurrent.hpp"
 #include "optim/callbacks.hpp"
+#include "optim/data/dataset.hpp"
 #include "optim/distribution.hpp"
 #include "optim/metrics.hpp"
 #include "optim/model.hpp"
@@ -147,6 +149,42 @@ TEST(DataParallel, TrainsAsOneProcessOnTheGlobalBatches) {
       d = std::max(d, std::abs(static_cast<double>(pred.data()[i]) - rp.data()[i]));
     }
     EXPECT_LT(d, 1e-6) << "predict";
+  });
+}
+
+// fit on a dataset: each process reads only its own shard of the batches (batch i goes to
+// process i % N), and a step trains on the union of the processes' batches — the same as
+// one process on batches N times larger (the batches are consecutive rows, unshuffled).
+TEST(DataParallel, DatasetShardsTrainAsOneProcessOnTheUnionOfTheBatches) {
+  const Tensor x = features(82), y = labels(x);  // 11 batches of 8, the last of 2 rows
+  const int n = dist::num_processes();
+  std::atomic<int> read{0};
+  auto ds = px::data::Dataset::from_tensor_slices(x, y).batch(8).map([&](px::StepData b) {
+    ++read;
+    return b;
+  });
+  px::Model m = mlp(5);
+  const auto calls = dist::statistics().gradient_allreduces;
+  const px::History h = m.fit(ds, px::kw::epochs = 2, px::kw::verbose = 0);
+  const int steps = (11 + n - 1) / n;
+  EXPECT_EQ(dist::statistics().gradient_allreduces - calls, 2u * steps);
+  // This process's share of the 11 batches, each epoch.
+  const int rank = dist::communicator()->rank();
+  EXPECT_EQ(read.load(), 2 * ((11 - rank + n - 1) / n));
+  const std::vector<float> w = flat_weights(m);
+  EXPECT_EQ(max_diff(w, from_chief(w)), 0.0);
+  const std::vector<double> scores = m.evaluate(ds, px::kw::verbose = 0);
+  on_chief_alone([&] {
+    px::Model ref = mlp(5);
+    const px::History rh = ref.fit(px::data::Dataset::from_tensor_slices(x, y).batch(8 * n),
+                                   px::kw::epochs = 2, px::kw::verbose = 0);
+    EXPECT_LT(max_diff(w, flat_weights(ref)), 1e-6);
+    for (std::size_t e = 0; e < 2; ++e) {
+      EXPECT_NEAR(h.history.at("loss")[e], rh.history.at("loss")[e], 1e-6) << e;
+    }
+    const std::vector<double> rs =
+        ref.evaluate(px::data::Dataset::from_tensor_slices(x, y).batch(8), px::kw::verbose = 0);
+    for (std::size_t i = 0; i < rs.size(); ++i) EXPECT_NEAR(scores[i], rs[i], 1e-6) << i;
   });
 }
 
