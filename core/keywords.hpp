@@ -181,6 +181,8 @@ Options make(A&&... args) {
 // --- keywords of plain type (the others live beside their types) -------------------------
 // Layers (layers/*.hpp).
 PLEXUS_KEYWORD(name, std::string)
+// px::Input / InputLayer (graph/symbolic.hpp): "float32", "int32", "int64", "bool".
+PLEXUS_KEYWORD(dtype, std::string)
 PLEXUS_KEYWORD(activation, std::string)
 PLEXUS_KEYWORD(use_bias, bool)
 PLEXUS_KEYWORD(kernel_initializer, std::string)

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "graph/input_layer.hpp"
 
 namespace plexus::graph {
 
@@ -134,6 +135,8 @@ void check_inputs(const Functional& model, const std::vector<const Tensor*>& xs)
       throw Error("Input {} \"{}\" of model \"{}\" contains NaN or Inf", i, ins[i].node()->name,
                   name);
     }
+    check_input_values(*xs[i], ins[i].dtype(),
+                       fmt::format("Input {} \"{}\" of model \"{}\"", i, ins[i].node()->name, name));
   }
 }
 

@@ -178,6 +178,7 @@ PLEXUS_KEYWORD_FACTORY(LayerHandle<ReshapeLayer>, Reshape, ReshapeOptions, (Shap
 struct InputLayerOptions {
   std::string name{};
   std::optional<Dim> batch_size = std::nullopt;  // static batch size (stateful RNNs)
+  std::string dtype = "float32";                 // or "int32", "int64", "bool" (px::Input)
 };
 
 // InputLayer(shape): the layer behind px::Input, to start a Sequential explicitly
