@@ -108,9 +108,10 @@ void gather_rows(const Tensor& src, const std::vector<std::size_t>& order, std::
   const std::size_t rows = src.shape()[0];
   for (std::size_t i = 0; i < count; ++i) {
     if (order[begin + i] >= rows) {
-      throw Error("gather_rows: index {} (position {}) is out of range for a tensor of {} rows "
-                  "(shape {})",
-                  order[begin + i], begin + i, rows, shape_str(shape_of(src)));
+      throw Error(
+          "gather_rows: index {} (position {}) is out of range for a tensor of {} rows "
+          "(shape {})",
+          order[begin + i], begin + i, rows, shape_str(shape_of(src)));
     }
   }
   shape_rows(src, count, dst);

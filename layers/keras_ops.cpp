@@ -1,13 +1,15 @@
+#include "layers/detail/keras_ops.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "core/error.hpp"
 #include "graph/ops.hpp"
-#include "layers/detail/keras_ops.hpp"
 
 namespace plexus::layers::detail {
 
@@ -32,7 +34,8 @@ struct OpCall {
     need(i + 1);
     const Operand& a = args[i];
     if (a.tensor) return *a.tensor;
-    if (!a.list.empty()) throw Error("Keras op {}: argument {} is a list, expected a tensor", cls, i);
+    if (!a.list.empty())
+      throw Error("Keras op {}: argument {} is a list, expected a tensor", cls, i);
     return ops::constant(static_cast<float>(a.number));
   }
   void need(std::size_t n) const {
@@ -128,8 +131,9 @@ const std::map<std::string, OpFn>& op_table() {
     };
     t["Gelu"] = [](const OpCall& c) {
       if (config::get_or<bool>(c.config, "approximate", true)) {
-        throw Error("Keras op Gelu: approximate=True (keras.ops.gelu's default) is not supported; "
-                    "plexus computes the exact gelu");
+        throw Error(
+            "Keras op Gelu: approximate=True (keras.ops.gelu's default) is not supported; "
+            "plexus computes the exact gelu");
       }
       return ops::gelu(c.tensor(0));
     };
@@ -231,9 +235,8 @@ KerasOpLayer::KerasOpLayer(std::string class_name, std::string module, Config co
       module_(std::move(module)),
       config_(std::move(config)) {
   if (!op_table().count(class_name_)) {
-    throw Error(
-        "Keras op {} ({}) is not supported by plexus; the ops it reads are: {}", class_name_,
-        module_, fmt::format("{}", fmt::join(keras_op_classes(), ", ")));
+    throw Error("Keras op {} ({}) is not supported by plexus; the ops it reads are: {}",
+                class_name_, module_, fmt::format("{}", fmt::join(keras_op_classes(), ", ")));
   }
   mark_built();
 }

@@ -614,8 +614,7 @@ Gradients Model::gradients_for(const Data& x, const Data& y, const LossSpec& los
     // copy is gone; a LossSpec kept by the caller is cached and reused.
     const std::string structure = structure_of(key);
     for (const auto& [k, cached] : cache) {
-      if (k != key && structure_of(k) == structure &&
-          functions_held_only_by_cache(*cached)) {
+      if (k != key && structure_of(k) == structure && functions_held_only_by_cache(*cached)) {
         throw Error(
             "Model \"{}\": value_and_grad / compute_gradients was given a loss list holding a "
             "C++ callable made anew for this call, as for the previous one; the training graph "

@@ -73,7 +73,9 @@ TEST(DataBounds, GatherRowsChecksIndicesAndPositions) {
   const std::string msg = message_of([&] { px::gather_rows(x, {1, 7}, 0, 2, batch); });
   EXPECT_NE(msg.find("index 7"), std::string::npos) << msg;
   EXPECT_NE(msg.find("5 rows"), std::string::npos) << msg;
-  EXPECT_NE(message_of([&] { px::gather_rows(x, {1, 2}, 1, 2, batch); }).find("index list"),
+  EXPECT_NE(message_of([&] {
+              px::gather_rows(x, {1, 2}, 1, 2, batch);
+            }).find("index list"),
             std::string::npos);
 }
 

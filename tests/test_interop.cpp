@@ -94,9 +94,7 @@ px::Model text_model() {
   return px::Model(ids, out, "text");
 }
 
-Tensor token_ids() {
-  return Tensor{{1, 4, 2, 0, 0}, {3, 3, 9, 7, 1}, {5, 0, 0, 0, 0}};
-}
+Tensor token_ids() { return Tensor{{1, 4, 2, 0, 0}, {3, 3, 9, 7, 1}, {5, 0, 0, 0, 0}}; }
 
 }  // namespace
 
@@ -238,6 +236,23 @@ TEST(KerasLayouts, MultiHeadAttentionReadsBothLayoutsAndWritesKeras3_15s) {
     m.load_weights(path);
     EXPECT_EQ(max_abs_diff(m.predict(xs)[0], want), 0.0) << path;
   }
+  // The legacy .h5 lists the projections' weights in Keras 2's order: query, key, value,
+  // output (kernel, bias each).
+  const std::string legacy = (dir / "mha.h5").string();
+  m.save(legacy);
+  {
+    const auto f = px::saving::h5::File::open(legacy);
+    const auto names = f.root()
+                           .group("model_weights")
+                           .group("multi_head_attention")
+                           .string_attribute("weight_names");
+    ASSERT_EQ(names.size(), 8u);
+    EXPECT_TRUE(contains(names[0], "query") && contains(names[0], "kernel")) << names[0];
+    EXPECT_TRUE(contains(names[2], "key")) << names[2];
+    EXPECT_TRUE(contains(names[4], "value")) << names[4];
+    EXPECT_TRUE(contains(names[7], "output") && contains(names[7], "bias")) << names[7];
+  }
+  EXPECT_EQ(max_abs_diff(px::saving::load_model(legacy).predict(xs)[0], want), 0.0);
 }
 
 TEST(KerasLayouts, NormalizationReadsKerasIntegerCount) {
@@ -278,9 +293,9 @@ Config keras_tensor(const Config& shape, const std::string& dtype, const std::st
 Config op_entry(const std::string& cls, const std::string& name, Config config, Config args,
                 const std::string& module = "keras.src.ops.numpy") {
   config["name"] = name;
-  return {{"module", module},         {"class_name", cls},
-          {"config", config},         {"registered_name", cls},
-          {"name", name},             {"inbound_nodes", {{{"args", args}, {"kwargs", Config::object()}}}}};
+  return {{"module", module}, {"class_name", cls},
+          {"config", config}, {"registered_name", cls},
+          {"name", name},     {"inbound_nodes", {{{"args", args}, {"kwargs", Config::object()}}}}};
 }
 
 Config& layer_named(Config& c, const std::string& name) {
@@ -306,8 +321,8 @@ TEST(KerasOps, MaskNodesAndArithmeticOnSymbolicTensorsLoad) {
     if (l["class_name"] == "LSTM") lstm_name = l["name"];
   layer_named(c, lstm_name)["inbound_nodes"][0]["kwargs"]["mask"] =
       keras_tensor(ids_shape, "bool", "not_equal");
-  layers.push_back(
-      op_entry("Add", "add", Config::object(), {keras_tensor({nullptr, 2}, "float32", "head"), 3.0}));
+  layers.push_back(op_entry("Add", "add", Config::object(),
+                            {keras_tensor({nullptr, 2}, "float32", "head"), 3.0}));
   layers.push_back(op_entry("Multiply", "multiply", Config::object(),
                             {2.0, keras_tensor({nullptr, 2}, "float32", "add")}));
   layers.push_back(op_entry("Any", "any", {{"axis", -1}, {"keepdims", true}},
@@ -359,7 +374,8 @@ TEST(KerasOps, MaskingNodesAndComparisonsComputeAsKeras) {
   for (const char* cls : {"Greater", "GreaterEqual", "Less", "LessEqual", "Equal"}) {
     std::string name = cls;
     for (auto& ch : name) ch = static_cast<char>(std::tolower(ch));
-    layers.push_back(op_entry(cls, name, Config::object(), {keras_tensor(shape, "float32", "seq"), 0.5}));
+    layers.push_back(
+        op_entry(cls, name, Config::object(), {keras_tensor(shape, "float32", "seq"), 0.5}));
     c["config"]["output_layers"].push_back({name, 0, 0});
   }
   c["config"]["output_layers"].push_back({"any", 0, 0});
@@ -433,9 +449,9 @@ TEST(LegacyH5, TreeMatchesARealKerasFileUnderH5py) {
   // The Keras 3.15.1 file and plexus's save of the same architecture, compared by
   // /usr/bin/python3 + h5py when it is there (tests/data/compare_legacy_h5.py).
   const fs::path real = keras_files() / "keras3_generated" / "seq_mlp_pima.h5";
-  const fs::path script = fs::path(std::getenv("PLEXUS_TEST_DATA") ? std::getenv("PLEXUS_TEST_DATA")
-                                                                      : "tests/data") /
-                          "compare_legacy_h5.py";
+  const fs::path script =
+      fs::path(std::getenv("PLEXUS_TEST_DATA") ? std::getenv("PLEXUS_TEST_DATA") : "tests/data") /
+      "compare_legacy_h5.py";
   if (std::system("/usr/bin/python3 -c 'import h5py' > /dev/null 2>&1") != 0) {
     GTEST_SKIP() << "/usr/bin/python3 with h5py is not installed (Debian python3-h5py)";
   }
@@ -456,8 +472,8 @@ TEST(LegacyH5, ModelCheckpointWritesH5) {
   px::Model m(x, px::layers::Dense(1)(x));
   m.compile("sgd", "mse");
   const std::string path = (px::test::scratch_dir() / "best_model.h5").string();
-  auto ckpt = std::make_shared<px::callbacks::ModelCheckpoint>(
-      px::callbacks::ModelCheckpointOptions{
+  auto ckpt =
+      std::make_shared<px::callbacks::ModelCheckpoint>(px::callbacks::ModelCheckpointOptions{
           .filepath = path, .monitor = "loss", .save_best_only = true});
   m.fit(random_tensor({8, 3}, 1), random_tensor({8, 1}, 2),
         {.epochs = 2, .verbose = 0, .callbacks = {ckpt}});
@@ -499,7 +515,8 @@ TEST(GradientCache, InlineLossListIsRefusedAndAKeptOneIsBuiltOnce) {
     return px::ops::mean(px::ops::square(t - p), {-1});
   };
   // A LossSpec kept by the caller: one build for every step.
-  const px::LossSpec kept = std::vector<px::LossItem>{px::LossItem(px::losses::make_loss_function("l", mse))};
+  const px::LossSpec kept =
+      std::vector<px::LossItem>{px::LossItem(px::losses::make_loss_function("l", mse))};
   for (int step = 0; step < 5; ++step) px::value_and_grad(m, kept, xs, ys);
   EXPECT_EQ(traces, 1);
   // A single callable passed directly: cached by its type and captures.
@@ -522,4 +539,24 @@ TEST(GradientCache, InlineLossListIsRefusedAndAKeptOneIsBuiltOnce) {
   traces = 0;
   for (int step = 0; step < 3; ++step)
     px::value_and_grad(m, std::vector<px::LossItem>{px::LossItem("mse")}, xs, ys);
+}
+
+TEST(MultiOutput, TwoOutputsOfOneLayerCollideWithAClearError) {
+  auto x = px::Input({4});
+  auto d = px::layers::Dense(2, {.name = "shared"});
+  auto a = d(x);
+  auto b = d(px::layers::Dense(4)(x));
+  px::Model m(x, {a, b});
+  const std::string msg = error_message([&] { m.compile("adam", "mse"); });
+  EXPECT_TRUE(contains(msg, "outputs 0 and 1") && contains(msg, "\"shared\"") &&
+              contains(msg, "Activation"))
+      << msg;
+  // The fix the message gives.
+  auto b2 = px::layers::Activation("linear", {.name = "shared_1"})(b);
+  px::Model fixed(x, {a, b2});
+  fixed.compile("adam", "mse");
+  const auto h = fixed.fit(random_tensor({8, 4}, 1),
+                           std::vector<Tensor>{random_tensor({8, 2}, 2), random_tensor({8, 2}, 3)},
+                           {.epochs = 1, .verbose = 0});
+  EXPECT_TRUE(h.history.count("shared_loss") && h.history.count("shared_1_loss"));
 }

@@ -460,8 +460,8 @@ Model functional_from_config(const Config& inner, const std::string& model_name)
     if (auto* in = dynamic_cast<graph::InputLayer*>(layer.get().get())) {
       produced[{name, 0}] = {in->output()};
     } else if (dynamic_cast<layers::detail::KerasOpLayer*>(layer.get().get())) {
-      p.nodes = parse_op_nodes(entry.value("inbound_nodes", Config()),
-                               where + " op \"" + name + "\"");
+      p.nodes =
+          parse_op_nodes(entry.value("inbound_nodes", Config()), where + " op \"" + name + "\"");
     } else {
       p.nodes = parse_inbound_nodes(entry.value("inbound_nodes", Config()),
                                     where + " layer \"" + name + "\"");
@@ -520,7 +520,8 @@ Model functional_from_config(const Config& inner, const std::string& model_name)
           outs = att->call_with(args, o);
         } else {
           if (spec.op_args) {
-            dynamic_cast<layers::detail::KerasOpLayer&>(*p.layer.get()).set_arguments(*spec.op_args);
+            dynamic_cast<layers::detail::KerasOpLayer&>(*p.layer.get())
+                .set_arguments(*spec.op_args);
           }
           // Every output of the call (an LSTM with return_state has three; later nodes pick
           // theirs by tensor index).
@@ -727,9 +728,10 @@ Tensor read_weight(const h5::Group& vars, const std::string& name, const Shape& 
   if (!vars.dataset_is_integer(name)) return vars.read_dataset(name, &expected, what);
   const Shape shape = vars.dataset_shape(name);
   if (num_elements(shape) != 1 || num_elements(expected) != 1) {
-    throw Error("{}: the file holds integer values of shape {} in {}/{}; plexus reads integer "
-                "weights only as scalars (expected shape {})",
-                what, shape_str(shape), vars.path(), name, shape_str(expected));
+    throw Error(
+        "{}: the file holds integer values of shape {} in {}/{}; plexus reads integer "
+        "weights only as scalars (expected shape {})",
+        what, shape_str(shape), vars.path(), name, shape_str(expected));
   }
   Tensor t = Tensor::from_shape(Tensor::shape_type(expected.begin(), expected.end()));
   t.data()[0] = static_cast<float>(vars.read_int_scalar(name));
@@ -1056,8 +1058,8 @@ void write_legacy_h5(const Model& model, const std::string& path) {
     compile.erase("optimizer");
     compile["optimizer_config"] = {
         {"class_name", optimizer.is_object() ? optimizer.value("class_name", "") : ""},
-        {"config", optimizer.is_object() ? optimizer.value("config", Config::object())
-                                         : Config::object()}};
+        {"config",
+         optimizer.is_object() ? optimizer.value("config", Config::object()) : Config::object()}};
     training = compile;
   }
   write_atomically(path, [&](const std::string& tmp) {
