@@ -287,7 +287,7 @@ namespace {
 
 Config keras_tensor(const Config& shape, const std::string& dtype, const std::string& layer) {
   return {{"class_name", "__keras_tensor__"},
-          {"config", {{"shape", shape}, {"dtype", dtype}, {"keras_history", {layer, 0, 0}}}}};
+          {"config", {{"shape", shape}, {"dtype", dtype}, {"keras_history", {layer, 0u, 0u}}}}};
 }
 
 Config op_entry(const std::string& cls, const std::string& name, Config config, Config args,
@@ -330,7 +330,7 @@ TEST(KerasOps, MaskNodesAndArithmeticOnSymbolicTensorsLoad) {
   layers.push_back(op_entry("Concatenate", "concatenate", {{"axis", -1}},
                             {Config::array({keras_tensor({nullptr, 2}, "float32", "multiply"),
                                             keras_tensor({nullptr, 1}, "float32", "any")})}));
-  c["config"]["output_layers"] = {{"concatenate", 0, 0}};
+  c["config"]["output_layers"] = {{"concatenate", 0u, 0u}};
   px::Model m = px::saving::model_from_config(c);
   m.set_weights(plain.get_weights());
   const Tensor got = m.predict(token_ids());
@@ -358,7 +358,7 @@ TEST(KerasOps, MaskNodesAndArithmeticOnSymbolicTensorsLoad) {
 TEST(KerasOps, MaskingNodesAndComparisonsComputeAsKeras) {
   // Masking leaves not_equal(x, mask_value) and any(..., axis=-1) in the config.
   auto x = px::Input({4, 3}, "seq");
-  auto masked = px::layers::Masking(0.0)(x);
+  auto masked = px::layers::Masking({.mask_value = 0.0})(x);
   auto h = px::layers::LSTM(2, {.name = "rnn"})(masked);
   px::Model plain(x, h);
   Config c = px::saving::model_config(plain);
@@ -376,9 +376,9 @@ TEST(KerasOps, MaskingNodesAndComparisonsComputeAsKeras) {
     for (auto& ch : name) ch = static_cast<char>(std::tolower(ch));
     layers.push_back(
         op_entry(cls, name, Config::object(), {keras_tensor(shape, "float32", "seq"), 0.5}));
-    c["config"]["output_layers"].push_back({name, 0, 0});
+    c["config"]["output_layers"].push_back({name, 0u, 0u});
   }
-  c["config"]["output_layers"].push_back({"any", 0, 0});
+  c["config"]["output_layers"].push_back({"any", 0u, 0u});
   px::Model m = px::saving::model_from_config(c);
   m.set_weights(plain.get_weights());
   Tensor xs = random_tensor({2, 4, 3}, 5, 0.0f, 1.0f);
