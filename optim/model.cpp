@@ -30,10 +30,6 @@ Model::Model(const SymbolicTensor& input, std::vector<SymbolicTensor> outputs,
              std::string_view name)
     : Model(std::vector<SymbolicTensor>{input}, std::move(outputs), name) {}
 
-Model::Model(std::vector<SymbolicTensor> inputs, const SymbolicTensor& output,
-             std::string_view name)
-    : Model(std::move(inputs), std::vector<SymbolicTensor>{output}, name) {}
-
 Model::~Model() = default;
 
 graph::Functional& Model::graph() const {

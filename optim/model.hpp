@@ -46,10 +46,9 @@ class Model {
   Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string_view name = {});
   Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
         std::string_view name = {});
-  // Keras's Model(x, [a, b]) and Model([x1, x2], y): a braced list on either side.
+  // Keras's Model(x, [a, b]): one input, a braced list of outputs (or a layer's list of
+  // results). Several inputs take both lists braced: Model({x1, x2}, {y}).
   Model(const SymbolicTensor& input, std::vector<SymbolicTensor> outputs,
-        std::string_view name = {});
-  Model(std::vector<SymbolicTensor> inputs, const SymbolicTensor& output,
         std::string_view name = {});
   virtual ~Model();
   Model(const Model&) = default;

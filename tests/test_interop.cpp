@@ -279,6 +279,40 @@ TEST(KerasLayouts, NormalizationReadsKerasIntegerCount) {
     m.load_weights(bad);
   });
   EXPECT_TRUE(contains(msg, "integer") && contains(msg, "normalization")) << msg;
+  // A legacy .h5 whose count is an integer scalar, as Keras writes it.
+  const std::string legacy = (dir / "norm.h5").string(), with_int = (dir / "norm_int.h5").string();
+  m.save(legacy);
+  {
+    const auto in = px::saving::h5::File::open(legacy);
+    auto out = px::saving::h5::File::create(with_int);
+    for (const char* attr : {"backend", "keras_version", "model_config"})
+      out.root().set_string_attribute(attr, in.root().string_attribute(attr)[0]);
+    std::function<void(const px::saving::h5::Group&, const px::saving::h5::Group&)> copy =
+        [&](const px::saving::h5::Group& from, const px::saving::h5::Group& to) {
+          for (const char* attr : {"layer_names", "weight_names"})
+            if (from.has_attribute(attr))
+              to.set_string_list_attribute(attr, from.string_attribute(attr));
+          for (const auto& name : from.children()) {
+            if (from.has_group(name)) {
+              copy(from.group(name), to.create_group(name));
+            } else if (name == "count") {
+              to.write_int_scalar(name, 7);
+            } else {
+              to.write_dataset(name, from.read_dataset(name));
+            }
+          }
+        };
+    copy(in.root().group("model_weights"), out.root().create_group("model_weights"));
+    out.flush();
+  }
+  px::Model back = px::saving::load_model(with_int);
+  bool found = false;
+  for (const auto& w : back.weights()) {
+    if (w.name() != "count") continue;
+    found = true;
+    EXPECT_EQ(w.value().data()[0], 7.0f);
+  }
+  EXPECT_TRUE(found);
 }
 
 // --- keras.ops nodes in functional configs --------------------------------------------------

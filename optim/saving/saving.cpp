@@ -844,7 +844,7 @@ void load_legacy_weights(const Model& model, const h5::Group& g) {
       const Shape expected = ws[k].shape();
       const std::string what = fmt::format("load_weights: layer \"{}\" weight \"{}\" (file {})",
                                            l.name(), ws[k].name(), wnames[k]);
-      values.emplace_back(ws[k], cur.read_dataset(leaf, &expected, what));
+      values.emplace_back(ws[k], read_weight(cur, leaf, expected, what));
     }
   }
   for (auto& [v, t] : values) v.assign(t);
