@@ -17,7 +17,10 @@ function(plexus_export_arch target)
 endfunction()
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
-  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+  # The sloppiness lets ccache cache compilations that use a precompiled header.
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      ${CCACHE_PROGRAM})
 endif()
 
 # Sanitizers: -DPLEXUS_SANITIZE=address,undefined instruments the library, the tests and the
@@ -43,3 +46,10 @@ if(PLEXUS_FUZZ)
                       -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# Reuse the precompiled <plexus.hpp> of plexus_user_pch (top-level CMakeLists.txt).
+function(plexus_use_pch target)
+  if(TARGET plexus_user_pch)
+    target_precompile_headers(${target} REUSE_FROM plexus_user_pch)
+  endif()
+endfunction()

@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 
 namespace plexus::config {
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 
 namespace plexus::constraints {
 
@@ -136,5 +137,7 @@ void MinMaxNorm::apply(Tensor& w) const {
     return desired / (kEpsilon + n);
   });
 }
+
+Config Constraint::get_config() const { return Config::object(); }
 
 }  // namespace plexus::constraints

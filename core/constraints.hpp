@@ -27,7 +27,7 @@ class Constraint {
  public:
   virtual ~Constraint() = default;
   virtual std::string class_name() const = 0;
-  virtual Config get_config() const { return Config::object(); }
+  virtual Config get_config() const;
   // Projects w in place.
   virtual void apply(Tensor& w) const = 0;
 

@@ -1,4 +1,6 @@
 // Numeric CSV reading (numpy.loadtxt's job in the Keras examples).
+#include <fmt/format.h>
+
 #include <charconv>
 #include <string_view>
 

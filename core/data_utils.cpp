@@ -1,5 +1,7 @@
 #include "core/data_utils.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>

@@ -1,6 +1,8 @@
 // MNIST and Fashion-MNIST: locating, downloading and loading the IDX files.
 #include "core/datasets.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 
 #include "core/download.hpp"

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <pwd.h>
 #include <sys/stat.h>

@@ -1,7 +1,7 @@
 // px::Error — the one exception type of plexus, with fmt-formatted messages.
 #pragma once
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <stdexcept>
 #include <string>

@@ -1,5 +1,7 @@
 // IDX files (the MNIST format): a big-endian header 0x00 0x00 <type> <rank>, one 32-bit
 // big-endian size per dimension, then the elements in row-major order, big-endian.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 

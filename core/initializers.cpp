@@ -1,5 +1,7 @@
 #include "core/initializers.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -10,6 +12,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/kernel_util.hpp"
 #include "core/random.hpp"
 #include "core/shape.hpp"
@@ -290,5 +293,13 @@ Registry<Initializer>& Initializer::registry() {
   (void)filled;
   return r;
 }
+
+Config Initializer::get_config() const { return Config::object(); }
+Config Constant::get_config() const { return options_; }
+Config RandomNormal::get_config() const { return options_; }
+Config TruncatedNormal::get_config() const { return options_; }
+Config RandomUniform::get_config() const { return options_; }
+Config Orthogonal::get_config() const { return options_; }
+Config Identity::get_config() const { return options_; }
 
 }  // namespace plexus::initializers

@@ -46,7 +46,7 @@ class Initializer {
  public:
   virtual ~Initializer() = default;
   virtual std::string class_name() const = 0;
-  virtual Config get_config() const { return Config::object(); }
+  virtual Config get_config() const;
   // Fills an existing tensor (its shape decides the fans).
   virtual void fill(Tensor& t) const = 0;
   // A new tensor of the given (concrete) shape, filled.
@@ -92,7 +92,7 @@ class Constant : public Initializer {
   explicit Constant(double value = 0.0) : options_{value} {}
   explicit Constant(ConstantOptions options) : options_(options) {}
   std::string class_name() const override { return "Constant"; }
-  Config get_config() const override { return options_; }
+  Config get_config() const override;
   void fill(Tensor& t) const override;
 
  private:
@@ -109,7 +109,7 @@ class RandomNormal : public Initializer {
  public:
   explicit RandomNormal(RandomNormalOptions options = {}) : options_(options) {}
   std::string class_name() const override { return "RandomNormal"; }
-  Config get_config() const override { return options_; }
+  Config get_config() const override;
   void fill(Tensor& t) const override;
 
  private:
@@ -126,7 +126,7 @@ class TruncatedNormal : public Initializer {
  public:
   explicit TruncatedNormal(TruncatedNormalOptions options = {}) : options_(options) {}
   std::string class_name() const override { return "TruncatedNormal"; }
-  Config get_config() const override { return options_; }
+  Config get_config() const override;
   void fill(Tensor& t) const override;
 
  private:
@@ -143,7 +143,7 @@ class RandomUniform : public Initializer {
  public:
   explicit RandomUniform(RandomUniformOptions options = {}) : options_(options) {}
   std::string class_name() const override { return "RandomUniform"; }
-  Config get_config() const override { return options_; }
+  Config get_config() const override;
   void fill(Tensor& t) const override;
 
  private:
@@ -196,7 +196,7 @@ class Orthogonal : public Initializer {
  public:
   explicit Orthogonal(OrthogonalOptions options = {}) : options_(options) {}
   std::string class_name() const override { return "Orthogonal"; }
-  Config get_config() const override { return options_; }
+  Config get_config() const override;
   void fill(Tensor& t) const override;
 
  private:
@@ -211,7 +211,7 @@ class Identity : public Initializer {
  public:
   explicit Identity(IdentityOptions options = {}) : options_(options) {}
   std::string class_name() const override { return "Identity"; }
-  Config get_config() const override { return options_; }
+  Config get_config() const override;
   void fill(Tensor& t) const override;
 
  private:

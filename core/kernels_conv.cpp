@@ -18,6 +18,7 @@
 
 #include "core/blas.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/kernels_spatial.hpp"

@@ -2,6 +2,7 @@
 // materialising transposes, and accumulates with beta = 1:
 //   C = A B   ->   dA += dC B^T,   dB += A^T dC.
 #include <cblas.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <memory>

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/kernels_spatial.hpp"

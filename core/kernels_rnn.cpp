@@ -27,6 +27,7 @@
 
 #include "core/blas.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/simd_util.hpp"

@@ -16,10 +16,6 @@
 // `px::Config get_config() const`.
 #pragma once
 
-#include <fmt/format.h>
-
-#include <algorithm>
-#include <cctype>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,6 +24,7 @@
 #include <string_view>
 #include <type_traits>
 #include <typeindex>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -37,71 +34,60 @@
 namespace plexus {
 
 // "loss" -> "losses", "optimizer" -> "optimizers" (English plural for error messages).
-inline std::string plural(const std::string& kind) {
-  if (!kind.empty() && (kind.back() == 's' || kind.back() == 'x')) return kind + "es";
-  return kind + "s";
-}
+std::string plural(const std::string& kind);
 
 namespace detail {
-
-inline std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
+std::string to_lower(std::string_view s);
 // The lookup key: lower case without underscores ("GlorotUniform" == "glorot_uniform").
-inline std::string registry_key(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c != '_') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
+std::string registry_key(std::string_view s);
 // Levenshtein distance, for "did you mean" hints.
-inline std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
+std::size_t edit_distance(std::string_view a, std::string_view b);
 // ' Did you mean "adam"?' for the closest known name within 2 edits, else "".
-inline std::string did_you_mean(std::string_view name, const std::vector<std::string>& known) {
-  std::string hint;
-  const std::string key = to_lower(name);
-  std::size_t best = 3;
-  bool best_snake = false;
-  for (const auto& k : known) {
-    const std::size_t d = edit_distance(key, to_lower(k));
-    // Among equally close names prefer the snake_case one ("adam" over "Adam").
-    const bool snake = k == to_lower(k);
-    if (d < best || (d == best && snake && !best_snake && !hint.empty())) {
-      best = d;
-      best_snake = snake;
-      hint = fmt::format(" Did you mean \"{}\"?", k);
-    }
-  }
-  return hint;
-}
-
+std::string did_you_mean(std::string_view name, const std::vector<std::string>& known);
 // "a, b, c" (sorted, unique).
-inline std::string join_sorted(std::vector<std::string> names) {
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
+std::string join_sorted(std::vector<std::string> names);
+
+// U, as a type that depends on T (delays a use of px::Config to instantiation).
+template <typename T, typename U>
+struct Dependent {
+  using type = U;
+};
+
+// The type-erased registry behind Registry<Base> (core/registry.cpp): the names, the
+// lookups, the config parsing and the messages, compiled once in the library. Objects
+// travel as shared_ptr<void> pointing at their Base sub-object.
+class RegistryCore {
+ public:
+  using Factory = std::function<std::shared_ptr<void>(const Config& config)>;
+  RegistryCore(std::string kind, std::string module, std::string register_hint);
+  ~RegistryCore();
+  void add(std::string class_name, Factory factory, std::vector<std::string> aliases);
+  void add_custom(const std::string& registered_name, Factory factory, std::type_index type);
+  bool contains(std::string_view name) const;
+  std::string class_name_of(std::string_view name) const;
+  std::shared_ptr<void> create(const Config& spec) const;
+  std::shared_ptr<void> create(std::string_view name) const;
+  // Keras 3's dict for an object of dynamic type `type`.
+  Config serialize(std::type_index type, const std::string& class_name, Config config) const;
+  std::vector<std::string> names() const;
+  const std::string& kind() const { return kind_; }
+  const std::string& module() const { return module_; }
+
+ private:
+  struct Entry;
+  void insert(Entry e, const std::string& primary, const std::vector<std::string>& aliases,
+              const std::type_index* type);
+  Entry find(std::string_view class_name, std::string_view registered,
+             std::string_view module) const;
+  std::shared_ptr<void> build(const Entry& e, const Config& inner, std::string_view as) const;
+
+  std::string kind_, module_, hint_;
+  mutable std::mutex mutex_;
+  std::vector<Entry> entries_;
+  std::vector<std::string> display_;
+  std::map<std::string, std::size_t> keys_;
+  std::map<std::type_index, std::size_t> by_type_;
+};
 
 }  // namespace detail
 
@@ -115,203 +101,51 @@ class Registry {
   // built-ins ("keras.layers"); register_hint: how a user registers a class, with {} for
   // the class name (e.g. "px::register_layer<{}>(\"package>{}\")"), or empty.
   Registry(std::string kind, std::string module, std::string register_hint = {})
-      : kind_(std::move(kind)), module_(std::move(module)), hint_(std::move(register_hint)) {}
+      : core_(std::move(kind), std::move(module), std::move(register_hint)) {}
 
   // A built-in class, by its Keras class name, with the other names it answers to.
   void add(std::string class_name, Factory factory, std::vector<std::string> aliases = {}) {
-    Entry e{class_name, {}, module_, std::move(factory)};
-    insert(std::move(e), class_name, aliases, nullptr);
+    core_.add(std::move(class_name), erase(std::move(factory)), std::move(aliases));
   }
   // A user class T under "package>Name" (Keras's register_keras_serializable). Also found
   // by its bare class name. Registering the same name again replaces the entry.
   template <typename T>
   void add_custom(const std::string& registered_name, Factory factory) {
-    const auto gt = registered_name.find('>');
-    if (gt == std::string::npos || gt == 0 || gt + 1 == registered_name.size()) {
-      throw Error("Cannot register {} \"{}\": the name must have the form \"package>Name\"", kind_,
-                  registered_name);
-    }
-    const std::string cls = registered_name.substr(gt + 1);
-    Entry e{cls, registered_name, registered_name.substr(0, gt), std::move(factory)};
-    const std::type_index type(typeid(T));
-    insert(std::move(e), registered_name, {cls}, &type);
+    core_.add_custom(registered_name, erase(std::move(factory)), std::type_index(typeid(T)));
   }
 
-  bool contains(std::string_view name) const {
-    std::lock_guard lock(mutex_);
-    return keys_.count(detail::registry_key(name)) != 0;
-  }
+  bool contains(std::string_view name) const { return core_.contains(name); }
   // The Keras class name a name or alias stands for; px::Error for an unknown name.
-  std::string class_name_of(std::string_view name) const { return find(name, {}, {}).class_name; }
+  std::string class_name_of(std::string_view name) const { return core_.class_name_of(name); }
 
   // An object from a bare name or a Keras 2/3 dict (see the top of this file).
   std::shared_ptr<Base> create(const Config& spec) const {
-    if (spec.is_string()) {
-      const std::string name = spec.get<std::string>();
-      return build(find(name, {}, {}), Config::object(), name);
-    }
-    if (!spec.is_object()) {
-      throw Error(
-          "Cannot build a {} from {}: expected a name or a {{\"class_name\", \"config\"}} "
-          "object",
-          kind_, spec.dump());
-    }
-    auto cls = spec.find("class_name");
-    if (cls == spec.end() || !cls->is_string()) {
-      throw Error("Cannot build a {} from {}: \"class_name\" is missing or not a string", kind_,
-                  truncated(spec));
-    }
-    std::string class_name = cls->get<std::string>();
-    std::string registered;
-    if (auto r = spec.find("registered_name"); r != spec.end() && r->is_string()) {
-      registered = r->get<std::string>();
-    }
-    std::string module;
-    if (auto m = spec.find("module"); m != spec.end() && m->is_string()) {
-      module = m->get<std::string>();
-    }
-    Config inner = Config::object();
-    if (auto c = spec.find("config"); c != spec.end() && !c->is_null()) inner = *c;
-    // Keras 3 writes a plain function (an activation) as class_name "function" with the
-    // function's name as config.
-    if (class_name == "function" && inner.is_string()) {
-      const std::string name = inner.get<std::string>();
-      return build(find(name, {}, module), Config::object(), name);
-    }
-    if (!inner.is_object()) {
-      throw Error("Cannot build {} \"{}\": its \"config\" must be an object, received {}", kind_,
-                  class_name, truncated(inner));
-    }
-    const Entry e = find(class_name, registered, module);
-    return build(e, inner, class_name);
+    return std::static_pointer_cast<Base>(core_.create(spec));
   }
-  std::shared_ptr<Base> create(std::string_view name) const { return create(Config(name)); }
+  std::shared_ptr<Base> create(std::string_view name) const {
+    return std::static_pointer_cast<Base>(core_.create(name));
+  }
 
   // Keras 3's {"module", "class_name", "config", "registered_name"} for an object.
-  Config serialize(const Base& obj) const {
-    std::string module = module_;
-    Config registered = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      if (auto t = by_type_.find(std::type_index(typeid(obj))); t != by_type_.end()) {
-        const Entry& e = entries_[t->second];
-        module = e.module;
-        registered = e.registered_name;
-      }
-    }
-    Config out = Config::object();
-    out["module"] = module;
-    out["class_name"] = obj.class_name();
-    out["config"] = obj.get_config();
-    out["registered_name"] = registered;
-    return out;
+  // (A template so that the json type is only needed where it is called.)
+  template <typename B = Base>
+  typename detail::Dependent<B, Config>::type serialize(const B& obj) const {
+    return core_.serialize(std::type_index(typeid(obj)), obj.class_name(), obj.get_config());
   }
 
   // Every accepted name (class names, aliases, registered names), sorted.
-  std::vector<std::string> names() const {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> out = display_;
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
-  }
-  const std::string& kind() const { return kind_; }
-  const std::string& module() const { return module_; }
+  std::vector<std::string> names() const { return core_.names(); }
+  const std::string& kind() const { return core_.kind(); }
+  const std::string& module() const { return core_.module(); }
 
  private:
-  struct Entry {
-    std::string class_name;
-    std::string registered_name;  // "package>Name" for user classes, else empty
-    std::string module;
-    Factory factory;
-  };
-
-  void insert(Entry e, const std::string& primary, const std::vector<std::string>& aliases,
-              const std::type_index* type) {
-    std::lock_guard lock(mutex_);
-    std::size_t index = entries_.size();
-    if (auto it = keys_.find(detail::registry_key(primary)); it != keys_.end()) {
-      index = it->second;  // re-registration replaces
-      entries_[index] = std::move(e);
-    } else {
-      entries_.push_back(std::move(e));
-      display_.push_back(primary);
-    }
-    keys_[detail::registry_key(primary)] = index;
-    for (const auto& a : aliases) {
-      const std::string key = detail::registry_key(a);
-      // A user class's bare name never hides a built-in of the same name.
-      if (type != nullptr && keys_.count(key) != 0 && keys_[key] != index) continue;
-      if (std::find(display_.begin(), display_.end(), a) == display_.end()) display_.push_back(a);
-      keys_[key] = index;
-    }
-    if (type != nullptr) by_type_.insert_or_assign(*type, index);
-  }
-
-  Entry find(std::string_view class_name, std::string_view registered,
-             std::string_view module) const {
-    {
-      std::lock_guard lock(mutex_);
-      if (!registered.empty()) {
-        if (auto it = keys_.find(detail::registry_key(registered)); it != keys_.end()) {
-          return entries_[it->second];
-        }
-      }
-      if (auto it = keys_.find(detail::registry_key(class_name)); it != keys_.end()) {
-        return entries_[it->second];
-      }
-    }
-    const std::vector<std::string> known = names();
-    std::string message = fmt::format("Unknown {} \"{}\"", kind_, class_name);
-    const bool custom = (!registered.empty() && registered.find('>') != std::string_view::npos) ||
-                        (!module.empty() && module.rfind("keras", 0) != 0);
-    if (!registered.empty() && registered != class_name) {
-      message += fmt::format(" (registered name \"{}\")", registered);
-    } else if (custom) {
-      message += fmt::format(" (module \"{}\")", module);
-    }
-    message += fmt::format(".{} Known {}: {}.", detail::did_you_mean(class_name, known),
-                           plural(kind_), detail::join_sorted(known));
-    if (!hint_.empty()) {
-      const std::string reg = !registered.empty() && registered.find('>') != std::string_view::npos
-                                  ? std::string(registered)
-                                  : fmt::format("package>{}", class_name);
-      std::string how = hint_;
-      auto put = [&](std::string_view from, const std::string& to) {
-        for (auto p = how.find(from); p != std::string::npos; p = how.find(from, p + to.size())) {
-          how.replace(p, from.size(), to);
-        }
-      };
-      put("{class}", std::string(class_name));
-      put("{registered}", reg);
-      message += fmt::format(" A custom class must be registered before it is loaded: {}", how);
-    }
-    throw Error(message);
-  }
-
-  std::shared_ptr<Base> build(const Entry& e, const Config& inner, std::string_view as) const {
-    try {
-      auto obj = e.factory(inner);
-      if (!obj) throw Error("its factory returned nothing");
+  static detail::RegistryCore::Factory erase(Factory factory) {
+    return [f = std::move(factory)](const Config& config) -> std::shared_ptr<void> {
+      std::shared_ptr<Base> obj = f(config);
       return obj;
-    } catch (const nlohmann::json::exception& ex) {
-      throw Error("Cannot build {} \"{}\" from config {}: {}", kind_, as, truncated(inner),
-                  ex.what());
-    }
+    };
   }
-
-  static std::string truncated(const Config& c) {
-    std::string s = c.dump();
-    if (s.size() > 300) s = s.substr(0, 300) + "...";
-    return s;
-  }
-
-  std::string kind_, module_, hint_;
-  mutable std::mutex mutex_;
-  std::vector<Entry> entries_;
-  std::vector<std::string> display_;
-  std::map<std::string, std::size_t> keys_;
-  std::map<std::type_index, std::size_t> by_type_;
+  detail::RegistryCore core_;
 };
 
 // An option field holding a registered object (an initializer, a regularizer, ...):
@@ -343,16 +177,17 @@ class ObjectRef {
   std::shared_ptr<Base> ptr_;
 };
 
-template <typename Base>
-void to_json(Config& j, const ObjectRef<Base>& ref) {
+// Templates over the json type (instantiated where "core/json.hpp" is included).
+template <typename Json, typename Base>
+void to_json(Json& j, const ObjectRef<Base>& ref) {
   if (ref) {
     j = Base::registry().serialize(*ref);
   } else {
     j = nullptr;
   }
 }
-template <typename Base>
-void from_json(const Config& j, ObjectRef<Base>& ref) {
+template <typename Json, typename Base>
+void from_json(const Json& j, ObjectRef<Base>& ref) {
   ref = j.is_null() ? ObjectRef<Base>() : ObjectRef<Base>(Base::registry().create(j));
 }
 

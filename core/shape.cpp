@@ -1,5 +1,6 @@
 #include "core/shape.hpp"
 
+#include <fmt/format.h>
 #include <sys/sysinfo.h>
 
 #include <algorithm>

@@ -3,6 +3,8 @@
 // nested models either one node or a dashed `cluster_<name>` subgraph.
 #include "graph/dot.hpp"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>

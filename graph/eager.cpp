@@ -5,6 +5,8 @@
 // become a graph::Function run by an executor of its own. The cache keeps nodes only: the
 // traced tensors' layer-call history (which holds the layer) is dropped, and a state
 // update keeps a weak reference to its layer, so a layer never owns itself through it.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>

@@ -1,5 +1,7 @@
 #include "graph/functional.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>

@@ -1,6 +1,7 @@
 #include "graph/layer.hpp"
 
 #include <cxxabi.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>

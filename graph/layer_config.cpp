@@ -3,6 +3,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "graph/input_layer.hpp"
 #include "graph/layer.hpp"
 

@@ -1,8 +1,11 @@
 #include "graph/ops.hpp"
 
+#include <fmt/format.h>
+
 #include <cctype>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/kernels.hpp"
 #include "graph/detail.hpp"
 #include "graph/layer.hpp"

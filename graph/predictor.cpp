@@ -1,5 +1,7 @@
 #include "graph/predictor.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "core/error.hpp"

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "graph/ops.hpp"
 
 namespace plexus::regularizers {

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/initializers.hpp"
+#include "core/json.hpp"
 #include "graph/ops.hpp"
 #include "layers/masking.hpp"
 
@@ -99,6 +100,8 @@ SymbolicTensor apply(std::string_view name, const SymbolicTensor& x) {
   return (*Activation::registry().create(
       Config(canonical_name(Config(name), "activations::apply"))))(x);
 }
+
+Config Activation::get_config() const { return Config::object(); }
 
 }  // namespace plexus::activations
 

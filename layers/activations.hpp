@@ -26,7 +26,7 @@ class Activation {
   Activation(std::string name, Fn fn) : name_(std::move(name)), fn_(fn) {}
   // The Keras name ("relu"): activations are functions in Keras, serialized by name.
   std::string class_name() const { return name_; }
-  Config get_config() const { return Config::object(); }
+  Config get_config() const;
   SymbolicTensor operator()(const SymbolicTensor& x) const { return fn_(x); }
 
   static Registry<Activation>& registry();

@@ -1,11 +1,14 @@
 #include "layers/attention.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/kernels.hpp"
 #include "graph/ops.hpp"
 #include "layers/masking.hpp"

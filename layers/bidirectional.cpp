@@ -1,6 +1,9 @@
 #include "layers/bidirectional.hpp"
 
+#include <fmt/format.h>
+
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "graph/ops.hpp"
 #include "layers/masking.hpp"
 #include "layers/registry.hpp"

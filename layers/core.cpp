@@ -2,11 +2,14 @@
 // InputLayer. All are compositions of px::ops, so their gradients come from autodiff.
 #include "layers/core.hpp"
 
+#include <fmt/format.h>
+
 #include <string>
 #include <utility>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/shape.hpp"
 #include "graph/ops.hpp"
 #include "layers/activations.hpp"

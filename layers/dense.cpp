@@ -1,5 +1,8 @@
+#include <fmt/format.h>
+
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "graph/ops.hpp"
 #include "layers/activations.hpp"
 #include "layers/core.hpp"

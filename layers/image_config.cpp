@@ -13,6 +13,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/tensor.hpp"
 #include "layers/activations.hpp"
 #include "layers/convolution.hpp"

@@ -1,10 +1,13 @@
 // Merging layers, composed of px::ops (gradients come from the ops' VJPs).
 #include "layers/merging.hpp"
 
+#include <fmt/format.h>
+
 #include <utility>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/shape.hpp"
 #include "graph/ops.hpp"
 

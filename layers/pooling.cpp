@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/initializers.hpp"
+#include "core/json.hpp"
 #include "core/kernels.hpp"
 #include "graph/ops.hpp"
 #include "layers/masking.hpp"

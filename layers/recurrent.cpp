@@ -1,8 +1,11 @@
 #include "layers/recurrent.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "graph/input_layer.hpp"
 #include "graph/ops.hpp"
 #include "layers/activations.hpp"

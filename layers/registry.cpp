@@ -1,5 +1,6 @@
 #include "layers/registry.hpp"
 
+#include "core/json.hpp"
 #include "graph/input_layer.hpp"
 #include "layers/activations.hpp"
 #include "layers/attention.hpp"

@@ -1,7 +1,10 @@
 #include "layers/time_distributed.hpp"
 
+#include <fmt/format.h>
+
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/kernels.hpp"
 #include "graph/ops.hpp"
 #include "layers/masking.hpp"

@@ -1,5 +1,7 @@
 #include "optim/callbacks.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "core/error.hpp"

@@ -1,5 +1,7 @@
 // compile(): the training step as a graph::Function over the model's graph (see
 // optim/train_state.hpp), and metrics_names().
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "core/error.hpp"

@@ -1,5 +1,7 @@
 #include "optim/data_parallel.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <sstream>

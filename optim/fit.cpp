@@ -1,5 +1,7 @@
 // Model's training loops: fit, evaluate, train_on_batch, test_on_batch,
 // compute_gradients. See optim/train_state.hpp for the training Function.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -10,6 +12,7 @@
 
 #include "core/constraints.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/random.hpp"
 #include "optim/callbacks.hpp"
 #include "optim/data_parallel.hpp"

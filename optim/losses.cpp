@@ -1,6 +1,7 @@
 #include "optim/losses.hpp"
 
 #include <cxxabi.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <typeinfo>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/kernels.hpp"
 #include "graph/function.hpp"
 #include "graph/ops.hpp"

@@ -7,6 +7,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "optim/losses.hpp"
 #include "optim/metrics.hpp"
 

@@ -1,5 +1,7 @@
 #include "optim/model.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 

@@ -3,6 +3,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "optim/optimizers.hpp"
 #include "optim/option_checks.hpp"
 

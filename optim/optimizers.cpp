@@ -8,6 +8,8 @@
 
 #include "optim/optimizers.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -17,6 +19,7 @@
 
 #include "core/cpu.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "optim/option_checks.hpp"
 
 namespace plexus::optim {
@@ -505,5 +508,14 @@ void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slo
       },
       slots[0], slots[1]);
 }
+
+Config SGD::options_config() const { return options_; }
+Config RMSprop::options_config() const { return options_; }
+Config Adam::options_config() const { return options_; }
+Config AdamW::options_config() const { return adamw_options_; }
+Config Nadam::options_config() const { return options_; }
+Config Adagrad::options_config() const { return options_; }
+Config Adadelta::options_config() const { return options_; }
+Config Adamax::options_config() const { return options_; }
 
 }  // namespace plexus::optim

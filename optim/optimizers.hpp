@@ -214,7 +214,7 @@ class SGD : public Optimizer {
   std::string class_name() const override { return "SGD"; }
 
  protected:
-  Config options_config() const override { return options_; }
+  Config options_config() const override;
 
  public:
   explicit SGD(SGDOptions options = {});
@@ -253,7 +253,7 @@ class RMSprop : public Optimizer {
   std::string class_name() const override { return "RMSprop"; }
 
  protected:
-  Config options_config() const override { return options_; }
+  Config options_config() const override;
   std::vector<std::vector<std::size_t>> slot_groups() const override;
 
  public:
@@ -293,7 +293,7 @@ class Adam : public Optimizer {
   std::string class_name() const override { return "Adam"; }
 
  protected:
-  Config options_config() const override { return options_; }
+  Config options_config() const override;
   std::vector<std::vector<std::size_t>> slot_groups() const override;
 
  public:
@@ -331,7 +331,7 @@ class AdamW : public Adam {
   std::string class_name() const override { return "AdamW"; }
 
  protected:
-  Config options_config() const override { return adamw_options_; }
+  Config options_config() const override;
 
  public:
   explicit AdamW(AdamWOptions options = {});
@@ -365,7 +365,7 @@ class Nadam : public Optimizer {
   std::string class_name() const override { return "Nadam"; }
 
  protected:
-  Config options_config() const override { return options_; }
+  Config options_config() const override;
 
  public:
   explicit Nadam(NadamOptions options = {});
@@ -404,7 +404,7 @@ class Adagrad : public Optimizer {
   std::string class_name() const override { return "Adagrad"; }
 
  protected:
-  Config options_config() const override { return options_; }
+  Config options_config() const override;
 
  public:
   explicit Adagrad(AdagradOptions options = {});
@@ -441,7 +441,7 @@ class Adadelta : public Optimizer {
   std::string class_name() const override { return "Adadelta"; }
 
  protected:
-  Config options_config() const override { return options_; }
+  Config options_config() const override;
 
  public:
   explicit Adadelta(AdadeltaOptions options = {});
@@ -477,7 +477,7 @@ class Adamax : public Optimizer {
   std::string class_name() const override { return "Adamax"; }
 
  protected:
-  Config options_config() const override { return options_; }
+  Config options_config() const override;
 
  public:
   explicit Adamax(AdamaxOptions options = {});

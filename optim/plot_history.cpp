@@ -2,6 +2,8 @@
 // rsvg-convert, so a .png and a .svg of the same history show the same picture.
 #include "optim/plot_history.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 
 namespace plexus::optim {
 

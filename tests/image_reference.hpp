@@ -161,7 +161,7 @@ inline Tensor conv_transpose(const Tensor& xt, const Tensor& w, const Spec& sp,
 
 // y + b along the channel axis.
 inline Tensor add_bias(Tensor y, const Tensor& b, const Spec& sp) {
-  const View v = view(y, sp.rank, sp.channels_first);
+  const View v = image_ref::view(y, sp.rank, sp.channels_first);
   for (Dim n = 0; n < v.n; ++n)
     for (Dim h = 0; h < v.h; ++h)
       for (Dim w = 0; w < v.w; ++w)

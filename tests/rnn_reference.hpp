@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "core/kernels.hpp"
 #include "core/tensor.hpp"
 

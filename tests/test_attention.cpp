@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "core/random.hpp"
 #include "graph_helpers.hpp"
 #include "layers/attention.hpp"

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "graph_helpers.hpp"
 
 namespace px = plexus;

@@ -6,6 +6,8 @@
 
 #include <plexus.hpp>
 
+#include "core/json.hpp"
+
 namespace px = plexus;
 namespace kw = px::kw;
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "core/random.hpp"
 #include "graph_helpers.hpp"
 #include "layers/activations.hpp"

@@ -9,6 +9,7 @@
 #include <xtensor/xview.hpp>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "optim/metrics.hpp"
 #include "optim/model_options.hpp"
 

@@ -29,6 +29,7 @@
 #include <xtensor/xmath.hpp>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/kernels.hpp"
 #include "core/random.hpp"
 #include "image_reference.hpp"

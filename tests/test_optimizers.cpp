@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "optim/model_options.hpp"
 #include "optim/optimizers.hpp"
 #include "optim/schedules.hpp"

@@ -19,6 +19,7 @@
 #include <vector>
 #include <xtensor/xview.hpp>
 
+#include "core/json.hpp"
 #include "core/random.hpp"
 #include "graph_helpers.hpp"
 #include "layers/bidirectional.hpp"

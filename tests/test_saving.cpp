@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "core/process.hpp"
 #include "graph_helpers.hpp"
 #include "optim/saving/backup.hpp"

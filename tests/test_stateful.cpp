@@ -15,6 +15,7 @@
 #include <vector>
 #include <xtensor/xview.hpp>
 
+#include "core/json.hpp"
 #include "graph_helpers.hpp"
 #include "layers/bidirectional.hpp"
 #include "layers/core.hpp"

@@ -8,6 +8,7 @@
 // error naming the operation instead of hanging it. A peer that died is normally noticed
 // sooner by Open MPI itself, which aborts the job when a process exits without
 // MPI_Finalize.
+#include <fmt/format.h>
 #include <mpi.h>
 #include <sched.h>
 

@@ -5,6 +5,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/random.hpp"
 #include "optim/distribution.hpp"
 #include "optim/model.hpp"

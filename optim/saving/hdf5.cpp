@@ -1,5 +1,6 @@
 #include "optim/saving/hdf5.hpp"
 
+#include <fmt/format.h>
 #include <hdf5.h>
 
 #include <cstring>

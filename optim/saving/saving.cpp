@@ -1,6 +1,7 @@
 #include "optim/saving/saving.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/json.hpp"
 #include "graph/functional.hpp"
 #include "graph/input_layer.hpp"
 #include "layers/attention.hpp"

@@ -1,10 +1,13 @@
 #include "optim/saving/training_state.hpp"
 
+#include <fmt/format.h>
+
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "optim/losses.hpp"
 #include "optim/metrics.hpp"
 #include "optim/optimizers.hpp"

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "fuzz_util.hpp"
 #include "optim/saving/saving.hpp"
 #include "optim/saving/zip.hpp"

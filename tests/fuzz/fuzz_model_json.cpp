@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "fuzz_util.hpp"
 #include "optim/saving/saving.hpp"
 
