@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "graph_helpers.hpp"
 #include "optim/saving/hdf5.hpp"
 #include "optim/saving/saving.hpp"

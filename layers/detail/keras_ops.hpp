@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "core/config.hpp"
+#include "core/json.hpp"
 #include "graph/layer.hpp"
 
 namespace plexus::layers::detail {
