@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs plexus's build and test dependencies from Debian packages (run as root or via sudo).
+# python3-h5py: tests/data/compare_legacy_h5.py compares plexus's legacy .h5 with a Keras one.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -8,4 +9,4 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build ccache pkg-config \
   libxtensor-dev libxtensor-blas-dev libxsimd-dev libfmt-dev libgtest-dev libopenblas-dev \
-  zlib1g-dev libjpeg-dev libpng-dev libgif-dev libcurl4-openssl-dev nlohmann-json3-dev libhdf5-dev libzip-dev libcli11-dev graphviz librsvg2-bin libssl-dev libopenmpi-dev openmpi-bin clang python3 >/dev/null
+  zlib1g-dev libjpeg-dev libpng-dev libgif-dev libcurl4-openssl-dev nlohmann-json3-dev libhdf5-dev libzip-dev libcli11-dev graphviz librsvg2-bin libssl-dev libopenmpi-dev openmpi-bin clang python3 python3-h5py >/dev/null

@@ -81,7 +81,8 @@ TrainTestSplit train_test_split(const Tensor& x, const Tensor& y, const SplitOpt
   if (t > 0 && t < 1) {
     n_test = static_cast<std::size_t>(std::ceil(t * static_cast<double>(n)));
   } else if (t >= 1 && t == std::floor(t)) {
-    n_test = static_cast<std::size_t>(t);
+    // Compared as a double first: converting a count beyond size_t's range is undefined.
+    n_test = t >= static_cast<double>(n) ? n : static_cast<std::size_t>(t);
   } else {
     throw Error(
         "train_test_split: test_size must be a fraction in (0, 1) or a whole number of samples, "

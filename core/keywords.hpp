@@ -341,6 +341,39 @@ struct Signature {
   using NAME = ::plexus::kw::Signature<OPTIONS, PLEXUS_KW_TAG(P1), PLEXUS_KW_TAG(P2)>;             \
   }
 
+#define PLEXUS_KW_FACTORY_3(RET, NAME, OPTIONS, P1, P2, P3)                                        \
+  template <::plexus::kw::Argument... PlexusKw>                                                    \
+  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PLEXUS_KW_PARAM(P2),             \
+                                             PLEXUS_KW_PARAM(P3), PlexusKw&&... plexus_kw) {       \
+    return NAME(PLEXUS_KW_MOVE(P1), PLEXUS_KW_MOVE(P2), PLEXUS_KW_MOVE(P3),                        \
+                ::plexus::kw::make<OPTIONS>(std::forward<PlexusKw>(plexus_kw)...));                \
+  }                                                                                                \
+  template <::plexus::kw::Argument... PlexusKw>                                                    \
+  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PLEXUS_KW_PARAM(P2),             \
+                                             PlexusKw&&... plexus_kw) {                            \
+    return ::plexus::kw::detail::call<OPTIONS>(                                                    \
+        ::plexus::kw::detail::type_list<PLEXUS_KW_TAG(P3)>{},                                      \
+        PLEXUS_KW_FORWARDER(RET, NAME, PLEXUS_KW_MOVE(P1), PLEXUS_KW_MOVE(P2)),                    \
+        std::forward<PlexusKw>(plexus_kw)...);                                                     \
+  }                                                                                                \
+  template <::plexus::kw::Argument... PlexusKw>                                                    \
+  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PlexusKw&&... plexus_kw) {       \
+    return ::plexus::kw::detail::call<OPTIONS>(                                                    \
+        ::plexus::kw::detail::type_list<PLEXUS_KW_TAG(P2), PLEXUS_KW_TAG(P3)>{},                   \
+        PLEXUS_KW_FORWARDER(RET, NAME, PLEXUS_KW_MOVE(P1)), std::forward<PlexusKw>(plexus_kw)...); \
+  }                                                                                                \
+  template <::plexus::kw::Argument... PlexusKw>                                                    \
+  requires(sizeof...(PlexusKw) > 0) RET NAME(PlexusKw&&... plexus_kw) {                            \
+    return ::plexus::kw::detail::call<OPTIONS>(                                                    \
+        ::plexus::kw::detail::type_list<PLEXUS_KW_TAG(P1), PLEXUS_KW_TAG(P2),                      \
+                                        PLEXUS_KW_TAG(P3)>{},                                      \
+        PLEXUS_KW_FORWARDER(RET, NAME), std::forward<PlexusKw>(plexus_kw)...);                     \
+  }                                                                                                \
+  namespace keyword_signatures {                                                                   \
+  using NAME =                                                                                     \
+      ::plexus::kw::Signature<OPTIONS, PLEXUS_KW_TAG(P1), PLEXUS_KW_TAG(P2), PLEXUS_KW_TAG(P3)>;   \
+  }
+
 #define PLEXUS_KEYWORD_FACTORY_DEFAULTED(RET, NAME, OPTIONS, P1)                             \
   template <::plexus::kw::Argument... PlexusKw>                                              \
   requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PlexusKw&&... plexus_kw) { \
@@ -398,6 +431,8 @@ PLEXUS_KEYWORD(num_heads, std::ptrdiff_t)
 PLEXUS_KEYWORD(key_dim, std::ptrdiff_t)
 PLEXUS_KEYWORD(shape, std::vector<std::ptrdiff_t>)
 PLEXUS_KEYWORD(target_shape, std::vector<std::ptrdiff_t>)
+// px::Input / InputLayer (graph/symbolic.hpp): "float32", "int32", "int64", "bool".
+PLEXUS_KEYWORD(dtype, std::string)
 PLEXUS_KEYWORD(activation, std::string)
 PLEXUS_KEYWORD(use_bias, bool)
 PLEXUS_KEYWORD(kernel_initializer, std::string)

@@ -73,15 +73,49 @@ void shape_rows(const Tensor& src, std::size_t count, Tensor& dst) {
 }  // namespace
 
 void copy_rows(const Tensor& src, std::size_t begin, std::size_t count, Tensor& dst) {
+  if (src.dimension() == 0) {
+    throw Error("copy_rows: the source is a scalar (shape ()); it has no rows to copy");
+  }
+  const std::size_t rows = src.shape()[0];
+  if (begin > rows || count > rows - begin) {
+    if (begin >= rows) {
+      throw Error(
+          "copy_rows: rows [{}, {}) start past the end of a tensor of {} rows (shape {}); "
+          "stop the loop at start < {}",
+          begin, begin + count, rows, shape_str(shape_of(src)), rows);
+    }
+    throw Error(
+        "copy_rows: rows [{}, {}) run past the end of a tensor of {} rows (shape {}); the last "
+        "batch holds {} rows: pass std::min(batch_size, n - start) as the count",
+        begin, begin + count, rows, shape_str(shape_of(src)), rows - begin);
+  }
   shape_rows(src, count, dst);
-  const std::size_t row = src.shape()[0] ? src.size() / src.shape()[0] : 0;
+  const std::size_t row = rows ? src.size() / rows : 0;
   std::copy_n(src.data() + begin * row, count * row, dst.data());
 }
 
 void gather_rows(const Tensor& src, const std::vector<std::size_t>& order, std::size_t begin,
                  std::size_t count, Tensor& dst) {
+  if (src.dimension() == 0) {
+    throw Error("gather_rows: the source is a scalar (shape ()); it has no rows to gather");
+  }
+  if (begin > order.size() || count > order.size() - begin) {
+    throw Error(
+        "gather_rows: positions [{}, {}) run past the end of the index list, which holds {} "
+        "indices",
+        begin, begin + count, order.size());
+  }
+  const std::size_t rows = src.shape()[0];
+  for (std::size_t i = 0; i < count; ++i) {
+    if (order[begin + i] >= rows) {
+      throw Error(
+          "gather_rows: index {} (position {}) is out of range for a tensor of {} rows "
+          "(shape {})",
+          order[begin + i], begin + i, rows, shape_str(shape_of(src)));
+    }
+  }
   shape_rows(src, count, dst);
-  const std::size_t row = src.shape()[0] ? src.size() / src.shape()[0] : 0;
+  const std::size_t row = rows ? src.size() / rows : 0;
   for (std::size_t i = 0; i < count; ++i) {
     std::copy_n(src.data() + order[begin + i] * row, row, dst.data() + i * row);
   }

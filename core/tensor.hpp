@@ -36,9 +36,12 @@ void resize_to(Tensor& t, const Shape& shape);
 
 namespace plexus {
 // Copies rows [begin, begin + count) of src (first axis) into dst, resizing dst to
-// (count, ...) only when its shape differs.
+// (count, ...) only when its shape differs. Throws px::Error when the rows run past the end
+// of src (a partial last batch: pass std::min(batch_size, n - start)) or src is a scalar.
 void copy_rows(const Tensor& src, std::size_t begin, std::size_t count, Tensor& dst);
-// Copies rows src[order[begin + i]] for i < count into dst (a shuffled batch).
+// Copies rows src[order[begin + i]] for i < count into dst (a shuffled batch). Throws
+// px::Error when [begin, begin + count) runs past the end of order or an index is not a row
+// of src.
 void gather_rows(const Tensor& src, const std::vector<std::size_t>& order, std::size_t begin,
                  std::size_t count, Tensor& dst);
 // True when every element is finite.

@@ -1,13 +1,51 @@
 #include "graph/input_layer.hpp"
 
+#include <cmath>
 #include <set>
 
 #include "graph/detail.hpp"
 
 namespace plexus::graph {
 
-InputLayer::InputLayer(Shape shape, std::string_view name, Dim batch_size)
-    : Layer(name), shape_(std::move(shape)), batch_size_(batch_size) {
+std::string input_dtype(std::string_view dtype, std::string_view where) {
+  for (const char* known : {"float32", "int32", "int64", "bool"}) {
+    if (dtype == known) return known;
+  }
+  throw Error(
+      "{}: dtype \"{}\" is not supported; plexus inputs are float32, int32, int64 or bool "
+      "(integers and booleans are held as float32, see docs/saving.md)",
+      where, dtype);
+}
+
+void check_input_values(const Tensor& x, std::string_view dtype, std::string_view where) {
+  if (dtype == "float32") return;
+  const bool boolean = dtype == "bool";
+  constexpr float kLimit = 16777216.0f;  // 2^24: float32 holds every integer up to here
+  const float* p = x.data();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float v = p[i];
+    const bool ok = boolean ? (v == 0.0f || v == 1.0f)
+                            : (std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= kLimit);
+    if (ok) continue;
+    if (boolean) {
+      throw Error("{} (dtype bool): value {} at flat index {} is not 0 or 1", where, v, i);
+    }
+    if (std::isfinite(v) && v == std::floor(v)) {
+      throw Error(
+          "{} (dtype {}): value {} at flat index {} is beyond +-2^24 = 16777216, the largest "
+          "integers plexus holds exactly (inputs are float32 underneath)",
+          where, dtype, v, i);
+    }
+    throw Error("{} (dtype {}): value {} at flat index {} is not a whole number", where, dtype, v,
+                i);
+  }
+}
+
+InputLayer::InputLayer(Shape shape, std::string_view name, Dim batch_size, std::string_view dtype)
+    : Layer(name),
+      shape_(std::move(shape)),
+      batch_size_(batch_size),
+      dtype_(input_dtype(dtype, "Input")) {
   if (batch_size_ <= 0 && batch_size_ != -1) {
     throw Error("Input: batch_size must be positive (or None), received {}", batch_size_);
   }
@@ -26,6 +64,7 @@ SymbolicTensor InputLayer::output() {
     Shape full{-1};
     full.insert(full.end(), shape_.begin(), shape_.end());
     node_ = make_node(Node::Kind::kInput, full, name());
+    node_->dtype = dtype_;
   }
   std::shared_ptr<LayerCall> call = call_.lock();
   if (!call) {

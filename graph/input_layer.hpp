@@ -5,10 +5,21 @@
 
 namespace plexus::graph {
 
+// The dtypes an input may declare (Keras's Input(dtype=)): "float32", "int32", "int64" and
+// "bool". plexus tensors hold float32, so an integer or boolean input is float storage with
+// its dtype recorded: the values fed must be whole numbers within +-2^24 (16777216, the
+// integers float32 holds exactly), or 0/1 for bool; check_input_values refuses others.
+// Returns the canonical name; px::Error naming `where` for any other dtype.
+std::string input_dtype(std::string_view dtype, std::string_view where);
+// px::Error naming the input when a value of `x` does not fit `dtype` (see input_dtype).
+void check_input_values(const Tensor& x, std::string_view dtype, std::string_view where);
+
 class InputLayer : public Layer {
  public:
-  // shape excludes the batch dimension; batch_size -1 is None (any batch size).
-  InputLayer(Shape shape, std::string_view name = {}, Dim batch_size = -1);
+  // shape excludes the batch dimension; batch_size -1 is None (any batch size); dtype is
+  // one of input_dtype's.
+  InputLayer(Shape shape, std::string_view name = {}, Dim batch_size = -1,
+             std::string_view dtype = "float32");
   std::string class_name() const override { return "InputLayer"; }
   // The symbolic tensor this layer feeds, (None, *shape); made on first use.
   SymbolicTensor output();
@@ -18,6 +29,8 @@ class InputLayer : public Layer {
   // The static batch size (Keras's batch_size / batch_shape[0]), -1 when None. The input
   // node itself takes any batch; a stateful RNN reads this to build its states.
   Dim batch_size() const { return batch_size_; }
+  // "float32", "int32", "int64" or "bool" (Keras's Input(dtype=)).
+  const std::string& dtype() const { return dtype_; }
   // Keras 3: {"batch_shape", "dtype", "sparse", "ragged", "name", "optional"}; reads
   // Keras 2's batch_input_shape too (graph/layer_config.cpp).
   Config get_config() const override;
@@ -26,6 +39,7 @@ class InputLayer : public Layer {
  private:
   Shape shape_;
   Dim batch_size_ = -1;
+  std::string dtype_ = "float32";
   NodePtr node_;
   // The call holds this layer, so the layer may only watch it: a strong reference here
   // would keep every Input alive forever.

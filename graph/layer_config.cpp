@@ -100,7 +100,7 @@ Config InputLayer::get_config() const {
   Config b = Config::array();
   for (Dim d : batch) b.push_back(d < 0 ? Config(nullptr) : Config(d));
   c["batch_shape"] = b;
-  c["dtype"] = "float32";
+  c["dtype"] = dtype_;
   c["sparse"] = false;
   c["ragged"] = false;
   c["name"] = name();
@@ -133,12 +133,9 @@ LayerRef InputLayer::from_config(const Config& config) {
       throw Error("InputLayer \"{}\": {}=true is not supported by plexus", name, key);
     }
   }
+  std::string dtype = "float32";
   if (auto d = config.find("dtype"); d != config.end() && !d->is_null()) {
-    const std::string dtype = dtype_name(*d);
-    if (dtype != "float32") {
-      throw Error("InputLayer \"{}\": dtype \"{}\" is not supported; plexus inputs are float32",
-                  name, dtype);
-    }
+    dtype = input_dtype(dtype_name(*d), fmt::format("InputLayer \"{}\"", name));
   }
   // None after the batch (the timesteps of a sequence) stays unknown, as px::Input({-1, 4}).
   for (Dim d : shape) {
@@ -149,7 +146,7 @@ LayerRef InputLayer::from_config(const Config& config) {
           name, shape_str(shape));
     }
   }
-  return make_layer<InputLayer>(shape, name, batch_size);
+  return make_layer<InputLayer>(shape, name, batch_size, dtype);
 }
 
 }  // namespace graph

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "graph/input_layer.hpp"
 
 namespace plexus::graph {
 
@@ -136,6 +137,9 @@ void check_inputs(const Functional& model, const std::vector<const Tensor*>& xs)
       throw Error("Input {} \"{}\" of model \"{}\" contains NaN or Inf", i, ins[i].node()->name,
                   name);
     }
+    check_input_values(
+        *xs[i], ins[i].dtype(),
+        fmt::format("Input {} \"{}\" of model \"{}\"", i, ins[i].node()->name, name));
   }
 }
 

@@ -55,7 +55,10 @@ NodePtr make_node(Node::Kind kind, Shape shape, std::string name) {
 
 const SymbolicTensor& SymbolicTensors::single() const {
   if (size() != 1) {
-    throw Error("Expected exactly one symbolic tensor, but this call produced {}", size());
+    throw Error(
+        "Expected exactly one symbolic tensor, but this call produced {}; index the result "
+        "(outs[0], outs[1]) or pass it on as a list",
+        size());
   }
   return front();
 }
@@ -87,7 +90,8 @@ SymbolicTensor Input(const Shape& shape, std::string_view name) {
 }
 
 SymbolicTensor Input(const Shape& shape, const InputOptions& options) {
-  return make_layer<graph::InputLayer>(shape, options.name, options.batch_size.value_or(-1))
+  return make_layer<graph::InputLayer>(shape, options.name, options.batch_size.value_or(-1),
+                                       options.dtype)
       ->output();
 }
 

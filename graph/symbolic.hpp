@@ -75,6 +75,9 @@ struct Node {
   std::shared_ptr<VariableData> variable;  // kVariable
   std::shared_ptr<const Tensor> constant;  // kConstant
   std::size_t output_index = 0;            // kOutput: which output of inputs[0]
+  // Keras's dtype of the value: an Input's declared dtype ("int32", ...; the values are
+  // float32 underneath, graph/input_layer.hpp), "float32" for everything computed.
+  std::string dtype = "float32";
 };
 using NodePtr = std::shared_ptr<Node>;
 
@@ -95,6 +98,8 @@ class SymbolicTensor {
   std::size_t index() const { return node_->output_index; }
   const std::shared_ptr<LayerCall>& history() const { return history_; }
   bool defined() const { return node_ != nullptr; }
+  // Keras's x.dtype: an Input's declared dtype, "float32" for computed tensors.
+  const std::string& dtype() const { return node_->dtype; }
 
  private:
   NodePtr node_;
@@ -148,13 +153,18 @@ SymbolicTensor Input(const Shape& shape, std::string_view name = {});
 // Keras's Input(shape, batch_size=, name=): px::Input({10, 8}, {.batch_size = 4}). A static
 // batch size is written to the config (batch_shape [4, 10, 8]) and is what a stateful RNN
 // builds its states for; other layers still take any batch size.
+// dtype: "float32" (default), "int32", "int64" or "bool" — Keras's Input(dtype=) for token
+// ids and labels; stored as float32, checked to be whole numbers within +-2^24 when fed
+// (graph/input_layer.hpp).
 struct InputOptions {
   std::optional<Dim> batch_size = std::nullopt;
   std::string name{};
+  std::string dtype = "float32";
 };
 SymbolicTensor Input(const Shape& shape, const InputOptions& options);
 // Keyword forms: px::Input({10, 8}, kw::batch_size = 4, kw::name = "seq"),
-// px::Input(kw::shape = {784}); also px::layers::Input (Keras's layers.Input).
+// px::Input(kw::shape = {784}), px::Input({maxlen}, kw::dtype = "int32"); also
+// px::layers::Input (Keras's layers.Input).
 PLEXUS_KEYWORD_FACTORY(SymbolicTensor, Input, InputOptions, (const Shape&, shape))
 
 }  // namespace plexus

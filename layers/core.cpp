@@ -155,7 +155,8 @@ LayerHandle<ReshapeLayer> Reshape(Shape target_shape, ReshapeOptions options) {
 // --- InputLayer ------------------------------------------------------------------------
 
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, InputLayerOptions options) {
-  return make_layer<graph::InputLayer>(shape, options.name, options.batch_size.value_or(-1));
+  return make_layer<graph::InputLayer>(shape, options.name, options.batch_size.value_or(-1),
+                                       options.dtype);
 }
 
 LayerHandle<graph::InputLayer> InputLayer(const Shape& shape, std::string_view name) {

@@ -184,6 +184,7 @@ using Input = ::plexus::keyword_signatures::Input;
 struct InputLayerOptions {
   std::string name{};
   std::optional<Dim> batch_size = std::nullopt;  // static batch size (stateful RNNs)
+  std::string dtype = "float32";                 // or "int32", "int64", "bool" (px::Input)
 };
 
 // InputLayer(shape): the layer behind px::Input, to start a Sequential explicitly

@@ -194,6 +194,23 @@ void build_train_graph(const Model& model, TrainState& st) {
   const std::size_t n_out = g.outputs().size();
   const std::vector<LossItem> per_output = losses_per_output(model, opt, out_names);
   const auto metric_specs = metrics_per_output(model, opt, out_names);
+  // Keras names an output by the layer that made it, so two outputs of one layer (an LSTM's
+  // return_state, a layer called twice) share a name, and their losses, metrics and logs
+  // would too.
+  for (std::size_t i = 0; i < n_out; ++i) {
+    for (std::size_t j = i + 1; j < n_out; ++j) {
+      if (out_names[i] != out_names[j]) continue;
+      const auto used = [&](std::size_t o) {
+        return !per_output[o].empty() || !metric_specs[o].empty();
+      };
+      if (!used(i) || !used(j)) continue;
+      throw Error(
+          "Model \"{}\": outputs {} and {} both come from layer \"{}\", and Keras names outputs "
+          "by their layer, so their losses and metrics (\"{}_loss\", ...) would collide. Give "
+          "one its own layer: px::layers::Activation(\"linear\", {{.name = \"{}_{}\"}})(output)",
+          model.name(), i, j, out_names[i], out_names[i], out_names[i], j);
+    }
+  }
 
   st.outputs.clear();
   std::vector<SymbolicTensor> inputs = g.inputs();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -536,6 +537,47 @@ std::string identity(const LossItem& item) {
   return fmt::format("{}:{}:{}", typeid(object).name(), object.class_name(),
                      object.get_config().dump());
 }
+// The key without the identities of LossFunction objects: two losses of the same structure
+// whose callables were wrapped separately.
+std::string structure_of(const std::string& key) {
+  std::string out;
+  for (std::size_t i = 0; i < key.size();) {
+    const std::size_t at = key.find("function@", i);
+    if (at == std::string::npos) {
+      out.append(key, i, std::string::npos);
+      break;
+    }
+    out.append(key, i, at - i).append("function");
+    i = at + 9;
+    while (i < key.size() && std::isxdigit(static_cast<unsigned char>(key[i])) != 0) ++i;
+    if (i < key.size() && key[i] == 'x') {  // "0x..."
+      ++i;
+      while (i < key.size() && std::isxdigit(static_cast<unsigned char>(key[i])) != 0) ++i;
+    }
+  }
+  return out;
+}
+// Whether every LossFunction of a cached training state is held by that state alone (its
+// LossSpec and its outputs): the caller's copy (a loss list written inline in the call) is
+// gone.
+bool functions_held_only_by_cache(const TrainState& st) {
+  const LossSpec& spec = st.compile_options->loss;
+  bool any = false;
+  auto check = [&](const LossItem& item) {
+    if (!dynamic_cast<const losses::LossFunction*>(item.object.get())) return true;
+    any = true;
+    long internal = 0;
+    for (auto& i : spec.items) internal += i.object == item.object ? 1 : 0;
+    for (auto& [n, i] : spec.by_name) internal += i.object == item.object ? 1 : 0;
+    for (auto& o : st.outputs) internal += o.loss == item.object ? 1 : 0;
+    return item.object.use_count() <= internal;
+  };
+  for (auto& item : spec.items)
+    if (!check(item)) return false;
+  for (auto& [name, item] : spec.by_name)
+    if (!check(item)) return false;
+  return any;
+}
 std::string identity(const LossSpec& spec) {
   std::string key;
   for (auto& item : spec.items) key.append(fmt::format("[{}]", identity(item)));
@@ -567,6 +609,24 @@ Gradients Model::gradients_for(const Data& x, const Data& y, const LossSpec& los
     auto it = cache.find(key);
     // Trainable weights frozen or unfrozen since: the Function differentiates the old set.
     if (it != cache.end() && it->second->trainable == trainable_weights()) st = it->second;
+  }
+  if (!st && key.find("function@") != std::string::npos) {
+    // A loss list (or map) holding a C++ callable, written inline in a training loop, wraps
+    // the callable anew at every call: each step would build (and trace) a new training
+    // graph. Refused when a loss of the same structure was built before and its caller's
+    // copy is gone; a LossSpec kept by the caller is cached and reused.
+    const std::string structure = structure_of(key);
+    for (const auto& [k, cached] : cache) {
+      if (k != key && structure_of(k) == structure && functions_held_only_by_cache(*cached)) {
+        throw Error(
+            "Model \"{}\": value_and_grad / compute_gradients was given a loss list holding a "
+            "C++ callable made anew for this call, as for the previous one; the training graph "
+            "would be rebuilt at every step. Make the loss once, before the loop "
+            "(`px::LossSpec loss = {{...}};`, then value_and_grad(model, loss, x, y)), or pass a "
+            "single callable directly",
+            name());
+      }
+    }
   }
   if (!st) {
     st = std::make_shared<TrainState>();

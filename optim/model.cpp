@@ -28,6 +28,10 @@ Model::Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> out
       std::make_shared<graph::Functional>(std::move(inputs), std::move(outputs), state_->name);
 }
 
+Model::Model(const SymbolicTensor& input, std::vector<SymbolicTensor> outputs,
+             std::string_view name)
+    : Model(std::vector<SymbolicTensor>{input}, std::move(outputs), name) {}
+
 Model::~Model() = default;
 
 graph::Functional& Model::graph() const {
@@ -55,8 +59,8 @@ void Model::set_pending_name(std::string name) { state_->name = std::move(name);
 
 void Model::ensure_built(const std::vector<Data::Ref>&) const {}
 
-SymbolicTensor Model::operator()(const SymbolicTensor& x) const {
-  return (*graph().shared_from_this())(x);
+SymbolicTensors Model::operator()(const SymbolicTensor& x) const {
+  return (*graph().shared_from_this())(std::vector<SymbolicTensor>{x});
 }
 SymbolicTensors Model::operator()(const std::vector<SymbolicTensor>& xs) const {
   return (*graph().shared_from_this())(xs);

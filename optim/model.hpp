@@ -46,12 +46,18 @@ class Model {
   Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string_view name = {});
   Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
         std::string_view name = {});
+  // Keras's Model(x, [a, b]): one input, a braced list of outputs (or a layer's list of
+  // results). Several inputs take both lists braced: Model({x1, x2}, {y}).
+  Model(const SymbolicTensor& input, std::vector<SymbolicTensor> outputs,
+        std::string_view name = {});
   virtual ~Model();
   Model(const Model&) = default;
   Model& operator=(const Model&) = default;
 
   // --- a model is a layer ---------------------------------------------------------
-  SymbolicTensor operator()(const SymbolicTensor& x) const;
+  // One result per model output, as Keras's model(x); converts to a SymbolicTensor when the
+  // model has one output.
+  SymbolicTensors operator()(const SymbolicTensor& x) const;
   SymbolicTensors operator()(const std::vector<SymbolicTensor>& xs) const;
   operator LayerRef() const;  // to nest a model in a Sequential or another model
 

@@ -660,7 +660,7 @@ TEST(AttentionSaving, ModelWithAttentionSavesAndLoadsBack) {
     EXPECT_TRUE(node["kwargs"].contains("attention_mask"));
   }
   EXPECT_TRUE(found);
-  // Weights only, into a fresh copy of the model: Keras 3's groups _query_dense/vars, ...
+  // Weights only, into a fresh copy of the model: Keras 3.15's groups query_dense/vars, ...
   m.save_weights(weights);
   {
     // Keras 3's layout: the MultiHeadAttention's own vars are empty, its projections'
@@ -668,7 +668,7 @@ TEST(AttentionSaving, ModelWithAttentionSavesAndLoadsBack) {
     const auto f = px::saving::h5::File::open(weights);
     const auto mg = f.root().group("layers").group("multi_head_attention");
     EXPECT_TRUE(mg.group("vars").children().empty());
-    const char* groups[] = {"_query_dense", "_key_dense", "_value_dense", "_output_dense"};
+    const char* groups[] = {"query_dense", "key_dense", "value_dense", "output_dense"};
     const auto sub = {mha->query_dense(), mha->key_dense(), mha->value_dense(),
                       mha->output_dense()};
     std::size_t i = 0;

@@ -529,7 +529,8 @@ TEST(ModelCheckpoint, FormatsPathsLikePython) {
       contains(error_message([&] { format_checkpoint_path("m-{val_acc:.2f}.keras", 0, {}, logs); }),
                "{val_acc}, which is not available (have: epoch, accuracy, val_loss)"));
   EXPECT_THROW(format_checkpoint_path("m-{epoch.keras", 0, {}, logs), px::Error);
-  EXPECT_THROW(px::callbacks::ModelCheckpoint({.filepath = "m.h5"}), px::Error);
+  EXPECT_THROW(px::callbacks::ModelCheckpoint({.filepath = "m.weights.h5"}), px::Error);
+  EXPECT_THROW(px::callbacks::ModelCheckpoint({.filepath = "m.json"}), px::Error);
   EXPECT_THROW(px::callbacks::ModelCheckpoint({.filepath = "m.keras", .save_weights_only = true}),
                px::Error);
 }

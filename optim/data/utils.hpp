@@ -83,6 +83,15 @@ struct Labels {
 
 }  // namespace plexus::data
 
+// Keras's positional parameters of the helpers below, which Keras code also passes by keyword
+// (timeseries_dataset_from_array(data=..., targets=None, sequence_length=10)).
+PLEXUS_KEYWORD(data, ::plexus::Tensor)
+PLEXUS_KEYWORD(targets, std::optional<::plexus::Tensor>)
+PLEXUS_KEYWORD(sequence_length, std::ptrdiff_t)
+PLEXUS_KEYWORD(path, std::string)
+PLEXUS_KEYWORD(directory, std::string)
+PLEXUS_KEYWORD(sequences, std::vector<std::vector<float>>)
+
 template <>
 struct std::tuple_size<plexus::data::DirectoryDataset> : std::integral_constant<std::size_t, 2> {};
 template <std::size_t I>
@@ -113,9 +122,8 @@ data::Dataset timeseries_dataset_from_array(const Tensor& data, std::optional<Te
                                             std::ptrdiff_t sequence_length,
                                             TimeseriesOptions options = {});
 PLEXUS_KEYWORD_FACTORY(data::Dataset, timeseries_dataset_from_array, TimeseriesOptions,
-                       (const Tensor& data, std::optional<Tensor> targets,
-                        std::ptrdiff_t sequence_length),
-                       (data, std::move(targets), sequence_length))
+                       (const Tensor&, data), (std::optional<Tensor>, targets),
+                       (std::ptrdiff_t, sequence_length))
 
 // --- images ---------------------------------------------------------------------------------
 
@@ -136,7 +144,7 @@ struct LoadImgOptions {
 // Keras's load_img: JPEG, PNG, GIF (first frame) or BMP. A missing, unreadable, corrupt or
 // truncated file is a px::Error naming it.
 Image load_img(const std::filesystem::path& path, LoadImgOptions options = {});
-PLEXUS_KEYWORD_FACTORY(Image, load_img, LoadImgOptions, (const std::filesystem::path& path), (path))
+PLEXUS_KEYWORD_FACTORY(Image, load_img, LoadImgOptions, (const std::filesystem::path&, path))
 // Decodes an image held in memory (`what` names it in errors).
 Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& what);
 // (height, width, channels) floats 0..255.
@@ -179,7 +187,7 @@ struct ImageDatasetOptions {
 data::DirectoryDataset image_dataset_from_directory(const std::filesystem::path& directory,
                                                     ImageDatasetOptions options = {});
 PLEXUS_KEYWORD_FACTORY(data::DirectoryDataset, image_dataset_from_directory, ImageDatasetOptions,
-                       (const std::filesystem::path& directory), (directory))
+                       (const std::filesystem::path&, directory))
 
 // --- text ---------------------------------------------------------------------------------
 
@@ -237,9 +245,9 @@ using TextDatasets = std::pair<TextDataset, TextDataset>;
 TextDatasets text_dataset_from_directory_both(const std::filesystem::path& directory,
                                               TextDatasetOptions options = {});
 PLEXUS_KEYWORD_FACTORY(TextDataset, text_dataset_from_directory, TextDatasetOptions,
-                       (const std::filesystem::path& directory), (directory))
+                       (const std::filesystem::path&, directory))
 PLEXUS_KEYWORD_FACTORY(TextDatasets, text_dataset_from_directory_both, TextDatasetOptions,
-                       (const std::filesystem::path& directory), (directory))
+                       (const std::filesystem::path&, directory))
 
 // --- sequences ----------------------------------------------------------------------------
 
@@ -253,13 +261,12 @@ struct PadSequencesOptions {
 Tensor pad_sequences(const std::vector<std::vector<float>>& sequences,
                      PadSequencesOptions options = {});
 PLEXUS_KEYWORD_FACTORY(Tensor, pad_sequences, PadSequencesOptions,
-                       (const std::vector<std::vector<float>>& sequences), (sequences))
+                       (const std::vector<std::vector<float>>&, sequences))
 
 }  // namespace plexus::utils
 
 // Keywords of the data helpers (batch_size, shuffle, validation_split, padding, data_format,
 // interpolation are shared with fit and the layers).
-PLEXUS_KEYWORD(seed, std::uint64_t)
 PLEXUS_KEYWORD(sequence_stride, std::ptrdiff_t)
 PLEXUS_KEYWORD(sampling_rate, std::ptrdiff_t)
 PLEXUS_KEYWORD(start_index, std::ptrdiff_t)
@@ -280,4 +287,3 @@ PLEXUS_KEYWORD(maxlen, std::size_t)
 PLEXUS_KEYWORD(truncating, std::string)
 PLEXUS_KEYWORD(value, float)
 PLEXUS_KEYWORD(num_parallel_calls, int)
-PLEXUS_KEYWORD(interpolation, std::string)

@@ -92,10 +92,11 @@ ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std:
         "received \"{}\"",
         p);
   }
-  if (!options_.save_weights_only && !ends_with(p, ".keras")) {
+  if (!options_.save_weights_only && !ends_with(p, ".keras") &&
+      !(ends_with(p, ".h5") && !ends_with(p, ".weights.h5"))) {
     throw Error(
-        "ModelCheckpoint: filepath must end in \".keras\" (or \".weights.h5\" with "
-        "save_weights_only), received \"{}\"",
+        "ModelCheckpoint: filepath must end in \".keras\" or \".h5\" (Keras's legacy "
+        "format), or in \".weights.h5\" with save_weights_only, received \"{}\"",
         p);
   }
   if (options_.mode != "auto" && options_.mode != "min" && options_.mode != "max") {

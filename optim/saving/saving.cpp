@@ -23,6 +23,7 @@
 #include "layers/attention.hpp"
 #include "layers/bidirectional.hpp"
 #include "layers/core.hpp"
+#include "layers/detail/keras_ops.hpp"
 #include "layers/merging.hpp"
 #include "layers/registry.hpp"
 #include "layers/time_distributed.hpp"
@@ -34,6 +35,9 @@ namespace plexus::saving {
 
 namespace {
 
+// The backend named in legacy .h5 files: plexus computes as Keras's CPU backends do
+// (channels_last, float32); Keras reads the name only to convert Keras 1 / Theano weights.
+constexpr const char* kLegacyBackend = "numpy";
 constexpr std::size_t kMaxJsonBytes = std::size_t(64) << 20;     // config.json, metadata.json
 constexpr std::size_t kMaxWeightsBytes = std::size_t(16) << 30;  // model.weights.h5
 
@@ -103,6 +107,13 @@ Config functional_config(const graph::Functional& g);
 // A layer's entry in a model's "layers" list (without name/inbound_nodes).
 Config layer_entry(const Layer& layer) {
   if (auto* g = dynamic_cast<const graph::Functional*>(&layer)) return functional_config(*g);
+  if (auto* op = dynamic_cast<const layers::detail::KerasOpLayer*>(&layer)) {
+    // Keras serializes an operation without a build_config.
+    return Config{{"module", op->module()},
+                  {"class_name", op->class_name()},
+                  {"config", op->get_config()},
+                  {"registered_name", op->class_name()}};
+  }
   Config c = layers::serialize(layer);
   // Keras writes a build_config for layers that have a build step; InputLayer, Dropout and
   // Activation are built when made.
@@ -152,7 +163,7 @@ Config functional_config(const graph::Functional& g) {
     return Config::array({h->layer->name(), idx, graph::output_index(*h, t.node().get())});
   };
   auto keras_tensor = [&](const SymbolicTensor& t) {
-    Config cfg = {{"shape", shape_config(t.shape())}, {"dtype", "float32"}};
+    Config cfg = {{"shape", shape_config(t.shape())}, {"dtype", t.dtype()}};
     cfg["keras_history"] = history(t);
     return Config{{"class_name", "__keras_tensor__"}, {"config", cfg}};
   };
@@ -165,7 +176,24 @@ Config functional_config(const graph::Functional& g) {
       for (const LayerCall* call : calls_of[l.get()]) {
         Config args = Config::array();
         Config kwargs = Config::object();
-        if (const auto* att = dynamic_cast<const layers::AttentionLayerBase*>(l.get())) {
+        if (const auto* op = dynamic_cast<const layers::detail::KerasOpLayer*>(l.get())) {
+          using layers::detail::OpArgument;
+          for (const auto& a : op->arguments()) {
+            if (a.kind == OpArgument::Kind::kNumber) {
+              args.push_back(a.number);
+            } else if (a.kind == OpArgument::Kind::kTensor) {
+              args.push_back(keras_tensor(call->inputs.at(a.tensor)));
+            } else {
+              Config list = Config::array();
+              for (std::size_t k = 0; k < a.count; ++k)
+                list.push_back(keras_tensor(call->inputs.at(a.tensor + k)));
+              args.push_back(list);
+            }
+          }
+          if (op->arguments().empty()) {
+            for (auto& x : call->inputs) args.push_back(keras_tensor(x));
+          }
+        } else if (const auto* att = dynamic_cast<const layers::AttentionLayerBase*>(l.get())) {
           // Keras's call: mha(query, value[, key], attention_mask=..., use_causal_mask=...)
           // with positional tensors; attention([query, value[, key]], ...) with a list.
           const auto rec = att->call_record(call->outputs.at(0).get());
@@ -248,6 +276,9 @@ struct NodeSpec {
   bool list = false;
   // Attention layers' call options (layers/attention.hpp); the mask is the last input.
   bool attention_options = false, attention_mask = false, causal = false, scores = false;
+  // A Keras op's call (layers/detail/keras_ops.hpp): its positional arguments, tensors
+  // referring to `inputs` in order.
+  std::optional<std::vector<layers::detail::OpArgument>> op_args;
 };
 
 Ref keras_tensor_ref(const Config& t, std::string_view where) {
@@ -335,6 +366,46 @@ std::vector<NodeSpec> parse_inbound_nodes(const Config& nodes, const std::string
   return out;
 }
 
+// A Keras operation's node: positional tensors, numbers and lists of tensors.
+std::vector<NodeSpec> parse_op_nodes(const Config& nodes, const std::string& where) {
+  using layers::detail::OpArgument;
+  std::vector<NodeSpec> out;
+  if (nodes.is_null()) return out;
+  if (!nodes.is_array()) throw Error("{}: inbound_nodes must be a list", where);
+  for (const auto& node : nodes) {
+    if (!node.is_object() || !node.contains("args") || !node["args"].is_array()) {
+      throw Error("{}: malformed op node {}", where, node.dump().substr(0, 200));
+    }
+    NodeSpec spec;
+    spec.list = true;
+    std::vector<OpArgument> args;
+    for (const auto& a : node["args"]) {
+      if (a.is_number() || a.is_boolean()) {
+        OpArgument arg{OpArgument::Kind::kNumber};
+        arg.number = a.is_boolean() ? (a.get<bool>() ? 1.0 : 0.0) : a.get<double>();
+        args.push_back(arg);
+      } else if (a.is_array()) {
+        OpArgument arg{OpArgument::Kind::kTensorList, spec.inputs.size(), a.size()};
+        for (const auto& t : a) spec.inputs.push_back(keras_tensor_ref(t, where));
+        args.push_back(arg);
+      } else {
+        args.push_back({OpArgument::Kind::kTensor, spec.inputs.size()});
+        spec.inputs.push_back(keras_tensor_ref(a, where));
+      }
+    }
+    if (node.contains("kwargs") && node["kwargs"].is_object()) {
+      for (auto& [k, v] : node["kwargs"].items()) {
+        if (v.is_null()) continue;
+        throw Error("{}: the op call argument {}={} is not supported", where, k,
+                    v.dump().substr(0, 100));
+      }
+    }
+    spec.op_args = std::move(args);
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
 std::vector<Ref> parse_endpoints(const Config& c, const std::string& where) {
   std::vector<Ref> out;
   if (!c.is_array() || c.empty()) throw Error("{}: expected a list of layers", where);
@@ -353,6 +424,12 @@ Model sequential_from_config(const Config& config);
 LayerRef layer_from_entry(const Config& entry) {
   const std::string cls = class_of(entry, "Model config");
   if (is_model_class(cls)) return LayerRef(model_from_config(entry));
+  if (layers::detail::is_keras_op_entry(entry)) {
+    return LayerRef(std::static_pointer_cast<Layer>(
+        make_layer<layers::detail::KerasOpLayer>(cls, entry["module"].get<std::string>(),
+                                                 entry.value("config", Config::object()))
+            .get()));
+  }
   Config e = entry;
   // Keras 2 writes the layer name beside the config too; the config's name wins.
   if (e.contains("config") && e["config"].is_object() && !e["config"].contains("name") &&
@@ -384,6 +461,9 @@ Model functional_from_config(const Config& inner, const std::string& model_name)
     Pending p{layer, {}, 0};
     if (auto* in = dynamic_cast<graph::InputLayer*>(layer.get().get())) {
       produced[{name, 0}] = {in->output()};
+    } else if (dynamic_cast<layers::detail::KerasOpLayer*>(layer.get().get())) {
+      p.nodes =
+          parse_op_nodes(entry.value("inbound_nodes", Config()), where + " op \"" + name + "\"");
     } else {
       p.nodes = parse_inbound_nodes(entry.value("inbound_nodes", Config()),
                                     where + " layer \"" + name + "\"");
@@ -441,6 +521,10 @@ Model functional_from_config(const Config& inner, const std::string& model_name)
           o.return_attention_scores = spec.scores;
           outs = att->call_with(args, o);
         } else {
+          if (spec.op_args) {
+            dynamic_cast<layers::detail::KerasOpLayer&>(*p.layer.get())
+                .set_arguments(*spec.op_args);
+          }
           // Every output of the call (an LSTM with return_state has three; later nodes pick
           // theirs by tensor index).
           outs = p.layer(args);
@@ -554,16 +638,17 @@ std::vector<std::pair<std::string, std::vector<Variable>>> var_groups(const Laye
             {"backward_layer/cell/vars", saving_order(*b->backward_layer())}};
   }
   // MultiHeadAttention: its four EinsumDense attributes (and the weightless _softmax and
-  // _dropout_layer Keras also writes).
+  // _dropout_layer Keras also writes). Keras 3.15 names them key_dense, ...; Keras 3.0-3.14
+  // wrote _key_dense, ... (read both: attribute_group below).
   if (const auto* m = dynamic_cast<const layers::MultiHeadAttentionLayer*>(&l)) {
     if (!m->query_dense().get()) return {{"vars", {}}};
     return {{"vars", {}},
             {"_dropout_layer/vars", {}},
-            {"_key_dense/vars", saving_order(*m->key_dense())},
-            {"_output_dense/vars", saving_order(*m->output_dense())},
-            {"_query_dense/vars", saving_order(*m->query_dense())},
             {"_softmax/vars", {}},
-            {"_value_dense/vars", saving_order(*m->value_dense())}};
+            {"key_dense/vars", saving_order(*m->key_dense())},
+            {"output_dense/vars", saving_order(*m->output_dense())},
+            {"query_dense/vars", saving_order(*m->query_dense())},
+            {"value_dense/vars", saving_order(*m->value_dense())}};
   }
   // Keras 3's Wrapper keeps the wrapped layer as the attribute "layer".
   if (const auto* t = dynamic_cast<const layers::TimeDistributedLayer*>(&l)) {
@@ -591,6 +676,11 @@ std::vector<std::string> layer_keys(const std::vector<std::shared_ptr<Layer>>& l
   std::map<std::string, int> used;
   std::vector<std::string> keys;
   for (const auto& l : layers) {
+    // Keras operations are not layers in Keras's model.layers: no group, no number.
+    if (dynamic_cast<const layers::detail::KerasOpLayer*>(l.get())) {
+      keys.emplace_back();
+      continue;
+    }
     std::string key = to_snake_case(l->class_name());
     auto it = used.find(key);
     if (it == used.end()) {
@@ -608,6 +698,7 @@ void save_layers(const graph::Functional& g, const h5::Group& group) {
   const auto keys = layer_keys(g.layers());
   for (std::size_t i = 0; i < g.layers().size(); ++i) {
     const Layer& l = *g.layers()[i];
+    if (keys[i].empty()) continue;  // a Keras operation
     const h5::Group lg = layers_group.create_group(keys[i]);
     if (auto* nested = dynamic_cast<const graph::Functional*>(&l)) {
       save_layers(*nested, lg);
@@ -621,6 +712,32 @@ void save_layers(const graph::Functional& g, const h5::Group& group) {
         vars.write_dataset(std::to_string(k), ws[k].value());
     }
   }
+}
+
+// The group of a layer attribute: `part` itself, or its spelling in another Keras 3 version
+// (a private attribute gained or lost its underscore: MultiHeadAttention's _key_dense in
+// Keras 3.0-3.14 is key_dense in Keras 3.15). Empty when neither is there.
+std::string attribute_group(const h5::Group& g, const std::string& part) {
+  if (g.has_group(part)) return part;
+  const std::string other = !part.empty() && part[0] == '_' ? part.substr(1) : "_" + part;
+  return g.has_group(other) ? other : std::string();
+}
+
+// A weight's value: a float dataset, or an integer one (Keras 3's Normalization writes its
+// `count` as an int32 scalar; an optimizer's iterations are int64), converted to float32.
+Tensor read_weight(const h5::Group& vars, const std::string& name, const Shape& expected,
+                   const std::string& what) {
+  if (!vars.dataset_is_integer(name)) return vars.read_dataset(name, &expected, what);
+  const Shape shape = vars.dataset_shape(name);
+  if (num_elements(shape) != 1 || num_elements(expected) != 1) {
+    throw Error(
+        "{}: the file holds integer values of shape {} in {}/{}; plexus reads integer "
+        "weights only as scalars (expected shape {})",
+        what, shape_str(shape), vars.path(), name, shape_str(expected));
+  }
+  Tensor t = Tensor::from_shape(Tensor::shape_type(expected.begin(), expected.end()));
+  t.data()[0] = static_cast<float>(vars.read_int_scalar(name));
+  return t;
 }
 
 // Reads every weight first, then assigns: a mismatch leaves the model unchanged.
@@ -645,8 +762,10 @@ void collect_layers(const graph::Functional& g, const h5::Group& group,
       bool found = group.has_group("layers") && group.group("layers").has_group(keys[i]);
       h5::Group vars = found ? group.group("layers").group(keys[i]) : group;
       for (const auto& part : split_path(path)) {
-        found = found && vars.has_group(part);
-        if (found) vars = vars.group(part);
+        if (!found) break;
+        const std::string name = attribute_group(vars, part);
+        found = !name.empty();
+        if (found) vars = vars.group(name);
       }
       if (!found) {
         throw Error(
@@ -662,7 +781,7 @@ void collect_layers(const graph::Functional& g, const h5::Group& group,
         const Shape expected = ws[k].shape();
         const std::string what =
             fmt::format("load_weights: layer \"{}\" weight \"{}\"", l.name(), ws[k].name());
-        out.emplace_back(ws[k], vars.read_dataset(std::to_string(k), &expected, what));
+        out.emplace_back(ws[k], read_weight(vars, std::to_string(k), expected, what));
       }
     }
   }
@@ -727,7 +846,7 @@ void load_legacy_weights(const Model& model, const h5::Group& g) {
       const Shape expected = ws[k].shape();
       const std::string what = fmt::format("load_weights: layer \"{}\" weight \"{}\" (file {})",
                                            l.name(), ws[k].name(), wnames[k]);
-      values.emplace_back(ws[k], cur.read_dataset(leaf, &expected, what));
+      values.emplace_back(ws[k], read_weight(cur, leaf, expected, what));
     }
   }
   for (auto& [v, t] : values) v.assign(t);
@@ -867,11 +986,113 @@ void load_weights(const Model& model, const std::string& path) {
   }
 }
 
+namespace {
+
+// Keras's legacy (H5 / SavedModel) config: the same dicts without "module",
+// "registered_name" and "build_config" on the model and on each layer entry (nested
+// objects — dtype policies, initializers — keep theirs, as Keras 3's legacy writer does).
+Config legacy_model_config(Config c) {
+  if (!c.is_object()) return c;
+  for (const char* key : {"module", "registered_name", "build_config"}) c.erase(key);
+  if (c.contains("config") && c["config"].is_object() && c["config"].contains("layers") &&
+      c["config"]["layers"].is_array()) {
+    for (auto& l : c["config"]["layers"]) l = legacy_model_config(l);
+  }
+  return c;
+}
+
+// Keras 3's legacy_h5_format.save_weights_to_hdf5_group: layer_names (every layer of
+// model.layers, in order), backend and keras_version attributes; one group per layer,
+// created in name order, with weight_names (the variables' paths) and a dataset at each
+// path; and an empty top_level_model_weights group.
+void write_legacy_weights(const Model& model, const h5::Group& g) {
+  std::vector<std::shared_ptr<Layer>> layers;
+  const bool sequential = model.graph().class_name() == "Sequential";
+  for (const auto& l : model.layers()) {
+    // Keras's Sequential.layers leaves out its InputLayer; Functional.layers has them.
+    if (sequential && dynamic_cast<const graph::InputLayer*>(l.get())) continue;
+    if (dynamic_cast<const layers::detail::KerasOpLayer*>(l.get())) continue;
+    layers.push_back(l);
+  }
+  std::vector<std::string> names;
+  for (const auto& l : layers) names.push_back(l->name());
+  g.set_string_list_attribute("layer_names", names);
+  g.set_string_attribute("backend", kLegacyBackend);
+  g.set_string_attribute("keras_version", kKerasVersion);
+  std::vector<std::shared_ptr<Layer>> sorted = layers;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a->name() < b->name(); });
+  for (const auto& l : sorted) {
+    const h5::Group lg = g.create_group(l->name());
+    const auto ws = saving_order(*l);
+    std::vector<std::string> weight_names;
+    for (const auto& w : ws) {
+      // A unique path per weight under the layer's group: the variable's path, or
+      // "<layer>/<name>" for a variable without one.
+      std::string path = w.path().empty() ? l->name() + "/" + w.name() : w.path();
+      if (std::find(weight_names.begin(), weight_names.end(), path) != weight_names.end()) {
+        path += "_" + std::to_string(weight_names.size());
+      }
+      weight_names.push_back(path);
+    }
+    lg.set_string_list_attribute("weight_names", weight_names);
+    for (std::size_t k = 0; k < ws.size(); ++k) {
+      auto parts = split_path(weight_names[k]);
+      h5::Group cur = lg;
+      for (std::size_t i = 0; i + 1 < parts.size(); ++i) cur = cur.create_group(parts[i]);
+      cur.write_dataset(parts.back(), ws[k].value());
+    }
+  }
+  g.create_group("top_level_model_weights").set_string_list_attribute("weight_names", {});
+}
+
+// Keras 3's legacy_h5_format.save_model_to_hdf5 (model.save("m.h5")): root attributes
+// keras_version, backend, model_config (legacy form) and, for a compiled model,
+// training_config (the compile config without its optimizer, plus optimizer_config
+// {class_name, config}); the weights in model_weights. The optimizer's slots
+// (optimizer_weights) are not written: a loaded model's optimizer starts fresh.
+void write_legacy_h5(const Model& model, const std::string& path) {
+  const Config model_config_json = legacy_model_config(model_config(model));
+  Config training;
+  if (model.compiled()) {
+    Config compile = detail::compile_config(model);
+    Config optimizer = compile.contains("optimizer") ? compile["optimizer"] : Config();
+    compile.erase("optimizer");
+    compile["optimizer_config"] = {
+        {"class_name", optimizer.is_object() ? optimizer.value("class_name", "") : ""},
+        {"config",
+         optimizer.is_object() ? optimizer.value("config", Config::object()) : Config::object()}};
+    training = compile;
+  }
+  write_atomically(path, [&](const std::string& tmp) {
+    h5::File f = h5::File::create(tmp);
+    const h5::Group& root = f.root();
+    root.set_string_attribute("backend", kLegacyBackend);
+    root.set_string_attribute("keras_version", kKerasVersion);
+    root.set_string_attribute("model_config", model_config_json.dump());
+    if (!training.is_null()) root.set_string_attribute("training_config", training.dump());
+    write_legacy_weights(model, root.create_group("model_weights"));
+    f.flush();
+  });
+}
+
+}  // namespace
+
 void save_model(const Model& model, const std::string& path) {
+  if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) {
+    if (ends_with(path, ".weights.h5")) {
+      throw Error(
+          "save_model: \"{}\" names a weights file; use save_weights for \".weights.h5\", or "
+          "\".keras\" / \".h5\" for a whole model",
+          path);
+    }
+    write_legacy_h5(model, path);
+    return;
+  }
   if (!ends_with(path, ".keras")) {
     throw Error(
-        "save_model: plexus writes the Keras 3 \".keras\" format; the filename must end "
-        "in \".keras\", received \"{}\"",
+        "save_model: plexus writes Keras 3's \".keras\" archive or Keras's legacy \".h5\" "
+        "file; the filename must end in \".keras\" or \".h5\", received \"{}\"",
         path);
   }
   Config metadata = {{"keras_version", kKerasVersion}, {"date_saved", now_string()}};

@@ -35,9 +35,11 @@ Model model_from_config(const Config& config);
 std::string to_json(const Model& model);
 Model model_from_json(const std::string& json);
 
-// ".keras" only (the Keras 3 archive). A compiled model's compile_config goes in
-// config.json and its optimizer's variables in model.weights.h5 (optimizer/vars/<i>, see
-// Optimizer::state_variables).
+// ".keras": the Keras 3 archive. A compiled model's compile_config goes in config.json and
+// its optimizer's variables in model.weights.h5 (optimizer/vars/<i>, see
+// Optimizer::state_variables). ".h5" / ".hdf5": Keras's legacy full-model file, as Keras 3's
+// legacy_h5_format writes it (model_config, training_config, model_weights with layer_names
+// and weight_names; the optimizer's slots are not written).
 void save_model(const Model& model, const std::string& path);
 // Keras's load_model(compile=True).
 struct LoadOptions {
