@@ -102,16 +102,16 @@ Tensor token_ids() { return Tensor{{1, 4, 2, 0, 0}, {3, 3, 9, 7, 1}, {5, 0, 0, 0
 // --- dtypes ----------------------------------------------------------------------------
 
 TEST(Dtypes, InputTakesIntegerAndBoolDtypesInEverySpelling) {
-  using namespace px::kw;
-  EXPECT_EQ(px::Input({5}, dtype = "int32").dtype(), "int32");
+  namespace kw = px::kw;
+  EXPECT_EQ(px::Input({5}, kw::dtype = "int32").dtype(), "int32");
   EXPECT_EQ(px::Input({5}, {.name = "x", .dtype = "int64"}).dtype(), "int64");
-  EXPECT_EQ(px::Input({5}, name = "flags", dtype = "bool").dtype(), "bool");
+  EXPECT_EQ(px::Input({5}, kw::name = "flags", kw::dtype = "bool").dtype(), "bool");
   EXPECT_EQ(px::Input({5}).dtype(), "float32");
   auto layer = px::layers::InputLayer({3}, {.dtype = "int32"});
   EXPECT_EQ(layer->dtype(), "int32");
   EXPECT_EQ(layer->output().dtype(), "int32");
   // Computed tensors are float32.
-  auto ids = px::Input({5}, dtype = "int32");
+  auto ids = px::Input({5}, kw::dtype = "int32");
   EXPECT_EQ(px::layers::Embedding(10, 4)(ids).dtype(), "float32");
   const std::string msg = error_message([] { px::Input({5}, px::kw::dtype = "float16"); });
   EXPECT_TRUE(contains(msg, "float16") && contains(msg, "int32")) << msg;
@@ -134,8 +134,8 @@ TEST(Dtypes, IntegerInputsAreCheckedWhenFed) {
   m.compile("adam", "mse");
   EXPECT_THROW(m.fit(bad, xt::zeros<float>({3, 2}), {.epochs = 1, .verbose = 0}), px::Error);
   // Bool inputs take 0 and 1 only.
-  using namespace px::kw;
-  auto flags = px::Input({2}, dtype = "bool");
+  namespace kw = px::kw;
+  auto flags = px::Input({2}, kw::dtype = "bool");
   px::Model b(flags, px::layers::Dense(1)(flags));
   EXPECT_NO_THROW(b.predict(Tensor{{0, 1}, {1, 1}}));
   msg = error_message([&] { b.predict(Tensor{{0, 2}}); });
@@ -144,11 +144,11 @@ TEST(Dtypes, IntegerInputsAreCheckedWhenFed) {
 
 TEST(Dtypes, IntegerIdsTrainAnEmbeddingWithIntegerLabels) {
   px::utils::set_random_seed(3);
-  using namespace px::kw;
-  auto ids = px::Input({4}, dtype = "int32");
+  namespace kw = px::kw;
+  auto ids = px::Input({4}, kw::dtype = "int32");
   auto e = px::layers::Embedding(6, 8)(ids);
   auto pooled = px::layers::GlobalAveragePooling1D()(e);
-  auto out = px::layers::Dense(2, activation = "softmax")(pooled);
+  auto out = px::layers::Dense(2, kw::activation = "softmax")(pooled);
   px::Model m(ids, out);
   m.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
   // Label 1 when token 5 appears.
@@ -158,7 +158,7 @@ TEST(Dtypes, IntegerIdsTrainAnEmbeddingWithIntegerLabels) {
     if (i % 2) x(i, i % 4) = 5.0f;
     y(i) = static_cast<float>(i % 2);
   }
-  auto h = m.fit(x, y, epochs = 60, batch_size = 16, verbose = 0);
+  auto h = m.fit(x, y, kw::epochs = 60, kw::batch_size = 16, kw::verbose = 0);
   EXPECT_GT(h.history.at("accuracy").back(), 0.95);
 }
 
@@ -342,7 +342,7 @@ Config& layer_named(Config& c, const std::string& name) {
 }  // namespace
 
 TEST(KerasOps, MaskNodesAndArithmeticOnSymbolicTensorsLoad) {
-  // As Keras 3.15 saves Embedding(mask_zero=True) -> LSTM and `dense + 3.0`: a NotEqual node
+  // As Keras 3.15 saves Embedding(kw::mask_zero=True) -> LSTM and `dense + 3.0`: a NotEqual node
   // on the ids, its output passed to the LSTM as mask=, and an Add op with a constant.
   px::Model plain = text_model();
   const Tensor want = plain.predict(token_ids());
@@ -391,7 +391,7 @@ TEST(KerasOps, MaskNodesAndArithmeticOnSymbolicTensorsLoad) {
 }
 
 TEST(KerasOps, MaskingNodesAndComparisonsComputeAsKeras) {
-  // Masking leaves not_equal(x, mask_value) and any(..., axis=-1) in the config.
+  // Masking leaves not_equal(x, mask_value) and any(..., kw::axis=-1) in the config.
   auto x = px::Input({4, 3}, "seq");
   auto masked = px::layers::Masking({.mask_value = 0.0})(x);
   auto h = px::layers::LSTM(2, {.name = "rnn"})(masked);

@@ -6,7 +6,7 @@
 
 namespace px = plexus;
 namespace fs = std::filesystem;
-using namespace px::kw;
+namespace kw = px::kw;
 
 // Keras's PyDataset: size() batches, get(i) one batch (called from `workers` threads).
 class Noise : public px::data::PyDataset {
@@ -44,24 +44,24 @@ int main() {
                 b.y[0].shape()[0], b.y[0].shape()[1]);
   }
   px::Sequential model({px::Input({4}), px::layers::Dense(1)});
-  model.compile(optimizer = "adam", loss = "mse");
+  model.compile(kw::optimizer = "adam", kw::loss = "mse");
   auto val = px::data::Dataset::from_tensor_slices(x, y).take(64).batch(64);
-  px::History h = model.fit(ds, epochs = 2, validation_data = val, verbose = 0);
+  px::History h = model.fit(ds, kw::epochs = 2, kw::validation_data = val, kw::verbose = 0);
   std::printf("val_loss after 2 epochs: %.3f\n", h.history["val_loss"].back());
   auto preds = model.predict(px::data::Dataset::from_tensor_slices(x).batch(100));
   std::printf("predictions: %zu\n", preds[0].shape()[0]);
 
   // 2. A PyDataset, and an infinite dataset with steps_per_epoch.
   auto noise = std::make_shared<Noise>();
-  model.fit(px::data::Dataset::from_py_dataset(noise), epochs = 2, verbose = 0);
-  model.fit(ds.repeat(), epochs = 2, steps_per_epoch = 3, verbose = 0);
+  model.fit(px::data::Dataset::from_py_dataset(noise), kw::epochs = 2, kw::verbose = 0);
+  model.fit(ds.repeat(), kw::epochs = 2, kw::steps_per_epoch = 3, kw::verbose = 0);
   std::printf("PyDataset epochs ended: %d\n", noise->epochs);
 
   // 3. Time-series windows: 10 past steps -> the next one (Keras's example 2).
   px::Tensor series = xt::arange<float>(100.0f);
   series.reshape({100, 1});
   px::Tensor next = xt::view(series, xt::range(10, 100));
-  auto windows = px::utils::timeseries_dataset_from_array(series, next, 10, batch_size = 16);
+  auto windows = px::utils::timeseries_dataset_from_array(series, next, 10, kw::batch_size = 16);
   auto first = windows.begin();
   std::printf("window 0: %g .. %g -> %g\n", first->x[0](0, 0, 0), first->x[0](0, 9, 0),
               first->y[0](0, 0));
@@ -77,23 +77,25 @@ int main() {
     }
   }
   auto [train, validation] = px::utils::image_dataset_from_directory(
-      dir, image_size = {16, 16}, batch_size = 4, validation_split = 0.25, subset = "both",
-      seed = 1, verbose = false);
+      dir, kw::image_size = {16, 16}, kw::batch_size = 4, kw::validation_split = 0.25,
+      kw::subset = "both", kw::seed = 1, kw::verbose = false);
   std::printf("classes: %s, %s\n", train.class_names()[0].c_str(), train.class_names()[1].c_str());
   px::Sequential cnn({px::Input({16, 16, 3}), px::layers::Flatten(),
-                      px::layers::Dense(2, activation = "softmax")});
-  cnn.compile(optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = {"accuracy"});
+                      px::layers::Dense(2, kw::activation = "softmax")});
+  cnn.compile(kw::optimizer = "adam", kw::loss = "sparse_categorical_crossentropy",
+              kw::metrics = {"accuracy"});
   auto scale = [](px::StepData b) {
     b.x[0] /= 255.0f;
     return b;
   };
-  cnn.fit(train.map(scale), epochs = 1, validation_data = validation.map(scale), verbose = 0);
-  px::utils::Image img = px::utils::load_img(dir / "circles" / "0.png", target_size = {8, 8});
+  cnn.fit(train.map(scale), kw::epochs = 1, kw::validation_data = validation.map(scale),
+          kw::verbose = 0);
+  px::utils::Image img = px::utils::load_img(dir / "circles" / "0.png", kw::target_size = {8, 8});
   std::printf("load_img: %zu x %zu x %zu\n", img.height, img.width, img.channels);
   fs::remove_all(dir);
 
   // 5. Padding sequences.
-  px::Tensor padded = px::utils::pad_sequences({{1, 2, 3}, {4, 5}}, maxlen = 4);
+  px::Tensor padded = px::utils::pad_sequences({{1, 2, 3}, {4, 5}}, kw::maxlen = 4);
   std::printf("padded row 1: %g %g %g %g\n", padded(1, 0), padded(1, 1), padded(1, 2),
               padded(1, 3));
   return 0;
