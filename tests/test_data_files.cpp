@@ -2,6 +2,7 @@
 // image_dataset_from_directory, text_dataset_from_directory, pad_sequences.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -498,7 +499,12 @@ TEST(TextDataset, ReadsTxtFilesWithLabelsFromSubfolders) {
 
 TEST(Images, GifFirstFrameEqualsThePaletteImageSavedAsPng) {
   // tests/fuzz/corpus/image: the same palette image written by PIL as GIF and as PNG.
-  const fs::path dir = fs::path(__FILE__).parent_path() / "fuzz" / "corpus" / "image";
+  // PLEXUS_TEST_DATA is <repo>/tests/data (CTest sets it); __FILE__ may be relative to the
+  // build folder.
+  const char* data = std::getenv("PLEXUS_TEST_DATA");
+  const fs::path tests = data != nullptr ? fs::path(data).parent_path()
+                                         : fs::absolute(fs::path(__FILE__)).parent_path();
+  const fs::path dir = tests / "fuzz" / "corpus" / "image";
   auto gif = px::utils::load_img(dir / "palette.gif");
   auto png = px::utils::load_img(dir / "palette.png");
   EXPECT_EQ(gif.height, 4u);
