@@ -162,8 +162,8 @@ class ObjectRef {
   ObjectRef(std::string_view name) : ptr_(Base::registry().create(name)) {}  // NOLINT
   ObjectRef(std::shared_ptr<Base> object) : ptr_(std::move(object)) {}       // NOLINT
   template <typename T>
-  requires(std::is_base_of_v<Base, std::decay_t<T>> && !std::is_same_v<std::decay_t<T>, Base>)
-      ObjectRef(T&& object)  // NOLINT
+  requires(std::is_base_of_v<Base, std::remove_cvref_t<T>> &&
+           !std::is_same_v<std::remove_cvref_t<T>, Base>) ObjectRef(T&& object)  // NOLINT
       : ptr_(std::make_shared<std::decay_t<T>>(std::forward<T>(object))) {}
 
   explicit operator bool() const { return ptr_ != nullptr; }

@@ -52,7 +52,7 @@ struct NameOr {
   NameOr(const std::string& n) : name(n) {}
   NameOr(std::shared_ptr<Base> o) : object(std::move(o)) {}
   template <typename T>
-  requires(std::derived_from<std::decay_t<T>, Base>) NameOr(T&& o)
+  requires(std::derived_from<std::remove_cvref_t<T>, Base>) NameOr(T&& o)
       : object(std::make_shared<std::decay_t<T>>(std::forward<T>(o))) {}
   bool empty() const { return name.empty() && !object; }
 };
@@ -72,7 +72,7 @@ struct LossSpec {
   LossSpec(const std::string& n) : items{LossItem(n)} {}
   LossSpec(LossItem item) : items{std::move(item)} {}
   template <typename T>
-  requires(std::derived_from<std::decay_t<T>, losses::Loss>) LossSpec(T&& o)
+  requires(std::derived_from<std::remove_cvref_t<T>, losses::Loss>) LossSpec(T&& o)
       : items{LossItem(std::forward<T>(o))} {}
   // A C++ callable on symbolic tensors, built from px::ops (Keras's custom loss function):
   //   .loss = [](const px::SymbolicTensor& t, const px::SymbolicTensor& p) {

@@ -174,7 +174,7 @@ class LearningRate {
   LearningRate(double value) : value_(value) {}  // NOLINT: implicit by design
   LearningRate(std::shared_ptr<LearningRateSchedule> schedule) : schedule_(std::move(schedule)) {}
   template <typename S>
-  requires std::derived_from<std::decay_t<S>, LearningRateSchedule> LearningRate(
+  requires std::derived_from<std::remove_cvref_t<S>, LearningRateSchedule> LearningRate(
       S&& schedule)  // NOLINT: implicit by design
       : schedule_(std::make_shared<std::decay_t<S>>(std::forward<S>(schedule))) {}
 
