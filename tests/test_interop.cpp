@@ -328,6 +328,9 @@ Config keras_tensor(const Config& shape, const std::string& dtype, const std::st
 Config op_entry(const std::string& cls, const std::string& name, Config config, Config args,
                 const std::string& module = "keras.src.ops.numpy") {
   config["name"] = name;
+  // A one-element braced list is the element itself under clang and an array under GCC
+  // (nlohmann's brace-initialization pitfall): an op node's args are always a list.
+  if (!args.is_array()) args = Config::array({args});
   return {{"module", module}, {"class_name", cls},
           {"config", config}, {"registered_name", cls},
           {"name", name},     {"inbound_nodes", {{{"args", args}, {"kwargs", Config::object()}}}}};
@@ -362,9 +365,10 @@ TEST(KerasOps, MaskNodesAndArithmeticOnSymbolicTensorsLoad) {
                             {2.0, keras_tensor({nullptr, 2}, "float32", "add")}));
   layers.push_back(op_entry("Any", "any", {{"axis", -1}, {"keepdims", true}},
                             {keras_tensor({nullptr, 2}, "float32", "multiply")}));
-  layers.push_back(op_entry("Concatenate", "concatenate", {{"axis", -1}},
-                            {Config::array({keras_tensor({nullptr, 2}, "float32", "multiply"),
-                                            keras_tensor({nullptr, 1}, "float32", "any")})}));
+  layers.push_back(
+      op_entry("Concatenate", "concatenate", {{"axis", -1}},
+               Config::array({Config::array({keras_tensor({nullptr, 2}, "float32", "multiply"),
+                                             keras_tensor({nullptr, 1}, "float32", "any")})})));
   c["config"]["output_layers"] = {{"concatenate", 0u, 0u}};
   px::Model m = px::saving::model_from_config(c);
   m.set_weights(plain.get_weights());

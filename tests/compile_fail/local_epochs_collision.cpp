@@ -3,7 +3,7 @@
 // takes no int in its place: the call does not compile (it must never compile into an
 // assignment that fit then ignores). The control spells the keyword qualified beside the
 // local.
-// expect: no matching function for call to .*fit
+// expect: no matching (member )?function for call to .*fit
 #include "optim/model.hpp"
 namespace px = plexus;
 #ifdef PLEXUS_CONTROL
