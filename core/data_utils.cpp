@@ -12,6 +12,8 @@
 #include "core/shape.hpp"
 
 namespace plexus::utils {
+
+TrainTestSplit::~TrainTestSplit() = default;
 namespace {
 
 // Uniform integer in [0, n) by rejection, so the result does not depend on the standard

@@ -29,6 +29,8 @@ struct TrainTestSplit {
   Tensor x_test;
   Tensor y_train;
   Tensor y_test;
+
+  ~TrainTestSplit();  // out of line (core/data_utils.cpp)
 };
 
 // Splits x and y (any rank) along their first axis, keeping rows of x and y together.

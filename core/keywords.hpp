@@ -282,7 +282,7 @@ struct Signature {
 #define PLEXUS_KW_CAT_(a, b) a##b
 #define PLEXUS_KW_CAT(a, b) PLEXUS_KW_CAT_(a, b)
 #define PLEXUS_KW_NARGS_(_1, _2, _3, N, ...) N
-#define PLEXUS_KW_NARGS(...) PLEXUS_KW_NARGS_(__VA_ARGS__, 3, 2, 1, 0)
+#define PLEXUS_KW_NARGS(...) PLEXUS_KW_NARGS_(__VA_ARGS__ __VA_OPT__(, ) 3, 2, 1, 0)
 #define PLEXUS_KW_PARAM_(T, N, ...) T N
 #define PLEXUS_KW_PARAM(P) PLEXUS_KW_PARAM_ P
 #define PLEXUS_KW_MOVE_(T, N, ...) std::move(N)
@@ -294,110 +294,77 @@ struct Signature {
 #define PLEXUS_KW_DEFAULT_(T, N, D) D
 #define PLEXUS_KW_DEFAULT(P) PLEXUS_KW_DEFAULT_ P
 
+// M applied to each element of a parenthesised list of zero to three (Type, name) pairs,
+// comma-separated: PLEXUS_KW_EACH(PLEXUS_KW_TAG, (P1, P2)) is PLEXUS_KW_TAG(P1),
+// PLEXUS_KW_TAG(P2). The _IND steps expand their arguments before the next macro sees them.
+#define PLEXUS_KW_UNPAREN(...) __VA_ARGS__
+#define PLEXUS_KW_EACH_0(M)
+#define PLEXUS_KW_EACH_1(M, a) M(a)
+#define PLEXUS_KW_EACH_2(M, a, b) M(a), M(b)
+#define PLEXUS_KW_EACH_3(M, a, b, c) M(a), M(b), M(c)
+#define PLEXUS_KW_EACH_N(M, ...) \
+  PLEXUS_KW_CAT(PLEXUS_KW_EACH_, PLEXUS_KW_NARGS(__VA_ARGS__))(M __VA_OPT__(, ) __VA_ARGS__)
+#define PLEXUS_KW_EACH_IND(M, ...) PLEXUS_KW_EACH_N(M, __VA_ARGS__)
+#define PLEXUS_KW_EACH(M, LIST) PLEXUS_KW_EACH_IND(M, PLEXUS_KW_UNPAREN LIST)
+#define PLEXUS_KW_COMMA_(...) __VA_OPT__(, )
+#define PLEXUS_KW_COMMA_IND(...) PLEXUS_KW_COMMA_(__VA_ARGS__)
+#define PLEXUS_KW_COMMA_IF(LIST) PLEXUS_KW_COMMA_IND(PLEXUS_KW_UNPAREN LIST)
+
 #define PLEXUS_KW_FORWARDER(RET, NAME, ...)                                                \
   [&](auto&&... plexus_a) -> RET {                                                         \
     return NAME(__VA_ARGS__ __VA_OPT__(, ) std::forward<decltype(plexus_a)>(plexus_a)...); \
   }
+#define PLEXUS_KW_FORWARDER_IND(...) PLEXUS_KW_FORWARDER(__VA_ARGS__)
+
+// One overload: the parameters GIVEN by position, then keywords, which must include the
+// positional parameters REST; NAME(GIVEN..., REST..., OPTIONS from the other keywords).
+#define PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, GIVEN, REST)                                       \
+  template <::plexus::kw::Argument... PlexusKw>                                                   \
+  requires(sizeof...(PlexusKw) > 0) RET NAME(                                                     \
+      PLEXUS_KW_EACH(PLEXUS_KW_PARAM, GIVEN) PLEXUS_KW_COMMA_IF(GIVEN) PlexusKw&&... plexus_kw) { \
+    return ::plexus::kw::detail::call<OPTIONS>(                                                   \
+        ::plexus::kw::detail::type_list<PLEXUS_KW_EACH(PLEXUS_KW_TAG, REST)>{},                   \
+        PLEXUS_KW_FORWARDER_IND(RET, NAME, PLEXUS_KW_EACH(PLEXUS_KW_MOVE, GIVEN)),                \
+        std::forward<PlexusKw>(plexus_kw)...);                                                    \
+  }
+#define PLEXUS_KW_SIGNATURE(NAME, OPTIONS, PARAMS)                                 \
+  namespace keyword_signatures {                                                   \
+  using NAME = ::plexus::kw::Signature<OPTIONS PLEXUS_KW_COMMA_IF(PARAMS)          \
+                                           PLEXUS_KW_EACH(PLEXUS_KW_TAG, PARAMS)>; \
+  }
 
 #define PLEXUS_KEYWORD_FACTORY(RET, NAME, OPTIONS, ...) \
   PLEXUS_KW_CAT(PLEXUS_KW_FACTORY_, PLEXUS_KW_NARGS(__VA_ARGS__))(RET, NAME, OPTIONS, __VA_ARGS__)
+// One overload per number of parameters given by position (all of them, ..., none).
+#define PLEXUS_KW_FACTORY_1(RET, NAME, OPTIONS, P1) \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (P1), ())  \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (), (P1))  \
+  PLEXUS_KW_SIGNATURE(NAME, OPTIONS, (P1))
+#define PLEXUS_KW_FACTORY_2(RET, NAME, OPTIONS, P1, P2) \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (P1, P2), ())  \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (P1), (P2))    \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (), (P1, P2))  \
+  PLEXUS_KW_SIGNATURE(NAME, OPTIONS, (P1, P2))
+#define PLEXUS_KW_FACTORY_3(RET, NAME, OPTIONS, P1, P2, P3) \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (P1, P2, P3), ())  \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (P1, P2), (P3))    \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (P1), (P2, P3))    \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (), (P1, P2, P3))  \
+  PLEXUS_KW_SIGNATURE(NAME, OPTIONS, (P1, P2, P3))
 
-#define PLEXUS_KW_FACTORY_1(RET, NAME, OPTIONS, P1)                                           \
-  template <::plexus::kw::Argument... PlexusKw>                                               \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PlexusKw&&... plexus_kw) {  \
-    return NAME(PLEXUS_KW_MOVE(P1),                                                           \
-                ::plexus::kw::make<OPTIONS>(std::forward<PlexusKw>(plexus_kw)...));           \
-  }                                                                                           \
-  template <::plexus::kw::Argument... PlexusKw>                                               \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PlexusKw&&... plexus_kw) {                       \
-    return ::plexus::kw::detail::call<OPTIONS>(                                               \
-        ::plexus::kw::detail::type_list<PLEXUS_KW_TAG(P1)>{}, PLEXUS_KW_FORWARDER(RET, NAME), \
-        std::forward<PlexusKw>(plexus_kw)...);                                                \
-  }                                                                                           \
-  namespace keyword_signatures {                                                              \
-  using NAME = ::plexus::kw::Signature<OPTIONS, PLEXUS_KW_TAG(P1)>;                           \
-  }
+#define PLEXUS_KEYWORD_FACTORY_DEFAULTED(RET, NAME, OPTIONS, P1)                   \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (P1), ())                                 \
+  template <::plexus::kw::Argument... PlexusKw>                                    \
+  requires(sizeof...(PlexusKw) > 0) RET NAME(PlexusKw&&... plexus_kw) {            \
+    return ::plexus::kw::detail::call_defaulted<OPTIONS, PLEXUS_KW_TAG(P1)>(       \
+        PLEXUS_KW_FORWARDER(RET, NAME), PLEXUS_KW_TYPE(P1)(PLEXUS_KW_DEFAULT(P1)), \
+        std::forward<PlexusKw>(plexus_kw)...);                                     \
+  }                                                                                \
+  PLEXUS_KW_SIGNATURE(NAME, OPTIONS, (P1))
 
-#define PLEXUS_KW_FACTORY_2(RET, NAME, OPTIONS, P1, P2)                                            \
-  template <::plexus::kw::Argument... PlexusKw>                                                    \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PLEXUS_KW_PARAM(P2),             \
-                                             PlexusKw&&... plexus_kw) {                            \
-    return NAME(PLEXUS_KW_MOVE(P1), PLEXUS_KW_MOVE(P2),                                            \
-                ::plexus::kw::make<OPTIONS>(std::forward<PlexusKw>(plexus_kw)...));                \
-  }                                                                                                \
-  template <::plexus::kw::Argument... PlexusKw>                                                    \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PlexusKw&&... plexus_kw) {       \
-    return ::plexus::kw::detail::call<OPTIONS>(                                                    \
-        ::plexus::kw::detail::type_list<PLEXUS_KW_TAG(P2)>{},                                      \
-        PLEXUS_KW_FORWARDER(RET, NAME, PLEXUS_KW_MOVE(P1)), std::forward<PlexusKw>(plexus_kw)...); \
-  }                                                                                                \
-  template <::plexus::kw::Argument... PlexusKw>                                                    \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PlexusKw&&... plexus_kw) {                            \
-    return ::plexus::kw::detail::call<OPTIONS>(                                                    \
-        ::plexus::kw::detail::type_list<PLEXUS_KW_TAG(P1), PLEXUS_KW_TAG(P2)>{},                   \
-        PLEXUS_KW_FORWARDER(RET, NAME), std::forward<PlexusKw>(plexus_kw)...);                     \
-  }                                                                                                \
-  namespace keyword_signatures {                                                                   \
-  using NAME = ::plexus::kw::Signature<OPTIONS, PLEXUS_KW_TAG(P1), PLEXUS_KW_TAG(P2)>;             \
-  }
-
-#define PLEXUS_KW_FACTORY_3(RET, NAME, OPTIONS, P1, P2, P3)                                        \
-  template <::plexus::kw::Argument... PlexusKw>                                                    \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PLEXUS_KW_PARAM(P2),             \
-                                             PLEXUS_KW_PARAM(P3), PlexusKw&&... plexus_kw) {       \
-    return NAME(PLEXUS_KW_MOVE(P1), PLEXUS_KW_MOVE(P2), PLEXUS_KW_MOVE(P3),                        \
-                ::plexus::kw::make<OPTIONS>(std::forward<PlexusKw>(plexus_kw)...));                \
-  }                                                                                                \
-  template <::plexus::kw::Argument... PlexusKw>                                                    \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PLEXUS_KW_PARAM(P2),             \
-                                             PlexusKw&&... plexus_kw) {                            \
-    return ::plexus::kw::detail::call<OPTIONS>(                                                    \
-        ::plexus::kw::detail::type_list<PLEXUS_KW_TAG(P3)>{},                                      \
-        PLEXUS_KW_FORWARDER(RET, NAME, PLEXUS_KW_MOVE(P1), PLEXUS_KW_MOVE(P2)),                    \
-        std::forward<PlexusKw>(plexus_kw)...);                                                     \
-  }                                                                                                \
-  template <::plexus::kw::Argument... PlexusKw>                                                    \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PlexusKw&&... plexus_kw) {       \
-    return ::plexus::kw::detail::call<OPTIONS>(                                                    \
-        ::plexus::kw::detail::type_list<PLEXUS_KW_TAG(P2), PLEXUS_KW_TAG(P3)>{},                   \
-        PLEXUS_KW_FORWARDER(RET, NAME, PLEXUS_KW_MOVE(P1)), std::forward<PlexusKw>(plexus_kw)...); \
-  }                                                                                                \
-  template <::plexus::kw::Argument... PlexusKw>                                                    \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PlexusKw&&... plexus_kw) {                            \
-    return ::plexus::kw::detail::call<OPTIONS>(                                                    \
-        ::plexus::kw::detail::type_list<PLEXUS_KW_TAG(P1), PLEXUS_KW_TAG(P2),                      \
-                                        PLEXUS_KW_TAG(P3)>{},                                      \
-        PLEXUS_KW_FORWARDER(RET, NAME), std::forward<PlexusKw>(plexus_kw)...);                     \
-  }                                                                                                \
-  namespace keyword_signatures {                                                                   \
-  using NAME =                                                                                     \
-      ::plexus::kw::Signature<OPTIONS, PLEXUS_KW_TAG(P1), PLEXUS_KW_TAG(P2), PLEXUS_KW_TAG(P3)>;   \
-  }
-
-#define PLEXUS_KEYWORD_FACTORY_DEFAULTED(RET, NAME, OPTIONS, P1)                             \
-  template <::plexus::kw::Argument... PlexusKw>                                              \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PLEXUS_KW_PARAM(P1), PlexusKw&&... plexus_kw) { \
-    return NAME(PLEXUS_KW_MOVE(P1),                                                          \
-                ::plexus::kw::make<OPTIONS>(std::forward<PlexusKw>(plexus_kw)...));          \
-  }                                                                                          \
-  template <::plexus::kw::Argument... PlexusKw>                                              \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PlexusKw&&... plexus_kw) {                      \
-    return ::plexus::kw::detail::call_defaulted<OPTIONS, PLEXUS_KW_TAG(P1)>(                 \
-        PLEXUS_KW_FORWARDER(RET, NAME), PLEXUS_KW_TYPE(P1)(PLEXUS_KW_DEFAULT(P1)),           \
-        std::forward<PlexusKw>(plexus_kw)...);                                               \
-  }                                                                                          \
-  namespace keyword_signatures {                                                             \
-  using NAME = ::plexus::kw::Signature<OPTIONS, PLEXUS_KW_TAG(P1)>;                          \
-  }
-
-#define PLEXUS_KEYWORD_FACTORY0(RET, NAME, OPTIONS)                                 \
-  template <::plexus::kw::Argument... PlexusKw>                                     \
-  requires(sizeof...(PlexusKw) > 0) RET NAME(PlexusKw&&... plexus_kw) {             \
-    return NAME(::plexus::kw::make<OPTIONS>(std::forward<PlexusKw>(plexus_kw)...)); \
-  }                                                                                 \
-  namespace keyword_signatures {                                                    \
-  using NAME = ::plexus::kw::Signature<OPTIONS>;                                    \
-  }
+#define PLEXUS_KEYWORD_FACTORY0(RET, NAME, OPTIONS) \
+  PLEXUS_KW_OVERLOAD(RET, NAME, OPTIONS, (), ())    \
+  PLEXUS_KW_SIGNATURE(NAME, OPTIONS, ())
 
 // A class constructor taking keywords, delegating to CLASS(OPTIONS):
 //   class EarlyStopping { ... PLEXUS_KEYWORD_CONSTRUCTOR(EarlyStopping, EarlyStoppingOptions) };

@@ -36,6 +36,10 @@ struct DenseOptions {
   std::string name{};
   Shape input_shape{};  // Keras input_shape=(8,), to start a Sequential
   Dim input_dim = 0;    // Keras input_dim=8 (same as input_shape = {8})
+
+  // Out of line (layers/dense.cpp): compiled once in the library, not in every
+  // translation unit that builds a Dense. Still an aggregate.
+  ~DenseOptions();
 };
 PLEXUS_CONFIG_FIELDS(DenseOptions, activation, use_bias, kernel_initializer, bias_initializer,
                      kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,

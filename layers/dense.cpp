@@ -10,6 +10,8 @@
 
 namespace plexus::layers {
 
+DenseOptions::~DenseOptions() = default;
+
 DenseLayer::DenseLayer(Dim units, DenseOptions options)
     : Layer(options.name), units_(units), options_(std::move(options)) {
   if (units_ <= 0) throw Error("Dense: units must be positive, received {}", units_);

@@ -15,6 +15,11 @@
 
 namespace plexus {
 
+CompileOptions::~CompileOptions() = default;
+ValidationData::~ValidationData() = default;
+FitOptions::~FitOptions() = default;
+EvaluateOptions::~EvaluateOptions() = default;
+
 Model::Model() : state_(std::make_shared<State>()) {}
 
 Model::Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string_view name)

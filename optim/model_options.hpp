@@ -153,6 +153,10 @@ struct CompileOptions {
   LossSpec loss{};
   LossWeightsSpec loss_weights{};  // by output name or in output order; default 1
   MetricsSpec metrics{};
+
+  // Out of line (optim/model.cpp): the members' destructors are compiled once in the
+  // library, not in every translation unit that passes options. Still an aggregate.
+  ~CompileOptions();
 };
 
 struct ValidationData {
@@ -160,6 +164,8 @@ struct ValidationData {
   Data y{};
   std::optional<Tensor> sample_weight{};
   std::optional<data::Dataset> dataset{};  // validation_data = a dataset of batches
+
+  ~ValidationData();  // out of line (optim/model.cpp)
 };
 
 // fit()'s validation_data: empty, or (x, y[, sample_weight]). A std::optional that also
@@ -189,6 +195,8 @@ struct FitOptions {
   // steps_per_epoch * epochs batches; training stops with a warning when it runs out).
   std::optional<int> steps_per_epoch{};
   std::optional<int> validation_steps{};  // batches of a validation dataset (default: all)
+
+  ~FitOptions();  // out of line (optim/model.cpp)
 };
 
 struct EvaluateOptions {
@@ -197,6 +205,8 @@ struct EvaluateOptions {
   std::optional<Tensor> sample_weight{};
   std::vector<CallbackRef> callbacks{};
   std::optional<int> steps{};  // with a dataset: batches to evaluate (default: all)
+
+  ~EvaluateOptions();  // out of line (optim/model.cpp)
 };
 
 // What fit() returns: one value per epoch for "loss", each metric, and "val_" versions.
