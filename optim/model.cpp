@@ -25,6 +25,10 @@ Model::Model() : state_(std::make_shared<State>()) {}
 Model::Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string_view name)
     : Model(std::vector<SymbolicTensor>{input}, std::vector<SymbolicTensor>{output}, name) {}
 
+Model::Model(ModelOptions options)
+    : Model(std::move(static_cast<std::vector<SymbolicTensor>&>(options.inputs)),
+            std::move(static_cast<std::vector<SymbolicTensor>&>(options.outputs)), options.name) {}
+
 Model::Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
              std::string_view name)
     : Model() {

@@ -41,6 +41,20 @@ class StopFlag {
   std::shared_ptr<bool> flag_;
 };
 
+// Keras's Model(inputs=..., outputs=..., name=...): each of inputs and outputs is one
+// symbolic tensor or a braced list of them.
+struct TensorList : std::vector<SymbolicTensor> {
+  TensorList() = default;
+  TensorList(const SymbolicTensor& t) : std::vector<SymbolicTensor>{t} {}
+  TensorList(std::initializer_list<SymbolicTensor> ts) : std::vector<SymbolicTensor>(ts) {}
+  TensorList(std::vector<SymbolicTensor> ts) : std::vector<SymbolicTensor>(std::move(ts)) {}
+};
+struct ModelOptions {
+  TensorList inputs{};
+  TensorList outputs{};
+  std::string name{};
+};
+
 class Model {
  public:
   Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string_view name = {});
@@ -50,6 +64,9 @@ class Model {
   // results). Several inputs take both lists braced: Model({x1, x2}, {y}).
   Model(const SymbolicTensor& input, std::vector<SymbolicTensor> outputs,
         std::string_view name = {});
+  // Keras's keyword form: Model(kw::inputs = x, kw::outputs = {a, b}, kw::name = "m").
+  explicit Model(ModelOptions options);
+  PLEXUS_KEYWORD_CONSTRUCTOR(Model, ModelOptions)
   virtual ~Model();
   Model(const Model&) = default;
   Model& operator=(const Model&) = default;
@@ -296,3 +313,7 @@ class Sequential : public Model {
 };
 
 }  // namespace plexus
+
+// Model's keyword form (Keras's keras.Model(inputs=..., outputs=...)).
+PLEXUS_KEYWORD(inputs, ::plexus::TensorList)
+PLEXUS_KEYWORD(outputs, ::plexus::TensorList)
