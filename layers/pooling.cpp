@@ -80,8 +80,8 @@ GlobalPoolingLayer::GlobalPoolingLayer(std::size_t rank, bool max, GlobalPooling
 }
 
 std::string GlobalPoolingLayer::class_name() const {
-  return std::string(max_ ? "GlobalMaxPooling" : "GlobalAveragePooling") +
-         (rank_ == 1 ? "1D" : "2D");
+  return std::string(max_ ? "GlobalMaxPooling" : "GlobalAveragePooling") + std::to_string(rank_) +
+         "D";
 }
 
 void GlobalPoolingLayer::check_input(const Shape& s) const { check_rank(*this, s, rank_); }
@@ -128,6 +128,12 @@ LayerHandle<GlobalPoolingLayer> GlobalAveragePooling1D(GlobalPoolingOptions opti
 }
 LayerHandle<GlobalPoolingLayer> GlobalAveragePooling2D(GlobalPoolingOptions options) {
   return make_layer<GlobalPoolingLayer>(2, false, std::move(options));
+}
+LayerHandle<GlobalPoolingLayer> GlobalMaxPooling3D(GlobalPoolingOptions options) {
+  return make_layer<GlobalPoolingLayer>(3, true, std::move(options));
+}
+LayerHandle<GlobalPoolingLayer> GlobalAveragePooling3D(GlobalPoolingOptions options) {
+  return make_layer<GlobalPoolingLayer>(3, false, std::move(options));
 }
 
 }  // namespace plexus::layers

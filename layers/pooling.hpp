@@ -1,5 +1,5 @@
-// Pooling layers: MaxPooling1D/2D, AveragePooling1D/2D, GlobalMaxPooling1D/2D,
-// GlobalAveragePooling1D/2D, with Keras 3's defaults:
+// Pooling layers: MaxPooling1D/2D, AveragePooling1D/2D, GlobalMaxPooling1D/2D/3D,
+// GlobalAveragePooling1D/2D/3D, with Keras 3's defaults:
 //   auto p = px::layers::MaxPooling2D(2)(c);                   // 2x2, strides 2
 //   auto q = px::layers::AveragePooling2D(3, {.strides = 1, .padding = "same"})(c);
 // "same" windows ignore the padded taps (the average counts only taps inside the input).
@@ -85,11 +85,16 @@ LayerHandle<GlobalPoolingLayer> GlobalMaxPooling1D(GlobalPoolingOptions options 
 LayerHandle<GlobalPoolingLayer> GlobalMaxPooling2D(GlobalPoolingOptions options = {});
 LayerHandle<GlobalPoolingLayer> GlobalAveragePooling1D(GlobalPoolingOptions options = {});
 LayerHandle<GlobalPoolingLayer> GlobalAveragePooling2D(GlobalPoolingOptions options = {});
+LayerHandle<GlobalPoolingLayer> GlobalMaxPooling3D(GlobalPoolingOptions options = {});
+LayerHandle<GlobalPoolingLayer> GlobalAveragePooling3D(GlobalPoolingOptions options = {});
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalMaxPooling1D, GlobalPoolingOptions)
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalMaxPooling2D, GlobalPoolingOptions)
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalAveragePooling1D,
                         GlobalPoolingOptions)
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalAveragePooling2D,
+                        GlobalPoolingOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalMaxPooling3D, GlobalPoolingOptions)
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<GlobalPoolingLayer>, GlobalAveragePooling3D,
                         GlobalPoolingOptions)
 
 }  // namespace plexus::layers

@@ -2,6 +2,7 @@
 // multiply by ones between two reshapes, so it needs no kernel of its own).
 #include "layers/reshaping.hpp"
 
+#include <algorithm>
 #include <xtensor/xbuilder.hpp>
 
 #include "core/error.hpp"
@@ -58,6 +59,9 @@ LayerHandle<ZeroPaddingLayer> ZeroPadding1D(PadTuple padding, ZeroPaddingOptions
 LayerHandle<ZeroPaddingLayer> ZeroPadding2D(PadTuple padding, ZeroPaddingOptions options) {
   return make_layer<ZeroPaddingLayer>(2, std::move(padding), std::move(options));
 }
+LayerHandle<ZeroPaddingLayer> ZeroPadding3D(PadTuple padding, ZeroPaddingOptions options) {
+  return make_layer<ZeroPaddingLayer>(3, std::move(padding), std::move(options));
+}
 
 // --- Cropping -------------------------------------------------------------------------------
 
@@ -109,6 +113,9 @@ LayerHandle<CroppingLayer> Cropping1D(PadTuple cropping, CroppingOptions options
 }
 LayerHandle<CroppingLayer> Cropping2D(PadTuple cropping, CroppingOptions options) {
   return make_layer<CroppingLayer>(2, std::move(cropping), std::move(options));
+}
+LayerHandle<CroppingLayer> Cropping3D(PadTuple cropping, CroppingOptions options) {
+  return make_layer<CroppingLayer>(3, std::move(cropping), std::move(options));
 }
 
 // --- UpSampling -----------------------------------------------------------------------------
@@ -167,6 +174,85 @@ LayerHandle<UpSamplingLayer> UpSampling1D(IntTuple size, UpSamplingOptions optio
 }
 LayerHandle<UpSamplingLayer> UpSampling2D(IntTuple size, UpSamplingOptions options) {
   return make_layer<UpSamplingLayer>(2, std::move(size), std::move(options));
+}
+LayerHandle<UpSamplingLayer> UpSampling3D(IntTuple size, UpSamplingOptions options) {
+  return make_layer<UpSamplingLayer>(3, std::move(size), std::move(options));
+}
+
+// --- Permute --------------------------------------------------------------------------------
+
+PermuteLayer::PermuteLayer(Shape dims, PermuteOptions options)
+    : Layer(options.name), dims_(std::move(dims)) {
+  Shape sorted = dims_;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (sorted[i] != Dim(i) + 1) {
+      throw Error(
+          "Permute: invalid permutation argument `dims` {}: it must hold each of 1, ..., {} "
+          "once (the axes after the batch, 1-based)",
+          shape_str(dims_), dims_.size());
+    }
+  }
+  if (dims_.empty()) throw Error("Permute: `dims` must not be empty");
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+Shape PermuteLayer::compute_output_shape(const Shape& input_shape) {
+  if (input_shape.size() != dims_.size() + 1) {
+    throw Error(
+        "Input 0 of layer \"{}\" is incompatible with the layer: Permute dims {} expect "
+        "ndim={}, found ndim={}. Full shape received: {}",
+        name(), shape_str(dims_), dims_.size() + 1, input_shape.size(), shape_str(input_shape));
+  }
+  Shape out{input_shape[0]};
+  for (Dim d : dims_) out.push_back(input_shape[static_cast<std::size_t>(d)]);
+  return out;
+}
+
+SymbolicTensor PermuteLayer::call(const SymbolicTensor& x) {
+  compute_output_shape(x.shape());
+  std::vector<std::size_t> perm{0};
+  for (Dim d : dims_) perm.push_back(static_cast<std::size_t>(d));
+  return ops::transpose(x, std::move(perm));
+}
+
+LayerHandle<PermuteLayer> Permute(Shape dims, PermuteOptions options) {
+  return make_layer<PermuteLayer>(std::move(dims), std::move(options));
+}
+
+// --- RepeatVector ---------------------------------------------------------------------------
+
+RepeatVectorLayer::RepeatVectorLayer(Dim n, RepeatVectorOptions options)
+    : Layer(options.name), n_(n) {
+  if (n_ <= 0) {
+    throw Error("RepeatVector: expected an integer value > 0 for argument `n`, received: n={}", n_);
+  }
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+Shape RepeatVectorLayer::compute_output_shape(const Shape& input_shape) {
+  if (input_shape.size() != 2) {
+    throw Error(
+        "Input 0 of layer \"{}\" is incompatible with the layer: expected ndim=2, found "
+        "ndim={}. Full shape received: {}",
+        name(), input_shape.size(), shape_str(input_shape));
+  }
+  return {input_shape[0], n_, input_shape[1]};
+}
+
+SymbolicTensor RepeatVectorLayer::call(const SymbolicTensor& x) {
+  const Shape out = compute_output_shape(x.shape());
+  if (out[2] < 0) {
+    throw Error("Layer \"{}\" (RepeatVector): the features of the input {} must be known", name(),
+                shape_str(x.shape()));
+  }
+  // [N, 1, F] * ones [1, n, 1]: the broadcast's gradient sums the n copies back.
+  Tensor ones = xt::ones<float>({std::size_t{1}, static_cast<std::size_t>(n_), std::size_t{1}});
+  return ops::multiply(ops::reshape(x, {-1, 1, out[2]}), ops::constant(std::move(ones)));
+}
+
+LayerHandle<RepeatVectorLayer> RepeatVector(Dim n, RepeatVectorOptions options) {
+  return make_layer<RepeatVectorLayer>(n, std::move(options));
 }
 
 }  // namespace plexus::layers

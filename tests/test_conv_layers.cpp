@@ -391,6 +391,58 @@ std::vector<ImageCase> image_cases() {
        0,
        0},
       {"spatial_dropout1d", [] { return L::SpatialDropout1D(0.3f); }, {5, 3}, {-1, 5, 3}, 0, 0},
+      // --- 3-D padding, cropping, upsampling, global pooling, spatial dropout (issue 25) ---
+      {"zero_padding3d_default",
+       [] { return L::ZeroPadding3D(); },
+       {2, 3, 2, 2},
+       {-1, 4, 5, 4, 2},
+       0,
+       0},
+      {"zero_padding3d_pairs_channels_first",
+       [] {
+         return L::ZeroPadding3D({{1, 0}, {0, 2}, {1, 1}}, {.data_format = "channels_first"});
+       },
+       {2, 2, 3, 2},
+       {-1, 2, 3, 5, 4},
+       0,
+       0},
+      {"cropping3d_pairs",
+       [] {
+         return L::Cropping3D({{1, 0}, {0, 1}, {1, 1}});
+       },
+       {3, 4, 4, 2},
+       {-1, 2, 3, 2, 2},
+       0,
+       0},
+      {"up_sampling3d",
+       [] {
+         return L::UpSampling3D({2, 1, 3});
+       },
+       {2, 2, 2, 1},
+       {-1, 4, 2, 6, 1},
+       0,
+       0},
+      {"global_max_pooling3d",
+       [] { return L::GlobalMaxPooling3D(); },
+       {2, 3, 2, 2},
+       {-1, 2},
+       0,
+       0,
+       d},
+      {"global_average_pooling3d_keepdims_channels_first",
+       [] {
+         return L::GlobalAveragePooling3D({.data_format = "channels_first", .keepdims = true});
+       },
+       {2, 2, 3, 2},
+       {-1, 2, 1, 1, 1},
+       0,
+       0},
+      {"spatial_dropout3d",
+       [] { return L::SpatialDropout3D(0.4f); },
+       {2, 2, 2, 3},
+       {-1, 2, 2, 2, 3},
+       0,
+       0},
       // --- normalization ---
       {"batch_normalization",
        [] { return L::BatchNormalization(); },
