@@ -272,10 +272,10 @@ std::vector<SymbolicTensor> DotLayer::call_list(const std::vector<SymbolicTensor
   }
   SymbolicTensor x1 = xs[0], x2 = xs[1];
   if (normalize_) {
-    // Keras's ops.normalize: x / sqrt(max(sum(x^2), epsilon)), epsilon = 1e-7.
+    // Keras's ops.normalize: x / max(||x||_2, epsilon), epsilon = backend.epsilon() = 1e-7.
     auto l2 = [](const SymbolicTensor& x, std::size_t axis) {
-      auto sq = ops::sum(ops::square(x), {static_cast<Dim>(axis)}, true);
-      return ops::divide(x, ops::sqrt(ops::maximum(sq, ops::constant(1e-7f))));
+      auto norm = ops::sqrt(ops::sum(ops::square(x), {static_cast<Dim>(axis)}, true));
+      return ops::divide(x, ops::maximum(norm, ops::constant(1e-7f)));
     };
     x1 = l2(x1, a1);
     x2 = l2(x2, a2);

@@ -202,7 +202,7 @@ std::vector<LayerCase> layer_cases() {
        {-1, 2, 3},
        0,
        0},
-      {"dot_negative_axes", [] { return L::Dot(-1); }, {{3, 2, 4}, {4}}, {-1, 3, 2, 1}, 0, 0},
+      {"dot_negative_axes", [] { return L::Dot(-1); }, {{3, 2, 4}, {4}}, {-1, 3, 2}, 0, 0},
       {"concatenate_axis1", [] { return L::Concatenate(1); }, {{2, 4}, {3, 4}}, {-1, 5, 4}, 0, 0},
       {"concatenate_three",
        [] { return L::Concatenate(-1); },
