@@ -458,6 +458,25 @@ LayerRef GlobalPoolingLayer::from_config(const Config& c, std::size_t rank, bool
   return finish(w, c, [&] { return make_layer<GlobalPoolingLayer>(rank, max, o); });
 }
 
+Config AdaptivePoolingLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["output_size"] = int_list(output_size_);
+  c["data_format"] = channels_first_ ? "channels_first" : "channels_last";
+  return c;
+}
+
+LayerRef AdaptivePoolingLayer::from_config(const Config& c, std::size_t rank, bool max) {
+  const std::string cls = std::string(max ? "AdaptiveMaxPooling" : "AdaptiveAveragePooling") +
+                          std::to_string(rank) + "D";
+  const std::string w = where(cls, c);
+  const IntTuple output_size = get_tuple(c, "output_size", w, IntTuple());
+  if (output_size.empty()) throw Error("{}: the config needs \"output_size\"", w);
+  AdaptivePoolingOptions o;
+  o.data_format = get_format(c, w);
+  o.name = config::name_of(c);
+  return finish(w, c, [&] { return make_layer<AdaptivePoolingLayer>(rank, max, output_size, o); });
+}
+
 // --- reshaping -------------------------------------------------------------------------------
 
 Config ZeroPaddingLayer::get_config() const {

@@ -87,6 +87,11 @@ void add_builtins(Registry<Layer>& r) {
         {"GlobalMaxPool3D"});
   r.add("GlobalAveragePooling3D", pooled(3, false, GlobalPoolingLayer::from_config),
         {"GlobalAvgPool3D"});
+  for (std::size_t rank : {1, 2, 3}) {
+    const std::string d = std::to_string(rank) + "D";
+    r.add("AdaptiveAveragePooling" + d, pooled(rank, false, AdaptivePoolingLayer::from_config));
+    r.add("AdaptiveMaxPooling" + d, pooled(rank, true, AdaptivePoolingLayer::from_config));
+  }
   r.add("Identity", factory(IdentityLayer::from_config));
   r.add("Permute", factory(PermuteLayer::from_config));
   r.add("RepeatVector", factory(RepeatVectorLayer::from_config));

@@ -129,6 +129,12 @@ std::vector<Entry> plexus_entries() {
       LAYER(AlphaDropout),
       LAYER(RMSNormalization),
       LAYER(Dot),
+      LAYER(AdaptiveAveragePooling1D),
+      LAYER(AdaptiveAveragePooling2D),
+      LAYER(AdaptiveAveragePooling3D),
+      LAYER(AdaptiveMaxPooling1D),
+      LAYER(AdaptiveMaxPooling2D),
+      LAYER(AdaptiveMaxPooling3D),
       LAYER(Lambda),
       LAYER(Input),
       // callbacks

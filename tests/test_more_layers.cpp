@@ -123,7 +123,9 @@ INSTANTIATE_TEST_SUITE_P(Issue25, KerasZooRemainingLayers,
                          ::testing::Values("Permute", "RepeatVector", "GaussianNoise",
                                            "AlphaDropout", "SpatialDropout3D",
                                            "Dropout_noise_shape", "RMSNormalization",
-                                           "UpSampling3D", "GlobalMaxPooling3D"),
+                                           "UpSampling3D", "GlobalMaxPooling3D",
+                                           "AdaptiveAveragePooling1D", "AdaptiveMaxPooling2D",
+                                           "AdaptiveAveragePooling3D"),
                          [](const auto& info) { return info.param; });
 
 // --- configs -------------------------------------------------------------------------------
@@ -155,6 +157,8 @@ TEST(RemainingLayerConfigs, KerasKeysAndDefaults) {
   EXPECT_EQ(L::Cropping3D()->get_config()["cropping"].dump(), "[[0,0],[0,0],[0,0]]");
   EXPECT_EQ(L::GlobalAveragePooling3D()->get_config()["keepdims"], false);
   EXPECT_EQ(L::Identity()->get_config().size(), 3u);  // name, trainable, dtype
+  EXPECT_EQ(L::AdaptiveAveragePooling1D(3)->get_config()["output_size"].dump(), "[3]");
+  EXPECT_EQ(L::AdaptiveMaxPooling3D(2)->get_config()["output_size"].dump(), "[2,2,2]");
   // Class names, default names and aliases.
   px::utils::clear_session();
   EXPECT_EQ(L::GlobalMaxPooling3D()->name(), "global_max_pooling3d");
@@ -179,6 +183,8 @@ TEST(RemainingLayerConfigs, RoundTrip) {
   expect_config_round_trip(L::Cropping3D(1, {.data_format = "channels_first"}));
   expect_config_round_trip(L::GlobalMaxPooling3D({.keepdims = true}));
   expect_config_round_trip(L::GlobalAveragePooling3D());
+  expect_config_round_trip(L::AdaptiveAveragePooling2D({2, 3}));
+  expect_config_round_trip(L::AdaptiveMaxPooling3D(2, {.data_format = "channels_first"}));
 }
 
 // --- values --------------------------------------------------------------------------------
@@ -211,6 +217,22 @@ TEST(RemainingLayerValues, RMSNormalizationFormula) {
       for (std::size_t j = 0; j < 4; ++j) EXPECT_NEAR(y(b, i, j), x(b, i, j) * inv, 1e-5);
   }
   EXPECT_EQ(layer->weights()[0].shape(), (Shape{3, 4}));
+}
+
+TEST(RemainingLayerValues, AdaptivePoolingBins) {
+  // Length 5 into 3 bins: [0, 2), [1, 4), [3, 5) (floor(i L / O), ceil((i + 1) L / O)).
+  // [1, steps, 1] from the values of the steps.
+  auto seq = [](std::initializer_list<float> v) {
+    Tensor t;
+    px::resize_to(t, {1, static_cast<px::Dim>(v.size()), 1});
+    std::copy(v.begin(), v.end(), t.data());
+    return t;
+  };
+  const Tensor x = seq({1, 2, 3, 4, 5});
+  EXPECT_EQ(predict_one(L::AdaptiveAveragePooling1D(3), x), seq({1.5f, 3.0f, 4.5f}));
+  EXPECT_EQ(predict_one(L::AdaptiveMaxPooling1D(3), x), seq({2, 4, 5}));
+  // More bins than steps repeat the steps.
+  EXPECT_EQ(predict_one(L::AdaptiveMaxPooling1D(4), seq({1, 2})), seq({1, 1, 2, 2}));
 }
 
 TEST(RemainingLayerValues, GlobalPooling3DAndUpSampling3D) {
