@@ -535,7 +535,7 @@ Config UpSamplingLayer::get_config() const {
     c["size"] = int_list(size_);
     c["data_format"] = channels_first_ ? "channels_first" : "channels_last";
     // Keras 3's UpSampling3D has no interpolation argument.
-    if (rank_ == 2) c["interpolation"] = "nearest";
+    if (rank_ == 2) c["interpolation"] = bilinear_ ? "bilinear" : "nearest";
   }
   return c;
 }

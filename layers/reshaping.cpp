@@ -3,6 +3,7 @@
 #include "layers/reshaping.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <xtensor/xbuilder.hpp>
 
 #include "core/error.hpp"
@@ -124,9 +125,10 @@ UpSamplingLayer::UpSamplingLayer(std::size_t rank, IntTuple size, UpSamplingOpti
     : Layer(options.name), rank_(rank) {
   size_ = detail::resolve_tuple(size, rank_, class_name(), "size");
   channels_first_ = detail::channels_first(options.data_format, class_name());
-  if (options.interpolation != "nearest") {
-    throw Error("{}: interpolation \"{}\" is not available in plexus (only \"nearest\")",
-                class_name(), options.interpolation);
+  bilinear_ = options.interpolation == "bilinear";
+  if (options.interpolation != "nearest" && !(bilinear_ && rank_ == 2)) {
+    throw Error("{}: interpolation \"{}\" is not available in plexus (only \"nearest\"{})",
+                class_name(), options.interpolation, rank_ == 2 ? " and \"bilinear\"" : "");
   }
   set_declared_input_shape(std::move(options.input_shape));
 }
@@ -141,7 +143,53 @@ Shape UpSamplingLayer::compute_output_shape(const Shape& input_shape) {
   return out;
 }
 
+namespace {
+// x resized along `axis` from its length to `out` by linear interpolation with half-pixel
+// centres (source = (o + 0.5) / scale - 0.5, clamped to the edges), as Keras's
+// ops.image.resize(interpolation="bilinear") upsamples: a constant [length, out] matrix
+// applied along the axis, so the gradient is its transpose.
+SymbolicTensor linear_resize(const SymbolicTensor& x, std::size_t axis, Dim out) {
+  const Shape& s = x.shape();
+  const Dim n = s[axis];
+  Tensor m = xt::zeros<float>({static_cast<std::size_t>(n), static_cast<std::size_t>(out)});
+  const double scale = static_cast<double>(out) / static_cast<double>(n);
+  for (Dim o = 0; o < out; ++o) {
+    double src = (static_cast<double>(o) + 0.5) / scale - 0.5;
+    src = std::clamp(src, 0.0, static_cast<double>(n - 1));
+    const auto i0 = static_cast<Dim>(std::floor(src));
+    const Dim i1 = std::min(i0 + 1, n - 1);
+    const auto w = static_cast<float>(src - static_cast<double>(i0));
+    m(static_cast<std::size_t>(i0), static_cast<std::size_t>(o)) += 1.0f - w;
+    m(static_cast<std::size_t>(i1), static_cast<std::size_t>(o)) += w;
+  }
+  // Move the axis last, [-1, n] x [n, out], and back.
+  std::vector<std::size_t> perm, back(s.size());
+  for (std::size_t a = 0; a < s.size(); ++a)
+    if (a != axis) perm.push_back(a);
+  perm.push_back(axis);
+  for (std::size_t a = 0; a < perm.size(); ++a) back[perm[a]] = a;
+  Shape moved{-1};
+  for (std::size_t a = 1; a + 1 < perm.size(); ++a) moved.push_back(s[perm[a]]);
+  moved.push_back(out);
+  auto y = ops::matmul(ops::reshape(ops::transpose(x, perm), {-1, n}), ops::constant(std::move(m)));
+  return ops::transpose(ops::reshape(y, std::move(moved)), std::move(back));
+}
+}  // namespace
+
 SymbolicTensor UpSamplingLayer::call(const SymbolicTensor& x) {
+  if (bilinear_) {
+    const Shape out = compute_output_shape(x.shape());
+    SymbolicTensor y = x;
+    for (std::size_t a = 0; a < rank_; ++a) {
+      const std::size_t axis = first_spatial(channels_first_) + a;
+      if (x.shape()[axis] < 0) {
+        throw Error("Layer \"{}\" ({}): spatial axis {} of the input {} must be known", name(),
+                    class_name(), axis, shape_str(x.shape()));
+      }
+      if (size_[a] != 1) y = linear_resize(y, axis, out[axis]);
+    }
+    return y;
+  }
   const Shape out = compute_output_shape(x.shape());
   // [N, ..., d, ...] -> [N, ..., d, 1, ...] * ones [..., s, ...] -> [N, ..., d * s, ...]
   Shape expanded{-1}, ones_shape;

@@ -83,12 +83,14 @@ PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<CroppingLayer>, Cropping3D, Croppin
 
 struct UpSamplingOptions {
   std::string data_format = "channels_last";  // UpSampling2D/3D only
-  std::string interpolation = "nearest";      // only "nearest" is implemented
+  std::string interpolation = "nearest";      // UpSampling2D: "nearest" or "bilinear"
   std::string name{};
   Shape input_shape{};  // to start a Sequential
 };
 
-// [N, spatial..., C] -> each spatial axis repeated `size` times (nearest neighbour).
+// [N, spatial..., C] -> each spatial axis repeated `size` times (nearest neighbour), or for
+// UpSampling2D with interpolation "bilinear", Keras's bilinear resize (half-pixel centres,
+// edges clamped).
 class UpSamplingLayer : public Layer {
  public:
   UpSamplingLayer(std::size_t rank, IntTuple size, UpSamplingOptions options);
@@ -103,6 +105,7 @@ class UpSamplingLayer : public Layer {
   std::size_t rank_;
   std::vector<Dim> size_;
   bool channels_first_;
+  bool bilinear_ = false;
 };
 
 LayerHandle<UpSamplingLayer> UpSampling1D(IntTuple size = 2, UpSamplingOptions options = {});

@@ -235,6 +235,26 @@ TEST(RemainingLayerValues, AdaptivePoolingBins) {
   EXPECT_EQ(predict_one(L::AdaptiveMaxPooling1D(4), seq({1, 2})), seq({1, 1, 2, 2}));
 }
 
+TEST(RemainingLayerValues, BilinearUpSampling2D) {
+  // Keras (jax.image.resize / tf.image.resize with half-pixel centres) upsamples [0, 1, 2, 3]
+  // by 2 to [0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3]: source (o + 0.5) / 2 - 0.5, clamped.
+  Tensor x = xt::zeros<float>({std::size_t{1}, std::size_t{1}, std::size_t{4}, std::size_t{1}});
+  for (std::size_t i = 0; i < 4; ++i) x(0, 0, i, 0) = static_cast<float>(i);
+  const Tensor y = predict_one(L::UpSampling2D({1, 2}, {.interpolation = "bilinear"}), x);
+  ASSERT_EQ(px::shape_of(y), (Shape{1, 1, 8, 1}));
+  const float want[] = {0, 0.25f, 0.75f, 1.25f, 1.75f, 2.25f, 2.75f, 3};
+  for (std::size_t i = 0; i < 8; ++i) EXPECT_NEAR(y(0, 0, i, 0), want[i], 1e-6) << i;
+  // Both axes: separable, and constant images stay constant.
+  Tensor ones = xt::ones<float>({std::size_t{2}, std::size_t{3}, std::size_t{2}, std::size_t{3}});
+  const Tensor u = predict_one(L::UpSampling2D(3, {.interpolation = "bilinear"}), ones);
+  ASSERT_EQ(px::shape_of(u), (Shape{2, 9, 6, 3}));
+  for (float v : u) EXPECT_NEAR(v, 1.0f, 1e-6);
+  expect_config_round_trip(L::UpSampling2D(2, {.interpolation = "bilinear"}));
+  EXPECT_EQ(L::UpSampling2D(2, {.interpolation = "bilinear"})->get_config()["interpolation"],
+            "bilinear");
+  EXPECT_THROW(L::UpSampling3D(2, {.interpolation = "bilinear"}), px::Error);
+}
+
 TEST(RemainingLayerValues, GlobalPooling3DAndUpSampling3D) {
   Tensor x = random_tensor({2, 2, 3, 2, 4}, 5);
   Tensor mx = predict_one(L::GlobalMaxPooling3D(), x);
