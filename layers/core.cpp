@@ -43,7 +43,18 @@ LayerHandle<ActivationLayer> Activation(std::string_view activation, ActivationO
 // --- Dropout ---------------------------------------------------------------------------
 
 DropoutLayer::DropoutLayer(float rate, DropoutOptions options)
-    : Layer(options.name), rate_(rate), seed_(options.seed) {
+    : Layer(options.name),
+      rate_(rate),
+      seed_(options.seed),
+      noise_shape_(std::move(options.noise_shape)) {
+  for (Dim d : noise_shape_) {
+    if (d == 0 || d < -1) {
+      throw Error(
+          "Dropout: noise_shape {} may only hold positive dimensions and -1 (None, the "
+          "input's dimension)",
+          shape_str(noise_shape_));
+    }
+  }
   // Keras accepts rate = 1, which would divide by zero in inverted dropout; a layer that
   // drops everything is certainly a mistake, so it is refused here.
   if (!(rate_ >= 0.0f && rate_ < 1.0f)) {
@@ -59,13 +70,43 @@ SymbolicTensor DropoutLayer::call(const SymbolicTensor& x) {
   // Keras returns the inputs unchanged for rate 0; the kernel itself is the identity
   // outside training (Context::training).
   if (rate_ == 0.0f) return x;
-  SymbolicTensor y = ops::dropout(x, rate_);
+  Shape noise;
+  if (!noise_shape_.empty()) {
+    // Keras draws the mask in noise_shape (None: the input's dimension) and broadcasts it.
+    if (noise_shape_.size() != x.rank()) {
+      throw Error(
+          "Layer \"{}\" (Dropout): noise_shape {} must have one entry per axis of the input "
+          "{}",
+          name(), shape_str(noise_shape_), shape_str(x.shape()));
+    }
+    for (std::size_t a = 0; a < x.rank(); ++a) {
+      const Dim d = noise_shape_[a], n = x.shape()[a];
+      if (d != -1 && d != 1 && n >= 0 && d != n) {
+        throw Error(
+            "Layer \"{}\" (Dropout): noise_shape {} cannot be broadcast to the input {}: "
+            "axis {} must be 1, None (-1) or {}",
+            name(), shape_str(noise_shape_), shape_str(x.shape()), a, n);
+      }
+    }
+    noise = noise_shape_;
+  }
+  SymbolicTensor y = ops::dropout(x, rate_, std::move(noise));
   masking::pass_on(x, y);
   return y;
 }
 
 LayerHandle<DropoutLayer> Dropout(float rate, DropoutOptions options) {
   return make_layer<DropoutLayer>(rate, std::move(options));
+}
+
+// --- Identity --------------------------------------------------------------------------
+
+IdentityLayer::IdentityLayer(IdentityOptions options) : Layer(options.name) {
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+LayerHandle<IdentityLayer> Identity(IdentityOptions options) {
+  return make_layer<IdentityLayer>(std::move(options));
 }
 
 // --- Flatten ---------------------------------------------------------------------------
@@ -192,20 +233,45 @@ Config DropoutLayer::get_config() const {
   // The shortest decimal of the float (0.2, not 0.20000000298023224), as Keras writes it.
   c["rate"] = std::stod(fmt::format("{}", rate_));
   c["seed"] = seed_;
-  c["noise_shape"] = nullptr;
+  if (noise_shape_.empty()) {
+    c["noise_shape"] = nullptr;
+  } else {
+    Config ns = Config::array();
+    for (Dim d : noise_shape_) ns.push_back(d < 0 ? Config(nullptr) : Config(d));
+    c["noise_shape"] = ns;
+  }
   return c;
 }
 
 LayerRef DropoutLayer::from_config(const Config& config) {
   const std::string w = where("Dropout", config);
-  config::refuse_set(config, w, {"noise_shape"});
   auto r = config.find("rate");
   if (r == config.end() || !r->is_number())
     throw Error("{}: the config needs a number \"rate\"", w);
   DropoutOptions o;
   o.seed = config::get_or<std::optional<std::int64_t>>(config, "seed", std::nullopt);
+  if (auto ns = config.find("noise_shape"); ns != config.end() && !ns->is_null()) {
+    if (!ns->is_array()) {
+      throw Error("{}: noise_shape must be null or a list, received {}", w, ns->dump());
+    }
+    for (const auto& d : *ns) {
+      if (d.is_null()) {
+        o.noise_shape.push_back(-1);
+      } else if (d.is_number_integer()) {
+        o.noise_shape.push_back(d.get<Dim>());
+      } else {
+        throw Error("{}: noise_shape must hold integers and nulls, received {}", w, ns->dump());
+      }
+    }
+  }
   o.name = config::name_of(config);
   auto layer = make_layer<DropoutLayer>(r->get<float>(), std::move(o));
+  layer->apply_base_config(config);
+  return layer;
+}
+
+LayerRef IdentityLayer::from_config(const Config& config) {
+  auto layer = make_layer<IdentityLayer>(IdentityOptions{config::name_of(config), {}});
   layer->apply_base_config(config);
   return layer;
 }

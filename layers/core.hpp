@@ -1,4 +1,4 @@
-// Core layers: Dense, Activation, Dropout, Flatten, Reshape, InputLayer.
+// Core layers: Dense, Activation, Dropout, Identity, Flatten, Reshape, InputLayer.
 // Each is a class (DenseLayer, ...) plus a Keras-named factory returning a shared handle:
 //   auto h = px::layers::Dense(64, "relu")(x);
 // Every factory also takes its options as keywords in any order (core/keywords.hpp):
@@ -101,6 +101,10 @@ PLEXUS_KEYWORD_FACTORY(LayerHandle<ActivationLayer>, Activation, ActivationOptio
 // --- Dropout ---------------------------------------------------------------------------
 
 struct DropoutOptions {
+  // Keras's noise_shape: empty = None (one draw per element); otherwise one entry per axis
+  // of the input, 1 on an axis the mask is shared along, -1 (None) or the input's dimension
+  // elsewhere: {-1, 1, -1} drops the same features at every step of a sequence.
+  Shape noise_shape{};
   // Kept in the config for Keras; plexus's dropout masks come from the library generator
   // (px::utils::set_random_seed) whatever the seed.
   std::optional<std::int64_t> seed = std::nullopt;
@@ -118,16 +122,38 @@ class DropoutLayer : public Layer {
   SymbolicTensor call(const SymbolicTensor& x) override;
   Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
   float rate() const { return rate_; }
-  Config get_config() const override;  // + rate, seed, noise_shape (always null)
+  const Shape& noise_shape() const { return noise_shape_; }
+  Config get_config() const override;  // + rate, seed, noise_shape (null, or None as null)
   static LayerRef from_config(const Config& config);
 
  private:
   float rate_;
   std::optional<std::int64_t> seed_;
+  Shape noise_shape_;
 };
 
 LayerHandle<DropoutLayer> Dropout(float rate, DropoutOptions options = {});
 PLEXUS_KEYWORD_FACTORY(LayerHandle<DropoutLayer>, Dropout, DropoutOptions, (float, rate))
+
+// --- Identity --------------------------------------------------------------------------
+
+struct IdentityOptions {
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// Identity: [...] -> [...], the input unchanged (its mask too); Keras's placeholder layer.
+class IdentityLayer : public Layer {
+ public:
+  explicit IdentityLayer(IdentityOptions options);
+  std::string class_name() const override { return "Identity"; }
+  SymbolicTensor call(const SymbolicTensor& x) override { return x; }
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  static LayerRef from_config(const Config& config);  // {"name", "trainable", "dtype"}
+};
+
+LayerHandle<IdentityLayer> Identity(IdentityOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<IdentityLayer>, Identity, IdentityOptions)
 
 // --- Flatten ---------------------------------------------------------------------------
 
@@ -200,3 +226,5 @@ PLEXUS_KEYWORD_FACTORY(LayerHandle<graph::InputLayer>, InputLayer, InputLayerOpt
                        (const Shape&, shape))
 
 }  // namespace plexus::layers
+
+PLEXUS_KEYWORD(noise_shape, ::plexus::Shape)

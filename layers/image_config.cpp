@@ -449,13 +449,32 @@ Config GlobalPoolingLayer::get_config() const {
 
 LayerRef GlobalPoolingLayer::from_config(const Config& c, std::size_t rank, bool max) {
   const std::string cls =
-      std::string(max ? "GlobalMaxPooling" : "GlobalAveragePooling") + (rank == 1 ? "1D" : "2D");
+      std::string(max ? "GlobalMaxPooling" : "GlobalAveragePooling") + (std::to_string(rank) + "D");
   const std::string w = where(cls, c);
   GlobalPoolingOptions o;
   o.data_format = get_format(c, w);
   o.keepdims = get<bool>(c, "keepdims", w, o.keepdims);
   o.name = config::name_of(c);
   return finish(w, c, [&] { return make_layer<GlobalPoolingLayer>(rank, max, o); });
+}
+
+Config AdaptivePoolingLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["output_size"] = int_list(output_size_);
+  c["data_format"] = channels_first_ ? "channels_first" : "channels_last";
+  return c;
+}
+
+LayerRef AdaptivePoolingLayer::from_config(const Config& c, std::size_t rank, bool max) {
+  const std::string cls = std::string(max ? "AdaptiveMaxPooling" : "AdaptiveAveragePooling") +
+                          std::to_string(rank) + "D";
+  const std::string w = where(cls, c);
+  const IntTuple output_size = get_tuple(c, "output_size", w, IntTuple());
+  if (output_size.empty()) throw Error("{}: the config needs \"output_size\"", w);
+  AdaptivePoolingOptions o;
+  o.data_format = get_format(c, w);
+  o.name = config::name_of(c);
+  return finish(w, c, [&] { return make_layer<AdaptivePoolingLayer>(rank, max, output_size, o); });
 }
 
 // --- reshaping -------------------------------------------------------------------------------
@@ -472,7 +491,7 @@ Config ZeroPaddingLayer::get_config() const {
 }
 
 LayerRef ZeroPaddingLayer::from_config(const Config& c, std::size_t rank) {
-  const std::string w = where(rank == 1 ? "ZeroPadding1D" : "ZeroPadding2D", c);
+  const std::string w = where("ZeroPadding" + std::to_string(rank) + "D", c);
   PadTuple pads = get_pads(c, "padding", w, 1);
   if (rank == 1 && pads.pairs.empty() && pads.symmetric.size() == 2) {
     pads.pairs = {{pads.symmetric[0], pads.symmetric[1]}};  // (left, right)
@@ -496,7 +515,7 @@ Config CroppingLayer::get_config() const {
 }
 
 LayerRef CroppingLayer::from_config(const Config& c, std::size_t rank) {
-  const std::string w = where(rank == 1 ? "Cropping1D" : "Cropping2D", c);
+  const std::string w = where("Cropping" + std::to_string(rank) + "D", c);
   PadTuple crops = get_pads(c, "cropping", w, rank == 1 ? 1 : 0);
   if (rank == 1 && crops.pairs.empty() && crops.symmetric.size() == 2) {
     crops.pairs = {{crops.symmetric[0], crops.symmetric[1]}};
@@ -515,19 +534,49 @@ Config UpSamplingLayer::get_config() const {
   } else {
     c["size"] = int_list(size_);
     c["data_format"] = channels_first_ ? "channels_first" : "channels_last";
-    c["interpolation"] = "nearest";
+    // Keras 3's UpSampling3D has no interpolation argument.
+    if (rank_ == 2) c["interpolation"] = bilinear_ ? "bilinear" : "nearest";
   }
   return c;
 }
 
 LayerRef UpSamplingLayer::from_config(const Config& c, std::size_t rank) {
-  const std::string w = where(rank == 1 ? "UpSampling1D" : "UpSampling2D", c);
+  const std::string w = where("UpSampling" + std::to_string(rank) + "D", c);
   IntTuple size = get_tuple(c, "size", w, 2);
   UpSamplingOptions o;
   o.data_format = get_format(c, w);
   o.interpolation = get<std::string>(c, "interpolation", w, o.interpolation);
   o.name = config::name_of(c);
   return finish(w, c, [&] { return make_layer<UpSamplingLayer>(rank, size, o); });
+}
+
+Config PermuteLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["dims"] = int_list(dims_);
+  return c;
+}
+
+LayerRef PermuteLayer::from_config(const Config& c) {
+  const std::string w = where("Permute", c);
+  const IntTuple dims = get_tuple(c, "dims", w, IntTuple(std::vector<Dim>{}));
+  if (dims.values.empty()) throw Error("{}: the config needs a list \"dims\"", w);
+  PermuteOptions o;
+  o.name = config::name_of(c);
+  return finish(w, c, [&] { return make_layer<PermuteLayer>(dims.values, o); });
+}
+
+Config RepeatVectorLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["n"] = n_;
+  return c;
+}
+
+LayerRef RepeatVectorLayer::from_config(const Config& c) {
+  const std::string w = where("RepeatVector", c);
+  const Dim n = required<Dim>(c, "n", w);
+  RepeatVectorOptions o;
+  o.name = config::name_of(c);
+  return finish(w, c, [&] { return make_layer<RepeatVectorLayer>(n, o); });
 }
 
 // --- regularization --------------------------------------------------------------------------
@@ -538,12 +587,12 @@ Config SpatialDropoutLayer::get_config() const {
   c["seed"] = seed_;
   c["name"] = name();
   c["dtype"] = Layer::get_config()["dtype"];
-  if (rank_ == 2) c["data_format"] = channels_first_ ? "channels_first" : "channels_last";
+  if (rank_ >= 2) c["data_format"] = channels_first_ ? "channels_first" : "channels_last";
   return c;
 }
 
 LayerRef SpatialDropoutLayer::from_config(const Config& c, std::size_t rank) {
-  const std::string w = where(rank == 1 ? "SpatialDropout1D" : "SpatialDropout2D", c);
+  const std::string w = where("SpatialDropout" + std::to_string(rank) + "D", c);
   config::refuse_set(c, w, {"noise_shape"});
   const float rate = required<float>(c, "rate", w);
   SpatialDropoutOptions o;
@@ -551,6 +600,82 @@ LayerRef SpatialDropoutLayer::from_config(const Config& c, std::size_t rank) {
   o.seed = get<std::optional<std::int64_t>>(c, "seed", w, std::nullopt);
   o.name = config::name_of(c);
   return finish(w, c, [&] { return make_layer<SpatialDropoutLayer>(rank, rate, o); });
+}
+
+namespace {
+// Keras's noise_shape: null, or a list of ints and nulls (None: the input's dimension, -1).
+Shape get_noise_shape(const Config& c, const std::string& w) {
+  Shape out;
+  auto it = c.find("noise_shape");
+  if (it == c.end() || it->is_null()) return out;
+  if (!it->is_array()) bad_value(w, "noise_shape", *it, "null or a list of ints and nulls");
+  for (const auto& d : *it) {
+    if (d.is_null()) {
+      out.push_back(-1);
+    } else if (d.is_number_integer()) {
+      out.push_back(d.get<Dim>());
+    } else {
+      bad_value(w, "noise_shape", *it, "null or a list of ints and nulls");
+    }
+  }
+  return out;
+}
+}  // namespace
+
+Config GaussianNoiseLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["stddev"] = shortest(stddev_);
+  c["seed"] = seed_;
+  return c;
+}
+
+LayerRef GaussianNoiseLayer::from_config(const Config& c) {
+  const std::string w = where("GaussianNoise", c);
+  const float stddev = required<float>(c, "stddev", w);
+  NoiseOptions o;
+  o.seed = get<std::optional<std::int64_t>>(c, "seed", w, std::nullopt);
+  o.name = config::name_of(c);
+  return finish(w, c, [&] { return make_layer<GaussianNoiseLayer>(stddev, o); });
+}
+
+Config GaussianDropoutLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["rate"] = shortest(rate_);
+  c["seed"] = seed_;
+  return c;
+}
+
+LayerRef GaussianDropoutLayer::from_config(const Config& c) {
+  const std::string w = where("GaussianDropout", c);
+  const float rate = required<float>(c, "rate", w);
+  NoiseOptions o;
+  o.seed = get<std::optional<std::int64_t>>(c, "seed", w, std::nullopt);
+  o.name = config::name_of(c);
+  return finish(w, c, [&] { return make_layer<GaussianDropoutLayer>(rate, o); });
+}
+
+Config AlphaDropoutLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["rate"] = shortest(rate_);
+  c["seed"] = options_.seed;
+  if (options_.noise_shape.empty()) {
+    c["noise_shape"] = nullptr;
+  } else {
+    Config ns = Config::array();
+    for (Dim d : options_.noise_shape) ns.push_back(d < 0 ? Config(nullptr) : Config(d));
+    c["noise_shape"] = ns;
+  }
+  return c;
+}
+
+LayerRef AlphaDropoutLayer::from_config(const Config& c) {
+  const std::string w = where("AlphaDropout", c);
+  const float rate = required<float>(c, "rate", w);
+  AlphaDropoutOptions o;
+  o.noise_shape = get_noise_shape(c, w);
+  o.seed = get<std::optional<std::int64_t>>(c, "seed", w, std::nullopt);
+  o.name = config::name_of(c);
+  return finish(w, c, [&] { return make_layer<AlphaDropoutLayer>(rate, o); });
 }
 
 // --- normalization ---------------------------------------------------------------------------
@@ -664,6 +789,22 @@ LayerRef GroupNormalizationLayer::from_config(const Config& c) {
   o.gamma_constraint = get_ref(c, "gamma_constraint", w, o.gamma_constraint);
   o.name = config::name_of(c);
   return finish(w, c, [&] { return make_layer<GroupNormalizationLayer>(o); });
+}
+
+Config RMSNormalizationLayer::get_config() const {
+  Config c = Layer::get_config();
+  c["axis"] = int_list(options_.axis);  // Keras 3 keeps a list after build
+  c["epsilon"] = shortest(options_.epsilon);
+  return c;
+}
+
+LayerRef RMSNormalizationLayer::from_config(const Config& c) {
+  const std::string w = where("RMSNormalization", c);
+  RMSNormalizationOptions o;
+  o.axis = get_axes(c, "axis", w, o.axis);
+  o.epsilon = get<float>(c, "epsilon", w, o.epsilon);
+  o.name = config::name_of(c);
+  return finish(w, c, [&] { return make_layer<RMSNormalizationLayer>(o); });
 }
 
 Config UnitNormalizationLayer::get_config() const {

@@ -202,6 +202,107 @@ std::vector<SymbolicTensor> ConcatenateLayer::call_list(const std::vector<Symbol
   return {ops::concatenate(xs, axis_)};
 }
 
+// --- Dot ----------------------------------------------------------------------------------
+
+DotLayer::DotLayer(std::vector<Dim> axes, DotOptions options)
+    : Layer(options.name), axes_(std::move(axes)), normalize_(options.normalize) {
+  if (axes_.size() != 1 && axes_.size() != 2) {
+    throw Error("Dot: `axes` must be one axis or a pair of axes, received {}", shape_str(axes_));
+  }
+}
+
+std::pair<std::size_t, std::size_t> DotLayer::resolved(const std::vector<Shape>& shapes) const {
+  if (shapes.size() != 2) {
+    throw Error("Layer \"{}\" (Dot) must be called on a list of exactly 2 inputs, received {}",
+                name(), shapes_list(shapes));
+  }
+  std::size_t out[2];
+  for (std::size_t i = 0; i < 2; ++i) {
+    const Dim r = static_cast<Dim>(shapes[i].size());
+    const Dim a = axes_.size() == 1 ? axes_[0] : axes_[i];
+    if (r < 2 || a < -r || a >= r || a == 0 || a == -r) {
+      throw Error(
+          "Layer \"{}\" (Dot): axis {} of input {} is invalid for its shape {} (the batch "
+          "axis 0 cannot be contracted)",
+          name(), a, i, shape_str(shapes[i]));
+    }
+    out[i] = static_cast<std::size_t>(a < 0 ? a + r : a);
+  }
+  const Dim d1 = shapes[0][out[0]], d2 = shapes[1][out[1]];
+  if (d1 >= 0 && d2 >= 0 && d1 != d2) {
+    throw Error(
+        "Layer \"{}\" (Dot): incompatible input shapes: {} (at axis {}) != {} (at axis {}). "
+        "Full input shapes: {}",
+        name(), d1, out[0], d2, out[1], shapes_list(shapes));
+  }
+  return {out[0], out[1]};
+}
+
+Shape DotLayer::compute_output_shape(const std::vector<Shape>& input_shapes) {
+  const auto [a1, a2] = resolved(input_shapes);
+  merged_batch(*this, input_shapes);
+  Shape out;
+  for (std::size_t d = 0; d < input_shapes[0].size(); ++d)
+    if (d != a1) out.push_back(input_shapes[0][d]);
+  for (std::size_t d = 1; d < input_shapes[1].size(); ++d)
+    if (d != a2) out.push_back(input_shapes[1][d]);
+  if (out.size() == 1) out.push_back(1);
+  return out;
+}
+
+Shape DotLayer::compute_output_shape(const Shape& input_shape) {
+  return compute_output_shape(std::vector<Shape>{input_shape});
+}
+
+void DotLayer::build_list(const std::vector<Shape>& input_shapes) {
+  compute_output_shape(input_shapes);
+}
+
+std::vector<SymbolicTensor> DotLayer::call_list(const std::vector<SymbolicTensor>& xs) {
+  const std::vector<Shape> shapes = shapes_of(xs);
+  const Shape out = compute_output_shape(shapes);
+  const auto [a1, a2] = resolved(shapes);
+  for (std::size_t i = 0; i < 2; ++i) {
+    for (std::size_t d = 1; d < shapes[i].size(); ++d) {
+      if (shapes[i][d] < 0) {
+        throw Error("Layer \"{}\" (Dot): all dimensions after the batch must be known, received {}",
+                    name(), shapes_list(shapes));
+      }
+    }
+  }
+  SymbolicTensor x1 = xs[0], x2 = xs[1];
+  if (normalize_) {
+    // Keras's ops.normalize: x / max(||x||_2, epsilon), epsilon = backend.epsilon() = 1e-7.
+    auto l2 = [](const SymbolicTensor& x, std::size_t axis) {
+      auto norm = ops::sqrt(ops::sum(ops::square(x), {static_cast<Dim>(axis)}, true));
+      return ops::divide(x, ops::maximum(norm, ops::constant(1e-7f)));
+    };
+    x1 = l2(x1, a1);
+    x2 = l2(x2, a2);
+  }
+  // x1 -> [N, A, d] (the contracted axis last), x2 -> [N, d, B] (it first): one batched
+  // matmul [N, A, B], then the kept axes of each.
+  const Dim d = shapes[0][a1];
+  std::vector<std::size_t> p1{0}, p2{0, a2};
+  Dim A = 1, B = 1;
+  for (std::size_t k = 1; k < shapes[0].size(); ++k) {
+    if (k == a1) continue;
+    p1.push_back(k);
+    A *= shapes[0][k];
+  }
+  p1.push_back(a1);
+  for (std::size_t k = 1; k < shapes[1].size(); ++k) {
+    if (k == a2) continue;
+    p2.push_back(k);
+    B *= shapes[1][k];
+  }
+  auto t1 = ops::reshape(ops::transpose(x1, p1), {-1, A, d});
+  auto t2 = ops::reshape(ops::transpose(x2, p2), {-1, d, B});
+  Shape target = out;
+  target[0] = -1;
+  return {ops::reshape(ops::matmul(t1, t2), std::move(target))};
+}
+
 // --- factories ---------------------------------------------------------------------------
 
 LayerHandle<AddLayer> Add(MergeOptions options) { return make_layer<AddLayer>(std::move(options)); }
@@ -223,6 +324,12 @@ LayerHandle<MinimumLayer> Minimum(MergeOptions options) {
 LayerHandle<ConcatenateLayer> Concatenate(Dim axis, MergeOptions options) {
   return make_layer<ConcatenateLayer>(axis, std::move(options));
 }
+LayerHandle<DotLayer> Dot(std::vector<Dim> axes, DotOptions options) {
+  return make_layer<DotLayer>(std::move(axes), std::move(options));
+}
+LayerHandle<DotLayer> Dot(Dim axes, DotOptions options) {
+  return make_layer<DotLayer>(std::vector<Dim>{axes}, std::move(options));
+}
 LayerHandle<ConcatenateLayer> Concatenate(MergeOptions options) {
   return make_layer<ConcatenateLayer>(Dim{-1}, std::move(options));
 }
@@ -238,6 +345,38 @@ Config ConcatenateLayer::get_config() const {
 LayerRef ConcatenateLayer::from_config(const Config& config) {
   const Dim axis = config::get_or<Dim>(config, "axis", -1);
   auto layer = make_layer<ConcatenateLayer>(axis, MergeOptions{config::name_of(config)});
+  layer->apply_base_config(config);
+  return layer;
+}
+
+Config DotLayer::get_config() const {
+  Config c = Layer::get_config();
+  if (axes_.size() == 1) {
+    c["axes"] = axes_[0];
+  } else {
+    c["axes"] = Config::array({axes_[0], axes_[1]});
+  }
+  c["normalize"] = normalize_;
+  return c;
+}
+
+LayerRef DotLayer::from_config(const Config& config) {
+  const std::string w = fmt::format("Dot \"{}\"", config::name_of(config));
+  auto a = config.find("axes");
+  std::vector<Dim> axes;
+  if (a != config.end() && a->is_number_integer()) {
+    axes.push_back(a->get<Dim>());
+  } else if (a != config.end() && a->is_array() && a->size() == 2 && (*a)[0].is_number_integer() &&
+             (*a)[1].is_number_integer()) {
+    axes = {(*a)[0].get<Dim>(), (*a)[1].get<Dim>()};
+  } else {
+    throw Error("{}: the config needs \"axes\", an int or a pair of ints, received {}", w,
+                a == config.end() ? std::string("nothing") : a->dump());
+  }
+  DotOptions o;
+  o.normalize = config::get_or<bool>(config, "normalize", false);
+  o.name = config::name_of(config);
+  auto layer = make_layer<DotLayer>(std::move(axes), std::move(o));
   layer->apply_base_config(config);
   return layer;
 }

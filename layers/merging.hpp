@@ -1,4 +1,4 @@
-// Merging layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate.
+// Merging layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot.
 // Each is called on a list of symbolic tensors and returns one:
 //   auto merged = px::layers::Concatenate()({a, b});
 //   auto sum = px::layers::Add()({x, y, z});
@@ -120,6 +120,32 @@ class ConcatenateLayer : public Layer {
   Dim axis_;
 };
 
+struct DotOptions {
+  bool normalize = false;  // L2-normalise each input along its axis first (cosine proximity)
+  std::string name{};
+};
+
+// Dot(axes): the batched dot product of two inputs along one axis of each (Keras's
+// batch_dot). axes: one axis for both inputs, or {axis of x1, axis of x2}; negative axes count
+// from the end. [N, a, d] x [N, b, d] with axes 2 -> [N, a, b]; [N, d] x [N, d] -> [N, 1].
+class DotLayer : public Layer {
+ public:
+  DotLayer(std::vector<Dim> axes, DotOptions options);
+  std::string class_name() const override { return "Dot"; }
+  void build_list(const std::vector<Shape>& input_shapes) override;
+  std::vector<SymbolicTensor> call_list(const std::vector<SymbolicTensor>& xs) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes);
+  Shape compute_output_shape(const Shape& input_shape) override;
+  const std::vector<Dim>& axes() const { return axes_; }
+  Config get_config() const override;  // + axes (an int or a pair, as given), normalize
+  static LayerRef from_config(const Config& config);
+
+ private:
+  std::pair<std::size_t, std::size_t> resolved(const std::vector<Shape>& shapes) const;
+  std::vector<Dim> axes_;
+  bool normalize_;
+};
+
 template <typename T>
 LayerRef MergeLayer::from_config(const Config& config) {
   auto layer = make_layer<T>(MergeOptions{config::name_of(config)});
@@ -135,6 +161,8 @@ LayerHandle<MaximumLayer> Maximum(MergeOptions options = {});
 LayerHandle<MinimumLayer> Minimum(MergeOptions options = {});
 LayerHandle<ConcatenateLayer> Concatenate(Dim axis = -1, MergeOptions options = {});
 LayerHandle<ConcatenateLayer> Concatenate(MergeOptions options);
+LayerHandle<DotLayer> Dot(std::vector<Dim> axes, DotOptions options = {});
+LayerHandle<DotLayer> Dot(Dim axes, DotOptions options = {});
 // Keyword forms: px::layers::Add(kw::name = "sum"), Concatenate(1, kw::name = "joined").
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<AddLayer>, Add, MergeOptions)
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<SubtractLayer>, Subtract, MergeOptions)
@@ -144,6 +172,13 @@ PLEXUS_KEYWORD_FACTORY0(LayerHandle<MaximumLayer>, Maximum, MergeOptions)
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<MinimumLayer>, Minimum, MergeOptions)
 PLEXUS_KEYWORD_FACTORY_DEFAULTED(LayerHandle<ConcatenateLayer>, Concatenate, MergeOptions,
                                  (Dim, axis, -1))
+}  // namespace plexus::layers
+
+PLEXUS_KEYWORD(axes, std::vector<std::ptrdiff_t>)
+PLEXUS_KEYWORD(normalize, bool)
+
+namespace plexus::layers {
+PLEXUS_KEYWORD_FACTORY(LayerHandle<DotLayer>, Dot, DotOptions, (std::vector<Dim>, axes))
 
 // Keras's functional forms (keras.layers.add(inputs), concatenate(inputs, axis)): a new
 // merging layer applied to `xs`, returning its output.

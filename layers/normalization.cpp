@@ -269,4 +269,42 @@ LayerHandle<UnitNormalizationLayer> UnitNormalization(UnitNormalizationOptions o
   return make_layer<UnitNormalizationLayer>(std::move(options));
 }
 
+// --- RMSNormalization ---------------------------------------------------------------------
+
+RMSNormalizationLayer::RMSNormalizationLayer(RMSNormalizationOptions options)
+    : Layer(options.name), options_(std::move(options)) {
+  if (options_.axis.empty()) throw Error("RMSNormalization: axis must not be empty");
+  if (!(options_.epsilon >= 0.0f)) {
+    throw Error("RMSNormalization: epsilon must be >= 0, received {}", options_.epsilon);
+  }
+  set_declared_input_shape(options_.input_shape);
+}
+
+void RMSNormalizationLayer::build(const Shape& input_shape) {
+  Shape param;
+  for (Dim a : normalized_axes(options_.axis, input_shape.size(), *this)) {
+    const Dim d = input_shape[static_cast<std::size_t>(a)];
+    if (d <= 0) {
+      throw Error("Layer \"{}\" (RMSNormalization): axis {} of the input shape {} must be known",
+                  name(), a, shape_str(input_shape));
+    }
+    param.push_back(d);
+  }
+  scale_ = add_weight("scale", param, "ones");
+}
+
+SymbolicTensor RMSNormalizationLayer::call(const SymbolicTensor& x) {
+  const std::vector<Dim> ax = normalized_axes(options_.axis, x.rank(), *this);
+  Shape broadcast(x.rank(), 1);
+  for (Dim a : ax) broadcast[static_cast<std::size_t>(a)] = x.shape()[static_cast<std::size_t>(a)];
+  const bool last_only = ax.size() == 1 && ax[0] == Dim(x.rank()) - 1;
+  auto y =
+      ops::divide(x, ops::sqrt(ops::add(ops::mean(ops::square(x), ax, true), options_.epsilon)));
+  return ops::multiply(y, last_only ? scale_ : ops::reshape(scale_, broadcast));
+}
+
+LayerHandle<RMSNormalizationLayer> RMSNormalization(RMSNormalizationOptions options) {
+  return make_layer<RMSNormalizationLayer>(std::move(options));
+}
+
 }  // namespace plexus::layers

@@ -168,4 +168,32 @@ LayerHandle<UnitNormalizationLayer> UnitNormalization(UnitNormalizationOptions o
 PLEXUS_KEYWORD_FACTORY0(LayerHandle<UnitNormalizationLayer>, UnitNormalization,
                         UnitNormalizationOptions)
 
+struct RMSNormalizationOptions {
+  std::vector<Dim> axis{-1};
+  float epsilon = 1e-6f;
+  std::string name{};
+  Shape input_shape{};  // to start a Sequential
+};
+
+// RMSNormalization (Keras 3): y = x / sqrt(mean(x^2 over axis) + epsilon) * scale.
+// Weight: scale (the input's dimensions at `axis`, initialised to ones).
+class RMSNormalizationLayer : public Layer {
+ public:
+  explicit RMSNormalizationLayer(RMSNormalizationOptions options);
+  std::string class_name() const override { return "RMSNormalization"; }
+  void build(const Shape& input_shape) override;
+  SymbolicTensor call(const SymbolicTensor& x) override;
+  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  Config get_config() const override;  // + axis (a list), epsilon
+  static LayerRef from_config(const Config& config);
+
+ private:
+  RMSNormalizationOptions options_;
+  SymbolicTensor scale_;
+};
+
+LayerHandle<RMSNormalizationLayer> RMSNormalization(RMSNormalizationOptions options = {});
+PLEXUS_KEYWORD_FACTORY0(LayerHandle<RMSNormalizationLayer>, RMSNormalization,
+                        RMSNormalizationOptions)
+
 }  // namespace plexus::layers

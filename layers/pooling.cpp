@@ -80,8 +80,8 @@ GlobalPoolingLayer::GlobalPoolingLayer(std::size_t rank, bool max, GlobalPooling
 }
 
 std::string GlobalPoolingLayer::class_name() const {
-  return std::string(max_ ? "GlobalMaxPooling" : "GlobalAveragePooling") +
-         (rank_ == 1 ? "1D" : "2D");
+  return std::string(max_ ? "GlobalMaxPooling" : "GlobalAveragePooling") + std::to_string(rank_) +
+         "D";
 }
 
 void GlobalPoolingLayer::check_input(const Shape& s) const { check_rank(*this, s, rank_); }
@@ -128,6 +128,86 @@ LayerHandle<GlobalPoolingLayer> GlobalAveragePooling1D(GlobalPoolingOptions opti
 }
 LayerHandle<GlobalPoolingLayer> GlobalAveragePooling2D(GlobalPoolingOptions options) {
   return make_layer<GlobalPoolingLayer>(2, false, std::move(options));
+}
+LayerHandle<GlobalPoolingLayer> GlobalMaxPooling3D(GlobalPoolingOptions options) {
+  return make_layer<GlobalPoolingLayer>(3, true, std::move(options));
+}
+LayerHandle<GlobalPoolingLayer> GlobalAveragePooling3D(GlobalPoolingOptions options) {
+  return make_layer<GlobalPoolingLayer>(3, false, std::move(options));
+}
+
+// --- AdaptiveAveragePooling / AdaptiveMaxPooling ------------------------------------------
+
+AdaptivePoolingLayer::AdaptivePoolingLayer(std::size_t rank, bool max, IntTuple output_size,
+                                           AdaptivePoolingOptions options)
+    : Layer(options.name), rank_(rank), max_(max) {
+  output_size_ = detail::resolve_tuple(output_size, rank_, class_name(), "output_size");
+  channels_first_ = detail::channels_first(options.data_format, class_name());
+  set_declared_input_shape(std::move(options.input_shape));
+}
+
+std::string AdaptivePoolingLayer::class_name() const {
+  return std::string(max_ ? "AdaptiveMaxPooling" : "AdaptiveAveragePooling") +
+         std::to_string(rank_) + "D";
+}
+
+Shape AdaptivePoolingLayer::compute_output_shape(const Shape& input_shape) {
+  check_rank(*this, input_shape, rank_);
+  Shape out = input_shape;
+  const std::size_t first = channels_first_ ? 2 : 1;
+  for (std::size_t a = 0; a < rank_; ++a) out[first + a] = output_size_[a];
+  return out;
+}
+
+SymbolicTensor AdaptivePoolingLayer::call(const SymbolicTensor& x) {
+  compute_output_shape(x.shape());
+  const std::size_t first = channels_first_ ? 2 : 1;
+  SymbolicTensor y = x;
+  // One spatial axis at a time: bins along it (slices), each reduced with keepdims, then
+  // joined; the mean (or max) over a box is the same taken axis by axis.
+  for (std::size_t a = 0; a < rank_; ++a) {
+    const std::size_t axis = first + a;
+    const Dim L = x.shape()[axis], O = output_size_[a];
+    if (L <= 0) {
+      throw Error("Layer \"{}\" ({}): spatial axis {} of the input {} must be known", name(),
+                  class_name(), axis, shape_str(x.shape()));
+    }
+    if (L == O) continue;
+    std::vector<SymbolicTensor> bins;
+    for (Dim i = 0; i < O; ++i) {
+      const Dim start = (i * L) / O, stop = ((i + 1) * L + O - 1) / O;
+      SymbolicTensor bin = ops::slice(y, static_cast<Dim>(axis), start, stop);
+      bins.push_back(max_ ? ops::max(bin, {static_cast<Dim>(axis)}, true)
+                          : ops::mean(bin, {static_cast<Dim>(axis)}, true));
+    }
+    y = bins.size() == 1 ? bins[0] : ops::concatenate(bins, static_cast<Dim>(axis));
+  }
+  return y;
+}
+
+LayerHandle<AdaptivePoolingLayer> AdaptiveAveragePooling1D(IntTuple output_size,
+                                                           AdaptivePoolingOptions options) {
+  return make_layer<AdaptivePoolingLayer>(1, false, std::move(output_size), std::move(options));
+}
+LayerHandle<AdaptivePoolingLayer> AdaptiveAveragePooling2D(IntTuple output_size,
+                                                           AdaptivePoolingOptions options) {
+  return make_layer<AdaptivePoolingLayer>(2, false, std::move(output_size), std::move(options));
+}
+LayerHandle<AdaptivePoolingLayer> AdaptiveAveragePooling3D(IntTuple output_size,
+                                                           AdaptivePoolingOptions options) {
+  return make_layer<AdaptivePoolingLayer>(3, false, std::move(output_size), std::move(options));
+}
+LayerHandle<AdaptivePoolingLayer> AdaptiveMaxPooling1D(IntTuple output_size,
+                                                       AdaptivePoolingOptions options) {
+  return make_layer<AdaptivePoolingLayer>(1, true, std::move(output_size), std::move(options));
+}
+LayerHandle<AdaptivePoolingLayer> AdaptiveMaxPooling2D(IntTuple output_size,
+                                                       AdaptivePoolingOptions options) {
+  return make_layer<AdaptivePoolingLayer>(2, true, std::move(output_size), std::move(options));
+}
+LayerHandle<AdaptivePoolingLayer> AdaptiveMaxPooling3D(IntTuple output_size,
+                                                       AdaptivePoolingOptions options) {
+  return make_layer<AdaptivePoolingLayer>(3, true, std::move(output_size), std::move(options));
 }
 
 }  // namespace plexus::layers

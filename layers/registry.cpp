@@ -41,6 +41,7 @@ void add_builtins(Registry<Layer>& r) {
   r.add("Maximum", factory(MergeLayer::from_config<MaximumLayer>));
   r.add("Minimum", factory(MergeLayer::from_config<MinimumLayer>));
   r.add("Concatenate", factory(ConcatenateLayer::from_config));
+  r.add("Dot", factory(DotLayer::from_config));
   // The image family (configs in layers/image_config.cpp). A class serving several Keras
   // classes takes its rank (and pooling mode) from the name it is registered under.
   auto ranked = [](auto from_config, std::size_t rank) {
@@ -77,10 +78,31 @@ void add_builtins(Registry<Layer>& r) {
   r.add("UpSampling2D", ranked(UpSamplingLayer::from_config, 2));
   r.add("SpatialDropout1D", ranked(SpatialDropoutLayer::from_config, 1));
   r.add("SpatialDropout2D", ranked(SpatialDropoutLayer::from_config, 2));
+  // 3-D variants of the rank-generic image layers (issue 25).
+  r.add("ZeroPadding3D", ranked(ZeroPaddingLayer::from_config, 3));
+  r.add("Cropping3D", ranked(CroppingLayer::from_config, 3));
+  r.add("UpSampling3D", ranked(UpSamplingLayer::from_config, 3));
+  r.add("SpatialDropout3D", ranked(SpatialDropoutLayer::from_config, 3));
+  r.add("GlobalMaxPooling3D", pooled(3, true, GlobalPoolingLayer::from_config),
+        {"GlobalMaxPool3D"});
+  r.add("GlobalAveragePooling3D", pooled(3, false, GlobalPoolingLayer::from_config),
+        {"GlobalAvgPool3D"});
+  for (std::size_t rank : {1, 2, 3}) {
+    const std::string d = std::to_string(rank) + "D";
+    r.add("AdaptiveAveragePooling" + d, pooled(rank, false, AdaptivePoolingLayer::from_config));
+    r.add("AdaptiveMaxPooling" + d, pooled(rank, true, AdaptivePoolingLayer::from_config));
+  }
+  r.add("Identity", factory(IdentityLayer::from_config));
+  r.add("Permute", factory(PermuteLayer::from_config));
+  r.add("RepeatVector", factory(RepeatVectorLayer::from_config));
+  r.add("GaussianNoise", factory(GaussianNoiseLayer::from_config));
+  r.add("GaussianDropout", factory(GaussianDropoutLayer::from_config));
+  r.add("AlphaDropout", factory(AlphaDropoutLayer::from_config));
   r.add("BatchNormalization", factory(BatchNormalizationLayer::from_config));
   r.add("LayerNormalization", factory(LayerNormalizationLayer::from_config));
   r.add("GroupNormalization", factory(GroupNormalizationLayer::from_config));
   r.add("UnitNormalization", factory(UnitNormalizationLayer::from_config));
+  r.add("RMSNormalization", factory(RMSNormalizationLayer::from_config));
   r.add("ReLU", factory(ReLULayer::from_config));
   r.add("LeakyReLU", factory(LeakyReLULayer::from_config));
   r.add("PReLU", factory(PReLULayer::from_config));

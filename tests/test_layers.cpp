@@ -19,6 +19,9 @@
 #include "layers/activations.hpp"
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
+#include "layers/normalization.hpp"
+#include "layers/regularization.hpp"
+#include "layers/reshaping.hpp"
 #include "optim/model.hpp"
 
 namespace px = plexus;
@@ -124,6 +127,45 @@ std::vector<LayerCase> layer_cases() {
       {"activation", [] { return L::Activation("sigmoid"); }, {{2, 3}}, {-1, 2, 3}, 0, 0},
       {"dropout", [] { return L::Dropout(0.5f); }, {{6}}, {-1, 6}, 0, 0},
       {"dropout_zero", [] { return L::Dropout(0.0f); }, {{6}}, {-1, 6}, 0, 0},
+      {"dropout_noise_shape",
+       [] {
+         return L::Dropout(0.5f, px::kw::noise_shape = Shape{-1, 1, 4});
+       },
+       {{3, 4}},
+       {-1, 3, 4},
+       0,
+       0},
+      // --- issue 25: the remaining core, reshaping, noise and normalization layers ---
+      {"identity", [] { return L::Identity(); }, {{2, 3}}, {-1, 2, 3}, 0, 0},
+      {"permute",
+       [] {
+         return L::Permute({2, 1});
+       },
+       {{3, 4}},
+       {-1, 4, 3},
+       0,
+       0},
+      {"permute_rank4",
+       [] {
+         return L::Permute({3, 1, 2});
+       },
+       {{2, 3, 4}},
+       {-1, 4, 2, 3},
+       0,
+       0},
+      {"repeat_vector", [] { return L::RepeatVector(3); }, {{4}}, {-1, 3, 4}, 0, 0},
+      {"gaussian_noise", [] { return L::GaussianNoise(0.3f); }, {{5}}, {-1, 5}, 0, 0},
+      {"gaussian_dropout", [] { return L::GaussianDropout(0.4f); }, {{2, 3}}, {-1, 2, 3}, 0, 0},
+      {"alpha_dropout", [] { return L::AlphaDropout(0.2f); }, {{5}}, {-1, 5}, 0, 0},
+      {"rms_normalization", [] { return L::RMSNormalization(); }, {{3, 6}}, {-1, 3, 6}, 1, 6},
+      {"rms_normalization_two_axes",
+       [] {
+         return L::RMSNormalization({.axis = {1, 2}, .epsilon = 1e-3f});
+       },
+       {{3, 4}},
+       {-1, 3, 4},
+       1,
+       12},
       {"flatten", [] { return L::Flatten(); }, {{2, 3, 4}}, {-1, 24}, 0, 0},
       {"flatten_flat", [] { return L::Flatten(); }, {{5}}, {-1, 5}, 0, 0},
       {"reshape",
@@ -150,6 +192,17 @@ std::vector<LayerCase> layer_cases() {
       {"multiply", [] { return L::Multiply(); }, {{4}, {4}, {4}}, {-1, 4}, 0, 0},
       {"average", [] { return L::Average(); }, {{2, 2}, {2, 2}}, {-1, 2, 2}, 0, 0},
       {"concatenate", [] { return L::Concatenate(); }, {{2}, {3}}, {-1, 5}, 0, 0},
+      {"dot", [] { return L::Dot(1); }, {{4}, {4}}, {-1, 1}, 0, 0},
+      {"dot_rank3", [] { return L::Dot(2); }, {{2, 4}, {3, 4}}, {-1, 2, 3}, 0, 0},
+      {"dot_pair_normalize",
+       [] {
+         return L::Dot({2, 1}, {.normalize = true});
+       },
+       {{2, 4}, {4, 3}},
+       {-1, 2, 3},
+       0,
+       0},
+      {"dot_negative_axes", [] { return L::Dot(-1); }, {{3, 2, 4}, {4}}, {-1, 3, 2}, 0, 0},
       {"concatenate_axis1", [] { return L::Concatenate(1); }, {{2, 4}, {3, 4}}, {-1, 5, 4}, 0, 0},
       {"concatenate_three",
        [] { return L::Concatenate(-1); },
