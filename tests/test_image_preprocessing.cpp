@@ -113,7 +113,11 @@ TEST(ImagePreprocessing, KerasRescalingResizingCenterCropModelPredictsAsKeras) {
 TEST(ImagePreprocessing, RescalingScalesAndOffsets) {
   auto r = px::layers::Rescaling(1.0 / 127.5, kw::offset = -1.0);
   px::Model m = one_layer(r, {2, 2, 1});
-  const Tensor x = Tensor{{{{0.0f}, {127.5f}}, {{255.0f}, {51.0f}}}};
+  Tensor x = Tensor::from_shape({1, 2, 2, 1});
+  x(0, 0, 0, 0) = 0.0f;
+  x(0, 0, 1, 0) = 127.5f;
+  x(0, 1, 0, 0) = 255.0f;
+  x(0, 1, 1, 0) = 51.0f;
   const Tensor y = m.predict(x);
   EXPECT_NEAR(y(0, 0, 0, 0), -1.0f, 1e-6);
   EXPECT_NEAR(y(0, 0, 1, 0), 0.0f, 1e-6);
@@ -424,7 +428,9 @@ TEST(ImagePreprocessing, RandomContrastAndBrightnessFollowKerasFormulas) {
       EXPECT_LE(zv, 255.0f);
       if (zv > 0.0f && zv < 255.0f) {
         const float delta = z.data()[b * 60] - x.data()[b * 60];
-        if (z.data()[b * 60] > 0.0f && z.data()[b * 60] < 255.0f) EXPECT_NEAR(zv - xv, delta, 1e-3);
+        if (z.data()[b * 60] > 0.0f && z.data()[b * 60] < 255.0f) {
+          EXPECT_NEAR(zv - xv, delta, 1e-3);
+        }
         EXPECT_LE(std::abs(zv - xv), 127.5f + 1e-3f);
       }
     }
