@@ -502,3 +502,32 @@ TEST(ImagePreprocessing, RandomLayersTrainInAModel) {
   const auto hist = m.fit(xs, ys, kw::epochs = 3, kw::verbose = 0);
   EXPECT_EQ(px::shape_of(m.predict(xs)), (Shape{8, 1}));
 }
+
+// Saved and loaded in Keras 3's .keras and the legacy .h5: the same configs and outputs.
+TEST(ImagePreprocessing, ModelsWithPreprocessingLayersSaveAndLoad) {
+  auto x = px::Input({12, 10, 3});
+  auto h = px::layers::Rescaling(1.0 / 127.5, kw::offset = -1.0)(x);
+  h = px::layers::Resizing(9, 9, kw::interpolation = "lanczos3",
+                           kw::crop_to_aspect_ratio = true)(h);
+  h = px::layers::CenterCrop(7, 6)(h);
+  h = px::layers::RandomFlip("vertical", kw::seed = 5)(h);
+  h = px::layers::RandomZoom({-0.2, 0.1}, kw::width_factor = 0.3, kw::fill_mode = "constant")(h);
+  h = px::layers::RandomTranslation(0.1, 0.2)(h);
+  h = px::layers::RandomRotation(0.3, kw::interpolation = "nearest")(h);
+  h = px::layers::RandomContrast({0.1, 0.4})(h);
+  h = px::layers::RandomBrightness(0.1, kw::value_range = {-1.0, 1.0})(h);
+  h = px::layers::Conv2D(2, 3)(h);
+  px::Model m(x, px::layers::Dense(1)(px::layers::Flatten()(h)));
+  const Tensor in = random_tensor({2, 12, 10, 3}, 21, 0.0f, 255.0f);
+  const Tensor want = m.predict(in);
+  for (const char* file : {"prep.keras", "prep.h5"}) {
+    const std::string path = (px::test::scratch_dir() / file).string();
+    px::saving::save_model(m, path);
+    px::Model again = px::saving::load_model(path);
+    EXPECT_LE(max_abs_diff(again.predict(in), want), 1e-5) << file;
+    for (std::size_t i = 0; i < m.layers().size(); ++i) {
+      EXPECT_EQ(again.layers()[i]->get_config().dump(), m.layers()[i]->get_config().dump())
+          << file << " " << m.layers()[i]->class_name();
+    }
+  }
+}
