@@ -64,6 +64,7 @@
 #include "layers/normalization.hpp"
 #include "layers/pooling.hpp"
 #include "layers/preprocessing.hpp"
+#include "layers/preprocessing_image.hpp"
 #include "layers/recurrent.hpp"
 #include "layers/registry.hpp"
 #include "layers/regularization.hpp"

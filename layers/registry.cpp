@@ -13,6 +13,7 @@
 #include "layers/normalization.hpp"
 #include "layers/pooling.hpp"
 #include "layers/preprocessing.hpp"
+#include "layers/preprocessing_image.hpp"
 #include "layers/recurrent.hpp"
 #include "layers/regularization.hpp"
 #include "layers/reshaping.hpp"
@@ -109,6 +110,27 @@ void add_builtins(Registry<Layer>& r) {
   r.add("ELU", factory(ELULayer::from_config));
   r.add("Softmax", factory(SoftmaxLayer::from_config));
   r.add("Normalization", factory(NormalizationLayer::from_config));
+  r.add("Rescaling", factory(RescalingLayer::from_config));
+  r.add("Resizing", factory(ResizingLayer::from_config));
+  r.add("CenterCrop", factory(CenterCropLayer::from_config));
+  r.add("RandomFlip", [](const Config& c) {
+    return RandomImageLayer::from_config(c, RandomImageLayer::Kind::Flip).get();
+  });
+  r.add("RandomContrast", [](const Config& c) {
+    return RandomImageLayer::from_config(c, RandomImageLayer::Kind::Contrast).get();
+  });
+  r.add("RandomBrightness", [](const Config& c) {
+    return RandomImageLayer::from_config(c, RandomImageLayer::Kind::Brightness).get();
+  });
+  r.add("RandomRotation", [](const Config& c) {
+    return RandomImageLayer::from_config(c, RandomImageLayer::Kind::Rotation).get();
+  });
+  r.add("RandomZoom", [](const Config& c) {
+    return RandomImageLayer::from_config(c, RandomImageLayer::Kind::Zoom).get();
+  });
+  r.add("RandomTranslation", [](const Config& c) {
+    return RandomImageLayer::from_config(c, RandomImageLayer::Kind::Translation).get();
+  });
   // Registered so that a Keras file with a Lambda gets Lambda's own message (a Python
   // function cannot be loaded), not "unknown layer".
   r.add("Lambda", factory(LambdaLayer::from_config));
