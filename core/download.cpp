@@ -64,6 +64,18 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// A file's SHA-256, or its MD5 (Keras's legacy 32-digit hashes, hash_algorithm="auto").
+std::string file_hash_hex(const std::filesystem::path& path, bool md5) {
+  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw Error("cannot open {}: {}", path.string(), std::strerror(errno));
+  Sha256 h(md5);
+  std::array<unsigned char, 1 << 16> chunk;
+  std::size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), f.get())) > 0) h.update(chunk.data(), n);
+  if (std::ferror(f.get())) throw Error("cannot read {}: {}", path.string(), std::strerror(errno));
+  return h.hex();
+}
+
 struct Sink {
   int fd;
   Sha256 hash;
@@ -177,17 +189,6 @@ std::string sha256_hex(const void* data, std::size_t size) {
 }
 
 std::string sha256_file(const std::filesystem::path& path) { return file_hash_hex(path, false); }
-
-std::string file_hash_hex(const std::filesystem::path& path, bool md5) {
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw Error("cannot open {}: {}", path.string(), std::strerror(errno));
-  Sha256 h(md5);
-  std::array<unsigned char, 1 << 16> chunk;
-  std::size_t n;
-  while ((n = std::fread(chunk.data(), 1, chunk.size(), f.get())) > 0) h.update(chunk.data(), n);
-  if (std::ferror(f.get())) throw Error("cannot read {}: {}", path.string(), std::strerror(errno));
-  return h.hex();
-}
 
 std::filesystem::path default_cache_dir() {
   const char* home = std::getenv("HOME");

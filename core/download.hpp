@@ -10,8 +10,7 @@
 namespace plexus::utils {
 
 struct GetFileOptions {
-  // Expected SHA-256 of the file, as 64 hex digits (32 hex digits: an MD5, as Keras's
-  // hash_algorithm="auto" reads them); empty skips the check.
+  // Expected SHA-256 of the file, as 64 hex digits; empty skips the check.
   std::string file_hash = {};
   // Cache root; default ~/.plexus (or /tmp/.plexus when there is no home folder).
   std::filesystem::path cache_dir = {};
@@ -42,7 +41,5 @@ inline std::string sha256_hex(std::string_view bytes) {
   return sha256_hex(bytes.data(), bytes.size());
 }
 std::string sha256_file(const std::filesystem::path& path);
-// A file's SHA-256, or its MD5 when md5 is true (Keras's legacy hashes).
-std::string file_hash_hex(const std::filesystem::path& path, bool md5);
 
 }  // namespace plexus::utils

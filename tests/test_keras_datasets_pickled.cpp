@@ -12,6 +12,7 @@
 #include "core/json.hpp"
 #include "graph_helpers.hpp"
 #include "optim/data/detail/pickle.hpp"
+#include "optim/data/keras_datasets_pickled.hpp"
 
 namespace px = plexus;
 namespace fs = std::filesystem;

@@ -1,5 +1,6 @@
 // Image files (keras/src/utils/image_utils.py, image_dataset_utils.py): decoding with
-// libjpeg-turbo, libpng and giflib; TensorFlow's resize; image_dataset_from_directory.
+// libjpeg-turbo, libpng, giflib and stb_image (BMP); TensorFlow's resize;
+// image_dataset_from_directory.
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>

@@ -1,5 +1,7 @@
 // Keras's CIFAR-10, CIFAR-100 (tar.gz of Python pickles), IMDB and Reuters (.npz of NumPy
 // object arrays, and a word-index .json) data sets, read with the restricted unpickler.
+#include "optim/data/keras_datasets_pickled.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
