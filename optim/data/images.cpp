@@ -226,6 +226,30 @@ Image decode_bmp(const std::uint8_t* bytes, std::size_t size, const std::string&
     throw Error("Cannot decode BMP image \"{}\": {} x {} pixels is more than the limit of {}", what,
                 w, h, kMaxPixels);
   }
+  // stb_image reads missing bytes as zeros; PIL and TF refuse a truncated file, and so does
+  // plexus: the pixel rows the header declares must be in the file.
+  {
+    auto u16 = [&](std::size_t at) {
+      return static_cast<std::uint32_t>(bytes[at] | (bytes[at + 1] << 8));
+    };
+    auto u32 = [&](std::size_t at) { return u16(at) | (u16(at + 2) << 16); };
+    const std::uint32_t header = size >= 18 ? u32(14) : 0;
+    const std::size_t bpp_at = header == 12 ? 24 : 28;
+    if (size < 54 && header != 12) {
+      throw Error("Cannot decode BMP image \"{}\": truncated ({} bytes)", what, size);
+    }
+    const std::uint64_t offset = u32(10), bpp = u16(bpp_at);
+    const std::uint32_t compression = header == 12 ? 0 : u32(30);
+    if (compression == 0 || compression == 3 || compression == 6) {
+      const std::uint64_t row = (static_cast<std::uint64_t>(w) * bpp + 31) / 32 * 4;
+      if (offset + row * static_cast<std::uint64_t>(h) > size) {
+        throw Error(
+            "Cannot decode BMP image \"{}\": the file is truncated ({} x {} pixels of {} bits "
+            "need {} bytes from byte {}, the file has {})",
+            what, w, h, bpp, row * static_cast<std::uint64_t>(h), offset, size);
+      }
+    }
+  }
   stbi_uc* data = stbi_load_from_memory(bytes, len, &w, &h, &comp, 0);
   if (!data) throw Error("Cannot decode BMP image \"{}\": {}", what, stbi_failure_reason());
   struct Free {

@@ -132,7 +132,7 @@ class Unpickler {
         }
         case 'e': {  // APPENDS
           const std::size_t m = pop_mark(at);
-          PyValue* list = mutable_of(top(at), PyValue::kList, at);
+          PyValue* list = mutable_of(below(m, at), PyValue::kList, at);
           list->items.insert(list->items.end(), stack_.begin() + static_cast<std::ptrdiff_t>(m),
                              stack_.end());
           stack_.resize(m);
@@ -149,7 +149,7 @@ class Unpickler {
         case 'u': {  // SETITEMS
           const std::size_t m = pop_mark(at);
           if ((stack_.size() - m) % 2 != 0) fail(at, "SETITEMS with an odd number of values");
-          PyValue* dict = mutable_of(top(at), PyValue::kDict, at);
+          PyValue* dict = mutable_of(below(m, at), PyValue::kDict, at);
           dict->items.insert(dict->items.end(), stack_.begin() + static_cast<std::ptrdiff_t>(m),
                              stack_.end());
           stack_.resize(m);
@@ -266,6 +266,11 @@ class Unpickler {
   const PyValue* top(std::size_t at) const {
     if (stack_.size() <= floor()) fail(at, "an empty stack");
     return stack_.back();
+  }
+  // The value just below a MARK that was at `m` (the list or dict APPENDS and SETITEMS fill).
+  const PyValue* below(std::size_t m, std::size_t at) const {
+    if (m == 0 || m - 1 < floor()) fail(at, "no list or dict below the MARK");
+    return stack_[m - 1];
   }
   const PyValue* pop(std::size_t at) {
     const PyValue* v = top(at);

@@ -411,6 +411,18 @@ void produce_snapshot(const std::string& label, std::uint64_t budget, const std:
   detail::serialize(*tree, emit);
 }
 
+// The tree read by libhdf5 in this process: ReaderMode::in_process_for_benchmarks only.
+std::shared_ptr<const detail::Node> tree_in_process(const std::string& label, std::uint64_t size,
+                                                    const std::string* image) {
+  Lock lock;
+  quiet();
+  const Handle file = open_with_libhdf5(label, image);
+  const Handle root = checked(H5Gopen2(file.id(), "/", H5P_DEFAULT), close_group,
+                              "open the root group of \"" + label + "\"");
+  TreeLimits lim{values_budget(size)};
+  return read_tree(root.id(), label, "/", 0, lim);
+}
+
 // The bytes of names, messages and values a snapshot of a file of `size` bytes may hold.
 std::uint64_t stream_budget(std::uint64_t size) {
   // Values, then names and error messages (each names its path): generous, but bounded.
@@ -463,14 +475,8 @@ std::string snapshot(const std::string& label, std::uint64_t size, const std::st
   const unsigned cpu = detail::reader_cpu_seconds(size);
   const auto expected = static_cast<std::size_t>(size + size / 8 + (1u << 16));
   if (detail::reader_mode() == detail::ReaderMode::in_process_for_benchmarks) {
-    Lock lock;
-    quiet();
     std::string out;
-    const Handle file = open_with_libhdf5(label, image);
-    const Handle root = checked(H5Gopen2(file.id(), "/", H5P_DEFAULT), close_group,
-                                "open the root group of \"" + label + "\"");
-    TreeLimits lim{budget};
-    detail::serialize(*read_tree(root.id(), label, "/", 0, lim),
+    detail::serialize(*tree_in_process(label, size, image),
                       [&](std::string_view data) { out.append(data); });
     return out;
   }
@@ -563,7 +569,10 @@ int reader_main(int argc, char** argv) {
   const std::uint64_t size = std::strtoull(argv[4], nullptr, 10);
   const auto cpu = static_cast<unsigned>(std::strtoul(argv[5], nullptr, 10));
   if (mode != "file" && mode != "image") return 2;
-  detail::child_main(STDOUT_FILENO, cpu, [&](const detail::Emit& emit) {
+  // The stream goes out on a copy of standard output: child_main points 1 and 2 at /dev/null.
+  const int out = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  if (out < 0) return 3;
+  detail::child_main(out, cpu, [&](const detail::Emit& emit) {
     if (mode == "file") return produce_snapshot(label, values_budget(size), nullptr, emit);
     // The image: exactly `size` bytes on standard input.
     std::string image(static_cast<std::size_t>(size), '\0');
@@ -593,11 +602,19 @@ std::string snapshot_image(const std::string& bytes, const std::string& label) {
 // --- files ---------------------------------------------------------------------------
 
 File File::open(const std::string& path) {
+  if (detail::reader_mode() == detail::ReaderMode::in_process_for_benchmarks) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return detail::from_tree(tree_in_process(path, ec ? 0 : size, nullptr), path);
+  }
   return detail::from_snapshot(std::make_shared<const std::string>(detail::snapshot_file(path)),
                                path);
 }
 
 File File::open_image(const std::string& bytes, const std::string& label) {
+  if (detail::reader_mode() == detail::ReaderMode::in_process_for_benchmarks) {
+    return detail::from_tree(tree_in_process(label, bytes.size(), &bytes), label);
+  }
   return detail::from_snapshot(
       std::make_shared<const std::string>(detail::snapshot_image(bytes, label)), label);
 }

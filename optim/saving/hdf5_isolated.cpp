@@ -536,6 +536,12 @@ std::shared_ptr<const Node> parse(const std::shared_ptr<const std::string>& stre
   return root;
 }
 
+File from_tree(std::shared_ptr<const Node> root, const std::string& label) {
+  File f;
+  f.root_ = Group(std::move(root), "/", label);
+  return f;
+}
+
 File from_snapshot(std::shared_ptr<const std::string> stream, const std::string& label) {
   File f;
   f.root_ = Group(parse(stream, label), "/", label);
