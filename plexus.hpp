@@ -74,6 +74,7 @@
 #include "optim/callbacks.hpp"
 #include "optim/data/dataset.hpp"
 #include "optim/data/keras_datasets.hpp"
+#include "optim/data/keras_datasets_pickled.hpp"
 #include "optim/data/utils.hpp"
 #include "optim/distribution.hpp"
 #include "optim/gradient_check.hpp"

@@ -9,4 +9,4 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build ccache pkg-config \
   libxtensor-dev libxtensor-blas-dev libxsimd-dev libfmt-dev libgtest-dev libopenblas-dev \
-  zlib1g-dev libjpeg-dev libpng-dev libgif-dev libcurl4-openssl-dev nlohmann-json3-dev libhdf5-dev libzip-dev libcli11-dev graphviz librsvg2-bin libssl-dev libopenmpi-dev openmpi-bin clang python3 python3-h5py >/dev/null
+  zlib1g-dev libjpeg-dev libpng-dev libgif-dev libstb-dev libcurl4-openssl-dev nlohmann-json3-dev libhdf5-dev libzip-dev libcli11-dev graphviz librsvg2-bin libssl-dev libopenmpi-dev openmpi-bin clang python3 python3-h5py >/dev/null

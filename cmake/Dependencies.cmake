@@ -26,6 +26,11 @@ find_package(JPEG REQUIRED)
 find_package(PNG REQUIRED)
 find_package(GIF REQUIRED)
 list(APPEND PLEXUS_PRIVATE_LIBS JPEG::JPEG PNG::PNG GIF::GIF)
+# BMP: stb_image's header from libstb-dev, compiled into images.cpp with only its BMP decoder.
+find_path(PLEXUS_STB_INCLUDE stb/stb_image.h)
+if(NOT PLEXUS_STB_INCLUDE)
+  message(FATAL_ERROR "stb/stb_image.h not found: install libstb-dev")
+endif()
 # Configs and saving: nlohmann-json (header-only, in plexus's public headers).
 find_package(nlohmann_json REQUIRED)
 # Saving: HDF5 (C API) for weights files, libzip for .keras archives. Found with

@@ -24,12 +24,12 @@
 namespace plexus::utils {
 namespace {
 
-// SHA-256 by OpenSSL's EVP interface.
+// SHA-256 (or, for Keras's legacy 32-digit file hashes, MD5) by OpenSSL's EVP interface.
 class Sha256 {
  public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
-      throw Error("sha256: cannot start OpenSSL's SHA-256");
+  explicit Sha256(bool md5 = false) : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), md5 ? EVP_md5() : EVP_sha256(), nullptr) != 1) {
+      throw Error("sha256: cannot start OpenSSL's {}", md5 ? "MD5" : "SHA-256");
     }
   }
   void update(const void* p, std::size_t n) {
@@ -62,6 +62,18 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+// A file's SHA-256, or its MD5 (Keras's legacy 32-digit hashes, hash_algorithm="auto").
+std::string file_hash_hex(const std::filesystem::path& path, bool md5) {
+  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw Error("cannot open {}: {}", path.string(), std::strerror(errno));
+  Sha256 h(md5);
+  std::array<unsigned char, 1 << 16> chunk;
+  std::size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), f.get())) > 0) h.update(chunk.data(), n);
+  if (std::ferror(f.get())) throw Error("cannot read {}: {}", path.string(), std::strerror(errno));
+  return h.hex();
 }
 
 struct Sink {
@@ -107,7 +119,7 @@ void download_to(const std::string& url, const std::filesystem::path& tmp,
   }
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) throw Error("downloading {}: cannot start libcurl", url);
-  Sink sink{out.fd, {}, 0, max_size};
+  Sink sink{out.fd, Sha256(expected_hash.size() == 32), 0, max_size};
   char errbuf[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
@@ -152,9 +164,9 @@ void download_to(const std::string& url, const std::filesystem::path& tmp,
   const std::string got = sink.hash.hex();
   if (!expected_hash.empty() && got != expected_hash) {
     throw Error(
-        "checksum mismatch for {}: expected sha256 {}, got {}; the download was discarded "
+        "checksum mismatch for {}: expected {} {}, got {}; the download was discarded "
         "(nothing was written to {})",
-        url, expected_hash, got, dest.string());
+        url, expected_hash.size() == 32 ? "md5" : "sha256", expected_hash, got, dest.string());
   }
 }
 
@@ -176,16 +188,7 @@ std::string sha256_hex(const void* data, std::size_t size) {
   return h.hex();
 }
 
-std::string sha256_file(const std::filesystem::path& path) {
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw Error("cannot open {}: {}", path.string(), std::strerror(errno));
-  Sha256 h;
-  std::array<unsigned char, 1 << 16> chunk;
-  std::size_t n;
-  while ((n = std::fread(chunk.data(), 1, chunk.size(), f.get())) > 0) h.update(chunk.data(), n);
-  if (std::ferror(f.get())) throw Error("cannot read {}: {}", path.string(), std::strerror(errno));
-  return h.hex();
-}
+std::string sha256_file(const std::filesystem::path& path) { return file_hash_hex(path, false); }
 
 std::filesystem::path default_cache_dir() {
   const char* home = std::getenv("HOME");
@@ -204,10 +207,12 @@ std::filesystem::path get_file(std::string_view fname, std::string_view origin,
     throw Error("get_file: fname must be a plain file name, got \"{}\"", fname);
   }
   const std::string hash = lower(options.file_hash);
-  if (!hash.empty() &&
-      (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos)) {
-    throw Error("get_file: file_hash for {} must be a SHA-256 of 64 hex digits, got \"{}\"", fname,
-                options.file_hash);
+  if (!hash.empty() && ((hash.size() != 64 && hash.size() != 32) ||
+                        hash.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    throw Error(
+        "get_file: file_hash for {} must be a SHA-256 of 64 hex digits (or an MD5 of 32), got "
+        "\"{}\"",
+        fname, options.file_hash);
   }
   const std::filesystem::path root =
       options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
@@ -216,11 +221,11 @@ std::filesystem::path get_file(std::string_view fname, std::string_view origin,
 
   std::error_code ec;
   if (!options.force_download && std::filesystem::is_regular_file(dest, ec)) {
-    if (hash.empty() || sha256_file(dest) == hash) return dest;
+    if (hash.empty() || file_hash_hex(dest, hash.size() == 32) == hash) return dest;
     std::fprintf(stderr,
                  "A local file was found, but it seems to be incomplete or outdated because its "
-                 "sha256 does not match the expected value; downloading it again: %s\n",
-                 dest.c_str());
+                 "%s does not match the expected value; downloading it again: %s\n",
+                 hash.size() == 32 ? "md5" : "sha256", dest.c_str());
   }
   std::filesystem::create_directories(folder, ec);
   if (ec) throw Error("cannot create the cache folder {}: {}", folder.string(), ec.message());

@@ -10,7 +10,8 @@
 namespace plexus::utils {
 
 struct GetFileOptions {
-  // Expected SHA-256 of the file, as 64 hex digits; empty skips the check.
+  // Expected SHA-256 of the file, as 64 hex digits (or an MD5 of 32, as Keras's
+  // hash_algorithm="auto" reads its legacy hashes); empty skips the check.
   std::string file_hash = {};
   // Cache root; default ~/.plexus (or /tmp/.plexus when there is no home folder).
   std::filesystem::path cache_dir = {};

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <plexus.hpp>
 #include <random>
 #include <string>
@@ -334,6 +335,53 @@ TEST(Hdf5Safety, AReaderProcessThatFailsIsAnError) {
   EXPECT_TRUE(contains(error_message([&] { h5::detail::from_snapshot("PXH5\x01garbage", label); }),
                        "malformed"));
   EXPECT_TRUE(contains(error_message([&] { h5::detail::from_snapshot("", label); }), label));
+}
+
+// Snapshots come from the reader program (posix_spawn) that the build puts next to the
+// library; the forked child, its fallback, and the in-process read the benchmark compares
+// with give the same stream, and the same errors for the crashing file.
+TEST(Hdf5Safety, TheReaderProgramForkAndInProcessReadsAgree) {
+  using h5::detail::ReaderMode;
+  ASSERT_FALSE(h5::detail::reader_program().empty())
+      << "plexus_hdf5_reader was not built next to the library";
+  struct Restore {
+    ~Restore() { h5::detail::set_reader_mode(ReaderMode::automatic); }
+  } restore;
+  const fs::path file = keras_files() / "keras3_generated" / "functional_multi_io.h5";
+  if (fs::exists(file)) {
+    const std::string spawned = h5::detail::snapshot_file(file.string());
+    h5::detail::set_reader_mode(ReaderMode::fork);
+    EXPECT_TRUE(h5::detail::snapshot_file(file.string()) == spawned);
+    h5::detail::set_reader_mode(ReaderMode::in_process_for_benchmarks);
+    EXPECT_TRUE(h5::detail::snapshot_file(file.string()) == spawned);
+    h5::detail::set_reader_mode(ReaderMode::automatic);
+    // An in-memory image (a .keras archive's weights) through the reader's standard input.
+    std::ifstream in(file, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // (The label is in the stream's error messages: compared between the two modes.)
+    const std::string label = file.string() + ".keras/model.weights.h5";
+    const std::string image = h5::detail::snapshot_image(bytes, label);
+    EXPECT_GT(image.size(), bytes.size() / 4);
+    h5::detail::set_reader_mode(ReaderMode::fork);
+    EXPECT_TRUE(h5::detail::snapshot_image(bytes, label) == image);
+    h5::detail::set_reader_mode(ReaderMode::automatic);
+  }
+  const fs::path crash =
+      repo_root() / "tests" / "data" / "hdf5" / "libhdf5_vlen_attribute_crash.h5";
+  for (ReaderMode mode : {ReaderMode::automatic, ReaderMode::fork}) {
+    h5::detail::set_reader_mode(mode);
+    const std::string e = error_message([&] {
+      const h5::File f = h5::File::open(crash.string());
+      f.root().group("model_weights").string_attribute("layer_names");
+    });
+    EXPECT_TRUE(contains(e, crash.string())) << e;
+  }
+  // Not-HDF5 bytes and a missing file: the reader's own errors, naming them.
+  h5::detail::set_reader_mode(ReaderMode::automatic);
+  EXPECT_TRUE(contains(error_message([] { h5::File::open_image("not hdf5 at all", "x.keras"); }),
+                       "\"x.keras\" is not an HDF5 file"));
+  EXPECT_TRUE(
+      contains(error_message([] { h5::File::open("/nonexistent/w.h5"); }), "/nonexistent/w.h5"));
 }
 
 // The stream from a real file parses; every truncation of it and random damage are

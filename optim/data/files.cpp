@@ -20,6 +20,10 @@ namespace fs = std::filesystem;
 
 void numpy_shuffle(std::vector<std::size_t>& v, std::uint64_t seed) {
   std::mt19937 mt(static_cast<std::uint32_t>(seed));
+  numpy_shuffle(v, mt);
+}
+
+void numpy_shuffle(std::vector<std::size_t>& v, std::mt19937& mt) {
   for (std::size_t i = v.size(); i-- > 1;) {
     std::uint64_t mask = i;
     mask |= mask >> 1;

@@ -1,9 +1,11 @@
 // Image files (keras/src/utils/image_utils.py, image_dataset_utils.py): decoding with
-// libjpeg-turbo, libpng and giflib; TensorFlow's resize; image_dataset_from_directory.
+// libjpeg-turbo, libpng, giflib and stb_image (BMP); TensorFlow's resize;
+// image_dataset_from_directory.
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <mutex>
 
 // clang-format off
@@ -11,6 +13,17 @@
 #include <png.h>
 #include <gif_lib.h>
 // clang-format on
+
+// BMP: stb_image from Debian's libstb-dev, compiled here with only its BMP decoder, its
+// functions static to this file (no symbol reaches the program) and no file I/O.
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#define STBI_ONLY_BMP
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_FAILURE_USERMSG
+#include <stb/stb_image.h>
 
 #include "core/error.hpp"
 #include "optim/data/detail/files.hpp"
@@ -194,6 +207,66 @@ Image decode_png(const std::uint8_t* bytes, std::size_t size, int channels,
   return out;
 }
 
+// --- BMP (stb_image): what PIL's load_img and TF's decode_bmp read ---------------------------
+// Uncompressed 1/4/8/16/24/32-bit BMP (Windows and OS/2 headers, bit-field masks); a 32-bit
+// file with an alpha mask has 4 channels, the others 3 (a palette is expanded to RGB).
+Image decode_bmp(const std::uint8_t* bytes, std::size_t size, const std::string& what) {
+  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw Error("Cannot decode BMP image \"{}\": {} bytes is too large", what, size);
+  }
+  const int len = static_cast<int>(size);
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(bytes, len, &w, &h, &comp)) {
+    throw Error("Cannot decode BMP image \"{}\": {}", what, stbi_failure_reason());
+  }
+  if (w <= 0 || h <= 0) {
+    throw Error("Cannot decode BMP image \"{}\": it has no pixels ({} x {})", what, w, h);
+  }
+  if (static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) > kMaxPixels) {
+    throw Error("Cannot decode BMP image \"{}\": {} x {} pixels is more than the limit of {}", what,
+                w, h, kMaxPixels);
+  }
+  // stb_image reads missing bytes as zeros; PIL and TF refuse a truncated file, and so does
+  // plexus: the pixel rows the header declares must be in the file.
+  {
+    auto u16 = [&](std::size_t at) {
+      return static_cast<std::uint32_t>(bytes[at] | (bytes[at + 1] << 8));
+    };
+    auto u32 = [&](std::size_t at) { return u16(at) | (u16(at + 2) << 16); };
+    const std::uint32_t header = size >= 18 ? u32(14) : 0;
+    const std::size_t bpp_at = header == 12 ? 24 : 28;
+    if (size < 54 && header != 12) {
+      throw Error("Cannot decode BMP image \"{}\": truncated ({} bytes)", what, size);
+    }
+    const std::uint64_t offset = u32(10), bpp = u16(bpp_at);
+    const std::uint32_t compression = header == 12 ? 0 : u32(30);
+    if (compression == 0 || compression == 3 || compression == 6) {
+      const std::uint64_t row = (static_cast<std::uint64_t>(w) * bpp + 31) / 32 * 4;
+      if (offset + row * static_cast<std::uint64_t>(h) > size) {
+        throw Error(
+            "Cannot decode BMP image \"{}\": the file is truncated ({} x {} pixels of {} bits "
+            "need {} bytes from byte {}, the file has {})",
+            what, w, h, bpp, row * static_cast<std::uint64_t>(h), offset, size);
+      }
+    }
+  }
+  stbi_uc* data = stbi_load_from_memory(bytes, len, &w, &h, &comp, 0);
+  if (!data) throw Error("Cannot decode BMP image \"{}\": {}", what, stbi_failure_reason());
+  struct Free {
+    stbi_uc* p;
+    ~Free() { stbi_image_free(p); }
+  } free_data{data};
+  if (comp != 1 && comp != 3 && comp != 4) {
+    throw Error("Cannot decode BMP image \"{}\": {} channels", what, comp);
+  }
+  Image out;
+  out.width = static_cast<std::size_t>(w);
+  out.height = static_cast<std::size_t>(h);
+  out.channels = static_cast<std::size_t>(comp);
+  out.pixels.assign(data, data + out.width * out.height * out.channels);
+  return out;
+}
+
 // --- GIF (giflib): the first frame, as PIL's load_img and TF's decode_image ------------------
 struct GifSource {
   const std::uint8_t* bytes;
@@ -326,13 +399,11 @@ Image decode_as(const std::uint8_t* bytes, std::size_t size, int channels,
     return channels ? convert_channels(std::move(out), static_cast<std::size_t>(channels)) : out;
   }
   if (size >= 2 && bytes[0] == 'B' && bytes[1] == 'M') {
-    throw Error(
-        "Cannot decode image \"{}\": BMP files are not supported by plexus (no Debian "
-        "decoder library); convert them to PNG",
-        what);
+    Image out = decode_bmp(bytes, size, what);
+    return channels ? convert_channels(std::move(out), static_cast<std::size_t>(channels)) : out;
   }
-  throw Error("Cannot decode image \"{}\": not a JPEG, PNG or GIF file ({} bytes{})", what, size,
-              size == 0 ? ", empty" : "");
+  throw Error("Cannot decode image \"{}\": not a JPEG, PNG, GIF or BMP file ({} bytes{})", what,
+              size, size == 0 ? ", empty" : "");
 }
 
 }  // namespace

@@ -1,15 +1,23 @@
 #include "optim/saving/hdf5.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <hdf5.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <mutex>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "core/error.hpp"
 #include "optim/saving/detail/hdf5_snapshot.hpp"
@@ -391,27 +399,103 @@ Handle open_with_libhdf5(const std::string& label, const std::string* image) {
 // a file's values, compressed chunks grow; a declared shape beyond it is not read.
 std::uint64_t values_budget(std::uint64_t size) { return 8 * size + (std::uint64_t(64) << 20); }
 
-// The snapshot stream of a file or image, read by libhdf5 in a child process.
+// What a reader process does: reads the whole tree with libhdf5 and emits its stream.
+void produce_snapshot(const std::string& label, std::uint64_t budget, const std::string* image,
+                      const detail::Emit& emit) {
+  g_in_child = true;  // the only thread of its process: no locking
+  const Handle file = open_with_libhdf5(label, image);
+  const Handle root = checked(H5Gopen2(file.id(), "/", H5P_DEFAULT), close_group,
+                              "open the root group of \"" + label + "\"");
+  TreeLimits lim{budget};
+  const auto tree = read_tree(root.id(), label, "/", 0, lim);
+  detail::serialize(*tree, emit);
+}
+
+// The tree read by libhdf5 in this process: ReaderMode::in_process_for_benchmarks only.
+std::shared_ptr<const detail::Node> tree_in_process(const std::string& label, std::uint64_t size,
+                                                    const std::string* image) {
+  Lock lock;
+  quiet();
+  const Handle file = open_with_libhdf5(label, image);
+  const Handle root = checked(H5Gopen2(file.id(), "/", H5P_DEFAULT), close_group,
+                              "open the root group of \"" + label + "\"");
+  TreeLimits lim{values_budget(size)};
+  return read_tree(root.id(), label, "/", 0, lim);
+}
+
+// The bytes of names, messages and values a snapshot of a file of `size` bytes may hold.
+std::uint64_t stream_budget(std::uint64_t size) {
+  // Values, then names and error messages (each names its path): generous, but bounded.
+  return values_budget(size) + 64 * size + (std::uint64_t(256) << 20);
+}
+
+// An anonymous in-memory file holding `bytes` (a reader process's standard input), closed
+// when it goes out of scope.
+struct MemFile {
+  int fd = -1;
+  MemFile(const std::string& bytes, const std::string& label) {
+    fd = ::memfd_create("plexus-hdf5-image", MFD_CLOEXEC);
+    if (fd < 0) {
+      throw Error("\"{}\": cannot start the HDF5 reader process (memfd_create: {})", label,
+                  std::strerror(errno));
+    }
+    if (fd <= STDERR_FILENO) {  // kept clear of the reader's standard descriptors
+      const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+      ::close(fd);
+      fd = moved;
+      if (fd < 0) throw Error("\"{}\": cannot start the HDF5 reader process (fcntl)", label);
+    }
+    const char* p = bytes.data();
+    std::size_t n = bytes.size();
+    while (n > 0) {
+      const ssize_t w = ::write(fd, p, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        const int err = errno;
+        ::close(fd);
+        throw Error("\"{}\": cannot start the HDF5 reader process (writing its input: {})", label,
+                    std::strerror(err));
+      }
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+    ::lseek(fd, 0, SEEK_SET);
+  }
+  ~MemFile() { ::close(fd); }
+  MemFile(const MemFile&) = delete;
+  MemFile& operator=(const MemFile&) = delete;
+};
+
+// The snapshot stream of a file or image, read by libhdf5 in another process: the reader
+// executable when there is one (posix_spawn: its cost does not grow with this process's
+// memory), else a forked child.
 std::string snapshot(const std::string& label, std::uint64_t size, const std::string* image) {
+  const std::uint64_t budget = values_budget(size);
+  const auto max_bytes = static_cast<std::size_t>(stream_budget(size));
+  const unsigned cpu = detail::reader_cpu_seconds(size);
+  const auto expected = static_cast<std::size_t>(size + size / 8 + (1u << 16));
+  if (detail::reader_mode() == detail::ReaderMode::in_process_for_benchmarks) {
+    std::string out;
+    detail::serialize(*tree_in_process(label, size, image),
+                      [&](std::string_view data) { out.append(data); });
+    return out;
+  }
+  if (const std::string& program = detail::reader_program();
+      detail::reader_mode() == detail::ReaderMode::automatic && !program.empty()) {
+    std::vector<std::string> args{"1", image ? "image" : "file", label, std::to_string(size),
+                                  std::to_string(cpu)};
+    if (image == nullptr)
+      return detail::run_reader(label, max_bytes, cpu, program, args, -1, expected);
+    const MemFile input(*image, label);
+    return detail::run_reader(label, max_bytes, cpu, program, args, input.fd, expected);
+  }
   Lock lock;  // no thread of this process is inside libhdf5 while the child is forked
   // Initialized here (no file is parsed), the library is ready in each child instead of
   // being set up again by every reader process.
   quiet();
-  const std::uint64_t budget = values_budget(size);
-  // Values, then names and error messages (each names its path): generous, but bounded.
-  const std::uint64_t max_bytes = budget + 64 * size + (std::uint64_t(256) << 20);
   return detail::run_isolated(
-      label, static_cast<std::size_t>(max_bytes), detail::reader_cpu_seconds(size),
-      [&](const detail::Emit& emit) {
-        g_in_child = true;
-        const Handle file = open_with_libhdf5(label, image);
-        const Handle root = checked(H5Gopen2(file.id(), "/", H5P_DEFAULT), close_group,
-                                    "open the root group of \"" + label + "\"");
-        TreeLimits lim{budget};
-        const auto tree = read_tree(root.id(), label, "/", 0, lim);
-        detail::serialize(*tree, emit);
-      },
-      static_cast<std::size_t>(size + size / 8 + (1u << 16)));
+      label, max_bytes, cpu,
+      [&](const detail::Emit& emit) { produce_snapshot(label, budget, image, emit); }, expected);
 }
 
 }  // namespace
@@ -437,6 +521,72 @@ unsigned reader_cpu_seconds(std::uint64_t size) {
   return base + static_cast<unsigned>(std::min<std::uint64_t>(size >> 24, 1u << 20));
 }
 
+namespace {
+std::atomic<ReaderMode> g_reader_mode{ReaderMode::automatic};
+}  // namespace
+
+void set_reader_mode(ReaderMode mode) { g_reader_mode = mode; }
+ReaderMode reader_mode() { return g_reader_mode; }
+
+const std::string& reader_program() {
+  static const std::string program = [] {
+    auto executable = [](const std::string& p) {
+      return !p.empty() && ::access(p.c_str(), X_OK) == 0;
+    };
+    if (const char* env = std::getenv("PLEXUS_HDF5_READER"); env && *env) {
+      if (std::string_view(env) == "fork") return std::string();
+      if (!executable(env)) {
+        throw Error(
+            "PLEXUS_HDF5_READER={}: not an executable file (the HDF5 reader program, "
+            "plexus_hdf5_reader; or \"fork\")",
+            env);
+      }
+      return std::string(env);
+    }
+#ifdef PLEXUS_HDF5_READER_BUILD_PATH
+    if (executable(PLEXUS_HDF5_READER_BUILD_PATH))
+      return std::string(PLEXUS_HDF5_READER_BUILD_PATH);
+#endif
+#ifdef PLEXUS_HDF5_READER_INSTALL_PATH
+    if (executable(PLEXUS_HDF5_READER_INSTALL_PATH)) {
+      return std::string(PLEXUS_HDF5_READER_INSTALL_PATH);
+    }
+#endif
+    return std::string();
+  }();
+  return program;
+}
+
+int reader_main(int argc, char** argv) {
+  // Not for people: the arguments run_reader passes (the protocol's version first).
+  if (argc != 6 || std::string_view(argv[1]) != "1") {
+    std::fprintf(stderr,
+                 "plexus_hdf5_reader: the HDF5 reader process of plexus (started by the "
+                 "plexus library, protocol 1)\n");
+    return 2;
+  }
+  const std::string mode = argv[2], label = argv[3];
+  const std::uint64_t size = std::strtoull(argv[4], nullptr, 10);
+  const auto cpu = static_cast<unsigned>(std::strtoul(argv[5], nullptr, 10));
+  if (mode != "file" && mode != "image") return 2;
+  // The stream goes out on a copy of standard output: child_main points 1 and 2 at /dev/null.
+  const int out = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  if (out < 0) return 3;
+  detail::child_main(out, cpu, [&](const detail::Emit& emit) {
+    if (mode == "file") return produce_snapshot(label, values_budget(size), nullptr, emit);
+    // The image: exactly `size` bytes on standard input.
+    std::string image(static_cast<std::size_t>(size), '\0');
+    std::size_t got = 0;
+    while (got < image.size()) {
+      const ssize_t r = ::read(STDIN_FILENO, image.data() + got, image.size() - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) throw Error("\"{}\": the HDF5 reader process got a short image", label);
+      got += static_cast<std::size_t>(r);
+    }
+    produce_snapshot(label, values_budget(size), &image, emit);
+  });
+}
+
 std::string snapshot_file(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
@@ -452,11 +602,19 @@ std::string snapshot_image(const std::string& bytes, const std::string& label) {
 // --- files ---------------------------------------------------------------------------
 
 File File::open(const std::string& path) {
+  if (detail::reader_mode() == detail::ReaderMode::in_process_for_benchmarks) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return detail::from_tree(tree_in_process(path, ec ? 0 : size, nullptr), path);
+  }
   return detail::from_snapshot(std::make_shared<const std::string>(detail::snapshot_file(path)),
                                path);
 }
 
 File File::open_image(const std::string& bytes, const std::string& label) {
+  if (detail::reader_mode() == detail::ReaderMode::in_process_for_benchmarks) {
+    return detail::from_tree(tree_in_process(label, bytes.size(), &bytes), label);
+  }
   return detail::from_snapshot(
       std::make_shared<const std::string>(detail::snapshot_image(bytes, label)), label);
 }

@@ -26,6 +26,7 @@ class File;
 namespace detail {
 struct Node;  // a group or dataset of a file opened for reading (hdf5_isolated.cpp)
 File from_snapshot(std::shared_ptr<const std::string> stream, const std::string& label);
+File from_tree(std::shared_ptr<const Node> root, const std::string& label);
 }  // namespace detail
 
 // An open HDF5 object (file, group, dataset, ...), closed with the right H5*close.
@@ -98,6 +99,7 @@ class File {
  private:
   friend File detail::from_snapshot(std::shared_ptr<const std::string> stream,
                                     const std::string& label);
+  friend File detail::from_tree(std::shared_ptr<const detail::Node> root, const std::string& label);
   Handle handle_;
   Group root_;
 };

@@ -4,6 +4,7 @@
 // not just write in a forked child (hdf5.cpp: read_tree); only the checked stream the child
 // sends comes back. See docs/saving.md ("Untrusted files").
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 #include "optim/saving/detail/hdf5_snapshot.hpp"
@@ -67,8 +69,9 @@ void write_frame(int fd, char type, std::string_view data) {
   } while (!data.empty());
 }
 
-[[noreturn]] void child_main(int fd, unsigned cpu_seconds,
-                             const std::function<void(const Emit&)>& produce) {
+}  // namespace
+
+void child_main(int fd, unsigned cpu_seconds, const std::function<void(const Emit&)>& produce) {
   // A file can make libhdf5 loop forever (a corrupt global heap, for one): the kernel stops
   // the child at `cpu_seconds` of CPU time (SIGXCPU, then SIGKILL a second later).
   if (cpu_seconds > 0) {
@@ -105,6 +108,8 @@ void write_frame(int fd, char type, std::string_view data) {
   }
   ::_exit(0);
 }
+
+namespace {
 
 // --- the parent's side -------------------------------------------------------------------
 
@@ -143,36 +148,16 @@ std::string signal_name(int sig) {
   }
 }
 
-}  // namespace
-
-std::string run_isolated(const std::string& label, std::size_t max_bytes, unsigned cpu_seconds,
-                         const std::function<void(const Emit&)>& produce,
-                         std::size_t expected_bytes) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    throw Error("\"{}\": cannot start the HDF5 reader process (pipe: {})", label,
-                std::strerror(errno));
-  }
-  ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);  // fewer round trips (the default is 64 KB)
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int err = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw Error("\"{}\": cannot start the HDF5 reader process (fork: {})", label,
-                std::strerror(err));
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    child_main(fds[1], cpu_seconds, produce);
-  }
-  ::close(fds[1]);
+// Reads the frames a reader process sends on `fd` (and closes it), reaps `pid` and turns how
+// it ended into the stream or a px::Error naming `label`.
+std::string collect(const std::string& label, pid_t pid, int fd, std::size_t max_bytes,
+                    unsigned cpu_seconds, std::size_t expected_bytes) {
   std::string out, message;
   out.reserve(std::min({expected_bytes, max_bytes, std::size_t(1) << 28}));
   enum { kEof, kDone, kError, kMalformed, kTooLarge } end = kEof;
   for (;;) {
     char header[5];
-    if (!read_exact(fds[0], header, 5)) break;
+    if (!read_exact(fd, header, 5)) break;
     std::uint32_t len = 0;
     std::memcpy(&len, header + 1, 4);
     if (len > kMaxFrame) {
@@ -186,13 +171,13 @@ std::string run_isolated(const std::string& label, std::size_t max_bytes, unsign
       }
       const std::size_t at = out.size();
       out.resize(at + len);
-      if (!read_exact(fds[0], out.data() + at, len)) {
+      if (!read_exact(fd, out.data() + at, len)) {
         out.resize(at);
         break;
       }
     } else if (header[0] == 'E' && len <= kMaxMessage) {
       message.resize(len);
-      end = read_exact(fds[0], message.data(), len) ? kError : kEof;
+      end = read_exact(fd, message.data(), len) ? kError : kEof;
       break;
     } else if (header[0] == 'Z' && len == 0) {
       end = kDone;
@@ -202,7 +187,7 @@ std::string run_isolated(const std::string& label, std::size_t max_bytes, unsign
       break;
     }
   }
-  ::close(fds[0]);
+  ::close(fd);
   if (end == kMalformed || end == kTooLarge) ::kill(pid, SIGKILL);
   int status = 0;
   pid_t w;
@@ -250,6 +235,93 @@ std::string run_isolated(const std::string& label, std::size_t max_bytes, unsign
     throw Error("\"{}\": the HDF5 reader process ended before it sent the whole file", label);
   }
   return out;
+}
+
+// A pipe whose read end is kept, for a reader's stream.
+void stream_pipe(const std::string& label, int fds[2]) {
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw Error("\"{}\": cannot start the HDF5 reader process (pipe: {})", label,
+                std::strerror(errno));
+  }
+  ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);  // fewer round trips (the default is 64 KB)
+  // A program that closed its standard descriptors gets them back from pipe2: moved above
+  // 2, so that setting up the reader's 0, 1 and 2 cannot overwrite them.
+  for (int k = 0; k < 2; ++k) {
+    if (fds[k] <= STDERR_FILENO) {
+      const int moved = ::fcntl(fds[k], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+      if (moved >= 0) {
+        ::close(fds[k]);
+        fds[k] = moved;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string run_isolated(const std::string& label, std::size_t max_bytes, unsigned cpu_seconds,
+                         const std::function<void(const Emit&)>& produce,
+                         std::size_t expected_bytes) {
+  int fds[2];
+  stream_pipe(label, fds);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw Error("\"{}\": cannot start the HDF5 reader process (fork: {})", label,
+                std::strerror(err));
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    child_main(fds[1], cpu_seconds, produce);
+  }
+  ::close(fds[1]);
+  return collect(label, pid, fds[0], max_bytes, cpu_seconds, expected_bytes);
+}
+
+std::string run_reader(const std::string& label, std::size_t max_bytes, unsigned cpu_seconds,
+                       const std::string& program, const std::vector<std::string>& args,
+                       int input_fd, std::size_t expected_bytes) {
+  int fds[2];
+  stream_pipe(label, fds);
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  // stdin: the file's image (or nothing); stdout: the stream; stderr: what a crashing
+  // libhdf5 prints is not the user's business (the failure is reported as a px::Error).
+  if (input_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, input_fd, STDIN_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  }
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  // No other descriptor of the program reaches the reader.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  // Default signal dispositions and an empty mask, whatever the calling thread has.
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int err = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(fds[1]);
+  if (err != 0) {
+    ::close(fds[0]);
+    throw Error("\"{}\": cannot start the HDF5 reader process {} ({})", label, program,
+                std::strerror(err));
+  }
+  return collect(label, pid, fds[0], max_bytes, cpu_seconds, expected_bytes);
 }
 
 // --- the stream ----------------------------------------------------------------------------
@@ -462,6 +534,12 @@ std::shared_ptr<const Node> parse(const std::shared_ptr<const std::string>& stre
   if (!root->error.empty()) throw Error("{}", root->error);
   if (!r.at_end()) r.fail("bytes after the tree");
   return root;
+}
+
+File from_tree(std::shared_ptr<const Node> root, const std::string& label) {
+  File f;
+  f.root_ = Group(std::move(root), "/", label);
+  return f;
 }
 
 File from_snapshot(std::shared_ptr<const std::string> stream, const std::string& label) {

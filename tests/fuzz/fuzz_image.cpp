@@ -1,8 +1,8 @@
 // libFuzzer target: the image decoder (px::utils::decode_image: libjpeg-turbo, libpng,
-// giflib behind plexus's error handling) on bytes in memory, then the resize that
-// image_dataset_from_directory applies. A corrupt, truncated or oversized image must be a
+// giflib, stb_image for BMP, behind plexus's error handling) on bytes in memory, then the resize
+// that image_dataset_from_directory applies. A corrupt, truncated or oversized image must be a
 // px::Error, never a crash, a leak or an exit() from libjpeg.
-// Seeds: tests/fuzz/corpus/image (tiny PNG, JPEG, progressive JPEG and GIF files).
+// Seeds: tests/fuzz/corpus/image (tiny PNG, JPEG, progressive JPEG, GIF and BMP files).
 #include <cstddef>
 #include <cstdint>
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,7 @@ Tensor encode_label(int label, const std::string& label_mode, std::size_t num_cl
 
 // NumPy's RandomState(seed).shuffle of a 1-D array (the same permutation).
 void numpy_shuffle(std::vector<std::size_t>& v, std::uint64_t seed);
+// The same with a generator that goes on (RandomState's state after the shuffle).
+void numpy_shuffle(std::vector<std::size_t>& v, std::mt19937& mt);
 
 }  // namespace plexus::utils::detail

@@ -65,6 +65,37 @@ std::string run_isolated(const std::string& label, std::size_t max_bytes, unsign
                          const std::function<void(const Emit&)>& produce,
                          std::size_t expected_bytes = 0);
 
+// The same, in a fresh process: `program` (the reader executable plexus_hdf5_reader) run
+// with `args` through posix_spawn (no copy of this process's memory), `input_fd` as its
+// standard input (-1: /dev/null), the stream on its standard output, every other
+// descriptor closed, default signal dispositions.
+std::string run_reader(const std::string& label, std::size_t max_bytes, unsigned cpu_seconds,
+                       const std::string& program, const std::vector<std::string>& args,
+                       int input_fd, std::size_t expected_bytes = 0);
+
+// The reader's side of either: limits its CPU time, restores default signal handling, runs
+// `produce` and writes its bytes (or the exception it throws) to `fd` as frames; _exit()s.
+[[noreturn]] void child_main(int fd, unsigned cpu_seconds,
+                             const std::function<void(const Emit&)>& produce);
+
+// The reader executable snapshots are taken with: $PLEXUS_HDF5_READER when set (the word
+// "fork" there: a forked child instead), else plexus_hdf5_reader where the build put it,
+// else where `make install` put it; empty when none is there (a forked child is used).
+const std::string& reader_program();
+
+// How snapshots are taken. automatic: the reader program when there is one, else a forked
+// child; fork: a forked child. in_process_for_benchmarks: libhdf5 in this process, as before
+// issue 28 -- NOT safe on files from elsewhere; for measuring the isolation's cost only
+// (apps/bench_hdf5_load.cpp).
+enum class ReaderMode { automatic, fork, in_process_for_benchmarks };
+void set_reader_mode(ReaderMode mode);
+ReaderMode reader_mode();
+
+// main() of plexus_hdf5_reader: `plexus_hdf5_reader 1 file|image <label> <size>
+// <cpu_seconds>` writes the snapshot stream of the file <label> (or of the image on its
+// standard input, named <label>) to its standard output.
+int reader_main(int argc, char** argv);
+
 // The CPU time a reader process may use on a file of `size` bytes: 10 s (or
 // $PLEXUS_HDF5_CPU_SECONDS) plus 1 s per 16 MB.
 unsigned reader_cpu_seconds(std::uint64_t size);
