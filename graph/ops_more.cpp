@@ -787,7 +787,7 @@ ST batch_normalization(const ST& x, const ST& mu, const ST& variance, Dim axis, 
 }
 ST psnr(const ST& x1, const ST& x2, float max_val) {
   const ST mse = mean(square(subtract(x1, x2)));
-  return subtract(constant(float(20.0 * std::log10(double(max_val)))), multiply(log10(mse), 10.0f));
+  return affine(log10(mse), -10.0f, float(20.0 * std::log10(double(max_val))));
 }
 ST dot_product_attention(const ST& q, const ST& kk, const ST& v, float scale, bool is_causal) {
   if (q.rank() != 4 || kk.rank() != 4 || v.rank() != 4) {
