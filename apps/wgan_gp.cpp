@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     auto zin = px::Input({latent});
     auto gh = px::layers::Dense(128, px::kw::activation = "relu")(zin);
     px::Model generator(zin, px::layers::Dense(784, px::kw::activation = "sigmoid")(gh),
-                        px::kw::name = "generator");
+                        "generator");
     auto xin = px::Input({784});
     auto ch = px::layers::Dense(256, px::kw::activation = "leaky_relu")(xin);
     ch = px::layers::Dense(128, px::kw::activation = "leaky_relu")(ch);
