@@ -148,7 +148,8 @@ SymbolicTensor eye(Dim n, Dim m = -1, Dim k = 0);
 SymbolicTensor identity(Dim n);
 SymbolicTensor tri(Dim n, Dim m = -1, Dim k = 0);
 // meshgrid(xs..., indexing "xy" or "ij") of 1-D constants.
-std::vector<SymbolicTensor> meshgrid(const std::vector<Tensor>& xs, const std::string& indexing = "xy");
+std::vector<SymbolicTensor> meshgrid(const std::vector<Tensor>& xs,
+                                     const std::string& indexing = "xy");
 
 // Element-wise, unary.
 SymbolicTensor absolute(const SymbolicTensor& x);
