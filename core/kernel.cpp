@@ -1,6 +1,7 @@
 #include "core/kernel.hpp"
 
 #include "core/error.hpp"
+#include "graph/symbolic.hpp"
 
 namespace plexus {
 
@@ -16,6 +17,12 @@ std::vector<const Tensor*> pointers(const std::vector<Tensor>& inputs) {
   return p;
 }
 }  // namespace
+
+std::vector<SymbolicTensor> Kernel::symbolic_vjp(const std::vector<SymbolicTensor>&,
+                                                 const std::vector<SymbolicTensor>&,
+                                                 const std::vector<SymbolicTensor>&) const {
+  return {};
+}
 
 void Kernel::set_grad_assign(std::size_t input, bool assign) {
   if (input >= 32 || !can_assign_grad(input)) {

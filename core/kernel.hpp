@@ -30,6 +30,8 @@
 
 namespace plexus {
 
+class SymbolicTensor;  // graph/symbolic.hpp
+
 using TensorRefs = std::span<const Tensor* const>;
 using GradRefs = std::span<Tensor* const>;
 using ShapeRefs = std::span<const Shape>;
@@ -67,6 +69,17 @@ class Kernel {
                             const Context& ctx) {
     backward(in, *outs[0], *gouts[0], gin, ctx);
   }
+
+  // --- the VJP as ops on symbolic tensors (px::ops::grad, higher-order gradients) --------
+  // in: the op's inputs; outs: its outputs; gouts: their cotangents (zeros for an output
+  // nothing uses). Returns one gradient per input (an undefined tensor: no gradient, as
+  // for indices and conditions), built from differentiable ops so it can be differentiated
+  // again. An empty vector means the kernel has no symbolic VJP: ops::grad then uses a
+  // first-order node running backward() (graph/gradients.cpp), which cannot be
+  // differentiated again.
+  virtual std::vector<SymbolicTensor> symbolic_vjp(const std::vector<SymbolicTensor>& in,
+                                                   const std::vector<SymbolicTensor>& outs,
+                                                   const std::vector<SymbolicTensor>& gouts) const;
 
   // --- writing a gradient instead of adding to it ------------------------------------
   // Whether backward() can write (=) all of gin[input] when told so by set_grad_assign.

@@ -191,4 +191,78 @@ KernelPtr dropout_mask(float rate, Dim width);
 // training while *enabled is true.
 KernelPtr training_select(std::shared_ptr<const bool> enabled = nullptr);
 
+// --- gradient plumbing and keras.ops extras (kernels_grad.cpp) ---------------------------
+// expand_like(x, ref): x broadcast to ref's shape. x has ref's rank with 1 where it is
+// broadcast, or (with `axes`, the axes of ref that x lacks) ref's shape without `axes`,
+// or fewer leading axes (NumPy). mean: divided by ref.size / x.size (the VJP of a mean).
+// No gradient reaches ref. Its VJP is reduce_like.
+KernelPtr expand_like(std::vector<Dim> axes = {}, bool mean = false);
+// reduce_like(g, ref): g summed over the axes expand_like broadcasts, in ref's shape (the
+// VJP of broadcasting); mean: divided by g.size / ref.size. Its VJP is expand_like.
+KernelPtr reduce_like(std::vector<Dim> axes = {}, bool mean = false);
+// fill_like(ref): ref's shape filled with `value` (zeros_like, ones_like, full_like).
+KernelPtr fill_like(float value);
+// stop_gradient(x): x, with no gradient.
+KernelPtr stop_gradient();
+// scatter_add_like(g, indices, ref): zeros of ref's shape with g's slices added at
+// `indices` along axis (the VJP of gather; its own VJP is gather). No gradient to indices.
+KernelPtr scatter_add_like(Dim axis = 0);
+// take_along(x, indices): NumPy's take_along_axis: indices have x's rank (any length along
+// axis, the other axes equal): out[.., j, ..] = x[.., indices[.., j, ..], ..].
+KernelPtr take_along(Dim axis = -1);
+// take_along_scatter(g, indices, ref): the VJP of take_along (zeros of ref's shape plus g
+// at the picked entries); its own VJP is take_along.
+KernelPtr take_along_scatter(Dim axis = -1);
+// cumsum along axis (reverse: from the end); its VJP is the cumsum the other way.
+KernelPtr cumsum(Dim axis, bool reverse = false);
+// argmax / argmin along axis (the first on ties), as floats; no gradient.
+KernelPtr arg_reduce(Dim axis, bool max, bool keepdims = false);
+// top_k_indices(x): the indices of the k largest entries along the last axis, largest
+// first (ties: lower index first); no gradient. ops::top_k/sort/argsort build on it.
+KernelPtr top_k_indices(Dim k);
+// einsum(spec): two or one operands, explicit "ij,jk->ik" form without ellipsis; its VJP
+// is einsum again.
+KernelPtr einsum(std::string spec);
+// Comparison and logic (1 true, 0 false; no gradient), and further element-wise maps
+// (kernels_elementwise.cpp).
+KernelPtr equal();
+KernelPtr not_equal();
+KernelPtr greater();
+KernelPtr greater_equal();
+KernelPtr less();
+KernelPtr less_equal();
+KernelPtr logical_and();
+KernelPtr logical_or();
+KernelPtr logical_xor();
+KernelPtr arctan2();
+KernelPtr floor_divide();  // floor(a / b); no gradient
+KernelPtr mod();           // a - b * floor(a / b) (Python's sign rule)
+KernelPtr sin();
+KernelPtr cos();
+KernelPtr tan();
+KernelPtr erf();
+KernelPtr log1p();
+KernelPtr expm1();
+KernelPtr sinh();
+KernelPtr cosh();
+KernelPtr arctan();
+KernelPtr arcsin();
+KernelPtr arccos();
+KernelPtr arcsinh();
+KernelPtr arccosh();
+KernelPtr arctanh();
+KernelPtr softsign();
+KernelPtr reciprocal();
+// piecewise constant (no gradient): sign, floor, ceil, round (half to even), trunc,
+// isnan, isinf, isfinite, logical_not.
+KernelPtr sign();
+KernelPtr floor();
+KernelPtr ceil();
+KernelPtr round();
+KernelPtr trunc();
+KernelPtr isnan();
+KernelPtr isinf();
+KernelPtr isfinite();
+KernelPtr logical_not();
+
 }  // namespace plexus::kernels

@@ -22,9 +22,14 @@
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/random.hpp"
+#include "graph/detail/gradients.hpp"
+#include "graph/ops.hpp"
 
 namespace plexus::kernels {
 namespace {
+
+using ST = SymbolicTensor;
+namespace o = plexus::ops;
 
 constexpr float kLargeNegative = -1e9f;  // Keras's _large_negative_number for float32
 
@@ -304,6 +309,13 @@ class MaskedSoftmax final : public Kernel {
     }
   }
   KernelPtr clone() const override { return std::make_shared<MaskedSoftmax>(masked_, causal_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    const ST &y = outs[0], &g = gouts[0];
+    std::vector<ST> grads = {o::multiply(y, o::subtract(g, o::sum(o::multiply(g, y), {-1}, true)))};
+    if (in.size() > 1) grads.emplace_back();
+    return grads;
+  }
 
  private:
   bool masked_, causal_;
@@ -334,6 +346,11 @@ class ExpandDims final : public Kernel {
     for (std::size_t i = 0; i < gout.size(); ++i) gx[i] += g[i];
   }
   KernelPtr clone() const override { return std::make_shared<ExpandDims>(axis_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    return {o::detail::reshape_as(gouts[0], in[0])};
+  }
 
  private:
   Dim axis_;

@@ -21,9 +21,18 @@
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/simd_util.hpp"
+#include "graph/detail/gradients.hpp"
+#include "graph/ops.hpp"
 
 namespace plexus::kernels {
 namespace {
+
+using ST = SymbolicTensor;
+using Grads = std::pair<ST, ST>;
+namespace o = plexus::ops;
+using o::detail::nonzero_mask;
+ST zero_where(const ST& mask, const ST& g) { return o::where(mask, o::constant(0.0f), g); }
+ST keep_where(const ST& mask, const ST& g) { return o::where(mask, g, o::constant(0.0f)); }
 
 // ---- binary ------------------------------------------------------------------------
 // An op gives y = f(a, b) and the partials da(a, b, y), db(a, b, y); the VJP is
@@ -36,6 +45,7 @@ struct Add {
   static float f(float a, float b) { return a + b; }
   static float da(float, float, float) { return 1.0f; }
   static float db(float, float, float) { return 1.0f; }
+  static Grads vjp(const ST&, const ST&, const ST&, const ST& g) { return {g, g}; }
 };
 
 struct Subtract {
@@ -44,6 +54,7 @@ struct Subtract {
   static float f(float a, float b) { return a - b; }
   static float da(float, float, float) { return 1.0f; }
   static float db(float, float, float) { return -1.0f; }
+  static Grads vjp(const ST&, const ST&, const ST&, const ST& g) { return {g, o::negative(g)}; }
 };
 
 struct Multiply {
@@ -52,6 +63,9 @@ struct Multiply {
   static float f(float a, float b) { return a * b; }
   static float da(float, float b, float) { return b; }
   static float db(float a, float, float) { return a; }
+  static Grads vjp(const ST& a, const ST& b, const ST&, const ST& g) {
+    return {o::multiply(g, b), o::multiply(g, a)};
+  }
 };
 
 // y = a / b: da = 1 / b, db = -a / b^2 = -y / b.
@@ -61,6 +75,10 @@ struct Divide {
   static float f(float a, float b) { return a / b; }
   static float da(float, float b, float) { return 1.0f / b; }
   static float db(float, float b, float y) { return -y / b; }
+  static Grads vjp(const ST&, const ST& b, const ST& y, const ST& g) {
+    const ST gb = o::divide(g, b);
+    return {gb, o::negative(o::multiply(gb, y))};
+  }
 };
 
 // y = a^b: da = b a^(b-1); db = a^b log(a), taken as 0 where a <= 0 (log undefined; as
@@ -71,6 +89,12 @@ struct Pow {
   static float f(float a, float b) { return std::pow(a, b); }
   static float da(float a, float b, float) { return b * std::pow(a, b - 1.0f); }
   static float db(float a, float, float y) { return a > 0.0f ? y * std::log(a) : 0.0f; }
+  static Grads vjp(const ST& a, const ST& b, const ST& y, const ST& g) {
+    const ST ga = o::multiply(g, o::multiply(b, o::pow(a, o::subtract(b, 1.0f))));
+    const ST pos = o::greater(a, o::constant(0.0f));
+    const ST safe = o::where(pos, a, o::constant(1.0f));  // log of a <= 0 is never taken
+    return {ga, keep_where(pos, o::multiply(o::multiply(g, y), o::log(safe)))};
+  }
 };
 
 // The gradient goes to the winner; a tie goes to the first input.
@@ -80,6 +104,10 @@ struct Maximum {
   static float f(float a, float b) { return a >= b ? a : b; }
   static float da(float a, float b, float) { return a >= b ? 1.0f : 0.0f; }
   static float db(float a, float b, float) { return a >= b ? 0.0f : 1.0f; }
+  static Grads vjp(const ST& a, const ST& b, const ST&, const ST& g) {
+    const ST first = o::greater_equal(a, b);
+    return {keep_where(first, g), zero_where(first, g)};
+  }
 };
 
 struct Minimum {
@@ -88,6 +116,64 @@ struct Minimum {
   static float f(float a, float b) { return a <= b ? a : b; }
   static float da(float a, float b, float) { return a <= b ? 1.0f : 0.0f; }
   static float db(float a, float b, float) { return a <= b ? 0.0f : 1.0f; }
+  static Grads vjp(const ST& a, const ST& b, const ST&, const ST& g) {
+    const ST first = o::less_equal(a, b);
+    return {keep_where(first, g), zero_where(first, g)};
+  }
+};
+
+// Comparisons and logic: 1 for true, 0 for false; no gradient.
+#define PLEXUS_COMPARISON(Name, name, expr)                                     \
+  struct Name {                                                                 \
+    static constexpr const char* kName = name;                                  \
+    static constexpr bool kUnitDa = false, kUnitDb = false;                     \
+    static float f(float a, float b) { return (expr) ? 1.0f : 0.0f; }           \
+    static float da(float, float, float) { return 0.0f; }                       \
+    static float db(float, float, float) { return 0.0f; }                       \
+    static Grads vjp(const ST&, const ST&, const ST&, const ST&) { return {}; } \
+  };
+PLEXUS_COMPARISON(Equal, "equal", a == b)
+PLEXUS_COMPARISON(NotEqual, "not_equal", a != b)
+PLEXUS_COMPARISON(Greater, "greater", a > b)
+PLEXUS_COMPARISON(GreaterEqual, "greater_equal", a >= b)
+PLEXUS_COMPARISON(Less, "less", a < b)
+PLEXUS_COMPARISON(LessEqual, "less_equal", a <= b)
+PLEXUS_COMPARISON(LogicalAnd, "logical_and", a != 0.0f && b != 0.0f)
+PLEXUS_COMPARISON(LogicalOr, "logical_or", a != 0.0f || b != 0.0f)
+PLEXUS_COMPARISON(LogicalXor, "logical_xor", (a != 0.0f) != (b != 0.0f))
+#undef PLEXUS_COMPARISON
+struct FloorDivide {
+  static constexpr const char* kName = "floor_divide";
+  static constexpr bool kUnitDa = false, kUnitDb = false;
+  static float f(float a, float b) { return std::floor(a / b); }
+  static float da(float, float, float) { return 0.0f; }
+  static float db(float, float, float) { return 0.0f; }
+  static Grads vjp(const ST&, const ST&, const ST&, const ST&) { return {}; }
+};
+
+// y = atan2(a, b): da = b / r, db = -a / r with r = a^2 + b^2.
+struct Arctan2 {
+  static constexpr const char* kName = "arctan2";
+  static constexpr bool kUnitDa = false, kUnitDb = false;
+  static float f(float a, float b) { return std::atan2(a, b); }
+  static float da(float a, float b, float) { return b / (a * a + b * b); }
+  static float db(float a, float b, float) { return -a / (a * a + b * b); }
+  static Grads vjp(const ST& a, const ST& b, const ST&, const ST& g) {
+    const ST q = o::divide(g, o::add(o::square(a), o::square(b)));
+    return {o::multiply(q, b), o::negative(o::multiply(q, a))};
+  }
+};
+
+// Python's modulo: a - b floor(a / b) (the sign of b); da = 1, db = -floor(a / b).
+struct Mod {
+  static constexpr const char* kName = "mod";
+  static constexpr bool kUnitDa = true, kUnitDb = false;
+  static float f(float a, float b) { return a - b * std::floor(a / b); }
+  static float da(float, float, float) { return 1.0f; }
+  static float db(float a, float b, float) { return -std::floor(a / b); }
+  static Grads vjp(const ST& a, const ST& b, const ST&, const ST& g) {
+    return {g, o::negative(o::multiply(g, o::floor(o::divide(a, b))))};
+  }
 };
 
 template <typename Op>
@@ -174,6 +260,13 @@ class Binary final : public Kernel {
 
   KernelPtr clone() const override { return std::make_shared<Binary>(); }
 
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    auto [ga, gb] = Op::vjp(in[0], in[1], outs[0], gouts[0]);
+    return {ga.defined() ? o::detail::unbroadcast(ga, in[0]) : ga,
+            gb.defined() ? o::detail::unbroadcast(gb, in[1]) : gb};
+  }
+
  private:
   void plan(const Tensor& a, const Tensor& b, const Tensor& out) {
     loop_.reset(out.shape());
@@ -246,6 +339,14 @@ class Where final : public Kernel {
 
   KernelPtr clone() const override { return std::make_shared<Where>(); }
 
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>&,
+                               const std::vector<ST>& gouts) const override {
+    const ST& g = gouts[0];
+    const ST c = nonzero_mask(in[0]);
+    return {ST(), o::detail::unbroadcast(keep_where(c, g), in[1]),
+            o::detail::unbroadcast(zero_where(c, g), in[2])};
+  }
+
  private:
   void plan(TensorRefs in, const Tensor& out) {
     loop_.reset(out.shape());
@@ -270,18 +371,21 @@ struct Negative {
   static constexpr const char* kName = "negative";
   Batch f(Batch x) const { return -x; }
   Batch df(Batch, Batch) const { return Batch(-1.0f); }
+  ST vjp(const ST&, const ST&, const ST& g) const { return o::negative(g); }
 };
 
 struct Exp {
   static constexpr const char* kName = "exp";
   Batch f(Batch x) const { return xsimd::exp(x); }
   Batch df(Batch, Batch y) const { return y; }
+  ST vjp(const ST&, const ST& y, const ST& g) const { return o::multiply(g, y); }
 };
 
 struct Log {
   static constexpr const char* kName = "log";
   Batch f(Batch x) const { return xsimd::log(x); }
   Batch df(Batch x, Batch) const { return Batch(1.0f) / x; }
+  ST vjp(const ST& x, const ST&, const ST& g) const { return o::divide(g, x); }
 };
 
 // d sqrt(x) = 1 / (2 sqrt(x)) = 0.5 / y.
@@ -289,12 +393,14 @@ struct Sqrt {
   static constexpr const char* kName = "sqrt";
   Batch f(Batch x) const { return xsimd::sqrt(x); }
   Batch df(Batch, Batch y) const { return Batch(0.5f) / y; }
+  ST vjp(const ST&, const ST& y, const ST& g) const { return o::divide(o::multiply(g, 0.5f), y); }
 };
 
 struct Square {
   static constexpr const char* kName = "square";
   Batch f(Batch x) const { return x * x; }
   Batch df(Batch x, Batch) const { return x + x; }
+  ST vjp(const ST& x, const ST&, const ST& g) const { return o::multiply(g, o::multiply(x, 2.0f)); }
 };
 
 // d|x| = sign(x), 0 at 0.
@@ -304,12 +410,16 @@ struct Abs {
   Batch df(Batch x, Batch) const {
     return ones_where(x > Batch(0.0f)) - ones_where(x < Batch(0.0f));
   }
+  ST vjp(const ST& x, const ST&, const ST& g) const { return o::multiply(g, o::sign(x)); }
 };
 
 struct Tanh {
   static constexpr const char* kName = "tanh";
   Batch f(Batch x) const { return xsimd::tanh(x); }
   Batch df(Batch, Batch y) const { return Batch(1.0f) - y * y; }
+  ST vjp(const ST&, const ST& y, const ST& g) const {
+    return o::multiply(g, o::subtract(1.0f, o::square(y)));
+  }
 };
 
 // 1 / (1 + e^-x) saturates cleanly: e^-x = inf gives 0, e^-x = 0 gives 1 (no NaN).
@@ -317,12 +427,18 @@ struct Sigmoid {
   static constexpr const char* kName = "sigmoid";
   Batch f(Batch x) const { return Batch(1.0f) / (Batch(1.0f) + xsimd::exp(-x)); }
   Batch df(Batch, Batch y) const { return y * (Batch(1.0f) - y); }
+  ST vjp(const ST&, const ST& y, const ST& g) const {
+    return o::multiply(g, o::multiply(y, o::subtract(1.0f, y)));
+  }
 };
 
 struct Relu {
   static constexpr const char* kName = "relu";
   Batch f(Batch x) const { return xsimd::max(x, Batch(0.0f)); }
   Batch df(Batch x, Batch) const { return ones_where(x > Batch(0.0f)); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return keep_where(o::greater(x, o::constant(0.0f)), g);
+  }
 };
 
 // x > 0 ? x : alpha (e^x - 1); derivative 1 or alpha e^x = y + alpha.
@@ -334,6 +450,9 @@ struct Elu {
   }
   Batch df(Batch x, Batch y) const {
     return xsimd::select(x > Batch(0.0f), Batch(1.0f), y + Batch(alpha));
+  }
+  ST vjp(const ST& x, const ST& y, const ST& g) const {
+    return o::where(o::greater(x, o::constant(0.0f)), g, o::multiply(g, o::add(y, alpha)));
   }
 };
 
@@ -348,6 +467,10 @@ struct Selu {
   Batch df(Batch x, Batch y) const {
     return xsimd::select(x > Batch(0.0f), Batch(kScale), y + Batch(kScale * kAlpha));
   }
+  ST vjp(const ST& x, const ST& y, const ST& g) const {
+    return o::where(o::greater(x, o::constant(0.0f)), o::multiply(g, kScale),
+                    o::multiply(g, o::add(y, kScale * kAlpha)));
+  }
 };
 
 struct LeakyRelu {
@@ -356,6 +479,9 @@ struct LeakyRelu {
   Batch f(Batch x) const { return xsimd::select(x >= Batch(0.0f), x, Batch(slope) * x); }
   Batch df(Batch x, Batch) const {
     return xsimd::select(x >= Batch(0.0f), Batch(1.0f), Batch(slope));
+  }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::where(o::greater_equal(x, o::constant(0.0f)), g, o::multiply(g, slope));
   }
 };
 
@@ -366,6 +492,7 @@ struct Softplus {
     return xsimd::log1p(xsimd::exp(-xsimd::abs(x))) + xsimd::max(x, Batch(0.0f));
   }
   Batch df(Batch x, Batch) const { return Batch(1.0f) / (Batch(1.0f) + xsimd::exp(-x)); }
+  ST vjp(const ST& x, const ST&, const ST& g) const { return o::multiply(g, o::sigmoid(x)); }
 };
 
 // Exact GELU: x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2; derivative Phi(x) + x phi(x).
@@ -381,6 +508,11 @@ struct Gelu {
     const Batch pdf = Batch(kInvSqrt2Pi) * xsimd::exp(Batch(-0.5f) * x * x);
     return cdf + x * pdf;
   }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    const ST cdf = o::affine(o::erf(o::multiply(x, kInvSqrt2)), 0.5f, 0.5f);
+    const ST pdf = o::multiply(o::exp(o::multiply(o::square(x), -0.5f)), kInvSqrt2Pi);
+    return o::multiply(g, o::add(cdf, o::multiply(x, pdf)));
+  }
 };
 
 // x s(x) with s = sigmoid; derivative s + x s (1 - s) = s (1 + x (1 - s)).
@@ -390,6 +522,10 @@ struct Swish {
   Batch df(Batch x, Batch) const {
     const Batch s = Batch(1.0f) / (Batch(1.0f) + xsimd::exp(-x));
     return s * (Batch(1.0f) + x * (Batch(1.0f) - s));
+  }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    const ST s = o::sigmoid(x);
+    return o::multiply(g, o::multiply(s, o::add(o::multiply(x, o::subtract(1.0f, s)), 1.0f)));
   }
 };
 
@@ -402,6 +538,11 @@ struct HardSigmoid {
   Batch df(Batch x, Batch) const {
     return xsimd::select((x > Batch(-3.0f)) & (x < Batch(3.0f)), Batch(1.0f / 6.0f), Batch(0.0f));
   }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    const ST inside =
+        o::logical_and(o::greater(x, o::constant(-3.0f)), o::less(x, o::constant(3.0f)));
+    return keep_where(inside, o::multiply(g, 1.0f / 6.0f));
+  }
 };
 
 struct Clip {
@@ -409,6 +550,10 @@ struct Clip {
   float lo, hi;
   Batch f(Batch x) const { return xsimd::min(xsimd::max(x, Batch(lo)), Batch(hi)); }
   Batch df(Batch x, Batch) const { return ones_where((x > Batch(lo)) & (x < Batch(hi))); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    const ST inside = o::logical_and(o::greater(x, o::constant(lo)), o::less(x, o::constant(hi)));
+    return keep_where(inside, g);
+  }
 };
 
 struct Affine {
@@ -416,7 +561,151 @@ struct Affine {
   float scale, shift;
   Batch f(Batch x) const { return xsimd::fma(x, Batch(scale), Batch(shift)); }
   Batch df(Batch, Batch) const { return Batch(scale); }
+  ST vjp(const ST&, const ST&, const ST& g) const { return o::multiply(g, scale); }
 };
+
+struct Sin {
+  static constexpr const char* kName = "sin";
+  Batch f(Batch x) const { return xsimd::sin(x); }
+  Batch df(Batch x, Batch) const { return xsimd::cos(x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const { return o::multiply(g, o::cos(x)); }
+};
+struct Cos {
+  static constexpr const char* kName = "cos";
+  Batch f(Batch x) const { return xsimd::cos(x); }
+  Batch df(Batch x, Batch) const { return -xsimd::sin(x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::negative(o::multiply(g, o::sin(x)));
+  }
+};
+struct Tan {
+  static constexpr const char* kName = "tan";
+  Batch f(Batch x) const { return xsimd::tan(x); }
+  Batch df(Batch, Batch y) const { return Batch(1.0f) + y * y; }
+  ST vjp(const ST&, const ST& y, const ST& g) const {
+    return o::multiply(g, o::add(o::square(y), 1.0f));
+  }
+};
+// d erf(x) = 2 / sqrt(pi) e^(-x^2).
+struct Erf {
+  static constexpr const char* kName = "erf";
+  static constexpr float kC = 1.1283791670955126f;
+  Batch f(Batch x) const { return xsimd::erf(x); }
+  Batch df(Batch x, Batch) const { return Batch(kC) * xsimd::exp(-x * x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::multiply(g, o::multiply(o::exp(o::negative(o::square(x))), kC));
+  }
+};
+struct Log1p {
+  static constexpr const char* kName = "log1p";
+  Batch f(Batch x) const { return xsimd::log1p(x); }
+  Batch df(Batch x, Batch) const { return Batch(1.0f) / (Batch(1.0f) + x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const { return o::divide(g, o::add(x, 1.0f)); }
+};
+struct Expm1 {
+  static constexpr const char* kName = "expm1";
+  Batch f(Batch x) const { return xsimd::expm1(x); }
+  Batch df(Batch, Batch y) const { return y + Batch(1.0f); }
+  ST vjp(const ST&, const ST& y, const ST& g) const { return o::multiply(g, o::add(y, 1.0f)); }
+};
+struct Sinh {
+  static constexpr const char* kName = "sinh";
+  Batch f(Batch x) const { return xsimd::sinh(x); }
+  Batch df(Batch x, Batch) const { return xsimd::cosh(x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const { return o::multiply(g, o::cosh(x)); }
+};
+struct Cosh {
+  static constexpr const char* kName = "cosh";
+  Batch f(Batch x) const { return xsimd::cosh(x); }
+  Batch df(Batch x, Batch) const { return xsimd::sinh(x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const { return o::multiply(g, o::sinh(x)); }
+};
+struct Arctan {
+  static constexpr const char* kName = "arctan";
+  Batch f(Batch x) const { return xsimd::atan(x); }
+  Batch df(Batch x, Batch) const { return Batch(1.0f) / (Batch(1.0f) + x * x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::divide(g, o::add(o::square(x), 1.0f));
+  }
+};
+struct Arcsin {
+  static constexpr const char* kName = "arcsin";
+  Batch f(Batch x) const { return xsimd::asin(x); }
+  Batch df(Batch x, Batch) const { return Batch(1.0f) / xsimd::sqrt(Batch(1.0f) - x * x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::divide(g, o::sqrt(o::subtract(1.0f, o::square(x))));
+  }
+};
+struct Arccos {
+  static constexpr const char* kName = "arccos";
+  Batch f(Batch x) const { return xsimd::acos(x); }
+  Batch df(Batch x, Batch) const { return Batch(-1.0f) / xsimd::sqrt(Batch(1.0f) - x * x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::negative(o::divide(g, o::sqrt(o::subtract(1.0f, o::square(x)))));
+  }
+};
+struct Arcsinh {
+  static constexpr const char* kName = "arcsinh";
+  Batch f(Batch x) const { return xsimd::asinh(x); }
+  Batch df(Batch x, Batch) const { return Batch(1.0f) / xsimd::sqrt(x * x + Batch(1.0f)); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::divide(g, o::sqrt(o::add(o::square(x), 1.0f)));
+  }
+};
+struct Arccosh {
+  static constexpr const char* kName = "arccosh";
+  Batch f(Batch x) const { return xsimd::acosh(x); }
+  Batch df(Batch x, Batch) const { return Batch(1.0f) / xsimd::sqrt(x * x - Batch(1.0f)); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::divide(g, o::sqrt(o::subtract(o::square(x), 1.0f)));
+  }
+};
+struct Arctanh {
+  static constexpr const char* kName = "arctanh";
+  Batch f(Batch x) const { return xsimd::atanh(x); }
+  Batch df(Batch x, Batch) const { return Batch(1.0f) / (Batch(1.0f) - x * x); }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::divide(g, o::subtract(1.0f, o::square(x)));
+  }
+};
+// x / (1 + |x|); derivative 1 / (1 + |x|)^2.
+struct Softsign {
+  static constexpr const char* kName = "softsign";
+  Batch f(Batch x) const { return x / (Batch(1.0f) + xsimd::abs(x)); }
+  Batch df(Batch x, Batch) const {
+    const Batch d = Batch(1.0f) + xsimd::abs(x);
+    return Batch(1.0f) / (d * d);
+  }
+  ST vjp(const ST& x, const ST&, const ST& g) const {
+    return o::divide(g, o::square(o::add(o::abs(x), 1.0f)));
+  }
+};
+struct Reciprocal {
+  static constexpr const char* kName = "reciprocal";
+  Batch f(Batch x) const { return Batch(1.0f) / x; }
+  Batch df(Batch, Batch y) const { return -y * y; }
+  ST vjp(const ST&, const ST& y, const ST& g) const {
+    return o::negative(o::multiply(g, o::square(y)));
+  }
+};
+// Piecewise constant maps: zero derivative, no gradient.
+#define PLEXUS_STEP(Name, name, expr)                              \
+  struct Name {                                                    \
+    static constexpr const char* kName = name;                     \
+    Batch f(Batch x) const { return expr; }                        \
+    Batch df(Batch, Batch) const { return Batch(0.0f); }           \
+    ST vjp(const ST&, const ST&, const ST&) const { return ST(); } \
+  };
+PLEXUS_STEP(Sign, "sign", ones_where(x > Batch(0.0f)) - ones_where(x < Batch(0.0f)))
+PLEXUS_STEP(Floor, "floor", xsimd::floor(x))
+PLEXUS_STEP(Ceil, "ceil", xsimd::ceil(x))
+PLEXUS_STEP(Round, "round", xsimd::nearbyint(x))
+PLEXUS_STEP(Trunc, "trunc", xsimd::trunc(x))
+PLEXUS_STEP(IsNan, "isnan", ones_where(xsimd::isnan(x)))
+PLEXUS_STEP(IsInf, "isinf", ones_where(xsimd::isinf(x)))
+PLEXUS_STEP(IsFinite, "isfinite", ones_where(xsimd::isfinite(x)))
+PLEXUS_STEP(LogicalNot, "logical_not", ones_where(x == Batch(0.0f)))
+#undef PLEXUS_STEP
 
 template <typename Op>
 class Unary final : public Kernel {
@@ -452,6 +741,11 @@ class Unary final : public Kernel {
   bool can_assign_grad(std::size_t) const override { return true; }
 
   KernelPtr clone() const override { return std::make_shared<Unary>(op_); }
+
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    return {op_.vjp(in[0], outs[0], gouts[0])};
+  }
 
  private:
   Op op_;
@@ -494,5 +788,43 @@ KernelPtr clip(float lo, float hi) {
   return unary(Clip{lo, hi});
 }
 KernelPtr affine(float scale, float shift) { return unary(Affine{scale, shift}); }
+
+KernelPtr equal() { return std::make_shared<Binary<Equal>>(); }
+KernelPtr not_equal() { return std::make_shared<Binary<NotEqual>>(); }
+KernelPtr greater() { return std::make_shared<Binary<Greater>>(); }
+KernelPtr greater_equal() { return std::make_shared<Binary<GreaterEqual>>(); }
+KernelPtr less() { return std::make_shared<Binary<Less>>(); }
+KernelPtr less_equal() { return std::make_shared<Binary<LessEqual>>(); }
+KernelPtr logical_and() { return std::make_shared<Binary<LogicalAnd>>(); }
+KernelPtr logical_or() { return std::make_shared<Binary<LogicalOr>>(); }
+KernelPtr logical_xor() { return std::make_shared<Binary<LogicalXor>>(); }
+KernelPtr arctan2() { return std::make_shared<Binary<Arctan2>>(); }
+KernelPtr floor_divide() { return std::make_shared<Binary<FloorDivide>>(); }
+KernelPtr mod() { return std::make_shared<Binary<Mod>>(); }
+KernelPtr sin() { return unary<Sin>(); }
+KernelPtr cos() { return unary<Cos>(); }
+KernelPtr tan() { return unary<Tan>(); }
+KernelPtr erf() { return unary<Erf>(); }
+KernelPtr log1p() { return unary<Log1p>(); }
+KernelPtr expm1() { return unary<Expm1>(); }
+KernelPtr sinh() { return unary<Sinh>(); }
+KernelPtr cosh() { return unary<Cosh>(); }
+KernelPtr arctan() { return unary<Arctan>(); }
+KernelPtr arcsin() { return unary<Arcsin>(); }
+KernelPtr arccos() { return unary<Arccos>(); }
+KernelPtr arcsinh() { return unary<Arcsinh>(); }
+KernelPtr arccosh() { return unary<Arccosh>(); }
+KernelPtr arctanh() { return unary<Arctanh>(); }
+KernelPtr softsign() { return unary<Softsign>(); }
+KernelPtr reciprocal() { return unary<Reciprocal>(); }
+KernelPtr sign() { return unary<Sign>(); }
+KernelPtr floor() { return unary<Floor>(); }
+KernelPtr ceil() { return unary<Ceil>(); }
+KernelPtr round() { return unary<Round>(); }
+KernelPtr trunc() { return unary<Trunc>(); }
+KernelPtr isnan() { return unary<IsNan>(); }
+KernelPtr isinf() { return unary<IsInf>(); }
+KernelPtr isfinite() { return unary<IsFinite>(); }
+KernelPtr logical_not() { return unary<LogicalNot>(); }
 
 }  // namespace plexus::kernels

@@ -11,6 +11,8 @@
 #include "core/error.hpp"
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
+#include "graph/detail/gradients.hpp"
+#include "graph/ops.hpp"
 
 // The one call into cblas_sgemm (core/blas.hpp); here, beside the matmul kernel, because
 // OpenBLAS's cblas.h and core/blas.cpp's weak OpenBLAS declarations do not mix.
@@ -35,6 +37,9 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 
 namespace plexus::kernels {
 namespace {
+
+using ST = SymbolicTensor;
+namespace o = plexus::ops;
 
 // How a product is laid out for sgemm: `batch` independent [m, k] x [k, n] products over
 // contiguous row-major blocks (b's block is shared when b is a single matrix).
@@ -124,6 +129,29 @@ class Matmul final : public Kernel {
   }
 
   KernelPtr clone() const override { return std::make_shared<Matmul>(); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    const ST &a = in[0], &b = in[1], &g = gouts[0];
+    if (b.rank() == 2) {  // [..., m, k] x [k, n] (a vector a: [k])
+      const Dim k = b.shape()[0], n = b.shape()[1];
+      if (k < 0 || n < 0) return {};
+      const ST a2 = o::reshape(a, {-1, k}), g2 = o::reshape(g, {-1, n});
+      return {o::matmul(g, o::transpose(b)), o::matmul(o::transpose(a2), g2)};
+    }
+    if (b.rank() == 1) {  // [..., k] x [k] -> [...]
+      const Dim k = b.shape()[0];
+      if (k < 0) return {};
+      const ST g2 = o::reshape(g, {-1, 1});
+      const ST ga = o::matmul(g2, o::reshape(b, {1, k}));
+      const ST gb = o::matmul(o::transpose(o::reshape(a, {-1, k})), g2);
+      return {o::detail::reshape_as(ga, a), o::reshape(gb, {k})};
+    }
+    std::vector<std::size_t> perm(a.rank());
+    for (std::size_t d = 0; d < perm.size(); ++d) perm[d] = d;
+    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+    return {o::matmul(g, o::transpose(b, perm)), o::matmul(o::transpose(a, perm), g)};
+  }
 
  private:
   // The sgemm layout of concrete operands (already validated by output_shape), worked

@@ -14,9 +14,14 @@
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/kernels_spatial.hpp"
+#include "graph/detail/gradients.hpp"
+#include "graph/ops.hpp"
 
 namespace plexus::kernels {
 namespace {
+
+using ST = SymbolicTensor;
+namespace o = plexus::ops;
 
 using spatial::Image;
 using spatial::Window;
@@ -333,6 +338,19 @@ class Pad final : public Kernel {
     });
   }
   KernelPtr clone() const override { return std::make_shared<Pad>(pads_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    ST g = gouts[0];
+    for (std::size_t d = 0; d < pads_.size(); ++d) {
+      const auto [before, after] = pads_[d];
+      if (before == 0 && after == 0) continue;
+      const Dim n = in[0].shape()[d];
+      if (n < 0) return {};
+      g = o::slice(g, Dim(d), before, before + n);
+    }
+    return {g};
+  }
 
  private:
   // Iterates over x; operand 0 walks out's interior, operand 1 walks x. Returns the

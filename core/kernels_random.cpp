@@ -14,9 +14,14 @@
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/random.hpp"
+#include "graph/detail/gradients.hpp"
+#include "graph/ops.hpp"
 
 namespace plexus::kernels {
 namespace {
+
+using ST = SymbolicTensor;
+namespace o = plexus::ops;
 
 // m[i] = keep ? 1 / (1 - rate) : 0, i < n. One draw from the library generator seeds a
 // counter-based stream: element i keeps when the top 32 bits of splitmix64(seed + i *
@@ -113,6 +118,16 @@ class Dropout final : public Kernel {
   }
 
   KernelPtr clone() const override { return std::make_shared<Dropout>(rate_, noise_shape_); }
+  // In training the output is x * mask with mask 0 or 1 / (1 - rate): the VJP scales g where
+  // the output kept x (y != 0; a kept x == 0 has a zero output, and so does its gradient
+  // wherever x came from a relu). Outside training: identity.
+  std::vector<ST> symbolic_vjp(const std::vector<ST>&, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    const ST& g = gouts[0];
+    const ST kept = o::where(o::detail::nonzero_mask(outs[0]),
+                             o::multiply(g, 1.0f / (1.0f - rate_)), o::constant(0.0f));
+    return {o::apply(training_select(), {kept, g})};
+  }
 
  private:
   // Operand 0 walks x, operand 1 the broadcast mask.
@@ -196,6 +211,14 @@ class TrainingSelect final : public Kernel {
   }
   // Clones share the flag: every executor's copy follows the layer's trainable state.
   KernelPtr clone() const override { return std::make_shared<TrainingSelect>(enabled_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)in;
+    (void)outs;
+    const ST zero = o::zeros_like(gouts[0]);
+    return {o::apply(training_select(enabled_), {gouts[0], zero}),
+            o::apply(training_select(enabled_), {zero, gouts[0]})};
+  }
 
  private:
   std::size_t chosen(const Context& ctx) const {

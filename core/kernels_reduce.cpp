@@ -14,9 +14,14 @@
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/simd_util.hpp"
+#include "graph/detail/gradients.hpp"
+#include "graph/ops.hpp"
 
 namespace plexus::kernels {
 namespace {
+
+using ST = SymbolicTensor;
+namespace o = plexus::ops;
 
 enum class Reduction { kSum, kMean, kMax };
 
@@ -130,6 +135,16 @@ class Reduce final : public Kernel {
   }
 
   KernelPtr clone() const override { return std::make_shared<Reduce>(kind_, axes_, keepdims_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    const ST &x = in[0], &g = gouts[0];
+    const std::vector<Dim> axes = keepdims_ ? std::vector<Dim>{} : axes_;
+    if (kind_ == Reduction::kSum) return {o::detail::expand_like(g, x, axes)};
+    if (kind_ == Reduction::kMean) return {o::detail::expand_like(g, x, axes, true)};
+    // max: the gradient goes to every entry equal to the maximum (ties share it).
+    const ST hit = o::equal(x, o::detail::expand_like(outs[0], x, axes));
+    return {o::where(hit, o::detail::expand_like(g, x, axes), o::constant(0.0f))};
+  }
 
  private:
   const char* op_name() const {

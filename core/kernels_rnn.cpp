@@ -31,9 +31,14 @@
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/simd_util.hpp"
+#include "graph/detail/gradients.hpp"
+#include "graph/ops.hpp"
 
 namespace plexus::kernels {
 namespace {
+
+using ST = SymbolicTensor;
+namespace o = plexus::ops;
 
 using simd::Batch;
 
@@ -773,6 +778,12 @@ class Reverse final : public Kernel {
     if (gin[0]) run(gout.data(), gin[0]->data(), *in[0], true);
   }
   KernelPtr clone() const override { return std::make_shared<Reverse>(axis_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)in;
+    (void)outs;
+    return {o::apply(reverse(axis_), {gouts[0]})};
+  }
 
  private:
   void run(const float* src, float* dst, const Tensor& x, bool accumulate) const {

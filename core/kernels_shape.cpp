@@ -9,9 +9,14 @@
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/shape.hpp"
+#include "graph/detail/gradients.hpp"
+#include "graph/ops.hpp"
 
 namespace plexus::kernels {
 namespace {
+
+using ST = SymbolicTensor;
+namespace o = plexus::ops;
 
 // Product of shape[from, to) of a concrete shape.
 template <typename S>
@@ -80,6 +85,11 @@ class Reshape final : public Kernel {
     for (std::size_t i = 0; i < n; ++i) gx[i] += g[i];
   }
   KernelPtr clone() const override { return std::make_shared<Reshape>(target_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    return {o::detail::reshape_as(gouts[0], in[0])};
+  }
 
  private:
   Error mismatch(const Shape& x) const {
@@ -132,6 +142,11 @@ class ReshapeLike final : public Kernel {
     for (std::size_t i = 0; i < gout.size(); ++i) gx[i] += g[i];
   }
   KernelPtr clone() const override { return std::make_shared<ReshapeLike>(lead_, tail_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    return {o::detail::reshape_as(gouts[0], in[0]), ST()};
+  }
 
  private:
   std::size_t lead_;
@@ -197,6 +212,15 @@ class Transpose final : public Kernel {
     });
   }
   KernelPtr clone() const override { return std::make_shared<Transpose>(perm_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    if (perm_.empty()) return {o::transpose(gouts[0])};
+    std::vector<std::size_t> inverse(perm_.size());
+    for (std::size_t d = 0; d < perm_.size(); ++d) inverse[perm_[d]] = d;
+    (void)in;
+    return {o::transpose(gouts[0], inverse)};
+  }
 
  private:
   std::vector<std::size_t> resolved(std::size_t rank) const {
@@ -278,6 +302,20 @@ class Concatenate final : public Kernel {
     }
   }
   KernelPtr clone() const override { return std::make_shared<Concatenate>(axis_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    const std::size_t axis = normalize_axis(axis_, in[0].rank(), "concatenate");
+    std::vector<ST> grads;
+    Dim start = 0;
+    for (const ST& x : in) {
+      const Dim len = x.shape()[axis];
+      if (len < 0) return {};
+      grads.push_back(o::slice(gouts[0], Dim(axis), start, start + len));
+      start += len;
+    }
+    return grads;
+  }
 
  private:
   Dim axis_;
@@ -332,6 +370,17 @@ class Slice final : public Kernel {
     }
   }
   KernelPtr clone() const override { return std::make_shared<Slice>(axis_, start_, stop_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    const std::size_t axis = normalize_axis(axis_, in[0].rank(), "slice");
+    const Dim n = in[0].shape()[axis];
+    if (n < 0) return {};
+    const Dim s = start_ < 0 ? start_ + n : start_, e = stop_ < 0 ? stop_ + n : std::min(stop_, n);
+    std::vector<std::pair<Dim, Dim>> pads(in[0].rank(), {0, 0});
+    pads[axis] = {s, n - e};
+    return {o::pad(gouts[0], pads)};
+  }
 
  private:
   struct Geometry {
@@ -408,6 +457,11 @@ class Gather final : public Kernel {
     }
   }
   KernelPtr clone() const override { return std::make_shared<Gather>(axis_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    return {o::apply(scatter_add_like(axis_), {gouts[0], in[1], in[0]}), ST()};
+  }
 
  private:
   Dim axis_;
@@ -472,6 +526,14 @@ class TakeAlongAxis final : public Kernel {
     }
   }
   KernelPtr clone() const override { return std::make_shared<TakeAlongAxis>(axis_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)outs;
+    const Dim axis = Dim(normalize_axis(axis_, in[0].rank(), "take_along_axis"));
+    return {o::apply(take_along_scatter(axis),
+                     {o::expand_dims(gouts[0], axis), o::expand_dims(in[1], axis), in[0]}),
+            ST()};
+  }
 
  private:
   Dim axis_;
@@ -539,6 +601,12 @@ class Split final : public MultiKernel {
     }
   }
   KernelPtr clone() const override { return std::make_shared<Split>(sizes_, axis_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)in;
+    (void)outs;
+    return {o::concatenate(gouts, axis_)};
+  }
 
  private:
   struct Geometry {

@@ -20,9 +20,14 @@
 #include "core/kernel_util.hpp"
 #include "core/kernels.hpp"
 #include "core/simd_util.hpp"
+#include "graph/detail/gradients.hpp"
+#include "graph/ops.hpp"
 
 namespace plexus::kernels {
 namespace {
+
+using ST = SymbolicTensor;
+namespace o = plexus::ops;
 
 struct Geometry {
   std::size_t outer = 1, n = 1, inner = 1;
@@ -138,6 +143,13 @@ class Softmax final : public Kernel {
   }
 
   KernelPtr clone() const override { return std::make_shared<Softmax>(axis_, log_); }
+  std::vector<ST> symbolic_vjp(const std::vector<ST>& in, const std::vector<ST>& outs,
+                               const std::vector<ST>& gouts) const override {
+    (void)in;
+    const ST &y = outs[0], &g = gouts[0];
+    if (log_) return {o::subtract(g, o::multiply(o::exp(y), o::sum(g, {axis_}, true)))};
+    return {o::multiply(y, o::subtract(g, o::sum(o::multiply(g, y), {axis_}, true)))};
+  }
 
  private:
   Dim axis_;

@@ -208,6 +208,8 @@ SymbolicTensor gather(const SymbolicTensor& x, const SymbolicTensor& indices, Di
   return apply(k::gather(axis), {x, indices});
 }
 SymbolicTensor take_along_axis(const SymbolicTensor& x, const SymbolicTensor& indices, Dim axis) {
+  // NumPy's form (indices of x's rank) or plexus's one-per-position form (the axis dropped).
+  if (indices.rank() == x.rank()) return apply(k::take_along(axis), {x, indices});
   return apply(k::take_along_axis(axis), {x, indices});
 }
 SymbolicTensor softmax(const SymbolicTensor& x, Dim axis) { return apply(k::softmax(axis), {x}); }

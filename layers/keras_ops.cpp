@@ -201,6 +201,93 @@ const std::map<std::string, OpFn>& op_table() {
       throw Error("Keras op Cast: a cast of a float32 tensor to {} (truncation) is not supported",
                   dtype);
     };
+    // Issue 23's keras.ops (graph/ops_more.cpp).
+    unary("Sin", ops::sin);
+    unary("Cos", ops::cos);
+    unary("Tan", ops::tan);
+    unary("Arcsin", ops::arcsin);
+    unary("Arccos", ops::arccos);
+    unary("Arctan", ops::arctan);
+    unary("Sinh", ops::sinh);
+    unary("Cosh", ops::cosh);
+    unary("Arcsinh", ops::arcsinh);
+    unary("Arccosh", ops::arccosh);
+    unary("Arctanh", ops::arctanh);
+    unary("Erf", ops::erf);
+    unary("Log1p", ops::log1p);
+    unary("Expm1", ops::expm1);
+    unary("Log2", ops::log2);
+    unary("Log10", ops::log10);
+    unary("Exp2", ops::exp2);
+    unary("Sign", ops::sign);
+    unary("Floor", ops::floor);
+    unary("Ceil", ops::ceil);
+    unary("Trunc", ops::trunc);
+    unary("Reciprocal", ops::reciprocal);
+    unary("Rsqrt", ops::rsqrt);
+    unary("Cbrt", ops::cbrt);
+    unary("Softsign", ops::softsign);
+    unary("Relu6", ops::relu6);
+    unary("LogSigmoid", ops::log_sigmoid);
+    unary("HardSilu", ops::hard_silu);
+    unary("HardTanh", ops::hard_tanh);
+    unary("TanhShrink", ops::tanh_shrink);
+    unary("IsNan", ops::isnan);
+    unary("Isnan", ops::isnan);
+    unary("Isinf", ops::isinf);
+    unary("Isfinite", ops::isfinite);
+    unary("StopGradient", ops::stop_gradient);
+    binary("Arctan2", ops::arctan2);
+    binary("FloorDivide", ops::floor_divide);
+    binary("Mod", ops::mod);
+    binary("Hypot", ops::hypot);
+    binary("Logaddexp", ops::logaddexp);
+    binary("LogicalXor", ops::logical_xor);
+    t["Round"] = [](const OpCall& c) {
+      if (c.number("decimals", 0) != 0) throw Error("Keras op Round: decimals != 0 is not read");
+      return ops::round(c.tensor(0));
+    };
+    auto reduction = [&](const char* name,
+                         SymbolicTensor (*f)(const SymbolicTensor&, std::vector<Dim>, bool)) {
+      t[name] = [f](const OpCall& c) { return f(c.tensor(0), c.axes(), c.keepdims()); };
+    };
+    reduction("Min", ops::min);
+    reduction("Amin", ops::amin);
+    reduction("Var", ops::var);
+    reduction("Std", ops::std);
+    reduction("Prod", ops::prod);
+    reduction("Logsumexp", ops::logsumexp);
+    t["Argmax"] = [](const OpCall& c) {
+      if (c.axes().empty()) return ops::argmax(ops::ravel(c.tensor(0)), 0, false);
+      return ops::argmax(c.tensor(0), c.axis(-1), c.keepdims());
+    };
+    t["Argmin"] = [](const OpCall& c) {
+      if (c.axes().empty()) return ops::argmin(ops::ravel(c.tensor(0)), 0, false);
+      return ops::argmin(c.tensor(0), c.axis(-1), c.keepdims());
+    };
+    t["Cumsum"] = [](const OpCall& c) {
+      if (c.axes().empty()) return ops::cumsum(ops::ravel(c.tensor(0)), 0);
+      return ops::cumsum(c.tensor(0), c.axis(-1));
+    };
+    t["Squeeze"] = [](const OpCall& c) { return ops::squeeze(c.tensor(0), c.axes()); };
+    t["Flip"] = [](const OpCall& c) { return ops::flip(c.tensor(0), c.axes()); };
+    t["Moveaxis"] = [](const OpCall& c) {
+      return ops::moveaxis(c.tensor(0), static_cast<Dim>(c.number("source", 0)),
+                           static_cast<Dim>(c.number("destination", 0)));
+    };
+    t["Swapaxes"] = [](const OpCall& c) {
+      return ops::swapaxes(c.tensor(0), static_cast<Dim>(c.number("axis1", 0)),
+                           static_cast<Dim>(c.number("axis2", 1)));
+    };
+    t["Stack"] = [](const OpCall& c) {
+      c.need(1);
+      if (c.args[0].list.empty()) throw Error("Keras op Stack: expected a list of tensors");
+      return ops::stack(c.args[0].list, c.axis(0));
+    };
+    t["Where"] = [](const OpCall& c) {
+      c.need(3);
+      return ops::where(c.tensor(0), c.tensor(1), c.tensor(2));
+    };
     t["Reshape"] = [](const OpCall& c) {
       auto it = c.config.find("newshape");
       if (it == c.config.end()) it = c.config.find("new_shape");
