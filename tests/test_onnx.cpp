@@ -3,6 +3,8 @@
 // files PyTorch exports (/usr/bin/python3 with torch, at test time) import, predict as
 // PyTorch, train and save as .keras. Each comparison skips with a message when its
 // consumer or producer is not installed.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -55,10 +57,10 @@ bool have_ort() {
   return ok;
 }
 
-#define REQUIRE_ORT()                                                                          \
-  if (!have_ort())                                                                             \
-  GTEST_SKIP() << "ONNX Runtime is not installed (node + npm onnxruntime-node in "            \
-               << ort_dir() << ", see .ci/deps.sh): the exported model is not run"
+#define REQUIRE_ORT()                                                                           \
+  if (!have_ort())                                                                              \
+  GTEST_SKIP() << "ONNX Runtime is not installed (node + npm onnxruntime-node in " << ort_dir() \
+               << ", see .ci/deps.sh): the exported model is not run"
 
 fs::path temp_dir() {
   static const fs::path dir = [] {
@@ -184,13 +186,16 @@ TEST(Onnx, ExportRejectsOtherFormatsAndUnsupportedLayers) {
   auto x = px::Input({4});
   px::Model m(x, L::Dense(2)(x));
   const std::string path = (temp_dir() / "bad.onnx").string();
-  EXPECT_NE(error_message([&] { px::export_model(m, path, kw::format = "tf_saved_model"); })
-                .find("tf_saved_model"),
+  EXPECT_NE(error_message([&] {
+              px::export_model(m, path, kw::format = "tf_saved_model");
+            }).find("tf_saved_model"),
             std::string::npos);
   EXPECT_NE(error_message([&] { px::export_model(m, path, kw::opset_version = 11); }).find("11"),
             std::string::npos);
   auto seq = px::Input({5, 3});
-  px::Model bi(seq, L::Bidirectional(L::LSTM(2), {}, kw::name = "bidi")(seq));
+  auto bidi = L::Bidirectional(L::LSTM(2));
+  bidi->set_name("bidi");
+  px::Model bi(seq, bidi(seq));
   const std::string msg = error_message([&] { px::export_model(bi, path); });
   EXPECT_NE(msg.find("bidi"), std::string::npos) << msg;
   EXPECT_NE(msg.find("Bidirectional"), std::string::npos) << msg;
@@ -220,7 +225,8 @@ TEST(Onnx, ConvnetsRunInOnnxRuntime) {
   }
   {  // same padding, strides, depthwise/separable, batch norm, average and global pooling
     auto x = px::Input({15, 13, 3});
-    auto h = L::Conv2D(6, {3, 3}, kw::strides = 2, kw::padding = "same", kw::activation = "relu6")(x);
+    auto h =
+        L::Conv2D(6, {3, 3}, kw::strides = 2, kw::padding = "same", kw::activation = "relu6")(x);
     h = L::BatchNormalization()(h);
     h = L::DepthwiseConv2D({3, 3}, kw::padding = "same", kw::depth_multiplier = 2)(h);
     h = L::SeparableConv2D(5, {3, 3}, kw::dilation_rate = 2, kw::activation = "swish")(h);
@@ -254,7 +260,7 @@ TEST(Onnx, RecurrentLayersRunInOnnxRuntime) {
   expect_ort_matches(m, {random_tensor({3, 7, 5}, 7)}, "rnn");
 
   auto seq = px::Input({6, 3});
-  auto outs = L::LSTM(4, kw::return_state = true)(seq);
+  auto outs = L::LSTM(4, kw::return_state = true)(std::vector<px::SymbolicTensor>{seq});
   px::Model states(seq, std::vector<px::SymbolicTensor>{outs[0], outs[1], outs[2]});
   expect_ort_matches(states, {random_tensor({2, 6, 3}, 8)}, "lstm_states");
 }
@@ -264,18 +270,16 @@ TEST(Onnx, EmbeddingNormalizationMergingAndReshapingRunInOnnxRuntime) {
   auto ids = px::Input({6}, kw::dtype = "int32", kw::name = "ids");
   auto e = L::Embedding(20, 8)(ids);
   auto n = L::LayerNormalization()(e);
-  auto r = L::Reshape({3, 16})(n);
-  auto p = L::Permute({2, 1})(r);
-  auto f = L::Flatten()(p);
+  auto r = L::Reshape({16, 3})(n);
+  auto f = L::Flatten()(r);
   auto u = L::Dense(6, kw::activation = "gelu")(f);
   auto v = L::Dense(6, kw::activation = "sigmoid")(f);
   auto w = L::Dense(6, kw::activation = "elu", kw::use_bias = false)(f);
-  auto merged = L::Concatenate()({L::Add()({u, v}), L::Multiply()({u, w}), L::Subtract()({v, w}),
-                                  L::Average()({u, v, w}), L::Maximum()({u, w}),
-                                  L::Minimum()({u, v})});
+  auto merged =
+      L::Concatenate()({L::Add()({u, v}), L::Multiply()({u, w}), L::Subtract()({v, w}),
+                        L::Average()({u, v, w}), L::Maximum()({u, w}), L::Minimum()({u, v})});
   auto out = L::Softmax()(L::LeakyReLU()(merged));
-  auto rep = L::RepeatVector(2)(out);
-  px::Model m(ids, rep);
+  px::Model m(ids, out);
   Tensor tokens = xt::floor(random_tensor({4, 6}, 9, 0.0f, 19.99f));
   expect_ort_matches(m, {tokens}, "embedding");
 }
@@ -348,8 +352,7 @@ TEST(Onnx, KerasZooModelsRunInOnnxRuntime) {
     ++exported;
   }
   std::cout << "[ zoo      ] " << exported << " exported and matched in ONNX Runtime, "
-            << refused.size() << " refused: " << fmt::format("{}", fmt::join(refused, " "))
-            << "\n";
+            << refused.size() << " refused: " << fmt::format("{}", fmt::join(refused, " ")) << "\n";
   EXPECT_GE(exported, 30);
 }
 
@@ -360,8 +363,9 @@ TEST(Onnx, ImportRejectsUnknownOperatorsAndBadFiles) {
   std::ofstream(bad) << "this is not a protobuf \x01\x02\x03";
   EXPECT_NE(error_message([&] { px::models::load_model(bad.string()); }).find("garbage.onnx"),
             std::string::npos);
-  EXPECT_NE(error_message([&] { px::models::load_model((temp_dir() / "none.onnx").string()); })
-                .find("none.onnx"),
+  EXPECT_NE(error_message([&] {
+              px::models::load_model((temp_dir() / "none.onnx").string());
+            }).find("none.onnx"),
             std::string::npos);
 }
 
@@ -376,9 +380,9 @@ bool have_torch() {
 
 // Writes NAME.onnx, NAME.input.txt and NAME.output.txt (PyTorch's prediction) in `dir`.
 void torch_export(const fs::path& dir) {
-  const std::string cmd = fmt::format("/usr/bin/python3 '{}' '{}' > '{}/torch.log' 2>&1",
-                                      (test_data() / "onnx" / "torch_models.py").string(),
-                                      dir.string(), dir.string());
+  const std::string cmd =
+      fmt::format("/usr/bin/python3 '{}' '{}' > '{}/torch.log' 2>&1",
+                  (test_data() / "onnx" / "torch_models.py").string(), dir.string(), dir.string());
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
@@ -402,7 +406,8 @@ Tensor read_text(const fs::path& path) {
 // PyTorch's MLP, convnet, LSTM and ResNet-style block: import, predict as PyTorch, train
 // (the loss falls), save as .keras and load back.
 TEST(Onnx, PyTorchModelsImportPredictTrainAndSave) {
-  if (!have_torch()) GTEST_SKIP() << "/usr/bin/python3 has no torch: PyTorch's exports are not made";
+  if (!have_torch())
+    GTEST_SKIP() << "/usr/bin/python3 has no torch: PyTorch's exports are not made";
   const fs::path dir = temp_dir() / "torch";
   fs::create_directories(dir);
   torch_export(dir);
@@ -424,4 +429,18 @@ TEST(Onnx, PyTorchModelsImportPredictTrainAndSave) {
     px::Model back = px::models::load_model(saved.string());
     EXPECT_LE(relative_error(back.predict(x), m.predict(x)), 1e-6);
   }
+}
+
+TEST(Onnx, TransformerEncoderBlockRunsInOnnxRuntime) {
+  REQUIRE_ORT();
+  auto x = px::Input({6, 8});
+  auto a = L::MultiHeadAttention(2, 4)({x, x});
+  auto h = L::LayerNormalization(kw::epsilon = 1e-6)(L::Add()({x, a}));
+  auto f = L::Dense(8)(L::Dense(16, kw::activation = "relu")(h));
+  auto y = L::LayerNormalization(kw::epsilon = 1e-6)(L::Add()({h, f}));
+  auto mem = px::Input({5, 3});
+  auto cross = L::MultiHeadAttention(3, 2, {.value_dim = 5, .use_bias = false})({y, mem});
+  px::Model m({x, mem}, {y, cross});
+  expect_ort_matches(m, {random_tensor({2, 6, 8}, 12), random_tensor({2, 5, 3}, 13)},
+                     "transformer");
 }

@@ -27,7 +27,7 @@ namespace plexus {
 struct ExportOptions {
   // "onnx" (the only format; Keras's model.export also has "tf_saved_model").
   std::string format = "onnx";
-  // The ONNX opset the file declares (17 or newer).
+  // The ONNX opset the file declares: 17 (the newest Debian's ONNX 1.12 checks).
   std::ptrdiff_t opset_version = 17;
 };
 

@@ -15,8 +15,9 @@
 #include "core/json.hpp"
 #include "graph/functional.hpp"
 #include "graph/input_layer.hpp"
-#include "optim/saving/onnx.hpp"
+#include "layers/attention.hpp"
 #include "optim/saving/detail/onnx.hpp"
+#include "optim/saving/onnx.hpp"
 
 namespace plexus {
 
@@ -60,7 +61,8 @@ struct LayerView {
     } else {
       v.assign(rank, it->get<std::int64_t>());
     }
-    if (v.size() != rank) fail(fmt::format("\"{}\" has {} values, expected {}", key, v.size(), rank));
+    if (v.size() != rank)
+      fail(fmt::format("\"{}\" has {} values, expected {}", key, v.size(), rank));
     return v;
   }
   std::string activation(const char* key = "activation") const {
@@ -85,8 +87,7 @@ std::string activation(OnnxGraph& g, const LayerView& v, const std::string& name
   if (name == "sigmoid") return g.op("Sigmoid", {x});
   if (name == "tanh") return g.op("Tanh", {x});
   if (name == "softmax") return g.op("Softmax", {x}, {add_attr("axis", std::int64_t(-1))});
-  if (name == "log_softmax")
-    return g.op("LogSoftmax", {x}, {add_attr("axis", std::int64_t(-1))});
+  if (name == "log_softmax") return g.op("LogSoftmax", {x}, {add_attr("axis", std::int64_t(-1))});
   if (name == "elu") return g.op("Elu", {x}, {add_attr("alpha", 1.0f)});
   if (name == "selu") return g.op("Selu", {x});
   if (name == "softplus") return g.op("Softplus", {x});
@@ -98,8 +99,8 @@ std::string activation(OnnxGraph& g, const LayerView& v, const std::string& name
   if (name == "hard_sigmoid")
     return g.op("HardSigmoid", {x}, {add_attr("alpha", 1.0f / 6.0f), add_attr("beta", 0.5f)});
   if (name == "hard_silu" || name == "hard_swish")
-    return g.op("Mul", {x, g.op("HardSigmoid", {x}, {add_attr("alpha", 1.0f / 6.0f),
-                                                     add_attr("beta", 0.5f)})});
+    return g.op("Mul", {x, g.op("HardSigmoid", {x},
+                                {add_attr("alpha", 1.0f / 6.0f), add_attr("beta", 0.5f)})});
   if (name == "swish" || name == "silu") return g.op("Mul", {x, g.op("Sigmoid", {x})});
   if (name == "mish") return g.op("Mul", {x, g.op("Tanh", {g.op("Softplus", {x})})});
   if (name == "gelu") {  // Keras's default: the exact form, 0.5 x (1 + erf(x / sqrt(2)))
@@ -153,7 +154,8 @@ class Exporter {
 
   // Emits the calls of `f`; `inputs` are the ONNX names of f's inputs. Returns the names of
   // f's outputs.
-  std::vector<std::string> emit(const graph::Functional& f, const std::vector<std::string>& inputs) {
+  std::vector<std::string> emit(const graph::Functional& f,
+                                const std::vector<std::string>& inputs) {
     if (inputs.size() != f.inputs().size())
       throw Error("export_model: model \"{}\" takes {} inputs, called with {}", f.name(),
                   f.inputs().size(), inputs.size());
@@ -173,6 +175,14 @@ class Exporter {
         Exporter sub(g_);
         out = sub.emit(*inner, in);
       } else {
+        if (const auto* att = dynamic_cast<const layers::AttentionLayerBase*>(call->layer.get())) {
+          const auto rec = att->call_record(call->outputs.at(0).get());
+          if (rec.attention_mask || rec.use_causal_mask || rec.return_attention_scores)
+            throw Error(
+                "export_model: layer \"{}\" ({}) cannot be exported to ONNX: attention "
+                "masks and returned scores are not supported",
+                call->layer->name(), call->layer->class_name());
+        }
         out = layer(*call->layer, in, in_shapes, out_shapes);
       }
       if (out.size() != call->outputs.size())
@@ -222,7 +232,8 @@ class Exporter {
       return one(g_.op("Relu", {x}));
     }
     if (c == "LeakyReLU")
-      return one(g_.op("LeakyRelu", {x}, {add_attr("alpha", v.get<float>("negative_slope", 0.3f))}));
+      return one(
+          g_.op("LeakyRelu", {x}, {add_attr("alpha", v.get<float>("negative_slope", 0.3f))}));
     if (c == "ELU") return one(g_.op("Elu", {x}, {add_attr("alpha", v.get<float>("alpha", 1.0f))}));
     if (c == "PReLU") return one(g_.op("PRelu", {x, g_.init(v.weight("alpha"))}));
     if (c == "Softmax") {
@@ -297,16 +308,78 @@ class Exporter {
     if (c.rfind("GlobalAveragePooling", 0) == 0 || c.rfind("GlobalMaxPooling", 0) == 0) {
       const bool first = v.get<std::string>("data_format", "channels_last") == "channels_first";
       std::vector<std::int64_t> axes;
-      for (std::size_t i = 1; i + 1 < xs.size(); ++i) axes.push_back(std::int64_t(first ? i + 1 : i));
+      for (std::size_t i = 1; i + 1 < xs.size(); ++i)
+        axes.push_back(std::int64_t(first ? i + 1 : i));
       const bool avg = c.rfind("GlobalAverage", 0) == 0;
-      return one(g_.op(avg ? "ReduceMean" : "ReduceMax", {x},
-                       {add_attr("axes", axes),
-                        add_attr("keepdims", std::int64_t(v.get<bool>("keepdims", false)))}));
+      const auto keepdims = add_attr("keepdims", std::int64_t(v.get<bool>("keepdims", false)));
+      return one(g_.op(avg ? "ReduceMean" : "ReduceMax", {x}, {add_attr("axes", axes), keepdims}));
     }
     if (c == "ZeroPadding1D" || c == "ZeroPadding2D" || c == "ZeroPadding3D")
       return one(zero_pad(v, x, xs));
     if (c == "SimpleRNN" || c == "LSTM" || c == "GRU") return rnn(v, x, xs);
+    if (c == "MultiHeadAttention") return one(attention(v, in, in_shapes));
     v.fail("plexus has no ONNX form for this layer class");
+  }
+
+  // Keras's MultiHeadAttention without masks: per-head projections (EinsumDense kernels
+  // (dim, heads, key_dim) flattened to matrices), scaled dot products, softmax, output
+  // projection.
+  std::string attention(const LayerView& v, const std::vector<std::string>& in,
+                        const std::vector<Shape>& shapes) {
+    if (in.size() < 2 || in.size() > 3) v.fail("it is called on query, value[, key] only");
+    for (const auto& s : shapes)
+      if (s.size() != 3) v.fail("only (batch, sequence, features) inputs are supported");
+    std::map<std::string, Tensor> w;
+    for (const Variable& var : v.layer.weights()) {
+      const std::string& p = var.path();
+      const auto slash = p.rfind('/');
+      const auto slash2 = slash == std::string::npos ? slash : p.rfind('/', slash - 1);
+      w[slash2 == std::string::npos ? p : p.substr(slash2 + 1)] = var.value();
+    }
+    auto get = [&](const std::string& k) -> const Tensor* {
+      auto it = w.find(k);
+      return it == w.end() ? nullptr : &it->second;
+    };
+    for (const char* k : {"query/kernel", "key/kernel", "value/kernel", "attention_output/kernel"})
+      if (!get(k)) v.fail(fmt::format("it has no weight \"{}\"", k));
+    const auto heads = std::int64_t(get("query/kernel")->shape()[1]);
+    const auto key_dim = std::int64_t(get("query/kernel")->shape()[2]);
+    const auto value_dim = std::int64_t(get("value/kernel")->shape()[2]);
+    auto project = [&](const std::string& x, const std::string& name, std::int64_t per_head) {
+      Tensor k = *get(name + "/kernel");
+      k.reshape({k.shape()[0], k.shape()[1] * k.shape()[2]});
+      std::string y = g_.op("MatMul", {x, g_.init(k)});
+      if (const Tensor* b = get(name + "/bias")) {
+        Tensor bf = *b;
+        bf.reshape({bf.size()});
+        y = g_.op("Add", {y, g_.init(bf)});
+      }
+      return g_.op("Reshape", {y, g_.ints({0, 0, heads, per_head})});  // (B, T, H, d)
+    };
+    const std::string& query = in[0];
+    const std::string& value = in[1];
+    const std::string& key = in.size() == 3 ? in[2] : in[1];
+    auto q = g_.op("Transpose", {project(query, "query", key_dim)},
+                   {add_attr("perm", std::vector<std::int64_t>{0, 2, 1, 3})});
+    q = g_.op("Mul", {q, g_.scalar(float(1.0 / std::sqrt(double(key_dim))))});
+    auto k = g_.op("Transpose", {project(key, "key", key_dim)},
+                   {add_attr("perm", std::vector<std::int64_t>{0, 2, 3, 1})});
+    auto val = g_.op("Transpose", {project(value, "value", value_dim)},
+                     {add_attr("perm", std::vector<std::int64_t>{0, 2, 1, 3})});
+    auto probs = g_.op("Softmax", {g_.op("MatMul", {q, k})}, {add_attr("axis", std::int64_t(-1))});
+    auto o = g_.op("Transpose", {g_.op("MatMul", {probs, val})},
+                   {add_attr("perm", std::vector<std::int64_t>{0, 2, 1, 3})});
+    o = g_.op("Reshape", {o, g_.ints({0, 0, heads * value_dim})});
+    Tensor ko = *get("attention_output/kernel");
+    const std::size_t rows = ko.shape()[0] * ko.shape()[1];
+    ko.reshape({rows, ko.size() / rows});
+    std::string y = g_.op("MatMul", {o, g_.init(ko)});
+    if (const Tensor* b = get("attention_output/bias")) {
+      Tensor bf = *b;
+      bf.reshape({bf.size()});
+      y = g_.op("Add", {y, g_.init(bf)});
+    }
+    return y;
   }
 
   std::string reshape(const LayerView& v, const std::string& x, const Shape& out) {
@@ -372,9 +445,9 @@ class Exporter {
     Tensor beta = v.has_weight("beta") ? v.weight("beta") : Tensor(xt::zeros<float>(pshape));
     gamma.reshape(pshape);
     beta.reshape(pshape);
-    return g_.op("LayerNormalization", {x, g_.init(gamma), g_.init(beta)},
-                 {add_attr("axis", axes.front()),
-                  add_attr("epsilon", v.get<float>("epsilon", 1e-3f))});
+    return g_.op(
+        "LayerNormalization", {x, g_.init(gamma), g_.init(beta)},
+        {add_attr("axis", axes.front()), add_attr("epsilon", v.get<float>("epsilon", 1e-3f))});
   }
 
   std::string conv(const LayerView& v, const std::string& x, const Shape& xs) {
@@ -530,7 +603,8 @@ class Exporter {
     std::vector<onnx::AttributeProto> attrs{
         add_attr("hidden_size", std::int64_t(units)), add_attr("activations", acts),
         add_attr("direction", std::string(backwards ? "reverse" : "forward"))};
-    if (c == "GRU") attrs.push_back(add_attr("linear_before_reset", std::int64_t(linear_before_reset)));
+    if (c == "GRU")
+      attrs.push_back(add_attr("linear_before_reset", std::int64_t(linear_before_reset)));
     const std::size_t n_out = c == "LSTM" ? 3 : 2;
     auto outs = g_.op_n(op, {xt_major, g_.init(reorder(k)), g_.init(reorder(rk)), g_.init(bias)},
                         n_out, attrs);
@@ -557,9 +631,11 @@ void export_model(const Model& model, const std::string& path, ExportOptions opt
   if (options.format != "onnx")
     throw Error("export_model(\"{}\"): format \"{}\" is not supported (plexus exports \"onnx\")",
                 path, options.format);
-  if (options.opset_version < 17)
-    throw Error("export_model(\"{}\"): opset_version {} is older than 17, the oldest plexus writes",
-                path, options.opset_version);
+  if (options.opset_version != 17)
+    throw Error(
+        "export_model(\"{}\"): opset_version {} is not supported: plexus writes opset 17 "
+        "(the newest Debian's ONNX 1.12 checker knows)",
+        path, options.opset_version);
   onnx::ModelProto proto;
   proto.set_ir_version(8);
   proto.set_producer_name("plexus");
@@ -581,10 +657,10 @@ void export_model(const Model& model, const std::string& path, ExportOptions opt
     if (t.dtype() == "int64") type = onnx::TensorProto::INT64;
     if (t.dtype() == "bool") type = onnx::TensorProto::BOOL;
     onnx_detail::add_value_info(graph->add_input(), name, type, t.shape());
-    inputs.push_back(type == onnx::TensorProto::FLOAT
-                         ? name
-                         : g.op("Cast", {name},
-                                {add_attr("to", std::int64_t(onnx::TensorProto::FLOAT))}));
+    inputs.push_back(
+        type == onnx::TensorProto::FLOAT
+            ? name
+            : g.op("Cast", {name}, {add_attr("to", std::int64_t(onnx::TensorProto::FLOAT))}));
   }
   Exporter e(g);
   const auto outs = e.emit(f, inputs);

@@ -73,13 +73,13 @@ class Importer {
     std::vector<SymbolicTensor> inputs;
     for (const auto& in : g.input()) {
       if (constants_.count(in.name())) continue;
-      if (!in.type().has_tensor_type())
-        fail_input(in.name(), "is not a tensor");
+      if (!in.type().has_tensor_type()) fail_input(in.name(), "is not a tensor");
       const auto& tt = in.type().tensor_type();
-      if (tt.elem_type() != onnx::TensorProto::FLOAT && tt.elem_type() != onnx::TensorProto::INT64 &&
-          tt.elem_type() != onnx::TensorProto::INT32)
+      if (tt.elem_type() != onnx::TensorProto::FLOAT &&
+          tt.elem_type() != onnx::TensorProto::INT64 && tt.elem_type() != onnx::TensorProto::INT32)
         fail_input(in.name(), fmt::format("has element type {} (plexus reads float32, int32 and "
-                                          "int64 inputs)", tt.elem_type()));
+                                          "int64 inputs)",
+                                          tt.elem_type()));
       Shape shape;
       const auto& dims = tt.shape().dim();
       if (dims.empty()) fail_input(in.name(), "has no batch axis");
@@ -103,9 +103,10 @@ class Importer {
     for (const auto& out : g.output()) {
       const Value& v = value(out.name(), "the graph's output");
       if (v.layout != Layout::kSame)
-        throw Error("load_model(\"{}\"): output \"{}\" is in a time-major layout plexus does not "
-                    "hold",
-                    what_, out.name());
+        throw Error(
+            "load_model(\"{}\"): output \"{}\" is in a time-major layout plexus does not "
+            "hold",
+            what_, out.name());
       outputs.push_back(v.t);
     }
     if (outputs.empty()) throw Error("load_model(\"{}\"): the ONNX graph has no output", what_);
@@ -238,9 +239,10 @@ class Importer {
       n *= std::size_t(d);
     }
     if (t.data_location() == onnx::TensorProto::EXTERNAL)
-      throw Error("load_model(\"{}\"): tensor \"{}\" is stored in an external file; plexus reads "
-                  "self-contained ONNX files",
-                  what_, name);
+      throw Error(
+          "load_model(\"{}\"): tensor \"{}\" is stored in an external file; plexus reads "
+          "self-contained ONNX files",
+          what_, name);
     auto check = [&](std::size_t got) {
       if (got != n)
         throw Error("load_model(\"{}\"): tensor \"{}\" holds {} values for shape {} ({} values)",
@@ -283,9 +285,10 @@ class Importer {
         }
         break;
       default:
-        throw Error("load_model(\"{}\"): tensor \"{}\" has data type {} (plexus reads float32 and "
-                    "integer constants)",
-                    what_, name, t.data_type());
+        throw Error(
+            "load_model(\"{}\"): tensor \"{}\" has data type {} (plexus reads float32 and "
+            "integer constants)",
+            what_, name, t.data_type());
     }
     if (c.f.empty() && !c.i.empty()) c.f.assign(c.i.begin(), c.i.end());
     return c;
@@ -325,8 +328,9 @@ class Importer {
   const Value& same(const onnx::NodeProto& n, int k) const {
     const Value& v = in(n, k);
     if (v.layout != Layout::kSame)
-      fail(n, "its input is in ONNX's time-major recurrent layout, which this operator does not "
-              "take here");
+      fail(n,
+           "its input is in ONNX's time-major recurrent layout, which this operator does not "
+           "take here");
     return v;
   }
 
@@ -419,8 +423,8 @@ class Importer {
     }
     // Activations.
     static const std::map<std::string, std::string> acts = {
-        {"Relu", "relu"},         {"Sigmoid", "sigmoid"},   {"Tanh", "tanh"},
-        {"Softplus", "softplus"}, {"Softsign", "softsign"}, {"Exp", "exponential"},
+        {"Relu", "relu"},         {"Sigmoid", "sigmoid"},    {"Tanh", "tanh"},
+        {"Softplus", "softplus"}, {"Softsign", "softsign"},  {"Exp", "exponential"},
         {"Selu", "selu"},         {"HardSwish", "hard_silu"}};
     if (auto it = acts.find(op); it != acts.end()) {
       const Value& v = in(n, 0);
@@ -471,8 +475,8 @@ class Importer {
       const Value& v = same(n, 0);
       const std::size_t spatial = v.t.rank() - 2;
       if (spatial < 1 || spatial > 3) fail(n, "plexus pools 1 to 3 spatial axes");
-      const std::string cls = fmt::format("Global{}Pooling{}D",
-                                          op == "GlobalAveragePool" ? "Average" : "Max", spatial);
+      const std::string cls =
+          fmt::format("Global{}Pooling{}D", op == "GlobalAveragePool" ? "Average" : "Max", spatial);
       set(n, 0, make1(n, cls, {{"data_format", "channels_first"}, {"keepdims", true}}, {v.t}));
       return;
     }
@@ -484,8 +488,10 @@ class Importer {
       std::sort(axes.begin(), axes.end());
       const std::size_t spatial = v.t.rank() - 2;
       bool global = axes.size() == spatial;
-      for (std::size_t i = 0; global && i < axes.size(); ++i) global = axes[i] == std::int64_t(i + 2);
-      if (!global) fail(n, "only the mean over all spatial axes of NCHW (global pooling) is supported");
+      for (std::size_t i = 0; global && i < axes.size(); ++i)
+        global = axes[i] == std::int64_t(i + 2);
+      if (!global)
+        fail(n, "only the mean over all spatial axes of NCHW (global pooling) is supported");
       set(n, 0,
           make1(n, fmt::format("GlobalAveragePooling{}D", spatial),
                 {{"data_format", "channels_first"}, {"keepdims", attr_i(n, "keepdims", 1) != 0}},
@@ -513,8 +519,8 @@ class Importer {
       if (center) w.push_back(need_constant(n, 2, "bias").tensor());
       set(n, 0,
           make1(n, "LayerNormalization",
-                {{"axis", -1}, {"epsilon", attr_f(n, "epsilon", 1e-5f)}, {"center", center}},
-                {v.t}, w));
+                {{"axis", -1}, {"epsilon", attr_f(n, "epsilon", 1e-5f)}, {"center", center}}, {v.t},
+                w));
       return;
     }
     if (op == "Flatten") {
@@ -543,12 +549,11 @@ class Importer {
     if (op == "Transpose") {
       const Value& v = in(n, 0);
       auto perm = attr_ints(n, "perm");
-      const bool swap01 = perm.size() >= 2 && perm[0] == 1 && perm[1] == 0 &&
-                          [&] {
-                            for (std::size_t k = 2; k < perm.size(); ++k)
-                              if (perm[k] != std::int64_t(k)) return false;
-                            return true;
-                          }();
+      const bool swap01 = perm.size() >= 2 && perm[0] == 1 && perm[1] == 0 && [&] {
+        for (std::size_t k = 2; k < perm.size(); ++k)
+          if (perm[k] != std::int64_t(k)) return false;
+        return true;
+      }();
       if (swap01 && v.layout == Layout::kSame) return alias(n, v, Layout::kTimeMajor);
       if (swap01 && v.layout == Layout::kTimeMajor) return alias(n, v, Layout::kSame);
       if (v.layout != Layout::kSame || perm.empty() || perm[0] != 0)
@@ -591,8 +596,7 @@ class Importer {
       }
       weights.push_back(bt * attr_f(n, "beta", 1.0f));
     }
-    set(n, 0,
-        make1(n, "Dense", {{"units", w.shape()[1]}, {"use_bias", bias}}, {v.t}, weights));
+    set(n, 0, make1(n, "Dense", {{"units", w.shape()[1]}, {"use_bias", bias}}, {v.t}, weights));
   }
 
   void matmul(const onnx::NodeProto& n) {
@@ -620,7 +624,8 @@ class Importer {
                             .tensor());
       fused_.insert(add);
     }
-    auto y = make1(n, "Dense", {{"units", b.dims[1]}, {"use_bias", add != nullptr}}, {v.t}, weights);
+    auto y =
+        make1(n, "Dense", {{"units", b.dims[1]}, {"use_bias", add != nullptr}}, {v.t}, weights);
     set(n, 0, y);
     if (add) values_[add->output(0)] = {y, Layout::kSame};
   }
@@ -684,7 +689,8 @@ class Importer {
     Window w;
     const std::size_t r = v.t.rank() - 2;
     if (k.empty()) k = attr_ints(n, "kernel_shape");
-    if (k.size() != r) fail(n, fmt::format("kernel_shape has {} axes for {} spatial axes", k.size(), r));
+    if (k.size() != r)
+      fail(n, fmt::format("kernel_shape has {} axes for {} spatial axes", k.size(), r));
     w.k = k;
     w.s = attr_ints(n, "strides");
     if (w.s.empty()) w.s.assign(r, 1);
@@ -766,7 +772,8 @@ class Importer {
     std::string padding = "valid";
     if (any_pad) {
       if (!keras_same(w.spatial, w.k, w.s, w.d, w.pads))
-        fail(n, fmt::format("pads [{}] are neither none nor Keras's \"same\"", fmt::join(w.pads, ", ")));
+        fail(n, fmt::format("pads [{}] are neither none nor Keras's \"same\"",
+                            fmt::join(w.pads, ", ")));
       if (avg && attr_i(n, "count_include_pad", 0) != 0)
         fail(n, "count_include_pad = 1 with padding is not supported");
       padding = "same";
@@ -847,7 +854,8 @@ class Importer {
     std::vector<std::size_t> order(gates);
     for (std::size_t i = 0; i < gates; ++i) order[i] = i;
     if (op == "LSTM") order = {0, 2, 3, 1};  // Keras gate g (i f c o) is ONNX gate order[g]
-    auto keras = [&](const Constant& c, std::size_t cols) {  // (1, gates*u, cols) -> (cols, gates*u)
+    auto keras = [&](const Constant& c,
+                     std::size_t cols) {  // (1, gates*u, cols) -> (cols, gates*u)
       Tensor out = xt::zeros<float>({cols, gates * u});
       for (std::size_t g = 0; g < gates; ++g)
         for (std::size_t k = 0; k < u; ++k)

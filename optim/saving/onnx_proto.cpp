@@ -74,9 +74,8 @@ std::vector<std::string> OnnxGraph::op_n(const std::string& type,
   auto* n = g_.add_node();
   n->set_op_type(type);
   std::string lower = type;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   n->set_name(fresh(lower));
   for (const auto& i : inputs) n->add_input(i);
   std::vector<std::string> outs;

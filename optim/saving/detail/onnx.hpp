@@ -33,8 +33,8 @@ class OnnxGraph {
                                 const std::vector<onnx::AttributeProto>& attrs = {});
   void op_named(const std::string& type, const std::vector<std::string>& inputs,
                 const std::string& output);
-  std::string init(const Tensor& t);               // a float initializer
-  std::string scalar(float v);                     // a rank-0 float initializer
+  std::string init(const Tensor& t);                     // a float initializer
+  std::string scalar(float v);                           // a rank-0 float initializer
   std::string ints(const std::vector<std::int64_t>& v);  // an int64 vector initializer
 
  private:
