@@ -369,8 +369,9 @@ class Importer {
     }
     SymbolicTensors out;
     try {
+      // Merges take a list; recurrent layers return their states as a list.
       out = xs.size() == 1 && cls != "Add" && cls != "Multiply" && cls != "Subtract" &&
-                    cls != "Concatenate"
+                    cls != "Concatenate" && cls != "LSTM" && cls != "GRU" && cls != "SimpleRNN"
                 ? SymbolicTensors{(*layer)(xs[0])}
                 : (*layer)(xs);
     } catch (const Error& e) {
