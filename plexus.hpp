@@ -86,6 +86,7 @@
 #include "optim/progbar.hpp"
 #include "optim/saving/backup.hpp"
 #include "optim/saving/checkpoint.hpp"
+#include "optim/saving/onnx.hpp"
 #include "optim/saving/saving.hpp"
 #include "optim/schedules.hpp"
 #include "optim/step_data.hpp"

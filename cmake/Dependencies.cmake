@@ -52,3 +52,12 @@ endif()
 if(PLEXUS_WITH_MPI)
   find_program(PLEXUS_MPIEXEC NAMES mpirun mpiexec HINTS ${MPIEXEC_EXECUTABLE} REQUIRED)
 endif()
+# ONNX export/import (optim/saving/onnx_*.cpp): the ONNX schema and checker from Debian
+# (libonnx-dev) over protobuf (libprotobuf-dev, protobuf-compiler). PRIVATE: the protobuf
+# headers never reach a public header.
+# Linked by file, and ONNX's definitions given to its sources only (CMakeLists.txt), so
+# the other sources keep their compiler cache entries.
+find_package(Protobuf REQUIRED)
+find_package(ONNX REQUIRED)
+list(APPEND PLEXUS_PRIVATE_LIBS $<TARGET_FILE:onnx> $<TARGET_FILE:onnx_proto>
+     protobuf::libprotobuf)

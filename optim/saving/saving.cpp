@@ -28,6 +28,7 @@
 #include "layers/registry.hpp"
 #include "layers/time_distributed.hpp"
 #include "optim/saving/hdf5.hpp"
+#include "optim/saving/onnx.hpp"
 #include "optim/saving/training_state.hpp"
 #include "optim/saving/zip.hpp"
 
@@ -1115,6 +1116,7 @@ void save_model(const Model& model, const std::string& path) {
 }
 
 Model load_model(const std::string& path, LoadOptions options) {
+  if (detail::is_onnx_path(path)) return detail::load_onnx(path);  // optim/saving/onnx_import.cpp
   if (ends_with(path, ".keras")) {
     const auto entries = zip::read(path, {"config.json", "metadata.json"}, kMaxJsonBytes);
     const std::string* cfg = entries.find("config.json");
@@ -1157,7 +1159,7 @@ Model load_model(const std::string& path, LoadOptions options) {
     }
     return m;
   }
-  throw Error("load_model: unknown file type \"{}\" (expected .keras or .h5)", path);
+  throw Error("load_model: unknown file type \"{}\" (expected .keras, .h5 or .onnx)", path);
 }
 
 }  // namespace plexus::saving
