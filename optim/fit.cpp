@@ -461,7 +461,7 @@ std::vector<double> Model::evaluate(const Data& x, const Data& y, EvaluateOption
   try {
     ensure_built(input_list(x));
     stp = &ready_state(*this);
-    if (par && stp->stateful) throw Error("evaluate: {}", optim::kStatefulDataParallel);
+    if (par && stp->function.stateful()) throw Error("evaluate: {}", optim::kStatefulDataParallel);
     if (options.batch_size <= 0) throw Error("evaluate: batch_size must be positive");
     d = make_dataset(*this, *stp, x, y, options.sample_weight, {});
   } catch (...) {
@@ -783,7 +783,7 @@ History Model::fit(const data::Dataset& dataset, FitOptions options) {
     if (*it == mine.end() && !par) throw Error("fit: the dataset is empty (it gave no batch)");
     if (*it != mine.end()) ensure_built(input_list(Data((**it).x)));
     stp = &ready_state(*this);
-    if (par && stp->stateful) throw Error("fit: {}", optim::kStatefulDataParallel);
+    if (par && stp->function.stateful()) throw Error("fit: {}", optim::kStatefulDataParallel);
     if (options.steps_per_epoch) {
       steps = *options.steps_per_epoch;
     } else if (card >= 0) {
@@ -926,7 +926,7 @@ std::vector<double> Model::evaluate(const data::Dataset& dataset, EvaluateOption
       ensure_built(input_list(Data(it->x)));
     }
     stp = &ready_state(*this);
-    if (par && stp->stateful) throw Error("evaluate: {}", optim::kStatefulDataParallel);
+    if (par && stp->function.stateful()) throw Error("evaluate: {}", optim::kStatefulDataParallel);
   } catch (...) {
     if (!par) throw;
     setup_error = std::current_exception();
