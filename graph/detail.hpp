@@ -9,6 +9,10 @@
 
 namespace plexus::detail {
 
+// Throws px::Error("Graph disconnected: <what>"): the one place the graph checks of
+// Function, Executor and Functional report an unreachable input.
+[[noreturn]] void throw_disconnected(const std::string& what);
+
 // Next value of the global creation counter (nodes and layer calls).
 std::size_t next_id();
 // How many Layer::operator() calls are running on this thread: ops called at depth 0

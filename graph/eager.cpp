@@ -20,18 +20,10 @@ namespace plexus::graph {
 
 class EagerCache {
  public:
-  struct Update {
-    std::shared_ptr<VariableData> variable;
-    std::size_t output = 0;      // its value's output in the training Function
-    std::weak_ptr<Layer> layer;  // the layer that declared it (a frozen layer's are skipped)
-    bool at_inference = false;   // applied at inference too, frozen or not
-  };
   struct Entry {
     std::size_t num_outputs = 0;
     Function inference;  // the layer's outputs, then the updates applied at inference
-    Function training;   // the outputs, then each state update's value (empty if none)
-    std::vector<Update> updates;
-    std::vector<Update> inference_updates;  // a stateful RNN's states
+    Function training;   // the outputs, then every state update (empty if none)
     std::unique_ptr<Executor> run_inference, run_training;
   };
   std::mutex mutex;
@@ -79,22 +71,14 @@ EagerCache::Entry& traced(Layer& layer, EagerCache& cache, const std::vector<Sha
   for (std::size_t k = 0; k < outs.size(); ++k) {
     named.push_back({fmt::format("output_{}", k), SymbolicTensor(outs[k].node(), nullptr)});
   }
+  // (A Function keeps a weak reference to the layer of each update, so the layer does not
+  // own itself through its cache.)
   const auto& updates = outs.front().history()->updates;
-  std::vector<graph::NamedOutput> inference = named;
-  for (auto& u : updates) {
-    if (!u.at_inference) continue;
-    entry.inference_updates.push_back({u.variable, inference.size(), u.layer, true});
-    inference.push_back({fmt::format("update:{}#{}", u.variable->path, inference.size()),
-                         SymbolicTensor(u.value, nullptr)});
-  }
-  entry.inference = graph::Function(ins, inference, layer.name() + "_eager");
+  entry.inference =
+      graph::Function(ins, named, updates, graph::UpdateSet::kInference, layer.name() + "_eager");
   if (!updates.empty()) {
-    for (auto& u : updates) {
-      entry.updates.push_back({u.variable, named.size(), u.layer, u.at_inference});
-      named.push_back({fmt::format("update:{}#{}", u.variable->path, named.size()),
-                       SymbolicTensor(u.value, nullptr)});
-    }
-    entry.training = graph::Function(ins, named, layer.name() + "_eager_training");
+    entry.training = graph::Function(ins, named, updates, graph::UpdateSet::kAll,
+                                     layer.name() + "_eager_training");
   }
   return cache.entries.emplace(signature, std::move(entry)).first->second;
 }
@@ -116,24 +100,14 @@ std::vector<Tensor> Layer::call_eagerly(const std::vector<const Tensor*>& xs, bo
   if (!eager_) eager_ = std::make_shared<EagerCache>();
   std::lock_guard lock(eager_->mutex);
   EagerCache::Entry& e = traced(*this, *eager_, signature);
-  const bool with_updates = training && !e.updates.empty();
+  const bool with_updates = training && !e.training.updates().empty();
+  const graph::Function& function = with_updates ? e.training : e.inference;
   std::unique_ptr<graph::Executor>& exec = with_updates ? e.run_training : e.run_inference;
-  if (!exec) exec = (with_updates ? e.training : e.inference).make_executor();
+  if (!exec) exec = function.make_executor();
   exec->forward(xs, Context{.training = training});
   std::vector<Tensor> out;
   for (std::size_t k = 0; k < e.num_outputs; ++k) out.push_back(exec->output(k));
-  for (auto& u : with_updates ? e.updates : e.inference_updates) {
-    auto owner = u.layer.lock();
-    if (owner && !owner->trainable() && !u.at_inference) continue;
-    const Tensor& v = exec->output(u.output);
-    if (v.size() != u.variable->value.size()) {
-      throw Error(
-          "Layer \"{}\": a stateful layer keeps states of shape {}, this eager call's batch "
-          "gives {}",
-          name_, shape_str(shape_of(u.variable->value)), shape_str(shape_of(v)));
-    }
-    std::copy_n(v.data(), v.size(), u.variable->value.data());
-  }
+  function.apply_updates(*exec);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "graph/executor.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -7,6 +9,7 @@
 
 #include "core/cpu.hpp"
 #include "core/error.hpp"
+#include "graph/detail.hpp"
 
 namespace plexus::graph {
 
@@ -21,29 +24,57 @@ bool same_shape(const Tensor& t, const Shape& s) {
 void zero(Tensor& t) { std::memset(t.data(), 0, t.size() * sizeof(float)); }
 }  // namespace
 
-Executor::Executor(std::vector<NodePtr> feeds, std::vector<NodePtr> outputs, Options options)
-    : outputs_(std::move(outputs)) {
+std::shared_ptr<const Schedule> make_schedule(const std::vector<NodePtr>& feeds,
+                                              const std::vector<NodePtr>& outputs,
+                                              std::string_view owner) {
+  auto sch = std::make_shared<Schedule>();
+  std::unordered_map<const Node*, std::size_t> is_feed;
+  for (std::size_t f = 0; f < feeds.size(); ++f) is_feed.emplace(feeds[f].get(), f);
   // Collect every node the outputs depend on, without recursion.
   std::unordered_map<const Node*, NodePtr> seen;
-  std::vector<NodePtr> stack(outputs_.begin(), outputs_.end());
+  std::vector<NodePtr> stack(outputs.begin(), outputs.end());
   while (!stack.empty()) {
     NodePtr n = stack.back();
     stack.pop_back();
     if (!seen.emplace(n.get(), n).second) continue;
+    if (n->kind == Node::Kind::kInput && !is_feed.count(n.get())) {
+      std::string given;
+      for (auto& f : feeds) given += (given.empty() ? "\"" : "\", \"") + f->name;
+      detail::throw_disconnected(fmt::format(
+          "cannot find parent for tensor \"{}\" {} in function \"{}\". Its inputs are [{}]",
+          n->name, shape_str(n->shape), owner, given.empty() ? given : given + "\""));
+    }
     for (auto& in : n->inputs) stack.push_back(in);
   }
   for (auto& f : feeds) seen.emplace(f.get(), f);
-  for (auto& [ptr, n] : seen) nodes_.push_back(n);
-  std::sort(nodes_.begin(), nodes_.end(), [](auto& a, auto& b) { return a->id < b->id; });
-
+  auto& nodes = sch->nodes;
+  for (auto& [ptr, n] : seen) nodes.push_back(n);
+  std::sort(nodes.begin(), nodes.end(), [](auto& a, auto& b) { return a->id < b->id; });
   std::unordered_map<const Node*, std::size_t> index;
-  for (std::size_t i = 0; i < nodes_.size(); ++i) index[nodes_[i].get()] = i;
-  inputs_of_.resize(nodes_.size());
+  for (std::size_t i = 0; i < nodes.size(); ++i) index[nodes[i].get()] = i;
+  sch->inputs_of.resize(nodes.size());
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    for (auto& in : nodes[i]->inputs) sch->inputs_of[i].push_back(index.at(in.get()));
+  }
+  for (auto& f : feeds) sch->feed_index.push_back(index.at(f.get()));
+  for (auto& o : outputs) sch->output_index.push_back(index.at(o.get()));
+  return sch;
+}
+
+Executor::Executor(const std::vector<NodePtr>& feeds, const std::vector<NodePtr>& outputs,
+                   Options options)
+    : Executor(make_schedule(feeds, outputs, "executor"), std::move(options)) {}
+
+Executor::Executor(std::shared_ptr<const Schedule> schedule, Options options)
+    : schedule_(std::move(schedule)),
+      nodes_(schedule_->nodes),
+      inputs_of_(schedule_->inputs_of),
+      feed_index_(schedule_->feed_index),
+      output_index_(schedule_->output_index) {
   outputs_of_.resize(nodes_.size());
   kernels_.resize(nodes_.size());
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const Node& n = *nodes_[i];
-    for (auto& in : n.inputs) inputs_of_[i].push_back(index.at(in.get()));
     if (n.kind == Node::Kind::kOp) {
       kernels_[i] = n.kernel->clone();
       if (kernels_[i]->num_outputs() > 1) {
@@ -55,15 +86,6 @@ Executor::Executor(std::vector<NodePtr> feeds, std::vector<NodePtr> outputs, Opt
     if (nodes_[i]->kind != Node::Kind::kOutput) continue;
     const std::size_t op = inputs_of_[i].at(0);
     outputs_of_[op].at(nodes_[i]->output_index) = i;
-  }
-  for (auto& f : feeds) feed_index_.push_back(index.at(f.get()));
-  for (auto& o : outputs_) output_index_.push_back(index.at(o.get()));
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    if (nodes_[i]->kind == Node::Kind::kInput &&
-        std::find(feed_index_.begin(), feed_index_.end(), i) == feed_index_.end()) {
-      throw Error("Graph disconnected: cannot reach input \"{}\" {} from the given feeds",
-                  nodes_[i]->name, shape_str(nodes_[i]->shape));
-    }
   }
 
   // Which nodes carry a gradient: the wanted leaves and everything computed from them.

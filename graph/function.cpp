@@ -1,9 +1,14 @@
 #include "graph/function.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <set>
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "graph/detail.hpp"
+#include "graph/layer.hpp"
 
 namespace plexus::graph {
 
@@ -30,23 +35,95 @@ Function::Function(std::vector<SymbolicTensor> inputs, std::vector<NamedOutput> 
                   inputs_[i].node()->name);
     }
   }
-  // Walk back from the outputs, iteratively (no recursion depth limit).
-  std::unordered_set<const Node*> seen;
-  std::vector<const Node*> stack;
-  for (auto& o : outputs_) stack.push_back(o.tensor.node().get());
-  while (!stack.empty()) {
-    const Node* n = stack.back();
-    stack.pop_back();
-    if (!seen.insert(n).second) continue;
-    if (n->kind == Node::Kind::kInput && !feeds.count(n)) {
-      std::string given;
-      for (auto& t : inputs_) given += (given.empty() ? "\"" : ", \"") + t.node()->name + "\"";
+  std::vector<NodePtr> feed_nodes, out_nodes;
+  for (auto& t : inputs_) feed_nodes.push_back(t.node());
+  for (auto& o : outputs_) out_nodes.push_back(o.tensor.node());
+  schedule_ = make_schedule(feed_nodes, out_nodes, name_);
+}
+
+namespace {
+std::vector<NamedOutput> with_updates(std::vector<NamedOutput> outputs,
+                                      const std::vector<StateUpdate>& updates, UpdateSet which) {
+  for (const auto& u : updates) {
+    if (which == UpdateSet::kNone || (which == UpdateSet::kInference && !u.at_inference)) continue;
+    outputs.push_back({fmt::format("update:{}#{}", u.variable->path, outputs.size()),
+                       SymbolicTensor(u.value, nullptr)});
+  }
+  return outputs;
+}
+}  // namespace
+
+Function::Function(std::vector<SymbolicTensor> inputs, std::vector<NamedOutput> outputs,
+                   const std::vector<StateUpdate>& updates, UpdateSet which, std::string_view name)
+    : Function(std::move(inputs), with_updates(std::move(outputs), updates, which), name) {
+  update_set_ = which;
+  std::size_t k = outputs_.size();
+  for (const auto& u : updates) {
+    if (which == UpdateSet::kNone || (which == UpdateSet::kInference && !u.at_inference)) continue;
+    updates_.push_back({u.variable, u.layer, u.at_inference, 0});
+  }
+  k -= updates_.size();
+  for (auto& u : updates_) u.output = k++;
+}
+
+bool Function::stateful() const {
+  for (const auto& u : updates_) {
+    if (u.at_inference) return true;
+  }
+  return false;
+}
+
+void Function::check_state_batch(std::size_t batch, std::string_view what) const {
+  for (const auto& u : updates_) {
+    if (!u.at_inference) continue;
+    const std::size_t want = u.variable->value.shape()[0];
+    if (want != batch) {
+      auto layer = u.layer.lock();
       throw Error(
-          "Graph disconnected: cannot find parent for tensor \"{}\" {} in function \"{}\". "
-          "Its inputs are [{}]",
-          n->name, shape_str(n->shape), name_, given.empty() ? given : given + "\"");
+          "{}: layer \"{}\" ({}, stateful = true) keeps states for a batch of {} samples, "
+          "received a batch of {}; use batch_size = {} and a number of samples that is a "
+          "multiple of it",
+          what, layer ? layer->name() : u.variable->path, layer ? layer->class_name() : "?", want,
+          batch, want);
     }
-    for (auto& in : n->inputs) stack.push_back(in.get());
+  }
+}
+
+namespace {
+// A training set skips a frozen layer's updates (BatchNormalization under
+// trainable = false) unless they are applied at inference too (a stateful RNN's states).
+bool skipped(const Function::Update& u, UpdateSet set) {
+  if (set != UpdateSet::kAll || u.at_inference) return false;
+  auto layer = u.layer.lock();
+  return layer && !layer->trainable();
+}
+}  // namespace
+
+void Function::apply_updates(const Executor& exec) const {
+  for (const auto& u : updates_) {
+    if (skipped(u, update_set_)) continue;
+    const Tensor& v = exec.output(u.output);
+    if (v.size() != u.variable->value.size()) {
+      auto layer = u.layer.lock();
+      throw Error(
+          "Layer \"{}\": a stateful layer keeps states of shape {}, this batch in \"{}\" "
+          "gives {}",
+          layer ? layer->name() : u.variable->path, shape_str(shape_of(u.variable->value)), name_,
+          shape_str(shape_of(v)));
+    }
+    std::copy_n(v.data(), v.size(), u.variable->value.data());
+  }
+}
+
+void Function::apply_updates(std::span<const float* const> values) const {
+  if (values.size() != updates_.size()) {
+    throw Error("Function \"{}\": {} update values for {} updates", name_, values.size(),
+                updates_.size());
+  }
+  for (std::size_t k = 0; k < updates_.size(); ++k) {
+    const auto& u = updates_[k];
+    if (skipped(u, update_set_)) continue;
+    std::copy_n(values[k], u.variable->value.size(), u.variable->value.data());
   }
 }
 
@@ -68,10 +145,8 @@ bool Function::has_output(std::string_view name) const {
 }
 
 std::unique_ptr<Executor> Function::make_executor(Executor::Options options) const {
-  std::vector<NodePtr> feeds, outs;
-  for (auto& t : inputs_) feeds.push_back(t.node());
-  for (auto& o : outputs_) outs.push_back(o.tensor.node());
-  return std::make_unique<Executor>(std::move(feeds), std::move(outs), std::move(options));
+  if (!schedule_) throw Error("Function \"{}\" is empty (default-constructed)", name_);
+  return std::make_unique<Executor>(schedule_, std::move(options));
 }
 
 std::vector<Tensor> Function::operator()(const std::vector<const Tensor*>& feeds,
@@ -88,3 +163,7 @@ SymbolicTensor placeholder(const Shape& shape, std::string_view name) {
 }
 
 }  // namespace plexus::graph
+
+namespace plexus::detail {
+void throw_disconnected(const std::string& what) { throw Error("Graph disconnected: {}", what); }
+}  // namespace plexus::detail

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "graph/detail.hpp"
 #include "graph/input_layer.hpp"
 
 namespace plexus::graph {
@@ -64,16 +65,16 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
     auto [t, user] = stack.back();
     stack.pop_back();
     if (!t.history()) {
-      throw Error("Graph disconnected in model \"{}\": a tensor used {} comes from no layer", model,
-                  user);
+      detail::throw_disconnected(
+          fmt::format("in model \"{}\": a tensor used {} comes from no layer", model, user));
     }
     const LayerCall* call = t.history().get();
     if (is_input_call(*call)) {
       if (!input_nodes.count(t.node().get())) {
-        throw Error(
-            "Graph disconnected: cannot find parent for tensor from Input \"{}\" {} used {} of "
-            "model \"{}\". The model's inputs are {}",
-            t.node()->name, shape_str(t.shape()), user, model, names_list(inputs_));
+        detail::throw_disconnected(fmt::format(
+            "cannot find parent for tensor from Input \"{}\" {} used {} of model \"{}\". The "
+            "model's inputs are {}",
+            t.node()->name, shape_str(t.shape()), user, model, names_list(inputs_)));
       }
       used_inputs.insert(t.node().get());
     }
@@ -85,10 +86,9 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
   }
   for (std::size_t i = 0; i < inputs_.size(); ++i) {
     if (!used_inputs.count(inputs_[i].node().get())) {
-      throw Error(
-          "Graph disconnected: cannot reach Input {} \"{}\" {} of model \"{}\" from its "
-          "outputs",
-          i, inputs_[i].node()->name, shape_str(inputs_[i].shape()), model);
+      detail::throw_disconnected(
+          fmt::format("cannot reach Input {} \"{}\" {} of model \"{}\" from its outputs", i,
+                      inputs_[i].node()->name, shape_str(inputs_[i].shape()), model));
     }
   }
   std::sort(calls_.begin(), calls_.end(), [](auto& a, auto& b) { return a->id < b->id; });

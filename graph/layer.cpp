@@ -1,6 +1,5 @@
 #include "graph/layer.hpp"
 
-#include <cxxabi.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <typeinfo>
 
 #include "core/constraints.hpp"
+#include "core/detail/type_name.hpp"
 #include "core/initializers.hpp"
 #include "graph/detail.hpp"
 #include "graph/regularizers.hpp"
@@ -65,15 +65,7 @@ std::string to_snake_case(std::string_view name) {
 
 Layer::Layer(std::string_view name) : name_(name) {}
 
-std::string Layer::class_name() const {
-  int status = 0;
-  const char* mangled = typeid(*this).name();
-  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string full = status == 0 && demangled ? demangled : mangled;
-  std::free(demangled);
-  auto pos = full.rfind("::");
-  return pos == std::string::npos ? full : full.substr(pos + 2);
-}
+std::string Layer::class_name() const { return detail::unqualified_type_name(typeid(*this)); }
 
 void Layer::build(const Shape&) {}
 

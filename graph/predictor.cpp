@@ -16,24 +16,11 @@ struct Predictor::Worker {
 };
 
 namespace {
-std::vector<StateUpdate> inference_updates(const Functional& model) {
-  std::vector<StateUpdate> out;
-  for (auto& u : model.updates()) {
-    if (u.at_inference) out.push_back(u);
-  }
-  return out;
-}
-
-// The model's outputs, then the value of each update applied at inference.
-std::vector<NamedOutput> named_outputs(const Functional& model,
-                                       const std::vector<StateUpdate>& updates) {
+// The model's outputs; the Function adds the updates applied at inference.
+std::vector<NamedOutput> named_outputs(const Functional& model) {
   std::vector<NamedOutput> out;
   for (std::size_t i = 0; i < model.outputs().size(); ++i) {
     out.push_back({fmt::format("output_{}", i), model.outputs()[i]});
-  }
-  for (const auto& u : updates) {
-    out.push_back({fmt::format("update:{}#{}", u.variable->path, out.size()),
-                   SymbolicTensor(u.value, nullptr)});
   }
   return out;
 }
@@ -41,9 +28,9 @@ std::vector<NamedOutput> named_outputs(const Functional& model,
 
 Predictor::Predictor(std::shared_ptr<Functional> model)
     : model_(std::move(model)),
-      updates_(inference_updates(*model_)),
       n_out_(model_->outputs().size()),
-      function_(model_->inputs(), named_outputs(*model_, updates_), model_->name()) {}
+      function_(model_->inputs(), named_outputs(*model_), model_->updates(), UpdateSet::kInference,
+                model_->name()) {}
 
 Predictor::~Predictor() = default;
 
@@ -80,7 +67,8 @@ std::vector<Tensor> Predictor::predict(const std::vector<const Tensor*>& xs,
   const std::size_t n = xs.at(0)->shape()[0];
   const std::size_t n_out = n_out_;
   std::unique_lock<std::mutex> stateful;
-  if (!updates_.empty()) stateful = std::unique_lock(state_mutex_);
+  const bool with_states = function_.stateful();
+  if (with_states) stateful = std::unique_lock(state_mutex_);
   std::vector<Tensor> results(n_out);
   worker->batch.resize(xs.size());
   worker->feeds.resize(xs.size());
@@ -94,12 +82,9 @@ std::vector<Tensor> Predictor::predict(const std::vector<const Tensor*>& xs,
         worker->feeds[i] = &worker->batch[i];
       }
     }
-    if (!updates_.empty()) check_state_batch(updates_, count, "predict");
+    if (with_states) function_.check_state_batch(count, "predict");
     exec.forward(worker->feeds, Context{.training = false});
-    for (std::size_t u = 0; u < updates_.size(); ++u) {
-      const Tensor& v = exec.output(n_out + u);
-      std::copy_n(v.data(), v.size(), updates_[u].variable->value.data());
-    }
+    function_.apply_updates(exec);
     for (std::size_t o = 0; o < n_out; ++o) {
       const Tensor& y = exec.output(o);
       if (start == 0) {

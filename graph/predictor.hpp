@@ -24,7 +24,7 @@ class Predictor {
   // see check_inputs); one result per model output.
   std::vector<Tensor> predict(const std::vector<const Tensor*>& xs, std::size_t batch_size) const;
   // Whether predict writes state back (the model has stateful layers).
-  bool stateful() const { return !updates_.empty(); }
+  bool stateful() const { return function_.stateful(); }
 
  private:
   struct Worker;
@@ -32,10 +32,9 @@ class Predictor {
   void release(std::unique_ptr<Worker> worker) const;
 
   std::shared_ptr<Functional> model_;
-  // The updates applied at inference (stateful RNNs' states; empty for most models): their
-  // values are extra outputs of function_, copied into the variables after each batch.
-  std::vector<StateUpdate> updates_;
   std::size_t n_out_ = 0;  // the model's outputs (function_'s first outputs)
+  // The model's outputs, then the updates applied at inference (stateful RNNs' states;
+  // none for most models), written back after each batch.
   Function function_;
   mutable std::mutex state_mutex_;  // stateful predicts run one at a time
   mutable std::mutex mutex_;

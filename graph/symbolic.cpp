@@ -63,28 +63,6 @@ const SymbolicTensor& SymbolicTensors::single() const {
   return front();
 }
 
-bool any_at_inference(const std::vector<StateUpdate>& updates) {
-  for (const auto& u : updates) {
-    if (u.at_inference) return true;
-  }
-  return false;
-}
-
-void check_state_batch(const std::vector<StateUpdate>& updates, std::size_t batch,
-                       std::string_view what) {
-  for (const auto& u : updates) {
-    if (!u.at_inference) continue;
-    const std::size_t want = u.variable->value.shape()[0];
-    if (want != batch) {
-      throw Error(
-          "{}: layer \"{}\" ({}, stateful = true) keeps states for a batch of {} samples, "
-          "received a batch of {}; use batch_size = {} and a number of samples that is a "
-          "multiple of it",
-          what, u.layer->name(), u.layer->class_name(), want, batch, want);
-    }
-  }
-}
-
 SymbolicTensor Input(const Shape& shape, std::string_view name) {
   return make_layer<graph::InputLayer>(shape, name)->output();
 }

@@ -78,6 +78,9 @@ struct Node {
   // Keras's dtype of the value: an Input's declared dtype ("int32", ...; the values are
   // float32 underneath, graph/input_layer.hpp), "float32" for everything computed.
   std::string dtype = "float32";
+  // Keras's _keras_mask: the mask ([batch, timesteps], 1 = keep the step) the value carries,
+  // or null (layers/masking.hpp). Always a node computed before the value's consumers.
+  std::shared_ptr<Node> mask;
 };
 using NodePtr = std::shared_ptr<Node>;
 
@@ -100,6 +103,8 @@ class SymbolicTensor {
   bool defined() const { return node_ != nullptr; }
   // Keras's x.dtype: an Input's declared dtype, "float32" for computed tensors.
   const std::string& dtype() const { return node_->dtype; }
+  // The mask this tensor carries (Keras's x._keras_mask), or an undefined tensor.
+  SymbolicTensor mask() const { return SymbolicTensor(node_ ? node_->mask : nullptr, nullptr); }
 
  private:
   NodePtr node_;
@@ -126,13 +131,7 @@ struct StateUpdate {
   std::shared_ptr<Layer> layer;  // the layer that declared it: a frozen layer's are skipped
   bool at_inference = false;
 };
-
-// Whether any update is applied at inference (a stateful RNN in the graph).
-bool any_at_inference(const std::vector<StateUpdate>& updates);
-// px::Error naming the layer when a batch of `batch` samples does not fit a stateful layer's
-// state variables (built for a static batch size); `what` is "predict", "evaluate", ...
-void check_state_batch(const std::vector<StateUpdate>& updates, std::size_t batch,
-                       std::string_view what);
+// graph::Function computes and applies them (graph/function.hpp).
 
 // One call of a layer: its inputs (with their histories) and the nodes it output.
 struct LayerCall {

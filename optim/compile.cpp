@@ -106,7 +106,10 @@ TrainState& ready_state(const Model& model) {
 
 void invalidate_train_graph(TrainState& st) {
   st.executor.reset();
+  st.inference_executor.reset();
+  st.ran = nullptr;
   st.function = graph::Function();
+  st.inference_function = graph::Function();
   st.outputs.clear();
   st.metrics_resolved = false;
 }
@@ -279,18 +282,17 @@ void build_train_graph(const Model& model, TrainState& st) {
   for (std::size_t o = 0; o < st.outputs.size(); ++o) {
     if (st.outputs[o].loss) st.trained.push_back(o);
   }
-  // State updates (BatchNormalization's moving statistics) are outputs too.
-  st.updates = g.updates();
-  st.stateful = any_at_inference(st.updates);
-  st.update_out.clear();
-  for (auto& u : st.updates) {
-    st.update_out.push_back(outs.size());
-    outs.push_back({fmt::format("update:{}#{}", u.variable->path, outs.size()),
-                    SymbolicTensor(u.value, nullptr)});
-  }
   inputs.insert(inputs.end(), targets.begin(), targets.end());
   inputs.insert(inputs.end(), weights.begin(), weights.end());
-  st.function = graph::Function(std::move(inputs), std::move(outs), model.name() + "_train");
+  // The training Function computes every state update (BatchNormalization's moving
+  // statistics); evaluate's computes only those applied at inference (a stateful RNN's
+  // states), on the same outputs otherwise (so an output's index is the same in both).
+  const std::vector<StateUpdate> updates = g.updates();
+  st.inference_function =
+      graph::Function(inputs, outs, updates, graph::UpdateSet::kInference, model.name() + "_test");
+  st.inference_executor.reset();
+  st.function = graph::Function(std::move(inputs), std::move(outs), updates, graph::UpdateSet::kAll,
+                                model.name() + "_train");
   st.loss_out = st.function.output_index("loss");
 
   st.trainable = model.trainable_weights();

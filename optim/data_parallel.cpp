@@ -179,7 +179,7 @@ void DataParallelRun::enter(const Fingerprint& f, std::exception_ptr local, Trai
 }
 
 void DataParallelRun::layout(const TrainState& st) {
-  const std::size_t nw = st.trainable_raw.size(), nu = st.updates.size();
+  const std::size_t nw = st.trainable_raw.size(), nu = st.function.updates().size();
   const auto& dp = distribution::distribution();
   const std::size_t cap = dp ? dp->options().bucket_bytes / sizeof(float) : 0;
   grad_off_.assign(nw, 0);
@@ -218,7 +218,7 @@ void DataParallelRun::layout(const TrainState& st) {
   const std::size_t last_begin = off - filled;
   for (std::size_t u = 0; u < nu; ++u) {
     update_off_[u] = off;
-    off += st.updates[u].variable->value.size();
+    off += st.function.updates()[u].variable->value.size();
   }
   filled = off - last_begin;
   close();
@@ -233,7 +233,7 @@ void DataParallelRun::start(Bucket& b) {
 
 void DataParallelRun::train_step(TrainState& st, const std::vector<const Tensor*>& feeds,
                                  std::size_t mine, std::size_t global) {
-  const std::size_t nw = st.trainable_raw.size(), nu = st.updates.size();
+  const std::size_t nw = st.trainable_raw.size(), nu = st.function.updates().size();
   if (grad_off_.size() != nw || update_off_.size() != nu || buckets_.empty()) layout(st);
   std::fill(buffer_.begin(), buffer_.end(), 0.0f);
   for (Bucket& b : buckets_) {
@@ -259,7 +259,7 @@ void DataParallelRun::train_step(TrainState& st, const std::vector<const Tensor*
     };
     backprop(st, feeds, Context{.training = true}, ready);
     for (std::size_t u = 0; u < nu; ++u) {
-      const Tensor& v = ex.output(st.update_out[u]);
+      const Tensor& v = ex.output(st.function.updates()[u].output);
       float* out = buffer_.data() + update_off_[u];
       for (std::size_t k = 0, n = v.size(); k < n; ++k) out[k] = v.data()[k] * share_;
     }

@@ -39,6 +39,7 @@ using optim::ready_state;
 void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx,
                      const std::function<void(std::size_t)>& ready) {
   auto& ex = *st.executor;
+  st.ran = &ex;
   ex.forward(feeds, ctx);
   const Tensor& loss = ex.output(st.loss_out);
   if (shape_of(st.seed) != shape_of(loss) || st.seed.data()[0] != 1.0f) {
@@ -52,11 +53,12 @@ void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, co
 }
 
 void optim::train_step(TrainState& st, const std::vector<const Tensor*>& feeds) {
-  if (st.stateful) check_state_batch(st.updates, feeds.at(0)->shape()[0], "fit");
+  if (st.function.stateful()) st.function.check_state_batch(feeds.at(0)->shape()[0], "fit");
   optim::backprop(st, feeds, Context{.training = true});
-  st.update_values.resize(st.updates.size());
-  for (std::size_t u = 0; u < st.updates.size(); ++u) {
-    st.update_values[u] = st.executor->output(st.update_out[u]).data();
+  const auto& updates = st.function.updates();
+  st.update_values.resize(updates.size());
+  for (std::size_t u = 0; u < updates.size(); ++u) {
+    st.update_values[u] = st.executor->output(updates[u].output).data();
   }
   apply_step(st);
 }
@@ -70,27 +72,17 @@ void optim::apply_step(TrainState& st) {
     if (v->constraint) v->constraint->apply(v->value);
   }
   // State updates, once per step, after the optimizer (a frozen layer's are skipped).
-  for (std::size_t u = 0; u < st.updates.size(); ++u) {
-    const StateUpdate& up = st.updates[u];
-    if (!up.layer->trainable() && !up.at_inference) continue;
-    std::copy_n(st.update_values[u], up.variable->value.size(), up.variable->value.data());
-  }
+  st.function.apply_updates(st.update_values);
 }
 
 void optim::inference_step(TrainState& st, const std::vector<const Tensor*>& feeds) {
-  if (!st.stateful) {
-    st.executor->forward(feeds, Context{.training = false, .backward = false});
-    return;
-  }
-  check_state_batch(st.updates, feeds.at(0)->shape()[0], "evaluate");
-  st.executor->forward(feeds, Context{.training = false, .backward = false});
+  const graph::Function& f = st.inference_function;
+  if (!st.inference_executor) st.inference_executor = f.make_executor();
+  st.ran = st.inference_executor.get();
+  if (f.stateful()) f.check_state_batch(feeds.at(0)->shape()[0], "evaluate");
+  st.inference_executor->forward(feeds, Context{.training = false, .backward = false});
   // A stateful RNN's final states are written back at inference too.
-  for (std::size_t u = 0; u < st.updates.size(); ++u) {
-    const StateUpdate& up = st.updates[u];
-    if (!up.at_inference) continue;
-    const Tensor& v = st.executor->output(st.update_out[u]);
-    std::copy_n(v.data(), v.size(), up.variable->value.data());
-  }
+  f.apply_updates(*st.inference_executor);
 }
 
 namespace {
@@ -166,7 +158,7 @@ struct Trackers {
     update(st, data.n);
   }
   void update(TrainState& st, std::size_t n) {
-    auto& ex = *st.executor;
+    auto& ex = *st.ran;  // the training or the inference executor, whichever ran last
     const double b = static_cast<double>(n);
     loss_sum += ex.output(st.loss_out).data()[0] * b;
     count += b;
@@ -282,6 +274,27 @@ std::vector<double> logs_in_order(const Model& model, const callbacks::Logs& log
   return out;
 }
 
+// evaluate's callbacks around one evaluation run(cbs) (on_test_begin, on_test_end) and its
+// logs in the model's order; in a data-parallel run an error aborts the job.
+template <typename Callbacks, typename Run>
+std::vector<double> evaluate_with_callbacks(Model& model, const Callbacks& callbacks,
+                                            optim::DataParallelRun* par, Run&& run) {
+  std::vector<std::shared_ptr<callbacks::Callback>> cbs;
+  for (auto& c : callbacks) {
+    c.object->set_model(&model);
+    cbs.push_back(c.object);
+  }
+  try {
+    for (auto& cb : cbs) cb->on_test_begin({});
+    auto logs = run(cbs);
+    for (auto& cb : cbs) cb->on_test_end(logs);
+    return logs_in_order(model, logs);
+  } catch (const std::exception& e) {
+    if (!par) throw;
+    distribution::abort_job(fmt::format("evaluate failed: {}", e.what()));
+  }
+}
+
 }  // namespace
 
 // --- fit -----------------------------------------------------------------------------------
@@ -308,7 +321,7 @@ History Model::fit(const Data& x, const Data& y, FitOptions options) {
     ensure_built(input_list(x));
     stp = &ready_state(*this);
     TrainState& st = *stp;
-    if (par && st.stateful) throw Error("fit: {}", optim::kStatefulDataParallel);
+    if (par && st.function.stateful()) throw Error("fit: {}", optim::kStatefulDataParallel);
     if (options.batch_size <= 0) throw Error("fit: batch_size must be positive");
     if (options.epochs < 0) throw Error("fit: epochs must not be negative");
     if (options.validation_split < 0 || options.validation_split >= 1) {
@@ -448,7 +461,7 @@ std::vector<double> Model::evaluate(const Data& x, const Data& y, EvaluateOption
   try {
     ensure_built(input_list(x));
     stp = &ready_state(*this);
-    if (par && stp->stateful) throw Error("evaluate: {}", optim::kStatefulDataParallel);
+    if (par && stp->function.stateful()) throw Error("evaluate: {}", optim::kStatefulDataParallel);
     if (options.batch_size <= 0) throw Error("evaluate: batch_size must be positive");
     d = make_dataset(*this, *stp, x, y, options.sample_weight, {});
   } catch (...) {
@@ -461,22 +474,10 @@ std::vector<double> Model::evaluate(const Data& x, const Data& y, EvaluateOption
                 .batch_size = static_cast<std::size_t>(std::max(options.batch_size, 0))},
                setup_error, stp);
   }
-  TrainState& st = *stp;
-  std::vector<std::shared_ptr<callbacks::Callback>> cbs;
-  for (auto& c : options.callbacks) {
-    c.object->set_model(this);
-    cbs.push_back(c.object);
-  }
-  try {
-    for (auto& cb : cbs) cb->on_test_begin({});
-    auto logs = run_evaluation(st, d, static_cast<std::size_t>(options.batch_size), "", cbs,
-                               options.verbose, par ? &*par : nullptr);
-    for (auto& cb : cbs) cb->on_test_end(logs);
-    return logs_in_order(*this, logs);
-  } catch (const std::exception& e) {
-    if (!par) throw;
-    distribution::abort_job(fmt::format("evaluate failed: {}", e.what()));
-  }
+  return evaluate_with_callbacks(*this, options.callbacks, par ? &*par : nullptr, [&](auto& cbs) {
+    return run_evaluation(*stp, d, static_cast<std::size_t>(options.batch_size), "", cbs,
+                          options.verbose, par ? &*par : nullptr);
+  });
 }
 
 namespace {
@@ -782,7 +783,7 @@ History Model::fit(const data::Dataset& dataset, FitOptions options) {
     if (*it == mine.end() && !par) throw Error("fit: the dataset is empty (it gave no batch)");
     if (*it != mine.end()) ensure_built(input_list(Data((**it).x)));
     stp = &ready_state(*this);
-    if (par && stp->stateful) throw Error("fit: {}", optim::kStatefulDataParallel);
+    if (par && stp->function.stateful()) throw Error("fit: {}", optim::kStatefulDataParallel);
     if (options.steps_per_epoch) {
       steps = *options.steps_per_epoch;
     } else if (card >= 0) {
@@ -925,7 +926,7 @@ std::vector<double> Model::evaluate(const data::Dataset& dataset, EvaluateOption
       ensure_built(input_list(Data(it->x)));
     }
     stp = &ready_state(*this);
-    if (par && stp->stateful) throw Error("evaluate: {}", optim::kStatefulDataParallel);
+    if (par && stp->function.stateful()) throw Error("evaluate: {}", optim::kStatefulDataParallel);
   } catch (...) {
     if (!par) throw;
     setup_error = std::current_exception();
@@ -937,22 +938,10 @@ std::vector<double> Model::evaluate(const data::Dataset& dataset, EvaluateOption
                 .batch_size = 0},
                setup_error, stp);
   }
-  TrainState& st = *stp;
-  std::vector<std::shared_ptr<callbacks::Callback>> cbs;
-  for (auto& c : options.callbacks) {
-    c.object->set_model(this);
-    cbs.push_back(c.object);
-  }
-  try {
-    for (auto& cb : cbs) cb->on_test_begin({});
-    auto logs = run_dataset_evaluation(*this, st, dataset, options.steps, "", cbs, options.verbose,
-                                       par ? &*par : nullptr);
-    for (auto& cb : cbs) cb->on_test_end(logs);
-    return logs_in_order(*this, logs);
-  } catch (const std::exception& e) {
-    if (!par) throw;
-    distribution::abort_job(fmt::format("evaluate failed: {}", e.what()));
-  }
+  return evaluate_with_callbacks(*this, options.callbacks, par ? &*par : nullptr, [&](auto& cbs) {
+    return run_dataset_evaluation(*this, *stp, dataset, options.steps, "", cbs, options.verbose,
+                                  par ? &*par : nullptr);
+  });
 }
 
 }  // namespace plexus

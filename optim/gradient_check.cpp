@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/random.hpp"
+#include "optim/detail/finite_difference.hpp"
 #include "optim/train_state.hpp"
 
 namespace plexus::testing {
@@ -45,16 +46,8 @@ double check_gradients(Model& model, const std::vector<Tensor>& x, const std::ve
       idx.resize(options.max_entries_per_weight);
     }
     for (std::size_t k : idx) {
-      const float orig = w.data()[k];
-      w.data()[k] = orig + options.step;
-      const double up = loss_at();
-      w.data()[k] = orig - options.step;
-      const double down = loss_at();
-      w.data()[k] = orig;
-      const double numeric = (up - down) / (2.0 * options.step);
-      const double err =
-          std::abs(analytic[i].data()[k] - numeric) / std::max(1.0, std::abs(numeric));
-      worst = std::max(worst, err);
+      const double numeric = detail::central_difference(w, k, options.step, loss_at);
+      worst = std::max(worst, detail::gradient_error(analytic[i].data()[k], numeric));
     }
   }
   return worst;

@@ -1,6 +1,5 @@
 #include "optim/losses.hpp"
 
-#include <cxxabi.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <numbers>
 #include <typeinfo>
 
+#include "core/detail/type_name.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/kernels.hpp"
@@ -342,14 +342,7 @@ ST KLDivergence::per_sample(const ST& y_true, const ST& y_pred) const {
 
 // --- configs and lookup ------------------------------------------------------------------
 
-std::string Loss::class_name() const {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status);
-  std::string full = status == 0 && demangled ? demangled : typeid(*this).name();
-  std::free(demangled);
-  auto pos = full.rfind("::");
-  return pos == std::string::npos ? full : full.substr(pos + 2);
-}
+std::string Loss::class_name() const { return detail::unqualified_type_name(typeid(*this)); }
 
 Config Loss::get_config() const { return {{"name", name()}, {"reduction", "sum_over_batch_size"}}; }
 

@@ -1,11 +1,11 @@
 // Metric configs (Keras 3 get_config keys), the metric registry and metrics::get.
-#include <cxxabi.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <typeinfo>
 
 #include "core/config.hpp"
+#include "core/detail/type_name.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "optim/losses.hpp"
@@ -13,14 +13,7 @@
 
 namespace plexus::metrics {
 
-std::string Metric::class_name() const {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status);
-  std::string full = status == 0 && demangled ? demangled : typeid(*this).name();
-  std::free(demangled);
-  auto pos = full.rfind("::");
-  return pos == std::string::npos ? full : full.substr(pos + 2);
-}
+std::string Metric::class_name() const { return detail::unqualified_type_name(typeid(*this)); }
 
 Config Metric::get_config() const { return {{"name", name()}, {"dtype", "float32"}}; }
 

@@ -4,9 +4,11 @@
 // inputs are the model's inputs, then a target and a sample-weight placeholder for each
 // output with a loss; its named outputs are "loss" (the weighted sum of the per-output
 // means), "<output>_loss" and "<output>" (the prediction, for metrics) for each trained
-// output, and "update:<variable path>" for each state update. One training step is one
-// forward and one reverse pass of that Function's executor, then the optimizer step, the
-// state updates and the constraints.
+// output, and "update:<variable path>#k" for each state update (added by graph::Function,
+// which also writes them back). One training step is one forward and one reverse pass of
+// that Function's executor, then the optimizer step, the constraints and the state updates.
+// Evaluation runs a second Function on the same outputs whose only updates are those
+// applied at inference (a stateful RNN's states): no BatchNormalization update is computed.
 #pragma once
 
 #include <functional>
@@ -61,15 +63,15 @@ struct TrainState {
   std::vector<OutputState> outputs;
   graph::Function function;  // see above
   std::unique_ptr<graph::Executor> executor;
-  std::size_t loss_out = 0;  // the Function's "loss" output
+  graph::Function inference_function;                   // evaluate / test_on_batch (see above)
+  std::unique_ptr<graph::Executor> inference_executor;  // made on first use
+  graph::Executor* ran = nullptr;  // the executor of the last step (its outputs are read)
+  std::size_t loss_out = 0;        // the Function's "loss" output
   std::vector<Variable> trainable;
   std::vector<VariableData*> trainable_raw;
-  std::vector<const Tensor*> grad_ptrs;  // null: no gradient (the loss does not reach it)
-  std::vector<StateUpdate> updates;
-  std::vector<std::size_t> update_out;      // the Function output of each update
+  std::vector<const Tensor*> grad_ptrs;     // null: no gradient (the loss does not reach it)
   std::vector<const float*> update_values;  // each update's new value, for apply_step
-  bool stateful = false;             // some update is applied at inference too (a stateful RNN)
-  std::vector<std::size_t> trained;  // indices of the outputs that have a loss
+  std::vector<std::size_t> trained;         // indices of the outputs that have a loss
   bool metrics_resolved = false;
   Tensor seed;  // d(total)/d(total) = 1
   std::vector<const Tensor*> seeds;

@@ -8,8 +8,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "core/error.hpp"
 #include "graph/executor.hpp"
 #include "graph/ops.hpp"
+#include "optim/detail/finite_difference.hpp"
 #include "optim/model.hpp"
 
 namespace plexus::test {
@@ -142,20 +146,49 @@ inline double gradient_error(const Model& model, std::vector<Tensor> xs, float h
   double worst = 0;
   auto check = [&](Tensor& value, const Tensor& grad) {
     for (std::size_t i = 0; i < value.size(); ++i) {
-      const float saved = value.data()[i];
-      value.data()[i] = saved + h;
-      const double up = runner.loss(xs, cots);
-      value.data()[i] = saved - h;
-      const double down = runner.loss(xs, cots);
-      value.data()[i] = saved;
-      const double numeric = (up - down) / (2.0 * h);
-      const double err = std::abs(numeric - grad.data()[i]) / std::max(1.0, std::abs(numeric));
-      worst = std::max(worst, err);
+      const double numeric =
+          detail::central_difference(value, i, h, [&] { return runner.loss(xs, cots); });
+      worst = std::max(worst, detail::gradient_error(grad.data()[i], numeric));
     }
   };
   for (std::size_t w = 0; w < weights.size(); ++w) check(weights[w].value(), analytic[w]);
   for (std::size_t f = 0; f < xs.size(); ++f) check(xs[f], analytic_feeds[f]);
   return worst;
+}
+
+// Whether `part` occurs in `s` (error message checks).
+inline bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// ../shared/keras_files next to the repository (or $PLEXUS_KERAS_FILES). ctest sets
+// PLEXUS_TEST_DATA to <repo>/tests/data.
+inline std::filesystem::path keras_files() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("PLEXUS_KERAS_FILES")) return env;
+  const char* data = std::getenv("PLEXUS_TEST_DATA");
+  const fs::path repo = data ? fs::absolute(data).parent_path().parent_path()
+                             : fs::absolute(__FILE__).parent_path().parent_path();
+  return repo.parent_path() / "shared" / "keras_files";
+}
+
+// "# shape: [4, 3]" then rows of numbers (the zoo's .input0.txt / .output0.txt).
+inline Tensor read_text_tensor(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << path;
+  std::string header;
+  std::getline(in, header);
+  Shape shape;
+  const auto lb = header.find('['), rb = header.find(']');
+  std::stringstream dims(header.substr(lb + 1, rb - lb - 1));
+  for (std::string d; std::getline(dims, d, ',');) shape.push_back(std::stol(d));
+  std::vector<float> values;
+  for (double v; in >> v;) values.push_back(static_cast<float>(v));
+  Tensor t;
+  resize_to(t, shape);
+  EXPECT_EQ(values.size(), t.size()) << path;
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
 }
 
 // The message of the px::Error thrown by f ("" and a test failure if none is thrown).

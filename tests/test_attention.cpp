@@ -42,9 +42,7 @@ using px::test::random_tensor;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using px::test::contains;
 
 // --- the table ---------------------------------------------------------------------------
 // Keras 3: query/key/value kernels (dim, heads, key_dim|value_dim), biases (heads, dim);
@@ -316,15 +314,9 @@ double weight_gradient_error(const px::Model& model, const std::vector<Tensor>& 
   const float h = 1e-2f;
   auto check = [&](Tensor& value, const Tensor& grad, std::vector<Tensor>* probe) {
     for (std::size_t i = 0; i < value.size(); ++i) {
-      const float saved = value.data()[i];
-      value.data()[i] = saved + h;
-      const double up = runner.loss(probe ? *probe : xs, cots);
-      value.data()[i] = saved - h;
-      const double down = runner.loss(probe ? *probe : xs, cots);
-      value.data()[i] = saved;
-      const double numeric = (up - down) / (double(saved + h) - double(saved - h));
-      worst =
-          std::max(worst, std::abs(numeric - grad.data()[i]) / std::max(1.0, std::abs(numeric)));
+      const double numeric = px::detail::central_difference(
+          value, i, h, [&] { return runner.loss(probe ? *probe : xs, cots); });
+      worst = std::max(worst, px::detail::gradient_error(grad.data()[i], numeric));
     }
   };
   for (std::size_t w = 0; w < weights.size(); ++w) check(weights[w].value(), analytic[w], nullptr);
@@ -377,15 +369,9 @@ TEST(AttentionGradients, CrossAttentionInputsAndWeights) {
   for (std::size_t f = 0; f < 3; ++f) {
     std::vector<Tensor> probe = xs;
     for (std::size_t i = 0; i < probe[f].size(); ++i) {
-      const float saved = probe[f].data()[i];
-      probe[f].data()[i] = saved + 1e-2f;
-      const double up = runner.loss(probe, cots);
-      probe[f].data()[i] = saved - 1e-2f;
-      const double down = runner.loss(probe, cots);
-      probe[f].data()[i] = saved;
-      const double numeric = (up - down) / (double(saved + 1e-2f) - double(saved - 1e-2f));
-      worst =
-          std::max(worst, std::abs(numeric - fg[f].data()[i]) / std::max(1.0, std::abs(numeric)));
+      const double numeric = px::detail::central_difference(
+          probe[f], i, 1e-2f, [&] { return runner.loss(probe, cots); });
+      worst = std::max(worst, px::detail::gradient_error(fg[f].data()[i], numeric));
     }
   }
   EXPECT_LT(worst, 2e-3);
@@ -420,15 +406,8 @@ TEST(MultiHeadAttention, DropoutActsInTrainingOnly) {
   double worst = 0;
   Tensor& w = weights[0].value();  // query kernel
   for (std::size_t i = 0; i < w.size(); ++i) {
-    const float saved = w.data()[i];
-    w.data()[i] = saved + 1e-2f;
-    const double up = loss();
-    w.data()[i] = saved - 1e-2f;
-    const double down = loss();
-    w.data()[i] = saved;
-    const double numeric = (up - down) / (double(saved + 1e-2f) - double(saved - 1e-2f));
-    worst =
-        std::max(worst, std::abs(numeric - grads[0].data()[i]) / std::max(1.0, std::abs(numeric)));
+    const double numeric = px::detail::central_difference(w, i, 1e-2f, loss);
+    worst = std::max(worst, px::detail::gradient_error(grads[0].data()[i], numeric));
   }
   EXPECT_LT(worst, 2e-3);
 }
@@ -1002,15 +981,9 @@ TEST(MultiHeadAttentionAxes, GradientsMatchFiniteDifferences) {
   for (std::size_t f = 0; f < 2; ++f) {
     std::vector<Tensor> probe = xs;
     for (std::size_t i = 0; i < probe[f].size(); ++i) {
-      const float saved = probe[f].data()[i];
-      probe[f].data()[i] = saved + 1e-2f;
-      const double up = runner.loss(probe, cots);
-      probe[f].data()[i] = saved - 1e-2f;
-      const double down = runner.loss(probe, cots);
-      probe[f].data()[i] = saved;
-      const double numeric = (up - down) / (double(saved + 1e-2f) - double(saved - 1e-2f));
-      worst =
-          std::max(worst, std::abs(numeric - fg[f].data()[i]) / std::max(1.0, std::abs(numeric)));
+      const double numeric = px::detail::central_difference(
+          probe[f], i, 1e-2f, [&] { return runner.loss(probe, cots); });
+      worst = std::max(worst, px::detail::gradient_error(fg[f].data()[i], numeric));
     }
   }
   EXPECT_LT(worst, 2e-3);

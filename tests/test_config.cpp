@@ -22,9 +22,7 @@ using px::test::random_tensor;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using px::test::contains;
 
 // --- the registry ----------------------------------------------------------------------
 

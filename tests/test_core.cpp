@@ -8,9 +8,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "core/constraints.hpp"
@@ -23,6 +25,7 @@
 #include "graph_helpers.hpp"
 #include "layers/core.hpp"
 #include "layers/merging.hpp"
+#include "layers/normalization.hpp"
 #include "optim/callbacks.hpp"
 #include "optim/gradient_check.hpp"
 #include "optim/model.hpp"
@@ -163,6 +166,95 @@ TEST(StateUpdates, AppliedOncePerTrainingStepNeverInInference) {
   counter->set_trainable(false);  // a frozen layer's updates are not applied
   m.train_on_batch(xs, ys);
   EXPECT_EQ(counter->get_weights()[0](0), 7.0f);
+}
+
+namespace {
+// x + 1, counting its forward calls (in every executor: clones share the counter).
+std::atomic<int> plus_one_calls{0};
+class CountingPlusOne : public px::Kernel {
+ public:
+  std::string name() const override { return "counting_plus_one"; }
+  std::size_t num_inputs() const override { return 1; }
+  Shape output_shape(px::ShapeRefs in) const override { return in[0]; }
+  void forward(px::TensorRefs in, Tensor& out, const px::Context&) override {
+    ++plus_one_calls;
+    for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = in[0]->data()[i] + 1.0f;
+  }
+  void backward(px::TensorRefs, const Tensor&, const Tensor&, px::GradRefs,
+                const px::Context&) override {}
+  std::shared_ptr<px::Kernel> clone() const override { return std::make_shared<CountingPlusOne>(); }
+};
+// A layer whose one state update (not applied at inference) runs CountingPlusOne.
+class CountedUpdate : public px::Layer {
+ public:
+  using px::Layer::Layer;
+  void build(const Shape&) override { count_ = add_weight("count", {1}, "zeros", false); }
+  px::SymbolicTensor call(const px::SymbolicTensor& x) override {
+    add_update(count_, px::ops::apply(std::make_shared<CountingPlusOne>(), {count_}));
+    return x;
+  }
+
+ private:
+  px::SymbolicTensor count_;
+};
+}  // namespace
+
+// Keras computes a state update only in a training step: evaluate, test_on_batch, predict
+// and inference-mode eager calls do not even run its expression (not just skip writing it).
+TEST(StateUpdates, InferenceComputesNoUpdateExpression) {
+  px::utils::clear_session();
+  auto x = px::Input({2});
+  auto counted = px::make_layer<CountedUpdate>();
+  px::Model m(x, px::layers::Dense(1)(counted(x)));
+  m.compile("sgd", "mse");
+  Tensor xs = random_tensor({8, 2}, 5), ys = random_tensor({8, 1}, 6);
+  plus_one_calls = 0;
+  m.evaluate(xs, ys, {.batch_size = 4, .verbose = 0});
+  m.test_on_batch(xs, ys);
+  m.predict(xs);
+  (*counted)(xs, false);
+  EXPECT_EQ(plus_one_calls.load(), 0) << "an inference pass computed a state update";
+  EXPECT_EQ(counted->get_weights()[0](0), 0.0f);
+  m.fit(xs, ys, {.epochs = 1, .batch_size = 4, .verbose = 0});
+  EXPECT_EQ(plus_one_calls.load(), 2);  // one per training step
+  EXPECT_EQ(counted->get_weights()[0](0), 2.0f);
+  (*counted)(xs, true);  // an eager training call computes and applies it
+  EXPECT_EQ(plus_one_calls.load(), 3);
+  EXPECT_EQ(counted->get_weights()[0](0), 3.0f);
+}
+
+// BatchNormalization: evaluate's graph holds none of the nodes of its moving statistics.
+TEST(StateUpdates, EvaluateGraphOfABatchNormModelHasNoUpdateNodes) {
+  px::utils::clear_session();
+  auto x = px::Input({3});
+  auto bn = px::layers::BatchNormalization();
+  px::Model m(x, px::layers::Dense(1)(bn(x)));
+  m.compile("sgd", "mse");
+  Tensor xs = random_tensor({6, 3}, 7), ys = random_tensor({6, 1}, 8);
+  const Tensor before = bn->get_weights()[2];  // the moving mean
+  m.evaluate(xs, ys, {.verbose = 0});
+  EXPECT_EQ(max_abs_diff(bn->get_weights()[2], before), 0.0);
+  auto updates = m.graph().updates();
+  ASSERT_EQ(updates.size(), 2u);  // moving mean and variance
+  px::graph::Function train(m.inputs(), {{"y", m.outputs()[0]}}, updates,
+                            px::graph::UpdateSet::kAll);
+  px::graph::Function test(m.inputs(), {{"y", m.outputs()[0]}}, updates,
+                           px::graph::UpdateSet::kInference);
+  EXPECT_EQ(train.updates().size(), 2u);
+  EXPECT_TRUE(test.updates().empty());
+  EXPECT_TRUE(train.has_output(fmt::format("update:{}#1", updates[0].variable->path)));
+  auto has = [](const px::graph::Executor& e, const px::NodePtr& n) {
+    return std::find(e.nodes().begin(), e.nodes().end(), n) != e.nodes().end();
+  };
+  auto te = train.make_executor(), ie = test.make_executor();
+  for (auto& u : updates) {
+    EXPECT_TRUE(has(*te, u.value));
+    EXPECT_FALSE(has(*ie, u.value)) << u.variable->path;
+  }
+  EXPECT_LT(ie->nodes().size(), te->nodes().size());
+  // Executors of one Function share its one walk and order of the graph.
+  auto te2 = train.make_executor();
+  EXPECT_EQ(&te->nodes(), &te2->nodes());
 }
 
 TEST(StateUpdates, NestedModelsCarryTheirUpdates) {

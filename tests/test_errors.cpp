@@ -33,9 +33,7 @@ px::Model mnist_mlp() {
   return px::Model(x, y, "mnist_mlp");
 }
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using px::test::contains;
 
 TEST(Errors, AreRuntimeErrors) {
   try {

@@ -35,9 +35,7 @@ using px::test::error_message;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using px::test::contains;
 
 fs::path repo_root() {
   const char* data = std::getenv("PLEXUS_TEST_DATA");
@@ -45,10 +43,7 @@ fs::path repo_root() {
               : fs::absolute(__FILE__).parent_path().parent_path();
 }
 
-fs::path keras_files() {
-  if (const char* env = std::getenv("PLEXUS_KERAS_FILES")) return env;
-  return repo_root().parent_path() / "shared" / "keras_files";
-}
+using px::test::keras_files;
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -39,9 +39,7 @@ using px::test::random_tensor;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using px::test::contains;
 
 // Token ids with right padding: sample 0 has 3 real steps, sample 1 all 5, sample 2 one.
 Tensor padded_ids() { return Tensor{{3, 1, 4, 0, 0}, {2, 7, 1, 8, 2}, {5, 0, 0, 0, 0}}; }
@@ -127,15 +125,9 @@ double weight_gradient_error(const px::Model& model, const Tensor& x) {
   for (std::size_t w = 0; w < weights.size(); ++w) {
     Tensor& value = weights[w].value();
     for (std::size_t i = 0; i < value.size(); ++i) {
-      const float saved = value.data()[i];
-      value.data()[i] = saved + h;
-      const double up = runner.loss({x}, cots);
-      value.data()[i] = saved - h;
-      const double down = runner.loss({x}, cots);
-      value.data()[i] = saved;
-      const double numeric = (up - down) / (double(saved + h) - double(saved - h));
-      worst = std::max(
-          worst, std::abs(numeric - analytic[w].data()[i]) / std::max(1.0, std::abs(numeric)));
+      const double numeric =
+          px::detail::central_difference(value, i, h, [&] { return runner.loss({x}, cots); });
+      worst = std::max(worst, px::detail::gradient_error(analytic[w].data()[i], numeric));
     }
   }
   return worst;

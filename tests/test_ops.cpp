@@ -35,6 +35,7 @@
 #include "graph/function.hpp"
 #include "graph/ops.hpp"
 #include "image_reference.hpp"
+#include "optim/detail/finite_difference.hpp"
 #include "rnn_reference.hpp"
 
 namespace px = plexus;
@@ -1197,17 +1198,10 @@ TEST_P(OpTest, GradientMatchesFiniteDifferences) {
     double worst = 0;
     Inputs probe = in;
     for (std::size_t j = 0; j < in[i].size(); ++j) {
-      const float x = in[i].data()[j];
-      probe[i].data()[j] = x + kStep;
-      const double up = loss(*kernel, probe, cot);
-      probe[i].data()[j] = x - kStep;
-      const double down = loss(*kernel, probe, cot);
-      probe[i].data()[j] = x;
-      // The step actually taken in float: (x + h) - (x - h) is not exactly 2h.
-      const double h2 = double(x + kStep) - double(x - kStep);
-      const double numeric = (up - down) / h2;
+      const double numeric = px::detail::central_difference(
+          probe[i], j, kStep, [&] { return loss(*kernel, probe, cot); });
       const double analytic = grads[i].data()[j];
-      const double err = std::abs(analytic - numeric) / std::max(1.0, std::abs(numeric));
+      const double err = px::detail::gradient_error(analytic, numeric);
       worst = std::max(worst, err);
       EXPECT_LT(err, kTolerance) << c.name << ": d/d input " << i << " element " << j
                                  << ": analytic " << analytic << ", numeric " << numeric;

@@ -44,9 +44,7 @@ using px::test::random_tensor;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using px::test::contains;
 
 struct SeqCase {
   std::string label;
@@ -356,15 +354,9 @@ double weight_gradient_error(const px::Model& model, const std::vector<Tensor>& 
   for (std::size_t w = 0; w < weights.size(); ++w) {
     Tensor& value = weights[w].value();
     for (std::size_t i = 0; i < value.size(); ++i) {
-      const float saved = value.data()[i];
-      value.data()[i] = saved + h;
-      const double up = runner.loss(xs, cots);
-      value.data()[i] = saved - h;
-      const double down = runner.loss(xs, cots);
-      value.data()[i] = saved;
-      const double numeric = (up - down) / (double(saved + h) - double(saved - h));
-      worst = std::max(
-          worst, std::abs(numeric - analytic[w].data()[i]) / std::max(1.0, std::abs(numeric)));
+      const double numeric =
+          px::detail::central_difference(value, i, h, [&] { return runner.loss(xs, cots); });
+      worst = std::max(worst, px::detail::gradient_error(analytic[w].data()[i], numeric));
     }
   }
   return worst;
@@ -822,13 +814,7 @@ TEST(RecurrentDropout, ConfigAndKerasArchiveRoundTrip) {
 
 // --- Keras files ---------------------------------------------------------------------------
 
-fs::path keras_files() {
-  if (const char* env = std::getenv("PLEXUS_KERAS_FILES")) return env;
-  const char* data = std::getenv("PLEXUS_TEST_DATA");
-  const fs::path repo = data ? fs::absolute(data).parent_path().parent_path()
-                             : fs::absolute(__FILE__).parent_path().parent_path();
-  return repo.parent_path() / "shared" / "keras_files";
-}
+using px::test::keras_files;
 
 // keras2c's LSTM(relu) model loads (architecture and weights in Keras 2 layout) and its
 // LSTM computes what the step reference computes with the loaded weights.

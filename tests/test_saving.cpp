@@ -35,38 +35,11 @@ using px::test::random_tensor;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using px::test::contains;
 
-// ../shared/keras_files next to the repository (or $PLEXUS_KERAS_FILES). ctest sets
-// PLEXUS_TEST_DATA to <repo>/tests/data.
-fs::path keras_files() {
-  if (const char* env = std::getenv("PLEXUS_KERAS_FILES")) return env;
-  const char* data = std::getenv("PLEXUS_TEST_DATA");
-  const fs::path repo = data ? fs::absolute(data).parent_path().parent_path()
-                             : fs::absolute(__FILE__).parent_path().parent_path();
-  return repo.parent_path() / "shared" / "keras_files";
-}
+using px::test::keras_files;
 
-// "# shape: [4, 3]" then rows of numbers.
-Tensor read_text_tensor(const fs::path& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << path;
-  std::string header;
-  std::getline(in, header);
-  Shape shape;
-  const auto lb = header.find('['), rb = header.find(']');
-  std::stringstream dims(header.substr(lb + 1, rb - lb - 1));
-  for (std::string d; std::getline(dims, d, ',');) shape.push_back(std::stol(d));
-  std::vector<float> values;
-  for (double v; in >> v;) values.push_back(static_cast<float>(v));
-  Tensor t;
-  px::resize_to(t, shape);
-  EXPECT_EQ(values.size(), t.size()) << path;
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
+using px::test::read_text_tensor;
 
 std::vector<Tensor> read_all(const fs::path& dir, const std::string& stem, const char* kind) {
   std::vector<Tensor> out;

@@ -35,9 +35,7 @@ using px::test::random_tensor;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using px::test::contains;
 
 // Timesteps [begin, end) of a [N, T, F] tensor.
 Tensor steps(const Tensor& x, std::size_t begin, std::size_t end) {
@@ -248,13 +246,7 @@ TEST(Stateful, SavingKeepsTheWeightsNotTheStates) {
             1e-5);
 }
 
-fs::path keras_files() {
-  if (const char* env = std::getenv("PLEXUS_KERAS_FILES")) return env;
-  const char* data = std::getenv("PLEXUS_TEST_DATA");
-  const fs::path repo = data ? fs::absolute(data).parent_path().parent_path()
-                             : fs::absolute(__FILE__).parent_path().parent_path();
-  return repo.parent_path() / "shared" / "keras_files";
-}
+using px::test::keras_files;
 
 // Keras 2.2.4: GRU(1, stateful, use_bias = False, linear, reset_after) on [1, 3, 1] with a
 // second input as its initial state. As in Keras (2 and 3), given initial states are used
