@@ -38,8 +38,11 @@ px::Tensor concat_rows(const px::Tensor& a, const px::Tensor& b) {
 class GAN : public px::Model {
  public:
   GAN(px::Model discriminator, px::Model generator, int latent_dim)
-      : px::Model("gan"), discriminator(discriminator), generator(generator),
-        latent_dim(latent_dim), seed_generator(1337) {
+      : px::Model("gan"),
+        discriminator(discriminator),
+        generator(generator),
+        latent_dim(latent_dim),
+        seed_generator(1337) {
     track(discriminator);
     track(generator);
     // with tf.GradientTape() as tape: predictions = self.discriminator(combined_images)
@@ -92,7 +95,8 @@ class GAN : public px::Model {
     random_latent_vectors =
         px::random::normal({batch_size, latent_dim}, 0.0f, 1.0f, seed_generator);
     // misleading_labels = ops.zeros((batch_size, 1)): "all real images"
-    px::Tensor misleading_labels = px::Tensor::from_shape({static_cast<std::size_t>(batch_size), 1});
+    px::Tensor misleading_labels =
+        px::Tensor::from_shape({static_cast<std::size_t>(batch_size), 1});
     misleading_labels.fill(0.0f);
     auto [g_values, g_grads] = (*g_step)({random_latent_vectors, misleading_labels});
     const double g_loss = g_values[0].data()[0];
@@ -149,8 +153,7 @@ int main(int argc, char** argv) {
     g = px::layers::LeakyReLU(kw::negative_slope = 0.2)(g);
     g = px::layers::Conv2DTranspose(128, 4, kw::strides = 2, kw::padding = "same")(g);
     g = px::layers::LeakyReLU(kw::negative_slope = 0.2)(g);
-    auto g_out =
-        px::layers::Conv2D(1, 7, kw::padding = "same", kw::activation = "sigmoid")(g);
+    auto g_out = px::layers::Conv2D(1, 7, kw::padding = "same", kw::activation = "sigmoid")(g);
     px::Model generator(g_in, g_out, "generator");
     if (!o.quiet) {
       discriminator.summary();
@@ -176,9 +179,10 @@ int main(int argc, char** argv) {
     px::History history = gan.fit(dataset, kw::epochs = o.epochs, kw::verbose = o.verbose);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    fmt::print("Final losses: d_loss {:.4f}, g_loss {:.4f} ({} batches of {}, {} epochs, {:.1f} s)\n",
-               history.history.at("d_loss").back(), history.history.at("g_loss").back(), steps,
-               o.batch_size, o.epochs, seconds);
+    fmt::print(
+        "Final losses: d_loss {:.4f}, g_loss {:.4f} ({} batches of {}, {} epochs, {:.1f} s)\n",
+        history.history.at("d_loss").back(), history.history.at("g_loss").back(), steps,
+        o.batch_size, o.epochs, seconds);
 
     if (!grid.empty()) {
       px::random::SeedGenerator sample_seed(seed);

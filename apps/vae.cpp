@@ -24,7 +24,8 @@ class Sampling : public px::Layer {
   std::string class_name() const override { return "Sampling"; }
 
   // def call(self, inputs):
-  std::vector<px::SymbolicTensor> call_list(const std::vector<px::SymbolicTensor>& inputs) override {
+  std::vector<px::SymbolicTensor> call_list(
+      const std::vector<px::SymbolicTensor>& inputs) override {
     const auto& z_mean = inputs.at(0);  // z_mean, z_log_var = inputs
     const auto& z_log_var = inputs.at(1);
     // epsilon = keras.random.normal(shape=(batch, dim), seed=self.seed_generator)
@@ -39,8 +40,7 @@ class Sampling : public px::Layer {
 // class VAE(keras.Model):
 class VAE : public px::Model {
  public:
-  VAE(px::Model encoder, px::Model decoder)
-      : px::Model("vae"), encoder(encoder), decoder(decoder) {
+  VAE(px::Model encoder, px::Model decoder) : px::Model("vae"), encoder(encoder), decoder(decoder) {
     track(encoder);  // self.encoder = encoder
     track(decoder);  // self.decoder = decoder
     step.emplace(make_step());
@@ -79,11 +79,12 @@ class VAE : public px::Model {
           px::SymbolicTensor reconstruction = decoder(z);
           // ops.mean(ops.sum(keras.losses.binary_crossentropy(data, reconstruction), axis=(1, 2)))
           auto p = ops::clip(reconstruction, 1e-7f, 1.0f - 1e-7f);
-          auto bce = -(data * ops::log(p) + ops::subtract(1.0f, data) * ops::log(ops::subtract(1.0f, p)));
+          auto bce =
+              -(data * ops::log(p) + ops::subtract(1.0f, data) * ops::log(ops::subtract(1.0f, p)));
           auto reconstruction_loss = ops::mean(ops::sum(ops::mean(bce, {-1}), {1, 2}));
           // kl_loss = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
-          auto kl = ops::multiply(ops::add(z_log_var, 1.0f) - ops::square(z_mean) - ops::exp(z_log_var),
-                                   -0.5f);
+          auto kl = ops::multiply(
+              ops::add(z_log_var, 1.0f) - ops::square(z_mean) - ops::exp(z_log_var), -0.5f);
           auto kl_loss = ops::mean(ops::sum(kl, {1}));  // ops.mean(ops.sum(kl_loss, axis=1))
           auto total_loss = reconstruction_loss + kl_loss;
           return {total_loss, reconstruction_loss, kl_loss};
@@ -166,10 +167,11 @@ int main(int argc, char** argv) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double total = history.history.at("loss").back();
-    fmt::print("Final losses: total {:.2f}, reconstruction {:.2f}, kl {:.2f} ({} digits, {} "
-               "epochs, {:.1f} s)\n",
-               total, history.history.at("reconstruction_loss").back(),
-               history.history.at("kl_loss").back(), mnist_digits.shape()[0], o.epochs, seconds);
+    fmt::print(
+        "Final losses: total {:.2f}, reconstruction {:.2f}, kl {:.2f} ({} digits, {} "
+        "epochs, {:.1f} s)\n",
+        total, history.history.at("reconstruction_loss").back(),
+        history.history.at("kl_loss").back(), mnist_digits.shape()[0], o.epochs, seconds);
 
     if (!grid.empty()) {
       // plot_latent_space: decode a 15 x 15 grid of latent points in [-1, 1]^2.

@@ -91,10 +91,14 @@ void fill(Kind kind, float a, float b, std::uint64_t key, float* out, std::size_
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::kNormal: return "random_normal";
-    case Kind::kUniform: return "random_uniform";
-    case Kind::kTruncated: return "random_truncated_normal";
-    case Kind::kRandint: return "random_randint";
+    case Kind::kNormal:
+      return "random_normal";
+    case Kind::kUniform:
+      return "random_uniform";
+    case Kind::kTruncated:
+      return "random_truncated_normal";
+    case Kind::kRandint:
+      return "random_randint";
   }
   return "random";
 }
@@ -182,9 +186,10 @@ Tensor eager(Kind kind, const Shape& shape, float a, float b, Seed seed) {
   Tensor::shape_type s;
   for (auto d : shape) {
     if (d < 0) {
-      throw Error("{}: a concrete shape is needed, received {} (pass a symbolic tensor for a "
-                  "shape known when the graph runs)",
-                  kind_name(kind), shape_str(shape));
+      throw Error(
+          "{}: a concrete shape is needed, received {} (pass a symbolic tensor for a "
+          "shape known when the graph runs)",
+          kind_name(kind), shape_str(shape));
     }
     s.push_back(static_cast<std::size_t>(d));
   }
@@ -244,8 +249,7 @@ Tensor truncated_normal(const Shape& shape, float mean, float stddev, Seed seed)
   return eager(Kind::kTruncated, shape, mean, stddev, seed);
 }
 Tensor randint(const Shape& shape, int minval, int maxval, Seed seed) {
-  return eager(Kind::kRandint, shape, static_cast<float>(minval), static_cast<float>(maxval),
-               seed);
+  return eager(Kind::kRandint, shape, static_cast<float>(minval), static_cast<float>(maxval), seed);
 }
 Tensor dropout(const Tensor& x, float rate, Seed seed) {
   check_rate(rate);
@@ -277,8 +281,8 @@ Tensor categorical(const Tensor& logits, int num_samples, Seed seed) {
     for (std::size_t c = 0; c < classes; ++c) cdf[c] = acc += std::exp(l[c] - mx);
     for (std::size_t k = 0; k < ns; ++k) {
       const double u = u01d(key, r * ns + k) * acc;
-      const auto c = static_cast<std::size_t>(std::upper_bound(cdf.begin(), cdf.end(), u) -
-                                              cdf.begin());
+      const auto c =
+          static_cast<std::size_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
       out.data()[r * ns + k] = static_cast<float>(std::min(c, classes - 1));
     }
   }

@@ -51,8 +51,8 @@ SymbolicTensor normal(const SymbolicTensor& like, float mean = 0.0f, float stdde
 SymbolicTensor uniform(const SymbolicTensor& like, float minval = 0.0f, float maxval = 1.0f,
                        Seed seed = std::nullopt);
 // Normal values more than two standard deviations from the mean are redrawn (Keras).
-SymbolicTensor truncated_normal(const SymbolicTensor& like, float mean = 0.0f,
-                                float stddev = 1.0f, Seed seed = std::nullopt);
+SymbolicTensor truncated_normal(const SymbolicTensor& like, float mean = 0.0f, float stddev = 1.0f,
+                                Seed seed = std::nullopt);
 // Integers in [minval, maxval) as floats.
 SymbolicTensor randint(const SymbolicTensor& like, int minval, int maxval,
                        Seed seed = std::nullopt);

@@ -40,7 +40,10 @@ class ArraySource final : public Source {
  public:
   ArraySource(std::vector<Tensor> xs, std::vector<Tensor> ys, std::optional<Tensor> sw,
               std::size_t batch_size, bool shuffle)
-      : xs_(std::move(xs)), ys_(std::move(ys)), sw_(std::move(sw)), bs_(batch_size),
+      : xs_(std::move(xs)),
+        ys_(std::move(ys)),
+        sw_(std::move(sw)),
+        bs_(batch_size),
         shuffle_(shuffle) {
     const Tensor* first = !xs_.empty() ? &xs_[0] : nullptr;
     if (!first || first->dimension() == 0) throw Error("fit: the inputs need a batch axis");
@@ -68,8 +71,10 @@ class ArraySource final : public Source {
   const StepData* next() override {
     if (pos_ >= n_) return nullptr;
     const std::size_t count = std::min(bs_, n_ - pos_);
-    for (std::size_t i = 0; i < xs_.size(); ++i) gather_rows(xs_[i], order_, pos_, count, batch_.x[i]);
-    for (std::size_t i = 0; i < ys_.size(); ++i) gather_rows(ys_[i], order_, pos_, count, batch_.y[i]);
+    for (std::size_t i = 0; i < xs_.size(); ++i)
+      gather_rows(xs_[i], order_, pos_, count, batch_.x[i]);
+    for (std::size_t i = 0; i < ys_.size(); ++i)
+      gather_rows(ys_[i], order_, pos_, count, batch_.y[i]);
     if (sw_) gather_rows(*sw_, order_, pos_, count, *batch_.sample_weight);
     pos_ += count;
     return &batch_;
@@ -143,8 +148,7 @@ struct CustomLoop {
   }
   // One pass of test_step over a source; the last step's logs with `prefix`.
   static Logs evaluate(Model& m, Source& src, const std::string& prefix,
-                       const std::vector<std::shared_ptr<callbacks::Callback>>& cbs,
-                       int verbose) {
+                       const std::vector<std::shared_ptr<callbacks::Callback>>& cbs, int verbose) {
     reset_metrics(m, false);
     src.start_epoch();
     Progbar bar(src.steps(), verbose);
@@ -411,9 +415,9 @@ std::vector<Tensor> Model::predict_step(const StepData& data) const {
                 name());
   }
   const std::size_t rows = data.x.empty() || data.x[0].dimension() == 0 ? 1 : data.x[0].shape()[0];
-  return predict_refs(Data(data.x).list,
-                      PredictOptions{.batch_size = static_cast<int>(std::max<std::size_t>(rows, 1)),
-                                     .verbose = 0});
+  return predict_refs(
+      Data(data.x).list,
+      PredictOptions{.batch_size = static_cast<int>(std::max<std::size_t>(rows, 1)), .verbose = 0});
 }
 
 }  // namespace plexus

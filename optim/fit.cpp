@@ -971,8 +971,8 @@ std::vector<double> Model::evaluate(const data::Dataset& dataset, EvaluateOption
 namespace {
 // The step on one batch with the running logs of the current epoch (or evaluation): the
 // trackers live in the model until the loop resets them (Model::State's *_trackers).
-Logs builtin_step(Model& model, TrainState& st, std::shared_ptr<void>& holder,
-                  const StepData& data, bool train) {
+Logs builtin_step(Model& model, TrainState& st, std::shared_ptr<void>& holder, const StepData& data,
+                  bool train) {
   if (!holder) {
     auto tr = std::make_shared<Trackers>();
     tr->reset(st);
@@ -993,8 +993,8 @@ Logs builtin_step(Model& model, TrainState& st, std::shared_ptr<void>& holder,
 
 TrainState& builtin_state(Model& model, const StepData& data, const char* step) {
   if (!optim::TrainAccess::has_state(model)) {
-    throw Error("Model \"{}\" must be compiled before {} runs; call compile() first",
-                model.name(), step);
+    throw Error("Model \"{}\" must be compiled before {} runs; call compile() first", model.name(),
+                step);
   }
   const auto& options = *optim::TrainAccess::state(model).compile_options;
   if (options.loss.empty()) {

@@ -78,8 +78,7 @@ std::size_t ValueAndGrad::traces() const { return impl_->traces.size(); }
 namespace {
 // Copies src into dst, reshaping dst only when its shape differs (no allocation otherwise).
 void copy_into(const Tensor& src, Tensor& dst) {
-  if (!std::equal(src.shape().begin(), src.shape().end(), dst.shape().begin(),
-                  dst.shape().end())) {
+  if (!std::equal(src.shape().begin(), src.shape().end(), dst.shape().begin(), dst.shape().end())) {
     dst = Tensor::from_shape(src.shape());
   }
   std::copy_n(src.data(), src.size(), dst.data());

@@ -14,7 +14,8 @@ void regression(std::size_t n, px::Tensor& x, px::Tensor& y) {
   x = px::Tensor::from_shape({n, 2});
   y = px::Tensor::from_shape({n, 1});
   for (std::size_t i = 0; i < n; ++i) {
-    const float a = std::sin(0.37f * static_cast<float>(i)), b = std::cos(0.11f * static_cast<float>(i));
+    const float a = std::sin(0.37f * static_cast<float>(i)),
+                b = std::cos(0.11f * static_cast<float>(i));
     x(i, 0) = a;
     x(i, 1) = b;
     y(i, 0) = 3 * a - 2 * b + 1;
@@ -184,8 +185,8 @@ TEST(CustomStep, DefaultStepsAreTheBuiltInOnes) {
   sub.set_weights(reference.get_weights());
   reference.compile(px::kw::optimizer = "sgd", px::kw::loss = "mse", px::kw::metrics = {"mae"});
   sub.compile(px::kw::optimizer = "sgd", px::kw::loss = "mse", px::kw::metrics = {"mae"});
-  auto hr = reference.fit(x, y, px::kw::epochs = 2, px::kw::batch_size = 8,
-                          px::kw::shuffle = false, px::kw::verbose = 0);
+  auto hr = reference.fit(x, y, px::kw::epochs = 2, px::kw::batch_size = 8, px::kw::shuffle = false,
+                          px::kw::verbose = 0);
   auto hs = sub.fit(x, y, px::kw::epochs = 2, px::kw::batch_size = 8, px::kw::shuffle = false,
                     px::kw::verbose = 0);
   for (const char* k : {"loss", "mae"}) {

@@ -75,8 +75,8 @@ int main() {
   NoisyRegressor model(px::Model(inputs, outputs, "net"));
 
   model.compile(kw::optimizer = "adam");  // no loss: train_step computes it
-  px::History h = model.fit(x, y, kw::epochs = 5, kw::batch_size = 32,
-                            kw::validation_split = 0.25, kw::verbose = 2);
+  px::History h = model.fit(x, y, kw::epochs = 5, kw::batch_size = 32, kw::validation_split = 0.25,
+                            kw::verbose = 2);
   const auto& loss = h.history.at("loss");
   std::printf("loss %.4f -> %.4f, val_loss %.4f\n", loss.front(), loss.back(),
               h.history.at("val_loss").back());
