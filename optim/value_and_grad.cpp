@@ -18,6 +18,7 @@ struct ValueAndGrad::Impl {
   struct Trace {
     std::unique_ptr<graph::Executor> executor;
     Tensor seed;  // d(value 0)/d(value 0) = 1
+    bool seeded = false;
     std::vector<const Tensor*> seeds;
   };
   std::map<std::vector<Shape>, Trace> traces;
@@ -101,7 +102,9 @@ ValueAndGrad::Result ValueAndGrad::call(std::span<const Tensor* const> inputs) {
   const Context ctx{.training = im.training};
   ex.forward(inputs, ctx);
   const Tensor& v0 = ex.output(0);
-  if (t.seed.size() != v0.size() || t.seed.dimension() != v0.dimension()) {
+  if (!t.seeded || !std::equal(v0.shape().begin(), v0.shape().end(), t.seed.shape().begin(),
+                               t.seed.shape().end())) {
+    t.seeded = true;
     t.seed = Tensor::from_shape(v0.shape());
     t.seed.fill(1.0f);
   }
