@@ -49,6 +49,7 @@
 #include "graph/layer.hpp"
 #include "graph/ops.hpp"
 #include "graph/predictor.hpp"
+#include "graph/random_ops.hpp"
 #include "graph/regularizers.hpp"
 #include "graph/summary.hpp"
 #include "graph/symbolic.hpp"
@@ -90,3 +91,4 @@
 #include "optim/saving/saving.hpp"
 #include "optim/schedules.hpp"
 #include "optim/step_data.hpp"
+#include "optim/value_and_grad.hpp"

@@ -8,6 +8,7 @@
 #include "graph/ops.hpp"
 #include "graph/regularizers.hpp"
 #include "layers/masking.hpp"
+#include "optim/metrics.hpp"
 #include "optim/model_state.hpp"
 #include "optim/train_state.hpp"
 
@@ -47,12 +48,14 @@ void Model::compile(CompileOptions options) {
   // An optimizer object is used as given (its state persists across fits), as in Keras.
   st->optimizer =
       options.optimizer.object ? options.optimizer.object : optim::get(options.optimizer.name);
-  if (options.loss.empty()) {
+  // A subclassed model's train_step computes its own loss: compile(kw::optimizer = "adam").
+  const bool own_loss = options.loss.empty() && custom_steps();
+  if (options.loss.empty() && !own_loss) {
     throw Error("Model \"{}\": compile() needs a loss (e.g. .loss = \"mse\")", name());
   }
   st->compile_options = std::make_shared<CompileOptions>(std::move(options));
   state_->train = st;
-  if (has_graph()) optim::build_train_graph(*this);
+  if (has_graph() && !own_loss) optim::build_train_graph(*this);
 }
 
 bool Model::compiled() const { return state_->train != nullptr; }
@@ -64,6 +67,11 @@ optim::Optimizer& Model::optimizer() const {
 
 std::vector<std::string> Model::metrics_names() const {
   if (!state_->train) throw Error("Model \"{}\" has not been compiled", name());
+  if (custom_steps() && state_->train->compile_options->loss.empty()) {
+    std::vector<std::string> names;  // a custom step's trackers (Keras's metrics property)
+    for (const metrics::Metric* m : metrics()) names.push_back(m->name());
+    return names;
+  }
   const TrainState& st = optim::ready_state(*this);
   std::vector<std::string> names{"loss"};
   if (st.outputs.size() > 1) {

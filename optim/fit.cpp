@@ -36,6 +36,13 @@ using optim::loss_key;
 using optim::metric_key;
 using optim::ready_state;
 
+namespace optim {  // optim/custom_step.cpp: the loops around a subclass's step methods
+History custom_fit(Model& m, const Data& x, const Data& y, FitOptions& o);
+History custom_fit(Model& m, const data::Dataset& ds, FitOptions& o);
+std::vector<double> custom_evaluate(Model& m, const Data& x, const Data& y, EvaluateOptions& o);
+std::vector<double> custom_evaluate(Model& m, const data::Dataset& ds, EvaluateOptions& o);
+}  // namespace optim
+
 void optim::backprop(TrainState& st, const std::vector<const Tensor*>& feeds, const Context& ctx,
                      const std::function<void(std::size_t)>& ready) {
   auto& ex = *st.executor;
@@ -300,6 +307,7 @@ std::vector<double> evaluate_with_callbacks(Model& model, const Callbacks& callb
 // --- fit -----------------------------------------------------------------------------------
 
 History Model::fit(const Data& x, const Data& y, FitOptions options) {
+  if (custom_steps()) return optim::custom_fit(*this, x, y, options);
   // Data-parallel (optim/distribution.hpp): the setup's errors are agreed on by every
   // process at entry (DataParallelRun::enter); after it, an exception on one process
   // aborts the job, since its peers would wait for it in the next collective.
@@ -452,6 +460,7 @@ History Model::fit(const Data& x, const Data& y, FitOptions options) {
 }
 
 std::vector<double> Model::evaluate(const Data& x, const Data& y, EvaluateOptions options) {
+  if (custom_steps()) return optim::custom_evaluate(*this, x, y, options);
   std::optional<optim::DataParallelRun> par;
   if (distribution::active()) par.emplace(*distribution::communicator(), *this);
   if (par && !distribution::is_chief()) options.verbose = 0;
@@ -720,6 +729,7 @@ callbacks::Logs run_dataset_evaluation(const Model& model, TrainState& st, const
 }  // namespace
 
 History Model::fit(const data::Dataset& dataset, FitOptions options) {
+  if (custom_steps()) return optim::custom_fit(*this, dataset, options);
   std::optional<optim::DataParallelRun> par;
   if (distribution::active()) par.emplace(*distribution::communicator(), *this);
   if (par && !distribution::is_chief()) options.verbose = 0;
@@ -908,6 +918,7 @@ History Model::fit(const data::Dataset& dataset, FitOptions options) {
 }
 
 std::vector<double> Model::evaluate(const data::Dataset& dataset, EvaluateOptions options) {
+  if (custom_steps()) return optim::custom_evaluate(*this, dataset, options);
   std::optional<optim::DataParallelRun> par;
   if (distribution::active()) par.emplace(*distribution::communicator(), *this);
   if (par && !distribution::is_chief()) options.verbose = 0;
@@ -942,6 +953,58 @@ std::vector<double> Model::evaluate(const data::Dataset& dataset, EvaluateOption
     return run_dataset_evaluation(*this, *stp, dataset, options.steps, "", cbs, options.verbose,
                                   par ? &*par : nullptr);
   });
+}
+
+// --- the built-in steps, as a subclass's train_step / test_step (optim/custom_step.cpp) ---
+
+namespace {
+// The step on one batch with the running logs of the current epoch (or evaluation): the
+// trackers live in the model until the loop resets them (Model::State's *_trackers).
+Logs builtin_step(Model& model, TrainState& st, std::shared_ptr<void>& holder, const StepData& data,
+                  bool train) {
+  if (!holder) {
+    auto tr = std::make_shared<Trackers>();
+    tr->reset(st);
+    holder = tr;
+  }
+  auto& tr = *std::static_pointer_cast<Trackers>(holder);
+  Dataset d = batch_data(model, st, data, {});
+  std::vector<const Tensor*> feeds;
+  optim::feed_pointers(d, feeds);
+  if (train) {
+    optim::train_step(st, feeds);
+  } else {
+    optim::inference_step(st, feeds);
+  }
+  tr.update(st, d);
+  return tr.logs(st, "");
+}
+
+TrainState& builtin_state(Model& model, const StepData& data, const char* step) {
+  if (!optim::TrainAccess::has_state(model)) {
+    throw Error("Model \"{}\" must be compiled before {} runs; call compile() first", model.name(),
+                step);
+  }
+  const auto& options = *optim::TrainAccess::state(model).compile_options;
+  if (options.loss.empty()) {
+    throw Error(
+        "Model \"{}\" was compiled without a loss and does not override {}: the built-in "
+        "step needs compile(kw::loss = ...)",
+        model.name(), step);
+  }
+  model.check_inputs(model.input_list(Data(data.x)));
+  return ready_state(model);
+}
+}  // namespace
+
+Logs Model::train_step(const StepData& data) {
+  TrainState& st = builtin_state(*this, data, "train_step");
+  return builtin_step(*this, st, state_->train_trackers, data, true);
+}
+
+Logs Model::test_step(const StepData& data) {
+  TrainState& st = builtin_state(*this, data, "test_step");
+  return builtin_step(*this, st, state_->test_trackers, data, false);
 }
 
 }  // namespace plexus

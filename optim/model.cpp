@@ -20,6 +20,13 @@ ValidationData::~ValidationData() = default;
 FitOptions::~FitOptions() = default;
 EvaluateOptions::~EvaluateOptions() = default;
 
+namespace optim {  // optim/custom_step.cpp
+std::vector<Tensor> custom_predict(const Model& m, const std::vector<Tensor>& xs,
+                                   const PredictOptions& o);
+std::vector<Tensor> custom_predict(const Model& m, const data::Dataset& ds,
+                                   const PredictOptions& o);
+}  // namespace optim
+
 Model::Model() : state_(std::make_shared<State>()) {}
 
 Model::Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string_view name)
@@ -44,6 +51,12 @@ Model::Model(const SymbolicTensor& input, std::vector<SymbolicTensor> outputs,
 Model::~Model() = default;
 
 graph::Functional& Model::graph() const {
+  if (!state_->graph && custom_steps()) {
+    throw Error(
+        "Model \"{}\" is a subclassed model without a graph of its own (its steps call the "
+        "models it tracks): it has no layers, inputs or outputs of its own",
+        state_->name);
+  }
   if (!state_->graph) {
     throw Error(
         "Model \"{}\" has not been built yet: give its first layer an input_shape, start it "
@@ -131,10 +144,42 @@ std::vector<std::string> Model::output_names() const {
   return names;
 }
 
-std::vector<Variable> Model::weights() const { return graph().weights(); }
-std::vector<Variable> Model::trainable_weights() const { return graph().trainable_weights(); }
+namespace {
+// The weights of a graphless subclassed model: its tracked layers', each once, in order.
+std::vector<Variable> tracked_weights(const std::vector<LayerRef>& tracked, int which) {
+  std::vector<Variable> out;
+  for (const auto& l : tracked) {
+    auto ws = which == 0   ? l.get()->weights()
+              : which == 1 ? l.get()->trainable_weights()
+                           : l.get()->non_trainable_weights();
+    for (auto& w : ws) {
+      if (std::find(out.begin(), out.end(), w) == out.end()) out.push_back(std::move(w));
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<Variable> Model::weights() const {
+  if (!has_graph() && !state_->tracked.empty()) return tracked_weights(state_->tracked, 0);
+  return graph().weights();
+}
+std::vector<Variable> Model::trainable_weights() const {
+  if (!has_graph() && !state_->tracked.empty()) return tracked_weights(state_->tracked, 1);
+  return graph().trainable_weights();
+}
 std::vector<Variable> Model::non_trainable_weights() const {
+  if (!has_graph() && !state_->tracked.empty()) return tracked_weights(state_->tracked, 2);
   return graph().non_trainable_weights();
+}
+
+Model::Model(std::string_view name) : state_(std::make_shared<State>()) {
+  state_->name = std::string(name);
+}
+void Model::track(const Model& model) { state_->tracked.push_back(LayerRef(model)); }
+void Model::track(const LayerRef& layer) { state_->tracked.push_back(layer); }
+bool Model::custom_steps() const {
+  return typeid(*this) != typeid(Model) && typeid(*this) != typeid(Sequential);
 }
 std::vector<Tensor> Model::get_weights() const { return graph().get_weights(); }
 void Model::set_weights(const std::vector<Tensor>& values) { graph().set_weights(values); }
@@ -177,6 +222,14 @@ std::string Model::summary_string(int line_length) const {
 }
 
 Tensor Model::predict(const Tensor& x, PredictOptions options) const {
+  if (custom_steps()) {
+    auto outs = optim::custom_predict(*this, {x}, options);
+    if (outs.size() != 1) {
+      throw Error("Model \"{}\": predict_step gives {} outputs; call predict with a list", name(),
+                  outs.size());
+    }
+    return std::move(outs[0]);
+  }
   ensure_built({Data::borrow(x)});
   if (outputs().size() != 1) {
     throw Error("Model \"{}\" has {} outputs; call predict with a list to get them all", name(),
@@ -191,10 +244,12 @@ std::vector<Tensor> Model::predict(const std::map<std::string, Tensor>& xs,
 }
 
 std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, PredictOptions options) const {
+  if (custom_steps()) return optim::custom_predict(*this, xs, options);
   return predict_refs(Data(xs).list, options);
 }
 
 std::vector<Tensor> Model::predict(const data::Dataset& dataset, PredictOptions options) const {
+  if (custom_steps()) return optim::custom_predict(*this, dataset, options);
   const std::int64_t card = dataset.cardinality();
   if (card == data::kInfinite && !options.steps) {
     throw Error("Model \"{}\": predict on an infinite dataset needs steps", name());

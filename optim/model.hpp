@@ -19,13 +19,18 @@
 
 #include "graph/functional.hpp"
 #include "optim/model_options.hpp"
+#include "optim/step_data.hpp"
 
 namespace plexus {
 
 namespace optim {
 struct TrainState;
 struct TrainAccess;  // optim/fit.cpp
+struct CustomLoop;   // optim/custom_step.cpp
 }  // namespace optim
+
+// What a training/test step returns: name -> value (Keras's logs dict).
+using Logs = std::map<std::string, double>;
 
 // model.stop_training = true (from a callback) ends fit() after the current batch/epoch.
 class StopFlag {
@@ -210,6 +215,31 @@ class Model {
   optim::Optimizer& optimizer() const;
   bool compiled() const;
 
+  // --- subclassing: custom steps (optim/custom_step.cpp, docs/custom.md) -------------
+  // Keras 3's Model.train_step / test_step / predict_step. A class derived from px::Model
+  // overrides them; fit / evaluate / predict then drive the overrides with callbacks, the
+  // progress bar, History, validation and datasets:
+  //   class VAE : public px::Model {
+  //    public:
+  //     px::Logs train_step(const px::StepData& data) override;   // data.x, data.y, ...
+  //     std::vector<px::metrics::Metric*> metrics() const override;  // reset each epoch
+  //   };
+  // Inside a step: optimizer().apply_gradients(grads, trainable_weights()) (under
+  // data-parallel training the gradients are all-reduced there, weighted by each
+  // process's rows). A class that does not override a step gets the built-in one.
+  virtual Logs train_step(const StepData& data);
+  virtual Logs test_step(const StepData& data);
+  virtual std::vector<Tensor> predict_step(const StepData& data) const;
+  // Keras's `metrics` property: the trackers fit() / evaluate() reset at the start of each
+  // epoch (and evaluation); their names are metrics_names() of a custom model.
+  virtual std::vector<metrics::Metric*> metrics() const { return {}; }
+  // fit / evaluate without targets (a custom train_step, or a model whose loss is its own).
+  History fit(const Data& x, FitOptions options = {});
+  template <kw::Argument... K>
+  requires(sizeof...(K) > 0) History fit(const Data& x, K&&... k) {
+    return fit(x, kw::make<FitOptions>(std::forward<K>(k)...));
+  }
+
   // --- saving (optim/saving/) ------------------------------------------------------
   void save(const std::string& path) const;          // ".keras": Keras 3's archive
   void save_weights(const std::string& path) const;  // ".weights.h5": Keras 3's layout
@@ -257,6 +287,13 @@ class Model {
 
  protected:
   Model();
+  // A subclassed model without a graph of its own (Keras's VAE(encoder, decoder)): its
+  // weights are those of the models and layers it tracks (Keras tracks attributes).
+  explicit Model(std::string_view name);
+  void track(const Model& model);
+  void track(const LayerRef& layer);
+  // Whether fit/evaluate/predict drive the step methods (a class derived from Model).
+  bool custom_steps() const;
   // Sequential builds its graph on first use from the data's shape when no input shape
   // was declared; a Functional model is always built.
   virtual void ensure_built(const std::vector<Data::Ref>& xs) const;
@@ -274,6 +311,7 @@ class Model {
   Gradients gradients_for(const Data& x, const Data& y, const LossSpec& loss,
                           const std::string& key);
   friend struct optim::TrainAccess;
+  friend struct optim::CustomLoop;
 };
 
 // Keras 3's value_and_grad for a model: model.compute_gradients(x, y, loss).

@@ -19,6 +19,10 @@ struct Model::State {
   std::string name;                          // before a Sequential is built
   // compute_gradients(x, y, loss)'s training Functions, by the loss's identity (fit.cpp).
   std::map<std::string, std::shared_ptr<optim::TrainState>> gradient_fns;
+  // A subclassed model without a graph: the models and layers it tracks (Model::track).
+  std::vector<LayerRef> tracked;
+  // The built-in train_step / test_step's running logs (optim/fit.cpp; reset each epoch).
+  std::shared_ptr<void> train_trackers, test_trackers;
 };
 
 }  // namespace plexus

@@ -97,3 +97,40 @@ TEST(Allocations, SteadyStateTrainingStepOfAConvnet) {
   model.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
   expect_no_per_step_allocation(model);
 }
+
+TEST(Allocations, SteadyStateValueAndGradStep) {
+  // px::value_and_grad of any scalar, with random draws inside, then apply_gradients: after
+  // the first call with a given input shape, a call allocates nothing.
+  px::utils::set_random_seed(4);
+  auto in = px::Input({20});
+  px::Model model(in, px::layers::Dense(5)(px::layers::Dense(16, "relu")(in)));
+  px::random::SeedGenerator seed(7);
+  auto step = px::value_and_grad(
+      [&](const px::SymbolicTensors& xs) -> px::SymbolicTensors {
+        auto h = model(xs[0]).single();
+        auto noisy = h + px::random::normal(h, 0.0f, 0.1f, seed);
+        return {px::ops::mean(px::ops::square(noisy - xs[1])), h};
+      },
+      model.trainable_weights());
+  px::optim::Adam adam;
+  const auto weights = model.trainable_weights();
+  px::Tensor x = px::Tensor::from_shape({8, 20}), y = px::Tensor::from_shape({8, 5});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(i % 7) / 7.0f;
+  y.fill(0.5f);
+  const std::vector<const px::Tensor*> feeds{&x, &y};
+  for (int i = 0; i < 2; ++i) {
+    auto [values, grads] = step.call(feeds);
+    adam.apply_gradients(grads, weights);
+  }
+  // (apply_gradients builds two pointer lists per call; apply() takes them made once.)
+  std::vector<const px::Tensor*> grad_ptrs(weights.size());
+  std::vector<px::VariableData*> var_ptrs;
+  for (const auto& w : weights) var_ptrs.push_back(w.data().get());
+  const long before = g_allocations.load();
+  for (int i = 0; i < 5; ++i) {
+    auto [values, grads] = step.call(feeds);
+    for (std::size_t k = 0; k < grads.size(); ++k) grad_ptrs[k] = grads[k] ? &*grads[k] : nullptr;
+    adam.apply(grad_ptrs, var_ptrs);
+  }
+  EXPECT_EQ(g_allocations.load() - before, 0);
+}
