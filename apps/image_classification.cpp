@@ -12,8 +12,10 @@
 //   model.fit(train_ds, epochs=epochs, validation_data=val_ds)
 //   model.evaluate(test_ds)
 //
-// (Keras's example augments with RandomFlip/RandomRotation layers; plexus has no image
-// augmentation layers yet, so there is none here.)
+// With --augment the model augments its inputs as Keras's example does, with preprocessing
+// layers inside the model (identity at inference): RandomRotation and RandomZoom (Keras's
+// example also flips its cats and dogs horizontally; a flipped digit is another digit), then
+// Rescaling(1 / 255) instead of the map.
 //
 //   image_classification --data /path/to/data --train 20000 --format jpg --epochs 1
 //   image_classification --train 2000 --test 500 --expect-min 0.85   # the CI smoke test
@@ -81,9 +83,29 @@ class DataWait : public px::callbacks::Callback {
   long batches_ = 0;
 };
 
-px::Sequential convnet() {
+px::Sequential convnet(bool augment) {
+  const auto conv = [](std::optional<px::Shape> input_shape) {
+    px::layers::ConvOptions o{.activation = "relu"};
+    if (input_shape) o.input_shape = *input_shape;
+    return L::Conv2D(32, {3, 3}, o);
+  };
+  if (augment) {
+    return px::Sequential({
+        px::Input({28, 28, 1}),
+        L::RandomRotation(0.05, px::kw::seed = 1337),
+        L::RandomZoom(0.1, px::kw::seed = 1337),
+        L::Rescaling(1.0 / 255),
+        conv(std::nullopt),
+        L::MaxPooling2D({2, 2}),
+        L::Conv2D(64, {3, 3}, {.activation = "relu"}),
+        L::MaxPooling2D({2, 2}),
+        L::Flatten(),
+        L::Dropout(0.5f),
+        L::Dense(10, "softmax"),
+    });
+  }
   return px::Sequential({
-      L::Conv2D(32, {3, 3}, {.activation = "relu", .input_shape = {28, 28, 1}}),
+      conv(px::Shape{28, 28, 1}),
       L::MaxPooling2D({2, 2}),
       L::Conv2D(64, {3, 3}, {.activation = "relu"}),
       L::MaxPooling2D({2, 2}),
@@ -122,7 +144,7 @@ int main(int argc, char** argv) {
   std::size_t train_count = 20000, test_count = 2000;
   std::uint64_t seed = 1337;
   int workers = 2;
-  bool compare = true, keep = false;
+  bool compare = true, keep = false, augment = false;
   CLI::App cli{"Image classification from a folder of image files (Keras walkthrough)"};
   app::add_options(cli, o, "Folder holding mnist/ or fashion_mnist/ (default: $PLEXUS_DATA)",
                    "Exit 1 when the streamed model's test accuracy is below this");
@@ -137,6 +159,8 @@ int main(int argc, char** argv) {
   cli.add_option("--seed", seed, "Split, shuffling and weight seed")->capture_default_str();
   cli.add_flag("!--no-compare", compare, "Skip the in-memory run");
   cli.add_flag("--keep", keep, "Keep the image folder (default: removed at the end)");
+  cli.add_flag("--augment", augment,
+               "Augment in the model (RandomRotation, RandomZoom) and rescale with Rescaling");
   CLI11_PARSE(cli, argc, argv);
 
   return app::guarded_main(o.skip_if_no_data, [&]() -> int {
@@ -182,12 +206,12 @@ int main(int argc, char** argv) {
         px::kw::batch_size = o.batch_size, px::kw::shuffle = false,
         px::kw::num_parallel_calls = workers, px::kw::verbose = !o.quiet);
     fmt::print("Classes: {}\n", fmt::join(train_ds.class_names(), " "));
-    const auto rescale = [](px::StepData b) {
-      b.x[0] /= 255.0f;
+    const auto rescale = [augment](px::StepData b) {
+      if (!augment) b.x[0] /= 255.0f;  // with --augment, the model's Rescaling layer does it
       return b;
     };
     px::utils::set_random_seed(seed);
-    px::Sequential streamed = convnet();
+    px::Sequential streamed = convnet(augment);
     streamed.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
     DataWait wait;
     t0 = Clock::now();
@@ -213,9 +237,10 @@ int main(int argc, char** argv) {
     if (compare) {
       train_count = std::min<std::size_t>(train_count, train.x.shape()[0]);
       test_count = std::min<std::size_t>(test_count, test.x.shape()[0]);
-      px::Tensor x = xt::view(train.x, xt::range(0, train_count)) / 255.0f;
+      const float scale = augment ? 1.0f : 1.0f / 255.0f;  // --augment: Rescaling in the model
+      px::Tensor x = xt::view(train.x, xt::range(0, train_count)) * scale;
       px::Tensor y = xt::view(train.y, xt::range(0, train_count));
-      px::Tensor xt_ = xt::view(test.x, xt::range(0, test_count)) / 255.0f;
+      px::Tensor xt_ = xt::view(test.x, xt::range(0, test_count)) * scale;
       px::Tensor yt = xt::view(test.y, xt::range(0, test_count));
       if (format == "jpg") {
         fmt::print("(the in-memory run trains on the original pixels; the files are JPEG)\n");
@@ -223,7 +248,7 @@ int main(int argc, char** argv) {
       x.reshape({-1, 28, 28, 1});
       xt_.reshape({-1, 28, 28, 1});
       px::utils::set_random_seed(seed);
-      px::Sequential memory = convnet();
+      px::Sequential memory = convnet(augment);
       memory.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
       t0 = Clock::now();
       memory.fit(x, y, px::kw::epochs = o.epochs, px::kw::batch_size = o.batch_size,
