@@ -128,7 +128,8 @@ class KerasLossMetric : public LossMetric {
 class RootMeanSquaredError final : public KerasLossMetric {
  public:
   explicit RootMeanSquaredError(std::string_view name)
-      : KerasLossMetric("RootMeanSquaredError", losses::Loss::registry().create(std::string_view("mse")), name,
+      : KerasLossMetric("RootMeanSquaredError",
+                        losses::Loss::registry().create(std::string_view("mse")), name,
                         Config::object()) {}
   double result() const override { return std::sqrt(KerasLossMetric::result()); }
   std::shared_ptr<Metric> clone() const override {
@@ -143,8 +144,8 @@ Registry<Metric>::Factory loss_metric(const char* cls, const char* loss_class,
   return [=](const Config& c) -> std::shared_ptr<Metric> {
     check_dtype(c, cls);
     Config options = defaults;
-    for (auto& [key, value] : options.items()) {
-      if (auto it = c.find(key); it != c.end()) value = *it;
+    for (auto it = options.begin(); it != options.end(); ++it) {
+      if (auto given = c.find(it.key()); given != c.end()) *it = *given;
     }
     if (auto axis = options.find("axis"); axis != options.end() && *axis != -1) {
       throw Error("{}: axis {} is not supported (the class axis is the last, -1)", cls,

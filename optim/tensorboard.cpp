@@ -159,7 +159,7 @@ class TensorBoard::Writer {
 
   // HistogramProto { double min = 1; max = 2; num = 3; sum = 4; sum_squares = 5;
   // repeated double bucket_limit = 6 [packed]; repeated double bucket = 7 [packed]; }:
-  // 30 equal-width buckets over [min, max], bucket_limit the right edges.
+  // 30 equal-width buckets over [min, max], bucket_limit their right edges.
   void histogram(const std::string& tag, const float* data, std::size_t n, std::int64_t step) {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo, sum = 0.0, sq = 0.0;
     std::size_t finite = 0;
@@ -174,13 +174,15 @@ class TensorBoard::Writer {
     }
     if (finite == 0) lo = hi = 0.0;
     constexpr int kBuckets = 30;
-    const double width = hi > lo ? (hi - lo) / kBuckets : 1.0;
+    // A constant tensor gets the range [x - 0.5, x + 0.5], as TensorFlow's histograms.
+    const double left = hi > lo ? lo : lo - 0.5, right = hi > lo ? hi : hi + 0.5;
+    const double width = (right - left) / kBuckets;
     std::vector<double> limits, counts(kBuckets, 0.0);
-    for (int b = 1; b <= kBuckets; ++b) limits.push_back(b == kBuckets ? hi : lo + b * width);
+    for (int b = 1; b <= kBuckets; ++b) limits.push_back(b == kBuckets ? right : left + b * width);
     for (std::size_t i = 0; i < n; ++i) {
       const double x = data[i];
       if (!std::isfinite(x)) continue;
-      const int b = std::min(kBuckets - 1, static_cast<int>((x - lo) / width));
+      const int b = std::min(kBuckets - 1, static_cast<int>((x - left) / width));
       counts[std::max(0, b)] += 1.0;
     }
     Proto h;
