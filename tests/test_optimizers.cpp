@@ -506,7 +506,7 @@ TEST(Optimizers, SteadyStateStepAllocatesNothing) {
 
 TEST(Optimizers, GetByName) {
   for (const char* name :
-       {"sgd", "rmsprop", "adam", "adamw", "nadam", "adagrad", "adadelta", "adamax"}) {
+       {"sgd", "rmsprop", "adam", "adamw", "nadam", "adagrad", "adadelta", "adamax", "lion"}) {
     auto opt = O::get(name);
     ASSERT_TRUE(opt) << name;
     std::string lower = opt->name();
@@ -522,7 +522,7 @@ TEST(Optimizers, GetByName) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("Unknown optimizer \"adma\""), std::string::npos) << msg;
     EXPECT_NE(msg.find("Did you mean \"adam\"?"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("adadelta, adagrad, adam, adamax, adamw, nadam, rmsprop, sgd"),
+    EXPECT_NE(msg.find("adadelta, adagrad, adam, adamax, adamw, lion, nadam, rmsprop, sgd"),
               std::string::npos)
         << msg;
   }
