@@ -16,26 +16,93 @@ SymbolicTensor softmax_last(const SymbolicTensor& x) { return ops::softmax(x, -1
 SymbolicTensor elu(const SymbolicTensor& x) { return ops::elu(x); }
 SymbolicTensor leaky_relu(const SymbolicTensor& x) { return ops::leaky_relu(x); }
 
+// Keras 3's activations with their default arguments (keras/src/activations/activations.py),
+// composed from primitive ops so that their gradients come from the ops'.
+// celu(x, alpha=1): max(0, x) + min(0, alpha (exp(x / alpha) - 1)), which is elu for alpha 1.
+SymbolicTensor celu(const SymbolicTensor& x) { return ops::elu(x, 1.0f); }
+// glu(x, axis=-1): a * sigmoid(b) for the two halves a, b of the last axis.
+SymbolicTensor glu(const SymbolicTensor& x) {
+  const Shape& s = x.shape();
+  const Dim d = s.empty() ? -1 : s.back();
+  if (d < 0 || d % 2 != 0) {
+    throw Error("activation glu: the last axis must have an even, known size; received shape {}",
+                shape_str(s));
+  }
+  const auto halves = ops::split(x, {d / 2, d / 2}, -1);
+  return halves[0] * ops::sigmoid(halves[1]);
+}
+// soft_shrink(x, threshold=0.5): x - 0.5 above 0.5, x + 0.5 below -0.5, else 0.
+SymbolicTensor soft_shrink(const SymbolicTensor& x) {
+  return ops::relu(ops::subtract(x, 0.5f)) - ops::relu(ops::subtract(-x, 0.5f));
+}
+// hard_shrink(x, threshold=0.5): x where |x| > 0.5, else 0 (soft_shrink is nonzero exactly
+// there).
+SymbolicTensor hard_shrink(const SymbolicTensor& x) {
+  return ops::where(soft_shrink(x), x, ops::constant(0.0f));
+}
+// hard_silu(x) = x * hard_sigmoid(x), hard_sigmoid(x) = relu6(x + 3) / 6.
+SymbolicTensor hard_silu(const SymbolicTensor& x) { return x * ops::hard_sigmoid(x); }
+SymbolicTensor hard_tanh(const SymbolicTensor& x) { return ops::clip(x, -1.0f, 1.0f); }
+// log_sigmoid(x) = -softplus(-x).
+SymbolicTensor log_sigmoid(const SymbolicTensor& x) { return -ops::softplus(-x); }
+SymbolicTensor log_softmax_last(const SymbolicTensor& x) { return ops::log_softmax(x, -1); }
+// mish(x) = x * tanh(softplus(x)).
+SymbolicTensor mish(const SymbolicTensor& x) { return x * ops::tanh(ops::softplus(x)); }
+SymbolicTensor relu6(const SymbolicTensor& x) { return ops::clip(ops::relu(x), 0.0f, 6.0f); }
+// softsign(x) = x / (|x| + 1).
+SymbolicTensor softsign(const SymbolicTensor& x) { return x / ops::add(ops::abs(x), 1.0f); }
+// sparse_plus(x): 0 for x <= -1, x for x >= 1, (x + 1)^2 / 4 between.
+SymbolicTensor sparse_plus(const SymbolicTensor& x) {
+  const SymbolicTensor c = ops::clip(x, -1.0f, 1.0f);
+  return ops::multiply(ops::square(ops::add(c, 1.0f)), 0.25f) + ops::relu(ops::subtract(x, 1.0f));
+}
+// sparse_sigmoid(x): 0 for x <= -1, 1 for x >= 1, (x + 1) / 2 between.
+SymbolicTensor sparse_sigmoid(const SymbolicTensor& x) {
+  return ops::multiply(ops::add(ops::clip(x, -1.0f, 1.0f), 1.0f), 0.5f);
+}
+// squareplus(x, b=4) = (x + sqrt(x^2 + b)) / 2.
+SymbolicTensor squareplus(const SymbolicTensor& x) {
+  return ops::multiply(x + ops::sqrt(ops::add(ops::square(x), 4.0f)), 0.5f);
+}
+// tanh_shrink(x) = x - tanh(x).
+SymbolicTensor tanh_shrink(const SymbolicTensor& x) { return x - ops::tanh(x); }
+
 struct Builtin {
   const char* name;
   Activation::Fn fn;
 };
 const std::vector<Builtin>& builtins() {
   static const std::vector<Builtin> b{
+      {"celu", celu},
       {"elu", elu},
       {"exponential", ops::exp},
       {"gelu", ops::gelu},
+      {"glu", glu},
+      {"hard_shrink", hard_shrink},
       {"hard_sigmoid", ops::hard_sigmoid},
+      {"hard_silu", hard_silu},
+      {"hard_swish", hard_silu},
+      {"hard_tanh", hard_tanh},
       {"leaky_relu", leaky_relu},
       {"linear", identity},
+      {"log_sigmoid", log_sigmoid},
+      {"log_softmax", log_softmax_last},
+      {"mish", mish},
       {"relu", ops::relu},
+      {"relu6", relu6},
       {"selu", ops::selu},
       {"sigmoid", ops::sigmoid},
       {"silu", ops::swish},
+      {"soft_shrink", soft_shrink},
       {"softmax", softmax_last},
       {"softplus", ops::softplus},
+      {"softsign", softsign},
+      {"sparse_plus", sparse_plus},
+      {"sparse_sigmoid", sparse_sigmoid},
+      {"squareplus", squareplus},
       {"swish", ops::swish},
       {"tanh", ops::tanh},
+      {"tanh_shrink", tanh_shrink},
   };
   return b;
 }

@@ -36,8 +36,12 @@ class Activation {
   Fn fn_;
 };
 
-// linear, relu, sigmoid, tanh, softmax, elu, selu, leaky_relu, gelu, swish, silu,
-// softplus, hard_sigmoid, exponential. Unknown names throw px::Error listing these.
+// Keras 3's activations by name, with their default arguments: celu, elu, exponential,
+// gelu, glu, hard_shrink, hard_sigmoid, hard_silu (hard_swish), hard_tanh, leaky_relu,
+// linear, log_sigmoid, log_softmax, mish, relu, relu6, selu, sigmoid, silu (swish),
+// soft_shrink, softmax, softplus, softsign, sparse_plus, sparse_sigmoid, squareplus, tanh,
+// tanh_shrink (docs/catalogue.md lists the two it lacks). Unknown names throw px::Error
+// listing the known ones.
 SymbolicTensor apply(std::string_view name, const SymbolicTensor& x);
 // The Keras name for a name (any case or underscores: "LeakyReLU" is not one, "leaky_relu"
 // is) or a serialized activation; throws px::Error naming `where` when it is unknown:

@@ -84,7 +84,11 @@ class ActivationLayer : public Layer {
   ActivationLayer(std::string_view activation, ActivationOptions options);
   std::string class_name() const override { return "Activation"; }
   SymbolicTensor call(const SymbolicTensor& x) override;
-  Shape compute_output_shape(const Shape& input_shape) override { return input_shape; }
+  Shape compute_output_shape(const Shape& input_shape) override {
+    Shape s = input_shape;  // glu halves the last axis (activations::apply checks it is even)
+    if (activation_ == "glu" && !s.empty() && s.back() > 0) s.back() /= 2;
+    return s;
+  }
   std::string activation_name() const override { return activation_; }
   Config get_config() const override;  // + "activation"
   static LayerRef from_config(const Config& config);

@@ -340,6 +340,32 @@ ST KLDivergence::per_sample(const ST& y_true, const ST& y_pred) const {
   return ops::sum(ops::multiply(y, ops::log(ops::divide(y, p))), {-1});
 }
 
+ST SquaredHinge::per_sample(const ST& y_true, const ST& y_pred) const {
+  const ST y = ops::apply(std::make_shared<HingeLabels>(), {y_true});
+  return ops::mean(ops::square(ops::relu(ops::subtract(1.0f, ops::multiply(y, y_pred)))), {-1});
+}
+
+ST CategoricalHinge::per_sample(const ST& y_true, const ST& y_pred) const {
+  const ST pos = ops::sum(ops::multiply(y_true, y_pred), {-1});
+  const ST neg = ops::max(ops::multiply(ops::subtract(1.0f, y_true), y_pred), {-1});
+  return ops::relu(ops::add(ops::subtract(neg, pos), 1.0f));
+}
+
+// --- regression (percentage and logarithmic) ----------------------------------------------
+
+ST MeanAbsolutePercentageError::per_sample(const ST& y_true, const ST& y_pred) const {
+  const ST denom = ops::maximum(ops::abs(y_true), ops::constant(kEpsilon));
+  const ST diff = ops::abs(ops::divide(ops::subtract(y_true, y_pred), denom));
+  return ops::multiply(ops::mean(diff, {-1}), 100.0f);
+}
+
+ST MeanSquaredLogarithmicError::per_sample(const ST& y_true, const ST& y_pred) const {
+  const ST eps = ops::constant(kEpsilon);
+  const ST first = ops::log(ops::add(ops::maximum(y_pred, eps), 1.0f));
+  const ST second = ops::log(ops::add(ops::maximum(y_true, eps), 1.0f));
+  return ops::mean(ops::square(ops::subtract(first, second)), {-1});
+}
+
 // --- configs and lookup ------------------------------------------------------------------
 
 std::string Loss::class_name() const { return detail::unqualified_type_name(typeid(*this)); }
@@ -414,6 +440,14 @@ void add_builtins(Registry<Loss>& r) {
         {"kl_divergence", "kld", "kullback_leibler_divergence"});
   r.add("Poisson", plain<Poisson>("Poisson"), {"poisson"});
   r.add("LogCosh", plain<LogCosh>("LogCosh"), {"log_cosh", "logcosh"});
+  r.add("SquaredHinge", plain<SquaredHinge>("SquaredHinge"), {"squared_hinge"});
+  r.add("CategoricalHinge", plain<CategoricalHinge>("CategoricalHinge"), {"categorical_hinge"});
+  r.add("MeanAbsolutePercentageError",
+        plain<MeanAbsolutePercentageError>("MeanAbsolutePercentageError"),
+        {"mean_absolute_percentage_error", "mape"});
+  r.add("MeanSquaredLogarithmicError",
+        plain<MeanSquaredLogarithmicError>("MeanSquaredLogarithmicError"),
+        {"mean_squared_logarithmic_error", "msle"});
 }
 
 }  // namespace

@@ -226,6 +226,43 @@ class KLDivergence : public Loss {
                             const SymbolicTensor& y_pred) const override;
 };
 
+// mean(square(maximum(1 - y_true * y_pred, 0)), axis=-1), labels mapped as Hinge's.
+class SquaredHinge : public Loss {
+ public:
+  std::string class_name() const override { return "SquaredHinge"; }
+  std::string name() const override { return "squared_hinge"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
+// maximum(neg - pos + 1, 0) with pos = sum(y_true * y_pred, axis=-1) and
+// neg = max((1 - y_true) * y_pred, axis=-1) (one-hot targets).
+class CategoricalHinge : public Loss {
+ public:
+  std::string class_name() const override { return "CategoricalHinge"; }
+  std::string name() const override { return "categorical_hinge"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
+// 100 * mean(|y_true - y_pred| / maximum(|y_true|, eps), axis=-1).
+class MeanAbsolutePercentageError : public Loss {
+ public:
+  std::string class_name() const override { return "MeanAbsolutePercentageError"; }
+  std::string name() const override { return "mean_absolute_percentage_error"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
+// mean(square(log(maximum(y_pred, eps) + 1) - log(maximum(y_true, eps) + 1)), axis=-1).
+class MeanSquaredLogarithmicError : public Loss {
+ public:
+  std::string class_name() const override { return "MeanSquaredLogarithmicError"; }
+  std::string name() const override { return "mean_squared_logarithmic_error"; }
+  SymbolicTensor per_sample(const SymbolicTensor& y_true,
+                            const SymbolicTensor& y_pred) const override;
+};
+
 // --- custom -----------------------------------------------------------------------------
 
 // A loss from a C++ callable built with px::ops (Keras's loss functions passed to compile):

@@ -1,6 +1,7 @@
 // Metric configs (Keras 3 get_config keys), the metric registry and metrics::get.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <typeinfo>
 
@@ -12,6 +13,11 @@
 #include "optim/metrics.hpp"
 
 namespace plexus::metrics {
+
+namespace catalogue {
+// optim/metrics_catalogue.cpp: TruePositives, ..., Accuracy, R2Score.
+void add_catalogue_metrics(Registry<Metric>& r);
+}  // namespace catalogue
 
 std::string Metric::class_name() const { return detail::unqualified_type_name(typeid(*this)); }
 
@@ -81,6 +87,103 @@ Registry<Metric>::Factory plain(const char* cls, const char* default_name) {
     check_dtype(c, cls);
     return std::make_shared<T>(get_or<std::string>(c, "name", default_name));
   };
+}
+
+// Keras's metric classes that are a MeanMetricWrapper over a loss function (Hinge,
+// KLDivergence, BinaryCrossentropy, ...): the loss's per-sample values, averaged, under
+// Keras's class name and config ({"name", "dtype"} and the loss's options).
+class KerasLossMetric : public LossMetric {
+ public:
+  KerasLossMetric(std::string cls, std::shared_ptr<losses::Loss> loss, std::string_view name,
+                  Config options)
+      : LossMetric(loss, name),
+        cls_(std::move(cls)),
+        loss_(std::move(loss)),
+        options_(std::move(options)) {}
+  std::string class_name() const override { return cls_; }
+  Config get_config() const override {
+    Config c = Metric::get_config();
+    c.update(options_);
+    return c;
+  }
+  std::shared_ptr<Metric> clone() const override {
+    return std::make_shared<KerasLossMetric>(cls_, loss_, name(), options_);
+  }
+
+ private:
+  std::string cls_;
+  std::shared_ptr<losses::Loss> loss_;
+  Config options_;
+};
+
+// Keras's RootMeanSquaredError: sqrt of the (weighted) mean of the per-sample mean squared
+// errors.
+class RootMeanSquaredError final : public KerasLossMetric {
+ public:
+  explicit RootMeanSquaredError(std::string_view name)
+      : KerasLossMetric("RootMeanSquaredError",
+                        losses::Loss::registry().create(std::string_view("mse")), name,
+                        Config::object()) {}
+  double result() const override { return std::sqrt(KerasLossMetric::result()); }
+  std::shared_ptr<Metric> clone() const override {
+    return std::make_shared<RootMeanSquaredError>(name());
+  }
+};
+
+// A KerasLossMetric factory: the loss `loss_class` made from the config's `option_keys`
+// (with Keras's defaults in `defaults`), named `default_name` unless the config names it.
+Registry<Metric>::Factory loss_metric(const char* cls, const char* loss_class,
+                                      const char* default_name, Config defaults) {
+  return [=](const Config& c) -> std::shared_ptr<Metric> {
+    check_dtype(c, cls);
+    Config options = defaults;
+    for (auto it = options.begin(); it != options.end(); ++it) {
+      if (auto given = c.find(it.key()); given != c.end()) *it = *given;
+    }
+    if (auto axis = options.find("axis"); axis != options.end() && *axis != -1) {
+      throw Error("{}: axis {} is not supported (the class axis is the last, -1)", cls,
+                  axis->dump());
+    }
+    Config loss_config = options;
+    loss_config.erase("axis");
+    auto loss = losses::Loss::registry().create(
+        Config{{"class_name", loss_class}, {"config", loss_config}});
+    return std::make_shared<KerasLossMetric>(
+        cls, std::move(loss), get_or<std::string>(c, "name", default_name), std::move(options));
+  };
+}
+
+void add_loss_metrics(Registry<Metric>& r) {
+  const Config none = Config::object();
+  r.add("Hinge", loss_metric("Hinge", "Hinge", "hinge", none));
+  r.add("SquaredHinge", loss_metric("SquaredHinge", "SquaredHinge", "squared_hinge", none));
+  r.add("CategoricalHinge",
+        loss_metric("CategoricalHinge", "CategoricalHinge", "categorical_hinge", none));
+  r.add("KLDivergence", loss_metric("KLDivergence", "KLDivergence", "kl_divergence", none));
+  r.add("Poisson", loss_metric("Poisson", "Poisson", "poisson", none));
+  r.add("LogCoshError", loss_metric("LogCoshError", "LogCosh", "logcosh", none));
+  r.add("MeanAbsolutePercentageError",
+        loss_metric("MeanAbsolutePercentageError", "MeanAbsolutePercentageError",
+                    "mean_absolute_percentage_error", none));
+  r.add("MeanSquaredLogarithmicError",
+        loss_metric("MeanSquaredLogarithmicError", "MeanSquaredLogarithmicError",
+                    "mean_squared_logarithmic_error", none));
+  r.add("BinaryCrossentropy",
+        loss_metric("BinaryCrossentropy", "BinaryCrossentropy", "binary_crossentropy",
+                    Config{{"from_logits", false}, {"label_smoothing", 0.0}}));
+  r.add(
+      "CategoricalCrossentropy",
+      loss_metric("CategoricalCrossentropy", "CategoricalCrossentropy", "categorical_crossentropy",
+                  Config{{"from_logits", false}, {"label_smoothing", 0.0}, {"axis", -1}}));
+  r.add(
+      "SparseCategoricalCrossentropy",
+      loss_metric("SparseCategoricalCrossentropy", "SparseCategoricalCrossentropy",
+                  "sparse_categorical_crossentropy", Config{{"from_logits", false}, {"axis", -1}}));
+  r.add("RootMeanSquaredError", [](const Config& c) -> std::shared_ptr<Metric> {
+    check_dtype(c, "RootMeanSquaredError");
+    return std::make_shared<RootMeanSquaredError>(
+        get_or<std::string>(c, "name", "root_mean_squared_error"));
+  });
 }
 
 void add_builtins(Registry<Metric>& r) {
@@ -155,6 +258,8 @@ void add_builtins(Registry<Metric>& r) {
           return std::make_shared<AUC>(o);
         },
         {"auc"});
+  add_loss_metrics(r);
+  catalogue::add_catalogue_metrics(r);
 }
 
 }  // namespace

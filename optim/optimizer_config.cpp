@@ -63,6 +63,7 @@ void add_builtins(Registry<Optimizer>& r) {
   r.add("Adagrad", factory<Adagrad, AdagradOptions>("Adagrad"), {"adagrad"});
   r.add("Adadelta", factory<Adadelta, AdadeltaOptions>("Adadelta"), {"adadelta"});
   r.add("Adamax", factory<Adamax, AdamaxOptions>("Adamax"), {"adamax"});
+  r.add("Lion", factory<Lion, LionOptions>("Lion"), {"lion"});
 }
 
 }  // namespace
@@ -93,22 +94,7 @@ std::vector<std::vector<std::size_t>> Optimizer::slot_groups() const {
   return {all};
 }
 
-std::string Optimizer::slot_name(std::size_t slot) const {
-  static const std::map<std::string, std::vector<std::string>> names = {
-      {"SGD", {"momentum"}},
-      {"RMSprop", {"velocity", "momentum", "average_gradient"}},
-      {"Adam", {"momentum", "velocity", "velocity_hat"}},
-      {"AdamW", {"momentum", "velocity", "velocity_hat"}},
-      {"Nadam", {"momentum", "velocity"}},
-      {"Adagrad", {"accumulator"}},
-      {"Adadelta", {"accumulated_grad", "accumulated_delta_var"}},
-      {"Adamax", {"momentum", "norm"}},
-  };
-  if (auto it = names.find(class_name()); it != names.end() && slot < it->second.size()) {
-    return it->second[slot];
-  }
-  return "slot" + std::to_string(slot);
-}
+std::string Optimizer::slot_name(std::size_t slot) const { return "slot" + std::to_string(slot); }
 
 std::vector<std::vector<std::size_t>> RMSprop::slot_groups() const {
   std::vector<std::vector<std::size_t>> groups;
@@ -119,15 +105,14 @@ std::vector<std::vector<std::size_t>> RMSprop::slot_groups() const {
 }
 
 std::vector<std::vector<std::size_t>> Adam::slot_groups() const {
-  if (options_.amsgrad) return {{0, 1}, {2}};
+  if (options().amsgrad) return {{0, 1}, {2}};
   return {{0, 1}};
 }
 
-std::vector<std::pair<std::string, double>> Nadam::extra_state() const {
-  return {{"u_product", u_product_}};
+std::vector<std::vector<std::size_t>> AdamW::slot_groups() const {
+  if (options().amsgrad) return {{0, 1}, {2}};
+  return {{0, 1}};
 }
-
-void Nadam::set_extra_state(const std::vector<double>& values) { u_product_ = values.at(0); }
 
 namespace {
 

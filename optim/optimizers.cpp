@@ -37,6 +37,12 @@ inline float vmax(float a, float b) { return std::max(a, b); }
 inline Batch vmax(const Batch& a, const Batch& b) { return xsimd::max(a, b); }
 inline float vabs(float x) { return std::abs(x); }
 inline Batch vabs(const Batch& x) { return xsimd::abs(x); }
+// Keras's ops.sign: -1, 0 or 1.
+inline float vsign(float x) { return static_cast<float>((x > 0.0f) - (x < 0.0f)); }
+inline Batch vsign(const Batch& x) {
+  return xsimd::select(x > Batch(0.0f), Batch(1.0f), Batch(0.0f)) -
+         xsimd::select(x < Batch(0.0f), Batch(1.0f), Batch(0.0f));
+}
 
 template <typename>
 using AsBatch = Batch;
@@ -248,24 +254,20 @@ void Optimizer::apply(std::span<const Tensor* const> grads, std::span<VariableDa
 
 // --- SGD ------------------------------------------------------------------------------------
 
-SGD::SGD(SGDOptions options) : Optimizer("SGD", options), options_(std::move(options)) {
-  if (options_.momentum < 0.0 || options_.momentum > 1.0) {
-    throw Error("SGD: momentum must be a float between [0, 1], received {}", options_.momentum);
+void SGD::validate(const SGDOptions& options) {
+  if (options.momentum < 0.0 || options.momentum > 1.0) {
+    throw Error("SGD: momentum must be a float between [0, 1], received {}", options.momentum);
   }
 }
 
-std::shared_ptr<Optimizer> SGD::clone() const { return clone_as<SGD>(options_); }
-
-bool SGD::uses_slot(std::size_t slot) const { return slot == 0 && options_.momentum != 0.0; }
-
 void SGD::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                       std::int64_t) {
-  if (options_.momentum == 0.0) {
+  if (options().momentum == 0.0) {
     map_update(n, var, grad, [lr](auto& w, auto g) { w -= g * lr; });
     return;
   }
-  const float mom = static_cast<float>(options_.momentum);
-  if (options_.nesterov) {
+  const float mom = static_cast<float>(options().momentum);
+  if (options().nesterov) {
     map_update(
         n, var, grad,
         [=](auto& w, auto g, auto& m) {
@@ -286,22 +288,12 @@ void SGD::update_step(float* var, const float* grad, std::size_t n, const Slots&
 
 // --- RMSprop ----------------------------------------------------------------------------------
 
-RMSprop::RMSprop(RMSpropOptions options)
-    : Optimizer("RMSprop", options), options_(std::move(options)) {}
-
-std::shared_ptr<Optimizer> RMSprop::clone() const { return clone_as<RMSprop>(options_); }
-
-// Slots: 0 velocity, 1 momentum (momentum > 0), 2 average gradient (centered).
-bool RMSprop::uses_slot(std::size_t slot) const {
-  return slot == 0 || (slot == 1 && options_.momentum > 0.0) || (slot == 2 && options_.centered);
-}
-
 void RMSprop::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
                           float lr, std::int64_t) {
-  const float rho = static_cast<float>(options_.rho);
+  const float rho = static_cast<float>(options().rho);
   const float one_minus_rho = 1.0f - rho;
-  const float eps = static_cast<float>(options_.epsilon);
-  const float mom = static_cast<float>(options_.momentum);
+  const float eps = static_cast<float>(options().epsilon);
+  const float mom = static_cast<float>(options().momentum);
   const auto increment = [=](auto g, auto& v) {
     v = v * rho + g * g * one_minus_rho;
     return g * lr / vsqrt(v + eps);
@@ -311,7 +303,7 @@ void RMSprop::update_step(float* var, const float* grad, std::size_t n, const Sl
     a = a * rho + g * one_minus_rho;
     return g * lr / vsqrt(v - a * a + eps);
   };
-  if (options_.centered && mom > 0.0f) {
+  if (options().centered && mom > 0.0f) {
     map_update(
         n, var, grad,
         [=](auto& w, auto g, auto& v, auto& m, auto& a) {
@@ -319,7 +311,7 @@ void RMSprop::update_step(float* var, const float* grad, std::size_t n, const Sl
           w -= m;
         },
         slots[0], slots[1], slots[2]);
-  } else if (options_.centered) {
+  } else if (options().centered) {
     map_update(
         n, var, grad, [=](auto& w, auto g, auto& v, auto& a) { w -= centered_increment(g, v, a); },
         slots[0], slots[2]);
@@ -339,24 +331,20 @@ void RMSprop::update_step(float* var, const float* grad, std::size_t n, const Sl
 
 // --- Adam / AdamW -----------------------------------------------------------------------------
 
-Adam::Adam(AdamOptions options) : Optimizer("Adam", options), options_(std::move(options)) {}
-
-std::shared_ptr<Optimizer> Adam::clone() const { return clone_as<Adam>(options_); }
-
-// Slots: 0 momentum, 1 velocity, 2 velocity_hat (amsgrad).
-bool Adam::uses_slot(std::size_t slot) const { return slot < 2 || options_.amsgrad; }
-
-void Adam::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
-                       std::int64_t step) {
-  const float b1 = static_cast<float>(options_.beta_1);
-  const float b2 = static_cast<float>(options_.beta_2);
-  const float eps = static_cast<float>(options_.epsilon);
+namespace {
+// Adam's and AdamW's rule (their options name the fields alike).
+template <typename Options, typename Slots>
+void adam_update(const Options& o, float* var, const float* grad, std::size_t n, const Slots& slots,
+                 float lr, std::int64_t step) {
+  const float b1 = static_cast<float>(o.beta_1);
+  const float b2 = static_cast<float>(o.beta_2);
+  const float eps = static_cast<float>(o.epsilon);
   const float t = static_cast<float>(step);
   const float b1_power = std::pow(b1, t);
   const float b2_power = std::pow(b2, t);
   const float alpha = lr * std::sqrt(1.0f - b2_power) / (1.0f - b1_power);
   const float c1 = 1.0f - b1, c2 = 1.0f - b2;
-  if (options_.amsgrad) {
+  if (o.amsgrad) {
     map_update(
         n, var, grad,
         [=](auto& w, auto g, auto& m, auto& v, auto& v_hat) {
@@ -378,39 +366,27 @@ void Adam::update_step(float* var, const float* grad, std::size_t n, const Slots
   }
 }
 
-namespace {
-AdamOptions adam_options(const AdamWOptions& o) {
-  return AdamOptions{.learning_rate = o.learning_rate,
-                     .beta_1 = o.beta_1,
-                     .beta_2 = o.beta_2,
-                     .epsilon = o.epsilon,
-                     .amsgrad = o.amsgrad,
-                     .weight_decay = o.weight_decay,
-                     .clipnorm = o.clipnorm,
-                     .clipvalue = o.clipvalue,
-                     .global_clipnorm = o.global_clipnorm};
-}
 }  // namespace
 
-AdamW::AdamW(AdamWOptions options) : Adam(adam_options(options)), adamw_options_(options) {}
+void Adam::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                       std::int64_t step) {
+  adam_update(options(), var, grad, n, slots, lr, step);
+}
 
-std::shared_ptr<Optimizer> AdamW::clone() const { return clone_as<AdamW>(adamw_options_); }
+void AdamW::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                        std::int64_t step) {
+  adam_update(options(), var, grad, n, slots, lr, step);
+}
 
 // --- Nadam ------------------------------------------------------------------------------------
 
-Nadam::Nadam(NadamOptions options) : Optimizer("Nadam", options), options_(std::move(options)) {}
-
-std::shared_ptr<Optimizer> Nadam::clone() const { return clone_as<Nadam>(options_); }
-
-bool Nadam::uses_slot(std::size_t slot) const { return slot < 2; }
-
 void Nadam::begin_step(std::int64_t step) {
-  u_product_ *= options_.beta_1 * (1.0 - 0.5 * std::pow(0.96, static_cast<double>(step)));
+  u_product_ *= options().beta_1 * (1.0 - 0.5 * std::pow(0.96, static_cast<double>(step)));
 }
 
 void Nadam::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                         std::int64_t step) {
-  const double b1 = options_.beta_1, b2 = options_.beta_2;
+  const double b1 = options().beta_1, b2 = options().beta_2;
   const double t = static_cast<double>(step);
   const double u_t = b1 * (1.0 - 0.5 * std::pow(0.96, t));
   const double u_t1 = b1 * (1.0 - 0.5 * std::pow(0.96, t + 1.0));
@@ -419,7 +395,7 @@ void Nadam::update_step(float* var, const float* grad, std::size_t n, const Slot
   const float c_g = static_cast<float>((1.0 - u_t) / (1.0 - u_product_));
   const float inv_b2 = static_cast<float>(1.0 / (1.0 - std::pow(b2, t)));
   const float c1 = static_cast<float>(1.0 - b1), c2 = static_cast<float>(1.0 - b2);
-  const float eps = static_cast<float>(options_.epsilon);
+  const float eps = static_cast<float>(options().epsilon);
   map_update(
       n, var, grad,
       [=](auto& w, auto g, auto& m, auto& v) {
@@ -434,23 +410,16 @@ void Nadam::update_step(float* var, const float* grad, std::size_t n, const Slot
 
 // --- Adagrad ----------------------------------------------------------------------------------
 
-Adagrad::Adagrad(AdagradOptions options)
-    : Optimizer("Adagrad", options), options_(std::move(options)) {
-  if (options_.initial_accumulator_value < 0.0) {
+void Adagrad::validate(const AdagradOptions& options) {
+  if (options.initial_accumulator_value < 0.0) {
     throw Error("Adagrad: initial_accumulator_value must be >= 0, received {}",
-                options_.initial_accumulator_value);
+                options.initial_accumulator_value);
   }
-}
-
-std::shared_ptr<Optimizer> Adagrad::clone() const { return clone_as<Adagrad>(options_); }
-
-float Adagrad::slot_initial_value(std::size_t) const {
-  return static_cast<float>(options_.initial_accumulator_value);
 }
 
 void Adagrad::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
                           float lr, std::int64_t) {
-  const float eps = static_cast<float>(options_.epsilon);
+  const float eps = static_cast<float>(options().epsilon);
   map_update(
       n, var, grad,
       [=](auto& w, auto g, auto& acc) {
@@ -462,17 +431,12 @@ void Adagrad::update_step(float* var, const float* grad, std::size_t n, const Sl
 
 // --- Adadelta ---------------------------------------------------------------------------------
 
-Adadelta::Adadelta(AdadeltaOptions options)
-    : Optimizer("Adadelta", options), options_(std::move(options)) {}
-
-std::shared_ptr<Optimizer> Adadelta::clone() const { return clone_as<Adadelta>(options_); }
-
 // Slots: 0 accumulated squared gradient, 1 accumulated squared update.
 void Adadelta::update_step(float* var, const float* grad, std::size_t n, const Slots& slots,
                            float lr, std::int64_t) {
-  const float rho = static_cast<float>(options_.rho);
+  const float rho = static_cast<float>(options().rho);
   const float one_minus_rho = 1.0f - rho;
-  const float eps = static_cast<float>(options_.epsilon);
+  const float eps = static_cast<float>(options().epsilon);
   map_update(
       n, var, grad,
       [=](auto& w, auto g, auto& acc_grad, auto& acc_delta) {
@@ -486,17 +450,12 @@ void Adadelta::update_step(float* var, const float* grad, std::size_t n, const S
 
 // --- Adamax -----------------------------------------------------------------------------------
 
-Adamax::Adamax(AdamaxOptions options)
-    : Optimizer("Adamax", options), options_(std::move(options)) {}
-
-std::shared_ptr<Optimizer> Adamax::clone() const { return clone_as<Adamax>(options_); }
-
 // Slots: 0 momentum, 1 exponentially weighted infinity norm.
 void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                          std::int64_t step) {
-  const float b1 = static_cast<float>(options_.beta_1);
-  const float b2 = static_cast<float>(options_.beta_2);
-  const float eps = static_cast<float>(options_.epsilon);
+  const float b1 = static_cast<float>(options().beta_1);
+  const float b2 = static_cast<float>(options().beta_2);
+  const float eps = static_cast<float>(options().epsilon);
   const float correction = 1.0f - std::pow(b1, static_cast<float>(step));
   const float c1 = 1.0f - b1;
   map_update(
@@ -509,13 +468,47 @@ void Adamax::update_step(float* var, const float* grad, std::size_t n, const Slo
       slots[0], slots[1]);
 }
 
-Config SGD::options_config() const { return options_; }
-Config RMSprop::options_config() const { return options_; }
-Config Adam::options_config() const { return options_; }
-Config AdamW::options_config() const { return adamw_options_; }
-Config Nadam::options_config() const { return options_; }
-Config Adagrad::options_config() const { return options_; }
-Config Adadelta::options_config() const { return options_; }
-Config Adamax::options_config() const { return options_; }
+// --- Lion -------------------------------------------------------------------------------------
+
+void Lion::validate(const LionOptions& options) {
+  if (options.beta_1 <= 0.0 || options.beta_1 > 1.0) {
+    throw Error(
+        "Lion: beta_1 must be in the [0, 1] range (0 excluded: the optimizer degenerates to "
+        "SignSGD), received {}",
+        options.beta_1);
+  }
+}
+
+// Slot 0: momentum.
+void Lion::update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                       std::int64_t) {
+  const float b1 = static_cast<float>(options().beta_1);
+  const float b2 = static_cast<float>(options().beta_2);
+  const float c1 = 1.0f - b1, c2 = 1.0f - b2;
+  map_update(
+      n, var, grad,
+      [=](auto& w, auto g, auto& m) {
+        w -= vsign(m * b1 + g * c1) * lr;
+        m = m * b2 + g * c2;
+      },
+      slots[0]);
+}
+
+// --- KerasOptimizer: the config of each built-in's options ------------------------------
+
+template <typename Derived, typename Options>
+Config KerasOptimizer<Derived, Options>::options_config() const {
+  return options_;
+}
+
+template class KerasOptimizer<SGD, SGDOptions>;
+template class KerasOptimizer<RMSprop, RMSpropOptions>;
+template class KerasOptimizer<Adam, AdamOptions>;
+template class KerasOptimizer<AdamW, AdamWOptions>;
+template class KerasOptimizer<Nadam, NadamOptions>;
+template class KerasOptimizer<Adagrad, AdagradOptions>;
+template class KerasOptimizer<Adadelta, AdadeltaOptions>;
+template class KerasOptimizer<Adamax, AdamaxOptions>;
+template class KerasOptimizer<Lion, LionOptions>;
 
 }  // namespace plexus::optim

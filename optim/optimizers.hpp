@@ -157,8 +157,8 @@ class Optimizer {
   // Keras's build() order: groups of slots, each group created for every variable in turn
   // with its slots interleaved (Adam: {{0, 1}, {2}}). Default: one group, every used slot.
   virtual std::vector<std::vector<std::size_t>> slot_groups() const;
-  // Slot names as Keras gives them ("momentum", "velocity", ...); the default knows the
-  // built-ins by class_name(), else "slot<k>".
+  // Slot names as Keras gives them ("momentum", "velocity", ...): the built-ins' kSlots,
+  // "slot<k>" by default.
   virtual std::string slot_name(std::size_t slot) const;
   // Scalars an optimizer keeps besides its slots (Nadam's u_product), after the slots.
   virtual std::vector<std::pair<std::string, double>> extra_state() const { return {}; }
@@ -194,6 +194,43 @@ class Optimizer {
 };
 
 // --- the optimizers ----------------------------------------------------------------------
+// Everything but the update rule is KerasOptimizer<Derived, Options>'s: the constructors
+// (options struct, keywords, Keras's positional learning rate), name(), class_name(),
+// clone(), options(), the config and the slot names. A built-in optimizer declares
+//   static constexpr const char* kClassName = "Adam", *kName = "adam";
+//   static constexpr std::array<const char*, N> kSlots{...};   // Keras's slot names
+// optionally `static void validate(const Options&)` (throws px::Error), and overrides
+// uses_slot() and update_step() (and, when it needs them, the other hooks of Optimizer).
+template <typename Derived, typename Options>
+class KerasOptimizer : public Optimizer {
+ public:
+  explicit KerasOptimizer(Options options = {})
+      : Optimizer(Derived::kClassName, options), options_(std::move(options)) {
+    Derived::validate(options_);
+  }
+  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
+      KerasOptimizer, Options,
+      (LearningRate, learning_rate))  // Adam(1e-3), Adam(kw::learning_rate = 1e-3, ...)
+
+  std::string name() const override { return Derived::kName; }
+  std::string class_name() const override { return Derived::kClassName; }
+  std::shared_ptr<Optimizer> clone() const override { return clone_as<Derived>(options_); }
+  const Options& options() const { return options_; }
+
+  static void validate(const Options& /*options*/) {}
+
+ protected:
+  // The options struct by field name (optim/optimizers.cpp, instantiated there for each).
+  Config options_config() const override;
+  std::string slot_name(std::size_t slot) const override {
+    if (slot < Derived::kSlots.size()) return Derived::kSlots[slot];
+    return Optimizer::slot_name(slot);
+  }
+
+ private:
+  Options options_;
+};
+
 // Option structs list Keras's arguments in Keras's order.
 
 struct SGDOptions {
@@ -209,29 +246,18 @@ PLEXUS_CONFIG_FIELDS(SGDOptions, learning_rate, momentum, nesterov, weight_decay
                      clipvalue, global_clipnorm)
 // momentum 0: w -= lr g. Otherwise v = momentum v - lr g, then w += v, or with nesterov
 // w += momentum v - lr g.
-class SGD : public Optimizer {
+class SGD : public KerasOptimizer<SGD, SGDOptions> {
  public:
-  std::string class_name() const override { return "SGD"; }
+  using KerasOptimizer::KerasOptimizer;
+  static constexpr const char* kClassName = "SGD";
+  static constexpr const char* kName = "SGD";
+  static constexpr std::array<const char*, 1> kSlots{"momentum"};
+  static void validate(const SGDOptions& options);
 
  protected:
-  Config options_config() const override;
-
- public:
-  explicit SGD(SGDOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
-      SGD, SGDOptions,
-      (LearningRate, learning_rate))  // SGD(1e-3), SGD(kw::learning_rate = 1e-3, ...)
-  std::string name() const override { return "SGD"; }
-  std::shared_ptr<Optimizer> clone() const override;
-  const SGDOptions& options() const { return options_; }
-
- protected:
-  bool uses_slot(std::size_t slot) const override;
+  bool uses_slot(std::size_t slot) const override { return slot == 0 && options().momentum != 0.0; }
   void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                    std::int64_t step) override;
-
- private:
-  SGDOptions options_;
 };
 
 struct RMSpropOptions {
@@ -250,30 +276,22 @@ PLEXUS_CONFIG_FIELDS(RMSpropOptions, learning_rate, rho, momentum, epsilon, cent
 // v = rho v + (1 - rho) g^2; centered: a = rho a + (1 - rho) g, d = v - a^2 + eps, else
 // d = v + eps; inc = lr g / sqrt(d); with momentum m = momentum m + inc, w -= m; else
 // w -= inc.
-class RMSprop : public Optimizer {
+class RMSprop : public KerasOptimizer<RMSprop, RMSpropOptions> {
  public:
-  std::string class_name() const override { return "RMSprop"; }
+  using KerasOptimizer::KerasOptimizer;
+  static constexpr const char* kClassName = "RMSprop";
+  static constexpr const char* kName = "rmsprop";
+  static constexpr std::array<const char*, 3> kSlots{"velocity", "momentum", "average_gradient"};
 
  protected:
-  Config options_config() const override;
+  // Slots: 0 velocity, 1 momentum (momentum > 0), 2 average gradient (centered).
+  bool uses_slot(std::size_t slot) const override {
+    return slot == 0 || (slot == 1 && options().momentum > 0.0) ||
+           (slot == 2 && options().centered);
+  }
   std::vector<std::vector<std::size_t>> slot_groups() const override;
-
- public:
-  explicit RMSprop(RMSpropOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
-      RMSprop, RMSpropOptions,
-      (LearningRate, learning_rate))  // RMSprop(1e-3), RMSprop(kw::learning_rate = 1e-3, ...)
-  std::string name() const override { return "rmsprop"; }
-  std::shared_ptr<Optimizer> clone() const override;
-  const RMSpropOptions& options() const { return options_; }
-
- protected:
-  bool uses_slot(std::size_t slot) const override;
   void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                    std::int64_t step) override;
-
- private:
-  RMSpropOptions options_;
 };
 
 struct AdamOptions {
@@ -292,30 +310,19 @@ PLEXUS_CONFIG_FIELDS(AdamOptions, learning_rate, beta_1, beta_2, epsilon, amsgra
 // t = iterations + 1; alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t);
 // m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2); (amsgrad: v_hat = max(v_hat, v));
 // w -= alpha m / (sqrt(v) + eps).
-class Adam : public Optimizer {
+class Adam : public KerasOptimizer<Adam, AdamOptions> {
  public:
-  std::string class_name() const override { return "Adam"; }
+  using KerasOptimizer::KerasOptimizer;
+  static constexpr const char* kClassName = "Adam";
+  static constexpr const char* kName = "adam";
+  static constexpr std::array<const char*, 3> kSlots{"momentum", "velocity", "velocity_hat"};
 
  protected:
-  Config options_config() const override;
+  // Slots: 0 momentum, 1 velocity, 2 velocity_hat (amsgrad).
+  bool uses_slot(std::size_t slot) const override { return slot < 2 || options().amsgrad; }
   std::vector<std::vector<std::size_t>> slot_groups() const override;
-
- public:
-  explicit Adam(AdamOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
-      Adam, AdamOptions,
-      (LearningRate, learning_rate))  // Adam(1e-3), Adam(kw::learning_rate = 1e-3, ...)
-  std::string name() const override { return "adam"; }
-  std::shared_ptr<Optimizer> clone() const override;
-  const AdamOptions& options() const { return options_; }
-
- protected:
-  bool uses_slot(std::size_t slot) const override;
   void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                    std::int64_t step) override;
-
- private:
-  AdamOptions options_;
 };
 
 struct AdamWOptions {
@@ -331,25 +338,19 @@ struct AdamWOptions {
 };
 PLEXUS_CONFIG_FIELDS(AdamWOptions, learning_rate, weight_decay, beta_1, beta_2, epsilon, amsgrad,
                      clipnorm, clipvalue, global_clipnorm)
-// Adam with decoupled weight decay (on by default).
-class AdamW : public Adam {
+// Adam's rule with decoupled weight decay (on by default).
+class AdamW : public KerasOptimizer<AdamW, AdamWOptions> {
  public:
-  std::string class_name() const override { return "AdamW"; }
+  using KerasOptimizer::KerasOptimizer;
+  static constexpr const char* kClassName = "AdamW";
+  static constexpr const char* kName = "adamw";
+  static constexpr std::array<const char*, 3> kSlots = Adam::kSlots;
 
  protected:
-  Config options_config() const override;
-
- public:
-  explicit AdamW(AdamWOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
-      AdamW, AdamWOptions,
-      (LearningRate, learning_rate))  // AdamW(1e-3), AdamW(kw::learning_rate = 1e-3, ...)
-  std::string name() const override { return "adamw"; }
-  std::shared_ptr<Optimizer> clone() const override;
-  const AdamWOptions& adamw_options() const { return adamw_options_; }
-
- private:
-  AdamWOptions adamw_options_;
+  bool uses_slot(std::size_t slot) const override { return slot < 2 || options().amsgrad; }
+  std::vector<std::vector<std::size_t>> slot_groups() const override;
+  void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                   std::int64_t step) override;
 };
 
 struct NadamOptions {
@@ -368,32 +369,24 @@ PLEXUS_CONFIG_FIELDS(NadamOptions, learning_rate, beta_1, beta_2, epsilon, weigh
 // u_t = beta_1 (1 - 0.5 * 0.96^t), u_product = prod u_t:
 // m_hat = u_{t+1} m / (1 - u_product u_{t+1}) + (1 - u_t) g / (1 - u_product),
 // v_hat = v / (1 - beta_2^t), w -= lr m_hat / (sqrt(v_hat) + eps).
-class Nadam : public Optimizer {
+class Nadam : public KerasOptimizer<Nadam, NadamOptions> {
  public:
-  std::string class_name() const override { return "Nadam"; }
+  using KerasOptimizer::KerasOptimizer;
+  static constexpr const char* kClassName = "Nadam";
+  static constexpr const char* kName = "nadam";
+  static constexpr std::array<const char*, 2> kSlots{"momentum", "velocity"};
 
  protected:
-  Config options_config() const override;
-
- public:
-  explicit Nadam(NadamOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
-      Nadam, NadamOptions,
-      (LearningRate, learning_rate))  // Nadam(1e-3), Nadam(kw::learning_rate = 1e-3, ...)
-  std::string name() const override { return "nadam"; }
-  std::shared_ptr<Optimizer> clone() const override;
-  const NadamOptions& options() const { return options_; }
-
- protected:
-  bool uses_slot(std::size_t slot) const override;
-  std::vector<std::pair<std::string, double>> extra_state() const override;
-  void set_extra_state(const std::vector<double>& values) override;
+  bool uses_slot(std::size_t slot) const override { return slot < 2; }
+  std::vector<std::pair<std::string, double>> extra_state() const override {
+    return {{"u_product", u_product_}};
+  }
+  void set_extra_state(const std::vector<double>& values) override { u_product_ = values.at(0); }
   void begin_step(std::int64_t step) override;
   void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                    std::int64_t step) override;
 
  private:
-  NadamOptions options_;
   double u_product_ = 1.0;
 };
 
@@ -409,30 +402,21 @@ struct AdagradOptions {
 PLEXUS_CONFIG_FIELDS(AdagradOptions, learning_rate, initial_accumulator_value, epsilon,
                      weight_decay, clipnorm, clipvalue, global_clipnorm)
 // acc += g^2 (starting at initial_accumulator_value); w -= lr g / sqrt(acc + eps).
-class Adagrad : public Optimizer {
+class Adagrad : public KerasOptimizer<Adagrad, AdagradOptions> {
  public:
-  std::string class_name() const override { return "Adagrad"; }
-
- protected:
-  Config options_config() const override;
-
- public:
-  explicit Adagrad(AdagradOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
-      Adagrad, AdagradOptions,
-      (LearningRate, learning_rate))  // Adagrad(1e-3), Adagrad(kw::learning_rate = 1e-3, ...)
-  std::string name() const override { return "adagrad"; }
-  std::shared_ptr<Optimizer> clone() const override;
-  const AdagradOptions& options() const { return options_; }
+  using KerasOptimizer::KerasOptimizer;
+  static constexpr const char* kClassName = "Adagrad";
+  static constexpr const char* kName = "adagrad";
+  static constexpr std::array<const char*, 1> kSlots{"accumulator"};
+  static void validate(const AdagradOptions& options);
 
  protected:
   bool uses_slot(std::size_t slot) const override { return slot == 0; }
-  float slot_initial_value(std::size_t slot) const override;
+  float slot_initial_value(std::size_t /*slot*/) const override {
+    return static_cast<float>(options().initial_accumulator_value);
+  }
   void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                    std::int64_t step) override;
-
- private:
-  AdagradOptions options_;
 };
 
 struct AdadeltaOptions {
@@ -448,29 +432,17 @@ PLEXUS_CONFIG_FIELDS(AdadeltaOptions, learning_rate, rho, epsilon, weight_decay,
                      clipvalue, global_clipnorm)
 // a = rho a + (1 - rho) g^2; d = -sqrt(b + eps) g / sqrt(a + eps);
 // b = rho b + (1 - rho) d^2; w += lr d.
-class Adadelta : public Optimizer {
+class Adadelta : public KerasOptimizer<Adadelta, AdadeltaOptions> {
  public:
-  std::string class_name() const override { return "Adadelta"; }
-
- protected:
-  Config options_config() const override;
-
- public:
-  explicit Adadelta(AdadeltaOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
-      Adadelta, AdadeltaOptions,
-      (LearningRate, learning_rate))  // Adadelta(1e-3), Adadelta(kw::learning_rate = 1e-3, ...)
-  std::string name() const override { return "adadelta"; }
-  std::shared_ptr<Optimizer> clone() const override;
-  const AdadeltaOptions& options() const { return options_; }
+  using KerasOptimizer::KerasOptimizer;
+  static constexpr const char* kClassName = "Adadelta";
+  static constexpr const char* kName = "adadelta";
+  static constexpr std::array<const char*, 2> kSlots{"accumulated_grad", "accumulated_delta_var"};
 
  protected:
   bool uses_slot(std::size_t slot) const override { return slot < 2; }
   void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                    std::int64_t step) override;
-
- private:
-  AdadeltaOptions options_;
 };
 
 struct AdamaxOptions {
@@ -486,33 +458,47 @@ struct AdamaxOptions {
 PLEXUS_CONFIG_FIELDS(AdamaxOptions, learning_rate, beta_1, beta_2, epsilon, weight_decay, clipnorm,
                      clipvalue, global_clipnorm)
 // m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|); w -= lr m / ((1 - beta_1^t)(u + eps)).
-class Adamax : public Optimizer {
+class Adamax : public KerasOptimizer<Adamax, AdamaxOptions> {
  public:
-  std::string class_name() const override { return "Adamax"; }
-
- protected:
-  Config options_config() const override;
-
- public:
-  explicit Adamax(AdamaxOptions options = {});
-  PLEXUS_KEYWORD_CONSTRUCTOR_POSITIONAL(
-      Adamax, AdamaxOptions,
-      (LearningRate, learning_rate))  // Adamax(1e-3), Adamax(kw::learning_rate = 1e-3, ...)
-  std::string name() const override { return "adamax"; }
-  std::shared_ptr<Optimizer> clone() const override;
-  const AdamaxOptions& options() const { return options_; }
+  using KerasOptimizer::KerasOptimizer;
+  static constexpr const char* kClassName = "Adamax";
+  static constexpr const char* kName = "adamax";
+  static constexpr std::array<const char*, 2> kSlots{"momentum", "norm"};
 
  protected:
   bool uses_slot(std::size_t slot) const override { return slot < 2; }
   void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
                    std::int64_t step) override;
+};
 
- private:
-  AdamaxOptions options_;
+struct LionOptions {
+  LearningRate learning_rate = 0.001;
+  double beta_1 = 0.9;  // in (0, 1]
+  double beta_2 = 0.99;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
+};
+PLEXUS_CONFIG_FIELDS(LionOptions, learning_rate, beta_1, beta_2, weight_decay, clipnorm, clipvalue,
+                     global_clipnorm)
+// w -= lr sign(beta_1 m + (1 - beta_1) g); then m = beta_2 m + (1 - beta_2) g.
+class Lion : public KerasOptimizer<Lion, LionOptions> {
+ public:
+  using KerasOptimizer::KerasOptimizer;
+  static constexpr const char* kClassName = "Lion";
+  static constexpr const char* kName = "lion";
+  static constexpr std::array<const char*, 1> kSlots{"momentum"};
+  static void validate(const LionOptions& options);
+
+ protected:
+  bool uses_slot(std::size_t slot) const override { return slot == 0; }
+  void update_step(float* var, const float* grad, std::size_t n, const Slots& slots, float lr,
+                   std::int64_t step) override;
 };
 
 // An optimizer with Keras's defaults by name (case-insensitive): "sgd", "rmsprop", "adam",
-// "adamw", "nadam", "adagrad", "adadelta", "adamax". Unknown names throw px::Error listing
+// "adamw", "nadam", "adagrad", "adadelta", "adamax", "lion". Unknown names throw px::Error listing
 // the known ones.
 std::shared_ptr<Optimizer> get(std::string_view name);
 std::vector<std::string> names();

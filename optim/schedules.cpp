@@ -116,6 +116,35 @@ double CosineDecay::operator()(std::int64_t step) const {
   return decay(s - warmup_steps_, *warmup_target_);
 }
 
+CosineDecayRestarts::CosineDecayRestarts(double initial_learning_rate, double first_decay_steps,
+                                         double t_mul, double m_mul, double alpha)
+    : initial_(initial_learning_rate),
+      first_decay_steps_(first_decay_steps),
+      t_mul_(t_mul),
+      m_mul_(m_mul),
+      alpha_(alpha) {
+  require_positive_steps("CosineDecayRestarts", "first_decay_steps", first_decay_steps);
+  if (!(t_mul > 0.0)) {
+    throw Error("CosineDecayRestarts: t_mul must be > 0, received {}", t_mul);
+  }
+}
+
+double CosineDecayRestarts::operator()(std::int64_t step) const {
+  double fraction = static_cast<double>(step) / first_decay_steps_;
+  double i_restart = 0.0;
+  if (t_mul_ == 1.0) {
+    i_restart = std::floor(fraction);
+    fraction -= i_restart;
+  } else {
+    i_restart = std::floor(std::log(1.0 - fraction * (1.0 - t_mul_)) / std::log(t_mul_));
+    const double sum_r = (1.0 - std::pow(t_mul_, i_restart)) / (1.0 - t_mul_);
+    fraction = (fraction - sum_r) / std::pow(t_mul_, i_restart);
+  }
+  const double cosine =
+      0.5 * std::pow(m_mul_, i_restart) * (1.0 + std::cos(std::numbers::pi * fraction));
+  return initial_ * ((1.0 - alpha_) * cosine + alpha_);
+}
+
 // --- configs ---------------------------------------------------------------------------
 
 Config ExponentialDecay::get_config() const {
@@ -157,6 +186,15 @@ Config CosineDecay::get_config() const {
   return c;
 }
 
+Config CosineDecayRestarts::get_config() const {
+  return {{"initial_learning_rate", initial_},
+          {"first_decay_steps", first_decay_steps_},
+          {"t_mul", t_mul_},
+          {"m_mul", m_mul_},
+          {"alpha", alpha_},
+          {"name", name()}};
+}
+
 namespace {
 
 double required(const Config& c, const char* key, const char* cls) {
@@ -192,6 +230,12 @@ void add_builtins(Registry<LearningRateSchedule>& r) {
         required(c, "initial_learning_rate", "InverseTimeDecay"),
         required(c, "decay_steps", "InverseTimeDecay"),
         required(c, "decay_rate", "InverseTimeDecay"), get_or<bool>(c, "staircase", false));
+  });
+  r.add("CosineDecayRestarts", [](const Config& c) {
+    return std::make_shared<CosineDecayRestarts>(
+        required(c, "initial_learning_rate", "CosineDecayRestarts"),
+        required(c, "first_decay_steps", "CosineDecayRestarts"), get_or<double>(c, "t_mul", 2.0),
+        get_or<double>(c, "m_mul", 1.0), get_or<double>(c, "alpha", 0.0));
   });
   r.add("CosineDecay", [](const Config& c) {
     return std::make_shared<CosineDecay>(

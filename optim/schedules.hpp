@@ -166,6 +166,36 @@ class CosineDecay : public LearningRateSchedule {
   double warmup_steps_;
 };
 
+// SGDR (Keras's CosineDecayRestarts): cosine decay over first_decay_steps, restarted with
+// periods t_mul times longer and peaks m_mul times lower each time:
+// fraction = step / first_decay_steps; restart i and the fraction f within it (t_mul 1:
+// i = floor(fraction); else i = floor(log(1 - fraction (1 - t_mul)) / log(t_mul)) and
+// f = (fraction - (1 - t_mul^i) / (1 - t_mul)) / t_mul^i);
+// lr = initial ((1 - alpha) 0.5 m_mul^i (1 + cos(pi f)) + alpha).
+struct CosineDecayRestartsOptions {
+  double initial_learning_rate = 0.0;
+  double first_decay_steps = 0.0;  // > 0
+  double t_mul = 2.0;
+  double m_mul = 1.0;
+  double alpha = 0.0;
+};
+class CosineDecayRestarts : public LearningRateSchedule {
+ public:
+  std::string class_name() const override { return "CosineDecayRestarts"; }
+  Config get_config() const override;
+  CosineDecayRestarts(double initial_learning_rate, double first_decay_steps, double t_mul = 2.0,
+                      double m_mul = 1.0, double alpha = 0.0);
+  explicit CosineDecayRestarts(const CosineDecayRestartsOptions& o)
+      : CosineDecayRestarts(o.initial_learning_rate, o.first_decay_steps, o.t_mul, o.m_mul,
+                            o.alpha) {}
+  PLEXUS_KEYWORD_CONSTRUCTOR(CosineDecayRestarts, CosineDecayRestartsOptions)
+  double operator()(std::int64_t step) const override;
+  std::string name() const override { return "SGDRDecay"; }  // Keras's default name
+
+ private:
+  double initial_, first_decay_steps_, t_mul_, m_mul_, alpha_;
+};
+
 // An optimizer's learning_rate option: a constant or a schedule.
 //   .learning_rate = 1e-3
 //   .learning_rate = px::optim::CosineDecay(1e-3, 1000)
@@ -206,4 +236,7 @@ using namespace ::plexus::optim;
 // An optimizer's learning rate: Adam(kw::learning_rate = 1e-3), or Keras's positional Adam(1e-3).
 PLEXUS_KEYWORD(learning_rate, ::plexus::optim::LearningRate)
 PLEXUS_KEYWORD(boundaries, std::vector<double>)
+PLEXUS_KEYWORD(first_decay_steps, double)
+PLEXUS_KEYWORD(t_mul, double)
+PLEXUS_KEYWORD(m_mul, double)
 PLEXUS_KEYWORD(values, std::vector<double>)

@@ -263,6 +263,23 @@ TEST(Optimizers, Adamax) {
       });
 }
 
+TEST(Optimizers, Lion) {
+  const double lr = 0.1, b1 = 0.9, b2 = 0.99;
+  check_both_sizes(
+      "lion", [] { return std::make_shared<O::Lion>(O::LionOptions{.learning_rate = 0.1}); },
+      [=](Ref& r, double g, int) {
+        const double c = b1 * r.s0 + (1 - b1) * g;
+        r.w -= lr * static_cast<double>((c > 0) - (c < 0));
+        r.s0 = b2 * r.s0 + (1 - b2) * g;
+      });
+  EXPECT_EQ(O::Lion().learning_rate(), 0.001);
+  EXPECT_EQ(O::Lion().options().beta_2, 0.99);
+  EXPECT_EQ(O::Lion().name(), "lion");
+  EXPECT_THROW(O::Lion({.beta_1 = 0.0}), px::Error);
+  EXPECT_THROW(O::Lion(px::kw::beta_1 = 1.5), px::Error);
+  EXPECT_EQ(O::get("lion")->class_name(), "Lion");
+}
+
 TEST(Optimizers, KerasDefaults) {
   EXPECT_EQ(O::Adam().options().beta_1, 0.9);
   EXPECT_EQ(O::Adam().options().beta_2, 0.999);
@@ -489,7 +506,7 @@ TEST(Optimizers, SteadyStateStepAllocatesNothing) {
 
 TEST(Optimizers, GetByName) {
   for (const char* name :
-       {"sgd", "rmsprop", "adam", "adamw", "nadam", "adagrad", "adadelta", "adamax"}) {
+       {"sgd", "rmsprop", "adam", "adamw", "nadam", "adagrad", "adadelta", "adamax", "lion"}) {
     auto opt = O::get(name);
     ASSERT_TRUE(opt) << name;
     std::string lower = opt->name();
@@ -505,7 +522,7 @@ TEST(Optimizers, GetByName) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("Unknown optimizer \"adma\""), std::string::npos) << msg;
     EXPECT_NE(msg.find("Did you mean \"adam\"?"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("adadelta, adagrad, adam, adamax, adamw, nadam, rmsprop, sgd"),
+    EXPECT_NE(msg.find("adadelta, adagrad, adam, adamax, adamw, lion, nadam, rmsprop, sgd"),
               std::string::npos)
         << msg;
   }

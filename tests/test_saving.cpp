@@ -663,7 +663,8 @@ INSTANTIATE_TEST_SUITE_P(
                     OptimizerCase{"Adagrad", [] { return std::make_shared<px::optim::Adagrad>(); }},
                     OptimizerCase{"Adadelta",
                                   [] { return std::make_shared<px::optim::Adadelta>(); }},
-                    OptimizerCase{"Adamax", [] { return std::make_shared<px::optim::Adamax>(); }}),
+                    OptimizerCase{"Adamax", [] { return std::make_shared<px::optim::Adamax>(); }},
+                    OptimizerCase{"Lion", [] { return std::make_shared<px::optim::Lion>(); }}),
     [](const testing::TestParamInfo<OptimizerCase>& i) { return std::string(i.param.label); });
 
 TEST(Saving, CompileConfigAndOptimizerVariablesInKerasLayout) {
