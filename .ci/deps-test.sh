@@ -12,7 +12,10 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-packages=(clang python3 python3-h5py python3-torch nodejs npm)
+packages=(clang python3 python3-h5py python3-torch)
+# Node and npm from Debian unless the machine has them already (a Node from elsewhere, such
+# as NodeSource's, bundles its own npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 ORT_DIR="${PLEXUS_ORT_DIR:-$HOME/.cache/plexus-ort}"
 if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   $SUDO apt-get update -qq
