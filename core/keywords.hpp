@@ -275,7 +275,7 @@ struct Signature {
 //   Conv2D(32, kw::kernel_size = 3, kw::padding = "same")     (with two positionals)
 //   Conv2D(kw::filters = 32, kw::kernel_size = 3)             every argument a keyword
 // and px::<namespace>::keyword_signatures::Conv2D (what it takes, for the tests). Each
-// positional name must be a keyword (PLEXUS_KEYWORD). One or two positional parameters.
+// positional name must be a keyword (PLEXUS_KEYWORD). One to three positional parameters.
 // PLEXUS_KEYWORD_FACTORY0 is the form for factories with no positional parameter, and
 // PLEXUS_KEYWORD_FACTORY_DEFAULTED the form for one positional parameter with a default,
 // (Type, name, default): MaxPooling2D(kw::strides = 1) takes pool_size = 2.
