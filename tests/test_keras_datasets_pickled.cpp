@@ -192,7 +192,8 @@ TEST(KerasDatasetsPickled, Cifar100FineAndCoarse) {
 }
 
 TEST(KerasDatasetsPickled, ImdbAsKerasLoadsIt) {
-  for (const auto& c : expected()["imdb"]) {
+  const nlohmann::json all = expected();  // kept alive: the loop reads into it
+  for (const auto& c : all["imdb"]) {
     expect_split(ds::imdb::load_data(text_options(c["args"])), c);
   }
   const auto index = ds::imdb::get_word_index({.dir = fixtures()});
@@ -204,7 +205,8 @@ TEST(KerasDatasetsPickled, ImdbAsKerasLoadsIt) {
 }
 
 TEST(KerasDatasetsPickled, ReutersAsKerasLoadsIt) {
-  for (const auto& c : expected()["reuters"]) {
+  const nlohmann::json all = expected();  // kept alive: the loop reads into it
+  for (const auto& c : all["reuters"]) {
     expect_split(ds::reuters::load_data(text_options(c["args"])), c);
   }
   EXPECT_EQ(ds::reuters::get_label_names().size(), 46u);
