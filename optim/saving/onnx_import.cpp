@@ -404,6 +404,9 @@ class Importer {
   void node(const onnx::NodeProto& n) {
     if (fused_.count(&n)) return;
     const std::string& op = n.op_type();
+    // Every operator plexus reads has an output: reading output(0) of a node without one
+    // would abort inside protobuf (found by fuzz_onnx).
+    if (n.output_size() < 1) fail(n, "a node without outputs");
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       fail(n, fmt::format("operators of domain \"{}\" are not supported", n.domain()));
     if (op == "Constant") {
