@@ -186,6 +186,13 @@ class Importer {
       if (std::find(dims.begin(), dims.end(), kBatch) == dims.end()) {
         Constant c;
         c.dims = dims;
+        // A hostile shape must not allocate without bound (found by fuzz_onnx).
+        std::int64_t count = 1;
+        for (const auto d : dims) {
+          if (d < 0 || d > (std::int64_t{1} << 24) ||
+              (count *= std::max<std::int64_t>(d, 1)) > (std::int64_t{1} << 26))
+            fail(n, "a constant shape out of range");
+        }
         c.f.assign(c.size(), 0.0f);
         c.i.assign(c.size(), 0);
         constants_[n.output(0)] = c;
