@@ -22,42 +22,16 @@ namespace fs = std::filesystem;
 using px::Config;
 using px::Shape;
 using px::Tensor;
+using px::test::contains;
 using px::test::error_message;
 using px::test::max_abs_diff;
 using px::test::random_tensor;
+using px::test::read_text_tensor;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-fs::path zoo() {
-  if (const char* env = std::getenv("PLEXUS_KERAS_FILES")) return fs::path(env) / "keras3_15_1_zoo";
-  const char* data = std::getenv("PLEXUS_TEST_DATA");
-  const fs::path repo = data ? fs::absolute(data).parent_path().parent_path()
-                             : fs::absolute(__FILE__).parent_path().parent_path();
-  return repo.parent_path() / "shared" / "keras_files" / "keras3_15_1_zoo";
-}
-
-// "# shape: [4, 3]" then rows of numbers.
-Tensor read_text_tensor(const fs::path& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << path;
-  std::string header;
-  std::getline(in, header);
-  Shape shape;
-  const auto lb = header.find('['), rb = header.find(']');
-  std::stringstream dims(header.substr(lb + 1, rb - lb - 1));
-  for (std::string d; std::getline(dims, d, ',');) shape.push_back(std::stol(d));
-  std::vector<float> values;
-  for (double v; in >> v;) values.push_back(static_cast<float>(v));
-  Tensor t;
-  px::resize_to(t, shape);
-  EXPECT_EQ(values.size(), t.size()) << path;
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
+// The zoo of tiny Keras 3.15.1 models (tests/graph_helpers.hpp finds ../shared/keras_files).
+fs::path zoo() { return px::test::keras_files() / "keras3_15_1_zoo"; }
 
 // A one-layer model on images of `shape` (without the batch axis).
 px::Model one_layer(const px::LayerRef& layer, const Shape& shape) {
